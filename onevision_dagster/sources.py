@@ -1,0 +1,282 @@
+"""The eight extracts, each described once (SOURCES.md sections 1–3).
+
+Every layer — decoding, validation, Pandera schemas, warehouse DDL, the demo
+generator — reads these descriptions, so adding a source means adding one
+`SourceSpec` here rather than editing five modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Kind(str, Enum):
+    TEXT = "text"
+    DATE = "date"
+    AMOUNT = "amount"  # euros with two decimals at most, stored as DECIMAL(18,2)
+    CENTS = "cents"  # integer cents in the file, stored as euros DECIMAL(18,2)
+    CODE = "code"  # closed list of values
+    SIREN = "siren"
+    SIRET = "siret"
+    DEBTOR_ID = "debtor_id"  # SIREN, SIRET or intra-EU VAT number
+    PATTERN = "pattern"  # free format checked by a regular expression
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # as in the file header
+    kind: Kind = Kind.TEXT
+    mandatory: bool = False
+    codes: tuple[str, ...] = ()
+    pattern: str = ""  # for Kind.PATTERN: full-match regex
+    pattern_label: str = ""  # expected format shown to agents
+    stored_as: str = ""  # warehouse column name (default: lower-case name)
+
+    @property
+    def db_name(self) -> str:
+        return self.stored_as or self.name.lower()
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    label: str  # French label for agents
+    role: str  # "registre", "dette" or "creance"
+    encoding: str  # "utf-8", "utf-8-sig" or "cp1252"
+    separator: str
+    decimal: str  # "," or "." (amount columns)
+    date_format: str  # "DD/MM/YYYY", "YYYY-MM-DD" or "YYYYMMDD"
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    partitioned: bool = True
+    # identifier column that gives the SIREN (None: the register itself)
+    debtor_column: str | None = None
+    debt_date_column: str | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def table(self) -> str:
+        return f"raw.{self.name}"
+
+
+def _c(name: str, kind: Kind = Kind.TEXT, mandatory: bool = False, **kw) -> Column:
+    return Column(name=name, kind=kind, mandatory=mandatory, **kw)
+
+
+DEPARTEMENT_PATTERN = r"(0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97[1-4]|976)"
+
+ENTREPRISES = SourceSpec(
+    name="entreprises",
+    label="Registre des entreprises",
+    role="registre",
+    encoding="utf-8",
+    separator=";",
+    decimal=",",
+    date_format="YYYY-MM-DD",
+    partitioned=False,
+    key=("siren",),
+    columns=(
+        _c("siren", Kind.SIREN, True),
+        _c("denomination", Kind.TEXT, True),
+        _c("sigle"),
+        _c("categorie_juridique", Kind.PATTERN, True, pattern=r"\d{4}", pattern_label="4 chiffres"),
+        _c("adresse"),
+        _c("code_postal", Kind.TEXT, True),
+        _c("commune"),
+        _c(
+            "departement",
+            Kind.PATTERN,
+            True,
+            pattern=DEPARTEMENT_PATTERN,
+            pattern_label="code département INSEE (01…95, 2A, 2B, 971…976)",
+        ),
+        _c("date_creation", Kind.DATE),
+        _c("etat_administratif", Kind.CODE, True, codes=("A", "C")),
+        _c("procedure_collective", Kind.CODE, False, codes=("SAUVEGARDE", "REDRESSEMENT", "LIQUIDATION")),
+        _c("date_jugement", Kind.DATE),
+    ),
+)
+
+AMENDES = SourceSpec(
+    name="amendes",
+    label="Amendes",
+    role="dette",
+    encoding="cp1252",
+    separator=";",
+    decimal=",",
+    date_format="DD/MM/YYYY",
+    key=("NUM_AMENDE",),
+    debtor_column="SIREN",
+    debt_date_column="DATE_MAJORATION",
+    columns=(
+        _c("NUM_AMENDE", Kind.TEXT, True),
+        _c("DATE_INFRACTION", Kind.DATE),
+        _c("DATE_MAJORATION", Kind.DATE, True),
+        _c("RAISON_SOCIALE"),
+        # never rejected for its SIREN: matched by name instead (section 5)
+        _c("SIREN", Kind.TEXT, False, stored_as="siren_source"),
+        _c("ADRESSE"),
+        _c("CODE_POSTAL"),
+        _c("COMMUNE"),
+        _c("MONTANT_MAJORE", Kind.AMOUNT, True),
+        _c("MONTANT_PAYE", Kind.AMOUNT, True),
+        _c("STATUT", Kind.CODE, True, codes=("EN_RECOUVREMENT", "PAYEE", "ANNULEE", "ADMISE_NON_VALEUR")),
+    ),
+)
+
+SPL = SourceSpec(
+    name="spl",
+    label="Produits locaux (Hélios)",
+    role="dette",
+    encoding="utf-8-sig",
+    separator=";",
+    decimal=",",
+    date_format="DD/MM/YYYY",
+    key=("code_collectivite", "exercice", "num_titre"),
+    debtor_column="siret_debiteur",
+    debt_date_column="date_emission",
+    columns=(
+        _c("code_collectivite", Kind.TEXT, True),
+        _c("libelle_collectivite"),
+        _c("exercice", Kind.TEXT, True),
+        _c("num_titre", Kind.TEXT, True),
+        _c("date_emission", Kind.DATE, True),
+        _c("siret_debiteur", Kind.SIRET, True),
+        _c("nom_debiteur"),
+        _c("nature_produit"),
+        _c("montant_titre", Kind.AMOUNT, True),
+        _c("reste_a_recouvrer", Kind.AMOUNT, True),
+        _c("etape", Kind.CODE, True, codes=("AMIABLE", "RELANCE", "MISE_EN_DEMEURE", "CONTESTATION", "SAISIE")),
+    ),
+)
+
+IMPOTS_PRO = SourceSpec(
+    name="impots_pro",
+    label="Impôts professionnels",
+    role="dette",
+    encoding="cp1252",
+    separator=";",
+    decimal=",",
+    date_format="YYYYMMDD",
+    key=("REF_ARTICLE",),
+    debtor_column="SIREN",
+    debt_date_column="DATE_EXIGIBILITE",
+    columns=(
+        _c("SIREN", Kind.SIREN, True),
+        _c("REF_ARTICLE", Kind.TEXT, True),
+        _c("CODE_IMPOT", Kind.CODE, True, codes=("CFE", "TVA", "IS", "CVAE", "TS", "IFER", "TASCOM")),
+        _c("PERIODE", Kind.PATTERN, False, pattern=r"\d{4}(0[1-9]|1[0-2])?", pattern_label="AAAA ou AAAAMM"),
+        _c("DATE_EXIGIBILITE", Kind.DATE, True),
+        _c("MT_DROITS_CTS", Kind.CENTS, True, stored_as="mt_droits"),
+        _c("MT_PENALITES_CTS", Kind.CENTS, True, stored_as="mt_penalites"),
+        _c("MT_PAYE_CTS", Kind.CENTS, True, stored_as="mt_paye"),
+        _c("PHASE", Kind.CODE, True, codes=("AMIABLE", "MISE_EN_DEMEURE", "SATD", "PASSIF_PROCEDURE")),
+        _c("SURSIS", Kind.CODE, True, codes=("O", "N")),
+    ),
+)
+
+RNF = SourceSpec(
+    name="rnf",
+    label="Recettes non fiscales",
+    role="dette",
+    encoding="utf-8",
+    separator=",",
+    decimal=".",
+    date_format="YYYY-MM-DD",
+    key=("numero_titre",),
+    debtor_column="identifiant_debiteur",
+    debt_date_column="date_emission",
+    columns=(
+        _c("numero_titre", Kind.TEXT, True),
+        _c("ordonnateur"),
+        _c("nature_recette"),
+        _c("identifiant_debiteur", Kind.DEBTOR_ID, True),
+        _c("date_emission", Kind.DATE, True),
+        _c("montant", Kind.AMOUNT, True),
+        _c("montant_recouvre", Kind.AMOUNT, True),
+        _c("statut", Kind.CODE, True, codes=("PRIS_EN_CHARGE", "EN_RECOUVREMENT", "SOLDE", "ANNULE")),
+    ),
+)
+
+CREDITS_TVA = SourceSpec(
+    name="credits_tva",
+    label="Crédits de TVA",
+    role="creance",
+    encoding="cp1252",
+    separator=";",
+    decimal=",",
+    date_format="DD/MM/YYYY",
+    key=("NUM_DEMANDE",),
+    debtor_column="SIREN",
+    columns=(
+        _c("SIREN", Kind.SIREN, True),
+        _c("NUM_DEMANDE", Kind.TEXT, True),
+        _c("DATE_DEPOT", Kind.DATE),
+        _c("PERIODE"),
+        _c("MONTANT_DEMANDE", Kind.AMOUNT, True),
+        _c("MONTANT_ACCORDE", Kind.AMOUNT, False),
+        _c("STATUT", Kind.CODE, True, codes=("DEPOSEE", "EN_INSTRUCTION", "ACCORDEE", "REJETEE", "REMBOURSEE")),
+    ),
+)
+
+EXCEDENTS = SourceSpec(
+    name="excedents",
+    label="Excédents à restituer",
+    role="creance",
+    encoding="cp1252",
+    separator=";",
+    decimal=",",
+    date_format="DD/MM/YYYY",
+    key=("REF_EXCEDENT",),
+    debtor_column="SIREN",
+    columns=(
+        _c("SIREN", Kind.SIREN, True),
+        _c("REF_EXCEDENT", Kind.TEXT, True),
+        _c("IMPOT", Kind.CODE, True, codes=("CVAE", "IS", "CFE", "TS", "TVA")),
+        _c("EXERCICE"),
+        _c("MONTANT", Kind.AMOUNT, True),
+        _c("DATE_CONSTAT", Kind.DATE),
+        _c("STATUT", Kind.CODE, True, codes=("A_RESTITUER", "RESTITUE", "IMPUTE")),
+    ),
+)
+
+CREANCES_IS = SourceSpec(
+    name="creances_is",
+    label="Créances d'impôt sur les sociétés",
+    role="creance",
+    encoding="cp1252",
+    separator=";",
+    decimal=",",
+    date_format="DD/MM/YYYY",
+    key=("REF_CREANCE",),
+    debtor_column="SIREN",
+    columns=(
+        _c("SIREN", Kind.SIREN, True),
+        _c("REF_CREANCE", Kind.TEXT, True),
+        _c("TYPE_CREANCE", Kind.CODE, True, codes=("CIR", "CII", "CARRY_BACK", "EXCEDENT_ACOMPTES", "AUTRE")),
+        _c("EXERCICE"),
+        _c("MONTANT", Kind.AMOUNT, True),
+        _c("DATE_REMBOURSABLE", Kind.DATE),
+        _c("STATUT", Kind.CODE, True, codes=("EN_COURS", "REMBOURSABLE", "REMBOURSEE", "IMPUTEE")),
+    ),
+)
+
+REGISTER = ENTREPRISES
+DEBT_SOURCES: tuple[SourceSpec, ...] = (AMENDES, SPL, IMPOTS_PRO, RNF)
+CREDIT_SOURCES: tuple[SourceSpec, ...] = (CREDITS_TVA, EXCEDENTS, CREANCES_IS)
+PARTITIONED_SOURCES: tuple[SourceSpec, ...] = DEBT_SOURCES + CREDIT_SOURCES
+ALL_SOURCES: tuple[SourceSpec, ...] = (REGISTER,) + PARTITIONED_SOURCES
+SOURCES_BY_NAME: dict[str, SourceSpec] = {s.name: s for s in ALL_SOURCES}
+
+DATE_LABELS = {"DD/MM/YYYY": "JJ/MM/AAAA", "YYYY-MM-DD": "AAAA-MM-JJ", "YYYYMMDD": "AAAAMMJJ"}
