@@ -7,7 +7,7 @@ generator — reads these descriptions, so adding a source means adding one
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -39,6 +39,28 @@ class Column:
 
 
 @dataclass(frozen=True)
+class NotAbove:
+    """Rule between cells: `column` must not exceed the sum of `limits`."""
+
+    column: str
+    limits: tuple[str, ...]
+    message: str  # French, e.g. "montant payé supérieur au montant dû"
+
+
+@dataclass(frozen=True)
+class FilledOnlyWhen:
+    """Rule between cells: `column` is required for `required` codes and allowed only for `allowed` ones."""
+
+    column: str
+    code_column: str
+    required: tuple[str, ...]
+    allowed: tuple[str, ...]
+
+
+Rule = NotAbove | FilledOnlyWhen
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     name: str
     label: str  # French label for agents
@@ -53,7 +75,7 @@ class SourceSpec:
     # identifier column that gives the SIREN (None: the register itself)
     debtor_column: str | None = None
     debt_date_column: str | None = None
-    notes: dict[str, str] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -86,6 +108,14 @@ ENTREPRISES = SourceSpec(
     date_format="YYYY-MM-DD",
     partitioned=False,
     key=("siren",),
+    rules=(
+        FilledOnlyWhen(
+            "date_jugement",
+            "procedure_collective",
+            required=("SAUVEGARDE", "REDRESSEMENT", "LIQUIDATION"),
+            allowed=("SAUVEGARDE", "REDRESSEMENT", "LIQUIDATION"),
+        ),
+    ),
     columns=(
         _c("siren", Kind.SIREN, True),
         _c("denomination", Kind.TEXT, True),
@@ -117,6 +147,7 @@ AMENDES = SourceSpec(
     decimal=",",
     date_format="DD/MM/YYYY",
     key=("NUM_AMENDE",),
+    rules=(NotAbove("MONTANT_PAYE", ("MONTANT_MAJORE",), "montant payé supérieur au montant majoré"),),
     debtor_column="SIREN",
     debt_date_column="DATE_MAJORATION",
     columns=(
@@ -144,6 +175,7 @@ SPL = SourceSpec(
     decimal=",",
     date_format="DD/MM/YYYY",
     key=("code_collectivite", "exercice", "num_titre"),
+    rules=(NotAbove("reste_a_recouvrer", ("montant_titre",), "reste à recouvrer supérieur au montant du titre"),),
     debtor_column="siret_debiteur",
     debt_date_column="date_emission",
     columns=(
@@ -170,6 +202,11 @@ IMPOTS_PRO = SourceSpec(
     decimal=",",
     date_format="YYYYMMDD",
     key=("REF_ARTICLE",),
+    rules=(
+        NotAbove(
+            "MT_PAYE_CTS", ("MT_DROITS_CTS", "MT_PENALITES_CTS"), "montant payé supérieur aux droits et pénalités"
+        ),
+    ),
     debtor_column="SIREN",
     debt_date_column="DATE_EXIGIBILITE",
     columns=(
@@ -195,6 +232,7 @@ RNF = SourceSpec(
     decimal=".",
     date_format="YYYY-MM-DD",
     key=("numero_titre",),
+    rules=(NotAbove("montant_recouvre", ("montant",), "montant recouvré supérieur au montant du titre"),),
     debtor_column="identifiant_debiteur",
     debt_date_column="date_emission",
     columns=(
@@ -218,6 +256,10 @@ CREDITS_TVA = SourceSpec(
     decimal=",",
     date_format="DD/MM/YYYY",
     key=("NUM_DEMANDE",),
+    rules=(
+        FilledOnlyWhen("MONTANT_ACCORDE", "STATUT", required=("ACCORDEE",), allowed=("ACCORDEE", "REMBOURSEE")),
+        NotAbove("MONTANT_ACCORDE", ("MONTANT_DEMANDE",), "montant accordé supérieur au montant demandé"),
+    ),
     debtor_column="SIREN",
     columns=(
         _c("SIREN", Kind.SIREN, True),

@@ -1,0 +1,102 @@
+"""The landing zone: which files exist, which one is current (SOURCES.md section 1)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from .departements import is_departement
+from .sources import ALL_SOURCES, PARTITIONED_SOURCES, REGISTER
+
+_NAME = {
+    s.name: re.compile(rf"^{s.name}_(?P<dept>[0-9AB]{{2,3}})_(?P<date>\d{{8}})\.csv$")
+    if s.partitioned
+    else re.compile(rf"^{s.name}_(?P<date>\d{{8}})\.csv$")
+    for s in ALL_SOURCES
+}
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    source: str
+    departement: str | None  # None for the register
+    as_of: date
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class BadlyNamedFile:
+    path: Path
+    reason: str
+
+
+def parse_name(source: str, path: Path) -> LandingFile | BadlyNamedFile:
+    m = _NAME[source].match(path.name)
+    if not m:
+        return BadlyNamedFile(path, f"le nom ne suit pas le modèle {_pattern_label(source)}")
+    try:
+        as_of = datetime.strptime(m["date"], "%Y%m%d").date()
+    except ValueError:
+        return BadlyNamedFile(path, f"date d'extraction invalide '{m['date']}' (attendu AAAAMMJJ)")
+    dept = m.groupdict().get("dept")
+    if dept is not None and not is_departement(dept):
+        return BadlyNamedFile(path, f"code département inconnu '{dept}'")
+    return LandingFile(source, dept, as_of, path)
+
+
+def _pattern_label(source: str) -> str:
+    return f"{source}_<DEPT>_<AAAAMMJJ>.csv" if source != REGISTER.name else f"{source}_<AAAAMMJJ>.csv"
+
+
+@dataclass
+class LandingScan:
+    files: list[LandingFile]
+    badly_named: list[BadlyNamedFile]
+
+    def latest(self, source: str, departement: str | None = None) -> LandingFile | None:
+        candidates = [f for f in self.files if f.source == source and f.departement == departement]
+        return max(candidates, key=lambda f: f.as_of, default=None)
+
+    def departements(self) -> list[str]:
+        """Departments that have at least one source extract."""
+        return sorted({f.departement for f in self.files if f.departement is not None}, key=_dept_sort_key)
+
+    def as_of(self, departement: str) -> date | None:
+        """A department's as-of date: the latest date of its seven current source files."""
+        dates = [
+            f.as_of for s in PARTITIONED_SOURCES if (f := self.latest(s.name, departement)) is not None
+        ]
+        return max(dates, default=None)
+
+
+def _dept_sort_key(code: str) -> tuple[int, str]:
+    return (len(code), code)
+
+
+def scan_landing(landing: Path) -> LandingScan:
+    """Lists the landing zone; every file that does not follow the pattern is reported, never ignored."""
+    files: list[LandingFile] = []
+    bad: list[BadlyNamedFile] = []
+    for source in ALL_SOURCES:
+        folder = landing / source.name
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.is_dir() or path.name.startswith("."):
+                continue
+            parsed = parse_name(source.name, path)
+            (files if isinstance(parsed, LandingFile) else bad).append(parsed)
+    if landing.is_dir():
+        known = {s.name for s in ALL_SOURCES}
+        for path in sorted(landing.iterdir()):
+            if path.is_file() and not path.name.startswith("."):
+                bad.append(BadlyNamedFile(path, "fichier hors d'un dossier de source"))
+            elif path.is_dir() and path.name not in known and not path.name.startswith("."):
+                bad.append(BadlyNamedFile(path, "dossier inconnu (aucune source de ce nom)"))
+    return LandingScan(files, bad)

@@ -1,0 +1,353 @@
+"""Row validation of a decoded file (SOURCES.md section 4), vectorised.
+
+Each column is checked on its *distinct* values (Arrow dictionary encoding):
+a department has a few thousand distinct dates and amounts for hundreds of
+thousands of rows. A row is rejected once, for its first fault: cells in the
+order of the contract's columns, then the rules between cells, then the key.
+Messages are built only for the rejected rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import identifiers as ids
+from .decoding import DecodedFile
+from .sources import DATE_LABELS, Column, FilledOnlyWhen, Kind, NotAbove, SourceSpec
+
+MOTIFS: dict[str, str] = {
+    "NB_CELLULES": "nombre de cellules incorrect",
+    "VALEUR_MANQUANTE": "valeur obligatoire manquante",
+    "DATE_INVALIDE": "date invalide",
+    "MONTANT_INVALIDE": "montant illisible",
+    "MONTANT_NEGATIF": "montant négatif",
+    "CODE_INCONNU": "code inconnu",
+    "FORMAT_INVALIDE": "format invalide",
+    "IDENTIFIANT_INVALIDE": "identifiant invalide",
+    "INCOHERENCE": "montants ou valeurs incohérents entre eux",
+    "DOUBLON": "clé en double",
+}
+
+_DATE_REGEX = {"DD/MM/YYYY": r"^\d{2}/\d{2}/\d{4}$", "YYYY-MM-DD": r"^\d{4}-\d{2}-\d{2}$", "YYYYMMDD": r"^\d{8}$"}
+_DATE_STRPTIME = {"DD/MM/YYYY": "%d/%m/%Y", "YYYY-MM-DD": "%Y-%m-%d", "YYYYMMDD": "%Y%m%d"}
+_ID_LABEL = {
+    Kind.SIREN: "SIREN valide (9 chiffres, clé de Luhn)",
+    Kind.SIRET: "SIRET valide (14 chiffres, clé de Luhn ou règle La Poste)",
+    Kind.DEBTOR_ID: "SIREN, SIRET ou numéro de TVA intracommunautaire (FR + clé + SIREN) valide",
+}
+
+REJECT_COLUMNS = ["ligne", "colonne", "motif", "message", "contenu"]
+
+
+@dataclass
+class ColumnResult:
+    motif: np.ndarray  # object array: motif code or None
+    value: pa.Array  # parsed value (dates: date32, amounts: int64 cents, text: string)
+
+
+@dataclass
+class ValidatedFile:
+    kept: pd.DataFrame  # warehouse column names; amounts in integer cents
+    rejects: pd.DataFrame  # REJECT_COLUMNS
+    rows_read: int
+    ignored_columns: list[str]
+
+    @property
+    def rejects_by_motif(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in self.rejects["motif"].value_counts().sort_index().items()}
+
+
+def _on_distinct(values: pa.Array, fn: Callable[[pa.Array], pa.Array | np.ndarray]) -> pa.Array:
+    """Applies `fn` to the distinct non-null values and spreads the result back."""
+    encoded = pc.dictionary_encode(values).combine_chunks() if isinstance(values, pa.ChunkedArray) else (
+        pc.dictionary_encode(values)
+    )
+    result = fn(encoded.dictionary)
+    if isinstance(result, np.ndarray):
+        result = pa.array(result)
+    return pc.take(result, encoded.indices)
+
+
+def _match(values: pa.Array, regex: str) -> np.ndarray:
+    """Full-match mask; null where the cell is empty (checked separately)."""
+    return pc.match_substring_regex(values, regex).to_numpy(zero_copy_only=False)
+
+
+def _parse_dates(values: pa.Array, fmt: str) -> pa.Array:
+    def parse(distinct: pa.Array) -> pa.Array:
+        shaped = pc.match_substring_regex(distinct, _DATE_REGEX[fmt])
+        text = pc.if_else(shaped, distinct, pa.scalar(None, distinct.type))
+        parsed = pd.to_datetime(pd.Series(text.to_numpy(zero_copy_only=False)), format=_DATE_STRPTIME[fmt],
+                                errors="coerce")
+        return pa.array(parsed.dt.date, pa.date32(), from_pandas=True)
+
+    return _on_distinct(values, parse)
+
+
+def _parse_amounts(values: pa.Array, decimal: str | None) -> pa.Array:
+    """Integer cents, or null when the cell does not follow the strict amount format."""
+    if decimal is None:
+        regex = r"^(?P<sign>[+-]?)(?P<units>\d{1,16})$"
+    else:
+        regex = rf"^(?P<sign>[+-]?)(?P<units>\d{{1,14}})(?:{re.escape(decimal)}(?P<frac>\d{{1,2}}))?$"
+
+    def parse(distinct: pa.Array) -> pa.Array:
+        parts = pc.extract_regex(distinct, regex)  # null when it does not match
+        units = pc.cast(pc.struct_field(parts, "units"), pa.int64())
+        if decimal is None:
+            cents = units
+        else:
+            frac = pc.utf8_rpad(pc.fill_null(pc.struct_field(parts, "frac"), ""), 2, "0")
+            cents = pc.add(pc.multiply(units, 100), pc.cast(frac, pa.int64()))
+        negative = pc.equal(pc.struct_field(parts, "sign"), "-")
+        return pc.if_else(negative, pc.negate(cents), cents)
+
+    return _on_distinct(values, parse)
+
+
+def check_column(spec: SourceSpec, col: Column, values: pa.Array) -> ColumnResult:
+    n = len(values)
+    motif = np.full(n, None, dtype=object)
+    present = pc.is_valid(values).to_numpy(zero_copy_only=False)
+    if col.mandatory:
+        motif[~present] = "VALEUR_MANQUANTE"
+    value: pa.Array = values
+    bad: np.ndarray | None = None
+    code = ""
+    if col.kind is Kind.DATE:
+        value = _parse_dates(values, spec.date_format)
+        bad, code = present & pc.is_null(value).to_numpy(zero_copy_only=False), "DATE_INVALIDE"
+    elif col.kind in (Kind.AMOUNT, Kind.CENTS):
+        value = _parse_amounts(values, spec.decimal if col.kind is Kind.AMOUNT else None)
+        unreadable = present & pc.is_null(value).to_numpy(zero_copy_only=False)
+        negative = pc.fill_null(pc.less(value, 0), False).to_numpy(zero_copy_only=False)
+        motif[negative] = "MONTANT_NEGATIF"
+        bad, code = unreadable, "MONTANT_INVALIDE"
+    elif col.kind is Kind.CODE:
+        known = pc.is_in(values, value_set=pa.array(col.codes, values.type)).to_numpy(zero_copy_only=False)
+        bad, code = present & ~known, "CODE_INCONNU"
+    elif col.kind is Kind.PATTERN:
+        bad, code = present & ~np.asarray(pc.fill_null(pc.match_substring_regex(values, f"^(?:{col.pattern})$"),
+                                                         False)), "FORMAT_INVALIDE"
+    elif col.kind in (Kind.SIREN, Kind.SIRET, Kind.DEBTOR_ID):
+        value = ids.compact(values)
+        if col.kind is Kind.DEBTOR_ID:
+            value = pc.utf8_upper(value)
+            ok, _ = ids.siren_of_debtor_id(value)
+        elif col.kind is Kind.SIRET:
+            ok = ids.valid_siret(value)
+        else:
+            ok = ids.valid_siren(value)
+        bad, code = present & ~ok, "IDENTIFIANT_INVALIDE"
+    if bad is not None:
+        motif[bad] = code
+    return ColumnResult(motif=motif, value=value)
+
+
+def _expected(spec: SourceSpec, col: Column) -> str:
+    if col.kind is Kind.DATE:
+        return f"n'est pas une date valide (format attendu {DATE_LABELS[spec.date_format]})"
+    if col.kind is Kind.AMOUNT:
+        example = "1250,40" if spec.decimal == "," else "1250.40"
+        sep = "virgule" if spec.decimal == "," else "point"
+        return (
+            f"n'est pas un montant valide (format attendu : chiffres, au plus deux décimales après la {sep}, "
+            f"sans séparateur de milliers, ex. {example})"
+        )
+    if col.kind is Kind.CENTS:
+        return "n'est pas un montant en centimes valide (nombre entier attendu, ex. 125040)"
+    if col.kind is Kind.CODE:
+        return f"n'est pas un code connu (valeurs admises : {', '.join(col.codes)})"
+    if col.kind is Kind.PATTERN:
+        return f"ne respecte pas le format attendu ({col.pattern_label})"
+    if col.kind in _ID_LABEL:
+        return f"n'est pas un {_ID_LABEL[col.kind]}"
+    return "est invalide"
+
+
+def _cell_message(spec: SourceSpec, col: Column, motif: str, raw: str | None) -> str:
+    if motif == "VALEUR_MANQUANTE":
+        return f"{col.name} : valeur obligatoire manquante"
+    if motif == "MONTANT_NEGATIF":
+        return f"{col.name} : '{raw}' est un montant négatif (montant positif ou nul attendu)"
+    return f"{col.name} : '{raw}' {_expected(spec, col)}"
+
+
+def validate(spec: SourceSpec, decoded: DecodedFile) -> ValidatedFile:
+    n = len(decoded.lines)
+    motif = np.full(n, None, dtype=object)
+    fault_col = np.full(n, None, dtype=object)
+    message = np.full(n, None, dtype=object)
+    parsed: dict[str, pa.Array] = {}
+
+    def mark(mask: np.ndarray, column: str, code: str, messages: Callable[[np.ndarray], list[str]]) -> None:
+        sel = np.flatnonzero(mask & (motif == None))  # noqa: E711 - element-wise on object array
+        if len(sel):
+            motif[sel] = code
+            fault_col[sel] = column
+            message[sel] = messages(sel)
+
+    for col in spec.columns:
+        raw = decoded.columns[col.name]
+        result = check_column(spec, col, raw)
+        parsed[col.name] = result.value
+        for code in ("VALEUR_MANQUANTE", "DATE_INVALIDE", "MONTANT_INVALIDE", "MONTANT_NEGATIF", "CODE_INCONNU",
+                     "FORMAT_INVALIDE", "IDENTIFIANT_INVALIDE"):
+            mask = result.motif == code
+            if mask.any():
+                mark(mask, col.name, code,
+                     lambda sel, col=col, code=code, raw=raw: [
+                         _cell_message(spec, col, code, v) for v in pc.take(raw, pa.array(sel)).to_pylist()])
+
+    for rule in spec.rules:
+        _apply_rule(spec, rule, parsed, decoded, mark)
+
+    _mark_duplicates(spec, parsed, decoded, motif, mark)
+
+    rejected = motif != None  # noqa: E711
+    kept_idx = np.flatnonzero(~rejected)
+    kept = _kept_frame(spec, parsed, decoded, kept_idx)
+    rej_idx = np.flatnonzero(rejected)
+    rejects = pd.DataFrame({
+        "ligne": decoded.lines[rej_idx].astype(np.int64),
+        "colonne": fault_col[rej_idx],
+        "motif": motif[rej_idx],
+        "message": message[rej_idx],
+        "contenu": pc.take(decoded.texts, pa.array(rej_idx, pa.int64())).to_pylist(),
+    })
+    width = len(decoded.header)
+    bad_shape = pd.DataFrame({
+        "ligne": decoded.bad_lines.astype(np.int64),
+        "colonne": None,
+        "motif": "NB_CELLULES",
+        "message": [f"{c} cellule(s) au lieu de {width} (séparateur '{spec.separator}')"
+                    for c in decoded.bad_counts],
+        "contenu": decoded.bad_texts,
+    })
+    frames = [f for f in (rejects, bad_shape) if len(f)]
+    all_rejects = (pd.concat(frames, ignore_index=True) if frames else rejects).sort_values("ligne",
+                                                                                           kind="stable")
+    all_rejects = all_rejects.reset_index(drop=True).astype(
+        {"ligne": "int64", "colonne": "object", "motif": "object", "message": "object", "contenu": "object"})
+    return ValidatedFile(kept=kept, rejects=all_rejects, rows_read=decoded.rows_read,
+                         ignored_columns=decoded.ignored_columns)
+
+
+def _fmt_cents(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    cents = abs(int(cents))
+    return f"{sign}{cents // 100},{cents % 100:02d}"
+
+
+def _apply_rule(spec: SourceSpec, rule, parsed: dict[str, pa.Array], decoded: DecodedFile, mark) -> None:
+    if isinstance(rule, NotAbove):
+        value = parsed[rule.column]
+        limit = parsed[rule.limits[0]]
+        for other in rule.limits[1:]:
+            limit = pc.add(limit, parsed[other])
+        over = pc.fill_null(pc.greater(value, limit), False).to_numpy(zero_copy_only=False)
+
+        def messages(sel: np.ndarray) -> list[str]:
+            vals = pc.take(value, pa.array(sel)).to_pylist()
+            lims = pc.take(limit, pa.array(sel)).to_pylist()
+            what = " + ".join(rule.limits)
+            return [f"{rule.column} : {rule.message} ({_fmt_cents(v)} € > {what} = {_fmt_cents(lim)} €)"
+                    for v, lim in zip(vals, lims, strict=True)]
+
+        mark(over, rule.column, "INCOHERENCE", messages)
+    elif isinstance(rule, FilledOnlyWhen):
+        code = parsed[rule.code_column]
+        filled = pc.is_valid(parsed[rule.column]).to_numpy(zero_copy_only=False)
+        required = pc.fill_null(pc.is_in(code, value_set=pa.array(rule.required)), False).to_numpy(
+            zero_copy_only=False)
+        allowed = pc.fill_null(pc.is_in(code, value_set=pa.array(rule.allowed)), False).to_numpy(
+            zero_copy_only=False)
+        raw = decoded.columns[rule.column]
+
+        def missing_msg(sel: np.ndarray) -> list[str]:
+            codes = pc.take(code, pa.array(sel)).to_pylist()
+            return [f"{rule.column} : obligatoire quand {rule.code_column} vaut '{c}'" for c in codes]
+
+        def forbidden_msg(sel: np.ndarray) -> list[str]:
+            codes = pc.take(code, pa.array(sel)).to_pylist()
+            vals = pc.take(raw, pa.array(sel)).to_pylist()
+            return [
+                f"{rule.column} : '{v}' ne doit être renseigné que si {rule.code_column} vaut "
+                f"{' ou '.join(rule.allowed)} (ici : '{c or ''}')"
+                for v, c in zip(vals, codes, strict=True)
+            ]
+
+        mark(required & ~filled, rule.column, "INCOHERENCE", missing_msg)
+        mark(filled & ~allowed, rule.column, "INCOHERENCE", forbidden_msg)
+
+
+def _mark_duplicates(spec: SourceSpec, parsed, decoded: DecodedFile, motif: np.ndarray, mark) -> None:
+    """Keys are compared among rows with no other fault; the first (by line) keeps the key."""
+    clean = np.flatnonzero(motif == None)  # noqa: E711
+    if len(clean) < 2:
+        return
+    keys = pd.DataFrame({k: pc.take(parsed[k], pa.array(clean)).to_numpy(zero_copy_only=False)
+                         for k in spec.key})
+    keys["_ligne"] = decoded.lines[clean]
+    dup = keys.duplicated(list(spec.key), keep="first").to_numpy()
+    if not dup.any():
+        return
+    first_line = keys.groupby(list(spec.key), sort=False, dropna=False)["_ligne"].transform("first").to_numpy()
+    mask = np.zeros(len(motif), dtype=bool)
+    mask[clean[dup]] = True
+    first_by_row = dict(zip(clean[dup], first_line[dup], strict=True))
+    label = "+".join(spec.key)
+
+    def messages(sel: np.ndarray) -> list[str]:
+        out = []
+        for i in sel:
+            key_value = "/".join(str(parsed[k][int(i)].as_py()) for k in spec.key)
+            out.append(f"{label} : clé '{key_value}' en double (déjà présente ligne {first_by_row[i]})")
+        return out
+
+    mark(mask, spec.key[0], "DOUBLON", messages)
+
+
+def _kept_frame(spec: SourceSpec, parsed: dict[str, pa.Array], decoded: DecodedFile,
+                idx: np.ndarray) -> pd.DataFrame:
+    """Kept rows with warehouse names: text as Arrow-backed strings, dates, integer cents."""
+    take = pa.array(idx, pa.int64())
+    data: dict[str, pa.Array] = {}
+    for col in spec.columns:
+        data[col.db_name] = pc.take(parsed[col.name], take)
+    data["siren"] = pc.take(_debtor_siren(spec, parsed), take)
+    data["ligne"] = pa.array(decoded.lines[idx].astype(np.int32))
+    table = pa.table(data)
+    mapping = {pa.large_string(): pd.StringDtype("pyarrow"), pa.string(): pd.StringDtype("pyarrow"),
+               pa.int64(): pd.Int64Dtype()}
+    frame = table.to_pandas(types_mapper=mapping.get, date_as_object=False)
+    for col in spec.columns:
+        if col.kind is Kind.DATE:
+            frame[col.db_name] = frame[col.db_name].astype("datetime64[ns]")
+    return frame
+
+
+def _debtor_siren(spec: SourceSpec, parsed: dict[str, pa.Array]) -> pa.Array:
+    """The SIREN a row belongs to; for a fine, only a SIREN that is valid once spaces are removed."""
+    if spec.debtor_column is None:
+        return parsed[spec.key[0]]
+    col = spec.column(spec.debtor_column)
+    values = parsed[col.name]
+    if col.kind is Kind.SIREN:
+        return values
+    if col.kind is Kind.SIRET:
+        return pc.utf8_slice_codeunits(values, 0, 9)
+    if col.kind is Kind.DEBTOR_ID:
+        return ids.siren_of_debtor_id(values)[1]
+    compacted = ids.compact(values)
+    ok = ids.valid_siren(pc.fill_null(compacted, ""))
+    return pc.if_else(pa.array(ok), compacted, pa.scalar(None, compacted.type))

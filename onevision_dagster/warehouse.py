@@ -1,0 +1,152 @@
+"""DuckDB warehouse: layout of the raw and quality layers, short connections, partition swaps.
+
+DuckDB allows one writing process and a writer locks readers of other
+processes out, so connections are opened per unit of work and closed at once;
+`connect` waits a little for a lock held by another process instead of failing
+a run (see docs/warehouse.md and dagster.yaml for the pool that serialises writers).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .sources import ALL_SOURCES, Kind, SourceSpec
+
+LAYERS = ("raw", "quality", "core", "marts")
+
+_SQL_TYPE = {
+    Kind.DATE: "DATE",
+    Kind.AMOUNT: "DECIMAL(18,2)",
+    Kind.CENTS: "DECIMAL(18,2)",
+}
+META_COLUMNS = (("siren", "VARCHAR"), ("departement", "VARCHAR"), ("fichier", "VARCHAR"), ("ligne", "INTEGER"),
+                ("date_extraction", "DATE"))
+REGISTER_EXTRA = (("nom_normalise", "VARCHAR"), ("sigle_normalise", "VARCHAR"))
+
+
+def raw_columns(spec: SourceSpec) -> list[tuple[str, str]]:
+    """(name, SQL type) of `raw.<source>`, in order."""
+    cols = [(c.db_name, _SQL_TYPE.get(c.kind, "VARCHAR")) for c in spec.columns]
+    names = {n for n, _ in cols}
+    cols += [(n, t) for n, t in META_COLUMNS if n not in names]
+    if not spec.partitioned:
+        cols += list(REGISTER_EXTRA)
+    return cols
+
+
+def create_raw_and_quality(con: duckdb.DuckDBPyConnection) -> None:
+    for layer in LAYERS:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+    for spec in ALL_SOURCES:
+        cols = ", ".join(f"{n} {t}" for n, t in raw_columns(spec))
+        con.execute(f"CREATE TABLE IF NOT EXISTS {spec.table} ({cols})")
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS quality.rejets (
+            source VARCHAR NOT NULL, departement VARCHAR, fichier VARCHAR NOT NULL, date_extraction DATE,
+            ligne INTEGER NOT NULL, colonne VARCHAR, motif VARCHAR NOT NULL, message VARCHAR NOT NULL,
+            contenu VARCHAR)"""
+    )
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS quality.chargements (
+            source VARCHAR NOT NULL, departement VARCHAR, fichier VARCHAR, date_extraction DATE,
+            lignes_lues BIGINT NOT NULL, lignes_gardees BIGINT NOT NULL, lignes_rejetees BIGINT NOT NULL,
+            colonnes_ignorees VARCHAR, charge_le TIMESTAMP NOT NULL)"""
+    )
+
+
+@contextmanager
+def connect(path: str | Path, read_only: bool = False, lock_timeout_s: float = 60.0) -> Iterator[
+        duckdb.DuckDBPyConnection]:
+    """A short-lived connection; waits up to `lock_timeout_s` for another process's lock."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + lock_timeout_s
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    try:
+        if not read_only:
+            create_raw_and_quality(con)
+        yield con
+    finally:
+        con.close()
+
+
+def _partition_filter(departement: str | None) -> tuple[str, list]:
+    return ("departement IS NULL", []) if departement is None else ("departement = ?", [departement])
+
+
+def replace_source_partition(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    departement: str | None,
+    kept: pd.DataFrame | None,
+    rejects: pd.DataFrame | None,
+    load_row: dict,
+) -> None:
+    """Swaps one source's partition (rows, rejects, load log) in a single transaction.
+
+    `kept` holds amounts in integer cents; they become DECIMAL(18,2) here by an
+    exact decimal product, never through a float.
+    """
+    where, params = _partition_filter(departement)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if spec.partitioned:
+            con.execute(f"DELETE FROM {spec.table} WHERE departement = ?", [departement])
+        else:
+            con.execute(f"DELETE FROM {spec.table}")
+        if kept is not None and len(kept):
+            select = []
+            for name, sql_type in raw_columns(spec):
+                if name == "departement" and spec.partitioned:
+                    select.append("$departement AS departement")
+                elif name in ("fichier", "date_extraction"):
+                    select.append(f"${name}::{sql_type} AS {name}")
+                elif sql_type.startswith("DECIMAL"):
+                    select.append(f"(kept.{name}::DECIMAL(18,0) * 0.01)::DECIMAL(18,2) AS {name}")
+                else:
+                    select.append(f"kept.{name}::{sql_type} AS {name}")
+            con.register("kept", kept)
+            con.execute(
+                f"INSERT INTO {spec.table} SELECT {', '.join(select)} FROM kept",
+                {"departement": departement, "fichier": load_row["fichier"],
+                 "date_extraction": load_row["date_extraction"]}
+                if spec.partitioned else {"fichier": load_row["fichier"],
+                                          "date_extraction": load_row["date_extraction"]},
+            )
+            con.unregister("kept")
+        con.execute(f"DELETE FROM quality.rejets WHERE source = ? AND {where}", [spec.name, *params])
+        if rejects is not None and len(rejects):
+            frame = rejects.assign(source=spec.name, departement=departement, fichier=load_row["fichier"],
+                                   date_extraction=load_row["date_extraction"])
+            con.register("rej", frame)
+            con.execute(
+                """INSERT INTO quality.rejets SELECT source, departement::VARCHAR, fichier,
+                   date_extraction::DATE, ligne, colonne, motif, message, contenu FROM rej"""
+            )
+            con.unregister("rej")
+        con.execute(f"DELETE FROM quality.chargements WHERE source = ? AND {where}", [spec.name, *params])
+        con.execute(
+            "INSERT INTO quality.chargements VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
+            [spec.name, departement, load_row["fichier"], load_row["date_extraction"], load_row["lignes_lues"],
+             load_row["lignes_gardees"], load_row["lignes_rejetees"], load_row.get("colonnes_ignorees")],
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
