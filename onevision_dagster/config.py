@@ -1,0 +1,36 @@
+"""Resource defaults, each overridable by an environment variable (shown as such in the UI)."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from onevision_dagster.resources import LandingZone, ReportsFolder, Settings, Warehouse
+
+ENV_DEFAULTS = {
+    "ONEVISION_LANDING": "data/landing",
+    "ONEVISION_WAREHOUSE": "data/onevision.duckdb",
+    "ONEVISION_REPORTS": "data/rapports",
+    "ONEVISION_DEPARTEMENTS": "17,91,95",
+    "ONEVISION_FRESHNESS_DAYS": "7",
+}
+
+
+def _env(name: str) -> str | dg.EnvVar:
+    """An `EnvVar` when the operator set it, the default otherwise, so a fresh clone just works."""
+    return dg.EnvVar(name) if os.environ.get(name) else ENV_DEFAULTS[name]
+
+
+def _env_int(name: str) -> int | dg.EnvVar:
+    return dg.EnvVar.int(name) if os.environ.get(name) else int(ENV_DEFAULTS[name])
+
+
+def default_resources() -> dict[str, dg.ConfigurableResource]:
+    return {
+        "landing": LandingZone(path=_env("ONEVISION_LANDING")),
+        "warehouse": Warehouse(path=_env("ONEVISION_WAREHOUSE")),
+        "reports": ReportsFolder(path=_env("ONEVISION_REPORTS")),
+        "settings": Settings(departements=_env("ONEVISION_DEPARTEMENTS"),
+                             freshness_days=_env_int("ONEVISION_FRESHNESS_DAYS")),
+    }

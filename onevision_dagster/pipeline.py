@@ -1,0 +1,98 @@
+"""In-process runs of the asset graph, for `onevision run` and the benchmark.
+
+The register is loaded once, then each department in its own run (a broken
+file fails its department, not the others), then the national views from
+whatever departments are materialized. Runs are recorded in the Dagster
+instance of `DAGSTER_HOME` when set, so the UI shows them too.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+
+@dataclass
+class StageResult:
+    name: str
+    ok: bool
+    seconds: float
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PipelineResult:
+    stages: list[StageResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.stages)
+
+    def lines(self) -> list[str]:
+        out = []
+        for s in self.stages:
+            status = "OK" if s.ok else "ÉCHEC"
+            out.append(f"{s.name:<28} {status:<6} {s.seconds:6.1f} s")
+            out.extend(f"    {e}" for e in s.errors)
+        return out
+
+
+def _instance() -> dg.DagsterInstance:
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def _failures(result: dg.ExecuteInJobResult) -> list[str]:
+    messages = []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            data = event.step_failure_data
+            desc = data.user_failure_data.description if data.user_failure_data else None
+            messages.append(f"{event.step_key} : {desc or data.error.message.strip()}")
+    return messages
+
+
+def _asset_groups(assets: list) -> tuple[list, list, list]:
+    register, partitioned, national = [], [], []
+    for a in assets:
+        if a.partitions_def is not None:
+            partitioned.append(a)
+        elif any(k.path[-1] == "entreprises" for k in a.keys):
+            register.append(a)
+        else:
+            national.append(a)
+    return register, partitioned, national
+
+
+def run_pipeline(departements: list[str], include_national: bool = True) -> PipelineResult:
+    from .definitions import all_assets, defs
+
+    resources = defs.resources
+    register, partitioned, national = _asset_groups(all_assets)
+    result = PipelineResult()
+    with _instance() as instance:
+
+        def run(name: str, selection: list, partition_key: str | None = None) -> None:
+            start = time.perf_counter()
+            res = dg.materialize(
+                all_assets,
+                selection=dg.AssetSelection.assets(*selection),
+                partition_key=partition_key,
+                resources=resources,
+                instance=instance,
+                raise_on_error=False,
+                tags={"onevision/origine": "cli"},
+            )
+            result.stages.append(StageResult(name, res.success, time.perf_counter() - start,
+                                             [] if res.success else _failures(res)))
+
+        run("registre", register)
+        if not result.stages[-1].ok:
+            return result
+        for dept in departements:
+            run(f"département {dept}", partitioned, dept)
+        if include_national:
+            run("vue nationale", national)
+    return result

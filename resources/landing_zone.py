@@ -1,0 +1,22 @@
+"""Where the source systems drop their extracts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from onevision_dagster.landing import LandingScan, scan_landing
+
+
+class LandingZone(dg.ConfigurableResource):
+    """The landing zone folder (`ONEVISION_LANDING`, default `data/landing`)."""
+
+    path: str = "data/landing"
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
+
+    def scan(self) -> LandingScan:
+        return scan_landing(self.root)

@@ -1,0 +1,18 @@
+"""Business settings an operator may change without touching code."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from onevision_dagster.departements import parse_departements
+
+
+class Settings(dg.ConfigurableResource):
+    """`ONEVISION_DEPARTEMENTS` (e.g. `17,91,95` or `all`) and `ONEVISION_FRESHNESS_DAYS`."""
+
+    departements: str = "17,91,95"
+    freshness_days: int = 7
+    top_fiches: int = 20
+
+    def active_departements(self) -> tuple[str, ...]:
+        return parse_departements(self.departements)

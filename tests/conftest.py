@@ -1,0 +1,34 @@
+"""Shared fixtures: the hand-made sample landing zone of ../shared/samples and scratch copies of it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SAMPLES = SHARED / "samples"
+SAMPLE_LANDING = SAMPLES / "landing"
+EXPECTED = SAMPLES / "expected"
+
+
+@pytest.fixture(scope="session")
+def sample_landing() -> Path:
+    if not SAMPLE_LANDING.is_dir():
+        pytest.fail(f"sample landing zone not found at {SAMPLE_LANDING} (shared/ must sit beside the repo)")
+    return SAMPLE_LANDING
+
+
+@pytest.fixture
+def landing_copy(tmp_path: Path, sample_landing: Path) -> Path:
+    """A writable copy of the samples, for tests that add, break or replace files."""
+    dest = tmp_path / "landing"
+    shutil.copytree(sample_landing, dest)
+    return dest
+
+
+@pytest.fixture
+def warehouse_path(tmp_path: Path) -> Path:
+    return tmp_path / "onevision.duckdb"

@@ -1,0 +1,144 @@
+"""File-level failures (SOURCES.md section 4): a clear message, and the last good snapshot stays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from onevision_dagster import warehouse
+from onevision_dagster.errors import FileRejected
+from onevision_dagster.ingest import ingest_landing, load_source, read_source_file
+from onevision_dagster.landing import scan_landing
+from onevision_dagster.sources import SOURCES_BY_NAME
+
+AMENDES = SOURCES_BY_NAME["amendes"]
+RNF = SOURCES_BY_NAME["rnf"]
+HEADER = "NUM_AMENDE;DATE_INFRACTION;DATE_MAJORATION;RAISON_SOCIALE;SIREN;ADRESSE;CODE_POSTAL;COMMUNE;" \
+         "MONTANT_MAJORE;MONTANT_PAYE;STATUT"
+ROW = "1;01/01/2026;15/03/2026;GARAGE;812345676;RUE;17000;LA ROCHELLE;10,00;0,00;EN_RECOUVREMENT"
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_empty_file_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path / "amendes_17_20261120.csv", b"")
+    with pytest.raises(FileRejected, match=r"amendes_17_20261120\.csv.*vide"):
+        read_source_file(AMENDES, path)
+
+
+def test_header_only_is_a_valid_empty_snapshot(tmp_path: Path) -> None:
+    path = _write(tmp_path / "amendes_17_20261120.csv", (HEADER + "\r\n").encode("cp1252"))
+    result = read_source_file(AMENDES, path)
+    assert result.rows_read == 0 and len(result.kept) == 0 and len(result.rejects) == 0
+
+
+def test_missing_column_is_refused_with_its_name(tmp_path: Path) -> None:
+    header = HEADER.replace(";MONTANT_PAYE", "")
+    path = _write(tmp_path / "amendes_17_20261120.csv", f"{header}\r\n".encode("cp1252"))
+    with pytest.raises(FileRejected, match="colonne\\(s\\) manquante\\(s\\).*MONTANT_PAYE"):
+        read_source_file(AMENDES, path)
+
+
+def test_utf8_file_declared_cp1252_is_refused(tmp_path: Path) -> None:
+    text = f"{HEADER}\r\n{ROW.replace('GARAGE', 'GARAGE RÉUNIS')}\r\n"
+    path = _write(tmp_path / "amendes_17_20261120.csv", text.encode("utf-8"))
+    with pytest.raises(FileRejected, match=r"séquence UTF-8 C3 89 ligne 2.*Windows-1252"):
+        read_source_file(AMENDES, path)
+
+
+def test_bom_in_cp1252_source_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path / "amendes_17_20261120.csv", b"\xef\xbb\xbf" + f"{HEADER}\r\n".encode())
+    with pytest.raises(FileRejected, match="BOM"):
+        read_source_file(AMENDES, path)
+
+
+def test_invalid_utf8_is_refused(tmp_path: Path) -> None:
+    header = "numero_titre,ordonnateur,nature_recette,identifiant_debiteur,date_emission,montant," \
+             "montant_recouvre,statut"
+    data = f"{header}\n1,DDTM,REDEVANCE,812345676,2026-01-01,1.00,0.00,SOLDE\n".encode() + b"2,DDTM \xe9\n"
+    path = _write(tmp_path / "rnf_17_20261120.csv", data)
+    with pytest.raises(FileRejected, match=r"octet 0xE9 ligne 3.*UTF-8"):
+        read_source_file(RNF, path)
+
+
+def test_extra_columns_are_ignored_and_reported_and_order_is_free(tmp_path: Path) -> None:
+    cols = HEADER.split(";")
+    cells = ROW.split(";")
+    order = list(reversed(range(len(cols))))
+    header = ";".join([cols[i] for i in order] + ["COMMENTAIRE"])
+    row = ";".join([cells[i] for i in order] + ["libre"])
+    path = _write(tmp_path / "amendes_17_20261120.csv", f"{header}\r\n{row}\r\n".encode("cp1252"))
+    result = read_source_file(AMENDES, path)
+    assert result.ignored_columns == ["COMMENTAIRE"]
+    assert result.kept.iloc[0]["montant_majore"] == 1000 and result.kept.iloc[0]["num_amende"] == "1"
+
+
+def test_multiline_quoted_record_takes_the_number_of_its_first_line(tmp_path: Path) -> None:
+    header = "numero_titre,ordonnateur,nature_recette,identifiant_debiteur,date_emission,montant," \
+             "montant_recouvre,statut"
+    text = (f"{header}\r\n"
+            '1,"DDTM 17\r\nSERVICE ""TITRES""",REDEVANCE,812345676,2026-01-01,1.00,0.00,SOLDE\r\n'
+            "\r\n"
+            "2,DDTM,REDEVANCE,812345676,2026-01-01,-1.00,0.00,SOLDE\r\n")
+    path = _write(tmp_path / "rnf_17_20261120.csv", text.encode())
+    result = read_source_file(RNF, path)
+    assert result.kept["ligne"].tolist() == [2]
+    assert result.kept.iloc[0]["ordonnateur"] == 'DDTM 17\nSERVICE "TITRES"'
+    assert result.rejects["ligne"].tolist() == [5]  # line 4 is blank: not a row, but it counts
+    assert result.rows_read == 2
+
+
+def test_unclosed_quote_fails_the_file(tmp_path: Path) -> None:
+    header = "numero_titre,ordonnateur,nature_recette,identifiant_debiteur,date_emission,montant," \
+             "montant_recouvre,statut"
+    path = _write(tmp_path / "rnf_17_20261120.csv",
+                  f'{header}\n1,"DDTM,REDEVANCE,812345676,2026-01-01,1.00,0.00,SOLDE\n'.encode())
+    with pytest.raises(FileRejected, match="guillemet ouvert ligne 2"):
+        read_source_file(RNF, path)
+
+
+def test_broken_file_keeps_the_last_good_snapshot(landing_copy: Path, warehouse_path: Path) -> None:
+    with warehouse.connect(warehouse_path) as con:
+        ingest_landing(con, landing_copy)
+        before = con.execute("SELECT count(*), sum(montant_majore) FROM raw.amendes").fetchone()
+        rejects_before = con.execute("SELECT count(*) FROM quality.rejets WHERE source='amendes'").fetchone()
+        # a newer extract arrives, but it is UTF-8 instead of cp1252
+        newer = landing_copy / "amendes" / "amendes_17_20261121.csv"
+        newer.write_bytes(f"{HEADER}\r\n{ROW.replace('GARAGE', 'GARAGE ÉLITE')}\r\n".encode("utf-8"))
+        scan = scan_landing(landing_copy)
+        assert scan.latest("amendes", "17").path == newer
+        with pytest.raises(FileRejected, match="amendes_17_20261121.csv"):
+            load_source(con, AMENDES, "17", scan.latest("amendes", "17"))
+        assert con.execute("SELECT count(*), sum(montant_majore) FROM raw.amendes").fetchone() == before
+        assert con.execute("SELECT count(*) FROM quality.rejets WHERE source='amendes'").fetchone() == \
+            rejects_before
+        assert con.execute("SELECT DISTINCT fichier FROM raw.amendes").fetchall() == [("amendes_17_20261120.csv",)]
+
+
+def test_reloading_replaces_exactly_the_partition(landing_copy: Path, warehouse_path: Path) -> None:
+    with warehouse.connect(warehouse_path) as con:
+        ingest_landing(con, landing_copy)
+        snapshot = con.execute("SELECT * FROM raw.spl ORDER BY ligne").fetchall()
+        # another department's data must survive a reload of 17
+        con.execute("INSERT INTO raw.spl SELECT * REPLACE ('91' AS departement) FROM raw.spl")
+        ingest_landing(con, landing_copy, departements=["17"])
+        ingest_landing(con, landing_copy, departements=["17"])
+        assert con.execute("SELECT * FROM raw.spl WHERE departement='17' ORDER BY ligne").fetchall() == snapshot
+        assert con.execute("SELECT count(*) FROM raw.spl WHERE departement='91'").fetchone()[0] == len(snapshot)
+        assert con.execute("SELECT count(*) FROM quality.chargements WHERE source='spl'").fetchone()[0] == 1
+
+
+def test_department_without_file_has_nothing_from_that_source(landing_copy: Path, warehouse_path: Path) -> None:
+    with warehouse.connect(warehouse_path) as con:
+        ingest_landing(con, landing_copy)
+        for f in (landing_copy / "rnf").iterdir():
+            f.unlink()
+        ingest_landing(con, landing_copy, departements=["17"])
+        assert con.execute("SELECT count(*) FROM raw.rnf").fetchone()[0] == 0
+        row = con.execute("SELECT fichier, lignes_lues FROM quality.chargements WHERE source='rnf'").fetchone()
+        assert row == (None, 0)
