@@ -1,0 +1,447 @@
+"""Consolidation on the samples (exact expected outputs) and on a hand-built multi-department case."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from onevision_dagster import consolidation, warehouse
+from onevision_dagster.consolidation import (
+    NATIONAL_POSITION_COLUMNS,
+    POSITION_COLUMNS,
+    build_all,
+    build_departement,
+    build_national,
+    date_situation,
+)
+from onevision_dagster.ingest import ingest_landing
+from onevision_dagster.matching import normalise_names
+from onevision_dagster.schemas_marts import TABLE_MODELS
+
+SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+LANDING = SAMPLES / "landing"
+EXPECTED = SAMPLES / "expected"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def sample_warehouse() -> duckdb.DuckDBPyConnection:
+    """In-memory warehouse loaded from the sample landing zone by the real ingestion."""
+    assert LANDING.is_dir(), f"samples not found at {LANDING}"
+    con = duckdb.connect()
+    warehouse.create_raw_and_quality(con)
+    ingest_landing(con, LANDING)
+    return con
+
+
+def as_text(value: object) -> str:
+    """The expected files' conventions: ISO dates, decimal point, empty for null."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def table_rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[list[str]]:
+    return [[as_text(v) for v in row] for row in con.execute(sql, params or []).fetchall()]
+
+
+def expected_rows(name: str) -> tuple[list[str], list[list[str]]]:
+    with (EXPECTED / name).open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    return rows[0], rows[1:]
+
+
+def insert_raw(
+    con: duckdb.DuckDBPyConnection, source: str, departement: str | None, date: str, rows: list[dict]
+) -> None:
+    """Rows straight into raw.<source> (as the ingestion would store them) plus a load record."""
+    fichier = f"{source}_{departement}_{date.replace('-', '')}.csv" if departement else f"{source}.csv"
+    if rows:
+        df = pd.DataFrame(rows).astype(object).where(pd.DataFrame(rows).notna(), None)
+        df["ligne"] = range(2, len(df) + 2)
+        if "siren" not in df:
+            df["siren"] = None
+        con.register("_rows", df)
+        extra = "$dept AS departement, " if departement else ""
+        con.execute(
+            f"INSERT INTO raw.{source} BY NAME SELECT *, {extra}$f AS fichier, "
+            "CAST($d AS DATE) AS date_extraction "
+            "FROM _rows",
+            {"f": fichier, "d": date, **({"dept": departement} if departement else {})},
+        ).fetchall()
+        con.unregister("_rows")
+    if departement:
+        con.execute(
+            "INSERT INTO quality.chargements VALUES (?, ?, ?, CAST(? AS DATE), ?, ?, 0, NULL, now())",
+            [source, departement, fichier, date, len(rows), len(rows)],
+        ).fetchall()
+
+
+def add_company(con: duckdb.DuckDBPyConnection, **row: str | None) -> None:
+    row.setdefault("sigle", None)
+    row.setdefault("procedure_collective", None)
+    row.setdefault("date_jugement", None)
+    row.setdefault("etat_administratif", "A")
+    row["nom_normalise"] = normalise_names(pd.Series([row["denomination"]])).iloc[0]
+    row["sigle_normalise"] = normalise_names(pd.Series([row["sigle"]], dtype=object)).iloc[0]
+    df = pd.DataFrame([row]).astype(object)
+    con.register("_co", df)
+    con.execute("INSERT INTO raw.entreprises BY NAME SELECT * FROM _co").fetchall()
+    con.unregister("_co")
+
+
+def validate_all(con: duckdb.DuckDBPyConnection) -> None:
+    for table, model in TABLE_MODELS.items():
+        model.validate(con.execute(f"SELECT * FROM {table}").df(), lazy=True)
+
+
+@pytest.fixture(scope="module")
+def samples() -> duckdb.DuckDBPyConnection:
+    con = sample_warehouse()
+    assert build_all(con) == ["17"]
+    return con
+
+
+# --------------------------------------------------------------------------- samples
+
+
+def test_positions_17_match_expected(samples: duckdb.DuckDBPyConnection) -> None:
+    header, expected = expected_rows("positions_17.csv")
+    assert tuple(header) == POSITION_COLUMNS
+    got = table_rows(
+        samples, f"SELECT {', '.join(header)} FROM marts.positions WHERE departement = '17' ORDER BY siren"
+    )
+    assert got == expected
+
+
+def test_positions_nationales_match_expected(samples: duckdb.DuckDBPyConnection) -> None:
+    header, expected = expected_rows("positions_nationales.csv")
+    assert tuple(header) == NATIONAL_POSITION_COLUMNS
+    got = table_rows(samples, f"SELECT {', '.join(header)} FROM marts.positions_nationales ORDER BY siren")
+    assert got == expected
+
+
+def test_non_positionnees_match_expected(samples: duckdb.DuckDBPyConnection) -> None:
+    header, expected = expected_rows("non_positionnees.csv")
+    got = table_rows(
+        samples, f"SELECT {', '.join(header)} FROM core.non_positionnees ORDER BY source, fichier, ligne"
+    )
+    assert got == expected
+
+
+def test_fine_attachment_methods(samples: duckdb.DuckDBPyConnection) -> None:
+    got = {
+        r[0]: tuple(r[1:])
+        for r in table_rows(
+            samples,
+            "SELECT ligne, methode, siren, motif, nb_candidats FROM core.rattachement_amendes "
+            "WHERE departement = '17'",
+        )
+    }
+    assert got == {
+        "2": ("SIREN", "812345676", "", ""),
+        "3": ("SIREN_SANS_ESPACES", "812345676", "", ""),
+        "4": ("NOM_CODE_POSTAL", "812345676", "", "1"),
+        "5": ("", "", "AMBIGUE", "2"),
+        "6": ("NOM_CODE_POSTAL", "443210984", "", "1"),
+        "7": ("SIREN", "443210984", "", ""),
+        "12": ("NOM_CODE_POSTAL", "520987611", "", "1"),
+        "14": ("", "", "AUCUN_CANDIDAT", "0"),
+        "15": ("SIGLE_CODE_POSTAL", "800000010", "", "1"),
+        "16": ("SIREN", "424242428", "", ""),
+    }
+
+
+def test_every_fine_is_attached_or_listed(samples: duckdb.DuckDBPyConnection) -> None:
+    (n_fines,) = samples.execute("SELECT count(*) FROM raw.amendes").fetchone()
+    (n_att,) = samples.execute("SELECT count(*) FROM core.rattachement_amendes").fetchone()
+    assert n_att == n_fines
+    orphans = samples.execute(
+        """SELECT r.num_amende FROM core.rattachement_amendes r
+           LEFT JOIN core.non_positionnees n
+             ON n.departement = r.departement AND n.source = 'amendes' AND n.reference = r.num_amende
+           WHERE r.siren IS NULL AND n.motif IS DISTINCT FROM 'NON_RATTACHEE'"""
+    ).fetchall()
+    assert orphans == []
+
+
+def test_every_line_is_positioned_or_listed(samples: duckdb.DuckDBPyConnection) -> None:
+    rows = samples.execute(
+        """WITH l AS (SELECT departement, source, reference, siren FROM core.lignes_dettes
+                      UNION ALL SELECT departement, source, reference, siren FROM core.lignes_creances)
+           SELECT count(*) FILTER (WHERE p.siren IS NULL AND n.motif IS NULL),
+                  count(*) FILTER (WHERE p.siren IS NOT NULL AND n.motif IS NOT NULL),
+                  count(*)
+           FROM l
+           LEFT JOIN (SELECT DISTINCT siren FROM raw.entreprises
+                      WHERE substr(categorie_juridique, 1, 1) IN ('5','6','8','9')) p ON p.siren = l.siren
+           LEFT JOIN core.non_positionnees n
+             ON n.departement = l.departement AND n.source = l.source AND n.reference = l.reference"""
+    ).fetchone()
+    assert rows[0] == 0 and rows[1] == 0
+    kept = sum(samples.execute(f"SELECT count(*) FROM raw.{s}").fetchone()[0]
+               for s in consolidation.PARTITIONED_SOURCES)
+    assert rows[2] == kept
+
+
+def test_money_is_never_a_float(samples: duckdb.DuckDBPyConnection) -> None:
+    cols = samples.execute(
+        """SELECT table_schema || '.' || table_name || '.' || column_name, data_type
+           FROM information_schema.columns WHERE table_schema IN ('core', 'marts')"""
+    ).fetchall()
+    assert cols
+    assert [c for c, t in cols if t in ("DOUBLE", "FLOAT", "REAL")] == []
+    money = [c for c, t in cols if c.split(".")[-1] in POSITION_COLUMNS and c.split(".")[-1].startswith(
+        ("dettes", "total", "creances", "solde", "montant"))]
+    assert all(t == "DECIMAL(18,2)" for c, t in cols if c in money)
+
+
+def test_pandera_models_accept_the_samples(samples: duckdb.DuckDBPyConnection) -> None:
+    validate_all(samples)
+
+
+def test_panel(samples: duckdb.DuckDBPyConnection) -> None:
+    rows = samples.execute(
+        """SELECT rang, siren, nb_sources_dettes, total_dettes, anciennete_jours, etape_la_plus_avancee, score
+           FROM marts.panel_debiteurs_communs WHERE departement = '17' ORDER BY rang"""
+    ).fetchall()
+    assert [r[1] for r in rows] == [
+        "520987611", "443210984", "812345676", "612345009", "790112239", "800000010"
+    ]
+    assert [r[0] for r in rows] == list(range(1, 7))
+    by_siren = {r[1]: r for r in rows}
+    # Écuries: 25 630,00 € owed, 554 days, claim filed in the collective procedure (stage 5)
+    _, _, nb, total, age, etape, score = by_siren["520987611"]
+    assert (nb, etape) == (3, "PASSIF_PROCEDURE")
+    expected = 100 * (0.5 * math.log(1 + float(total)) / math.log(1 + 1_000_000) + 0.3 * age / 1095 + 0.2)
+    assert score == Decimal(f"{expected:.2f}")
+    # Garage Martin: the contested spl title ranks 0, the tax under sursis is at MISE_EN_DEMEURE
+    assert by_siren["790112239"][5] == "MISE_EN_DEMEURE"
+    # Fines and rnf carry no stage
+    assert by_siren["800000010"][5] is None
+    national = samples.execute(
+        "SELECT rang, siren, score FROM marts.panel_debiteurs_communs_national ORDER BY rang"
+    ).fetchall()
+    assert [(r[0], r[1], r[2]) for r in national] == [(r[0], r[1], r[6]) for r in rows]
+
+
+def test_date_situation_from_samples(samples: duckdb.DuckDBPyConnection) -> None:
+    assert date_situation(samples, "17") == dt.date(2026, 11, 20)
+    assert date_situation(samples, "91") is None
+
+
+def test_rebuild_is_idempotent_and_atomic(monkeypatch: pytest.MonkeyPatch) -> None:
+    con = sample_warehouse()
+    build_all(con)
+
+    def snapshot() -> dict[str, list]:
+        return {
+            t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in consolidation.DEPARTEMENT_TABLES + consolidation.NATIONAL_TABLES
+        }
+
+    before = snapshot()
+    build_all(con)
+    assert snapshot() == before
+
+    def boom(*_: object) -> None:
+        raise RuntimeError("panne simulée")
+
+    monkeypatch.setattr(consolidation, "_build_panel", boom)
+    with pytest.raises(RuntimeError, match="panne"):
+        build_departement(con, "17")
+    assert snapshot() == before  # the DELETEs of the failed build were rolled back
+    (n,) = con.execute("SELECT count(*) FROM marts.positions").fetchone()
+    assert n == 8
+
+
+# --------------------------------------------------------------------------- several departments
+
+B = "732829320"  # a company of 91 and 2A, in redressement from 2026-11-20
+
+
+@pytest.fixture(scope="module")
+def multi() -> duckdb.DuckDBPyConnection:
+    """Samples (17) plus hand-made departments 91, 2A and 971 with different extraction dates."""
+    con = sample_warehouse()
+    add_company(
+        con,
+        siren=B,
+        denomination="CHAIS DU SUD",
+        categorie_juridique="5710",
+        code_postal="91000",
+        departement="91",
+        procedure_collective="REDRESSEMENT",
+        date_jugement="2026-11-20",
+    )
+    # department 91: sources dated 16, 18 and 19 November -> as-of 2026-11-19
+    insert_raw(con, "amendes", "91", "2026-11-18", [
+        # no SIREN: matched by name + postal code to TRANSPORTS CHARENTAIS (17180), whatever the department
+        dict(num_amende="A91-1", date_majoration="2026-09-01", raison_sociale="Sté Transports-Charentais",
+             siren_source=None, code_postal="17180", montant_majore="100.00", montant_paye="0.00",
+             statut="EN_RECOUVREMENT"),
+        dict(num_amende="A91-2", date_majoration="2026-09-01", raison_sociale="Inconnue SARL",
+             siren_source="12345678", code_postal="91000", montant_majore="50.00", montant_paye="50.00",
+             statut="PAYEE"),
+    ])
+    insert_raw(con, "spl", "91", "2026-11-18", [
+        dict(code_collectivite="91000", exercice="2025", num_titre="1", date_emission="2025-01-01",
+             siret_debiteur="44321098400011", siren="443210984", montant_titre="500.00",
+             reste_a_recouvrer="300.00", etape="SAISIE"),
+    ])
+    insert_raw(con, "impots_pro", "91", "2026-11-18", [
+        dict(siren="443210984", ref_article="91CFE1", code_impot="CFE", date_exigibilite="2026-10-01",
+             mt_droits="1000.00", mt_penalites="0.00", mt_paye="0.00", phase="AMIABLE", sursis="N"),
+        # due exactly on the as-of date: offsettable
+        dict(siren="443210984", ref_article="91IS2", code_impot="IS", date_exigibilite="2026-11-19",
+             mt_droits="150.00", mt_penalites="50.00", mt_paye="0.00", phase="AMIABLE", sursis="N"),
+        dict(siren=B, ref_article="91TVA3", code_impot="TVA", date_exigibilite="2026-06-01",
+             mt_droits="3000.00", mt_penalites="0.00", mt_paye="0.00", phase="MISE_EN_DEMEURE", sursis="N"),
+    ])
+    insert_raw(con, "excedents", "91", "2026-11-16", [
+        dict(siren="443210984", ref_excedent="E91-1", impot="IS", montant="500.00", date_constat="2026-10-10",
+             statut="A_RESTITUER"),
+        dict(siren="500123450", ref_excedent="E91-2", impot="IS", montant="80.00", date_constat="2026-10-10",
+             statut="A_RESTITUER"),  # public body: out of scope
+        dict(siren="552100554", ref_excedent="E91-3", impot="IS", montant="90.00", date_constat="2026-10-10",
+             statut="IMPUTE"),  # unknown to the register, nothing owed: still listed
+    ])
+    insert_raw(con, "credits_tva", "91", "2026-11-18", [
+        dict(siren=B, num_demande="T91-1", date_depot="2026-09-01", montant_demande="1000.00",
+             montant_accorde="1000.00", statut="ACCORDEE"),
+    ])
+    insert_raw(con, "rnf", "91", "2026-11-19", [])  # header-only file: still dates the department
+    for src in ("creances_is",):
+        insert_raw(con, src, "91", "2026-11-15", [])
+    # department 2A, as-of 2026-11-21
+    insert_raw(con, "rnf", "2A", "2026-11-21", [
+        dict(numero_titre="R2A-1", identifiant_debiteur=B, siren=B, date_emission="2026-11-01",
+             montant="400.00", montant_recouvre="0.00", statut="EN_RECOUVREMENT"),
+    ])
+    # department 971, as-of 2026-11-10: a debt dated after the as-of date
+    insert_raw(con, "spl", "971", "2026-11-10", [
+        dict(code_collectivite="97101", exercice="2026", num_titre="9", date_emission="2026-12-01",
+             siret_debiteur="35600000000001", siren="356000000", montant_titre="100.00",
+             reste_a_recouvrer="100.00", etape="AMIABLE"),
+    ])
+    assert build_all(con) == ["17", "2A", "91", "971"]
+    return con
+
+
+def position(con: duckdb.DuckDBPyConnection, table: str, siren: str, dept: str | None = None) -> dict:
+    where = "siren = ?" + (" AND departement = ?" if dept else "")
+    cur = con.execute(f"SELECT * FROM {table} WHERE {where}", [siren] + ([dept] if dept else []))
+    names = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    assert len(rows) == 1, rows
+    return {n: as_text(v) for n, v in zip(names, rows[0], strict=True)}
+
+
+def test_department_as_of_dates(multi: duckdb.DuckDBPyConnection) -> None:
+    assert date_situation(multi, "91") == dt.date(2026, 11, 19)
+    assert date_situation(multi, "2A") == dt.date(2026, 11, 21)
+    assert date_situation(multi, "971") == dt.date(2026, 11, 10)
+    assert date_situation(multi, "17") == dt.date(2026, 11, 20)
+
+
+def test_position_91(multi: duckdb.DuckDBPyConnection) -> None:
+    p = position(multi, "marts.positions", "443210984", "91")
+    assert p == {
+        "siren": "443210984", "denomination": "TRANSPORTS CHARENTAIS", "departement": "91",
+        "date_situation": "2026-11-19",
+        "dettes_amendes": "100.00", "dettes_spl": "300.00", "dettes_impots_pro": "1200.00",
+        "dettes_rnf": "0.00",
+        "total_dettes": "1600.00",
+        "creances_tva": "0.00", "creances_excedents": "500.00", "creances_is": "0.00",
+        "total_creances": "500.00",
+        "creances_potentielles": "0.00", "solde": "-1100.00",
+        "dettes_compensables": "1200.00", "montant_compensable": "500.00",
+        "nb_sources_dettes": "3", "anciennete_jours": "687", "procedure_collective": "",
+    }
+    b = position(multi, "marts.positions", B, "91")
+    # judgment on 2026-11-20, after 91's as-of date: offsetting still possible in 91
+    assert (b["montant_compensable"], b["dettes_compensables"], b["anciennete_jours"]) == (
+        "1000.00", "3000.00", "171"
+    )
+    assert b["procedure_collective"] == "REDRESSEMENT"
+    # the 17 positions are untouched by the other departments
+    assert position(multi, "marts.positions", "443210984", "17")["total_dettes"] == "19035.30"
+
+
+def test_national_sums_departments(multi: duckdb.DuckDBPyConnection) -> None:
+    a = position(multi, "marts.positions_nationales", "443210984")
+    assert a == {
+        "siren": "443210984", "denomination": "TRANSPORTS CHARENTAIS", "departements": "17,91",
+        "date_situation": "2026-11-20",
+        "dettes_amendes": "1100.00", "dettes_spl": "300.00", "dettes_impots_pro": "19235.30",
+        "dettes_rnf": "0.00", "total_dettes": "20635.30",
+        "creances_tva": "12500.00", "creances_excedents": "500.00", "creances_is": "0.00",
+        "total_creances": "13000.00", "creances_potentielles": "7000.00", "solde": "-7635.30",
+        "dettes_compensables": "19235.30", "montant_compensable": "13000.00",
+        "nb_sources_dettes": "3", "anciennete_jours": "687", "procedure_collective": "",
+    }
+    b = position(multi, "marts.positions_nationales", B)
+    assert b == {
+        "siren": B, "denomination": "CHAIS DU SUD", "departements": "2A,91", "date_situation": "2026-11-21",
+        "dettes_amendes": "0.00", "dettes_spl": "0.00", "dettes_impots_pro": "3000.00",
+        "dettes_rnf": "400.00",
+        "total_dettes": "3400.00", "creances_tva": "1000.00", "creances_excedents": "0.00",
+        "creances_is": "0.00", "total_creances": "1000.00", "creances_potentielles": "0.00",
+        "solde": "-2400.00", "dettes_compensables": "3000.00",
+        # national as-of 2026-11-21 >= judgment 2026-11-20: the procedure blocks offsetting
+        "montant_compensable": "0.00",
+        # recomputed from the sums: impots_pro (91) + rnf (2A), though each department has one source
+        "nb_sources_dettes": "2", "anciennete_jours": "171", "procedure_collective": "REDRESSEMENT",
+    }
+    poste = position(multi, "marts.positions_nationales", "356000000")
+    got = (poste["departements"], poste["dettes_spl"], poste["anciennete_jours"])
+    assert got == ("17,971", "2600.00", "264")
+    assert position(multi, "marts.positions", "356000000", "971")["anciennete_jours"] == "0"
+
+
+def test_unpositioned_lines_91(multi: duckdb.DuckDBPyConnection) -> None:
+    got = table_rows(
+        multi,
+        "SELECT source, ligne, motif, siren FROM core.non_positionnees WHERE departement = '91' "
+        "ORDER BY source, ligne",
+    )
+    assert got == [
+        ["amendes", "3", "NON_RATTACHEE", ""],
+        ["excedents", "3", "HORS_PERIMETRE", "500123450"],
+        ["excedents", "4", "SIREN_INCONNU", "552100554"],
+    ]
+
+
+def test_national_panel_and_models(multi: duckdb.DuckDBPyConnection) -> None:
+    validate_all(multi)
+    rows = multi.execute(
+        "SELECT siren, departements, nb_sources_dettes, etape_la_plus_avancee "
+        "FROM marts.panel_debiteurs_communs_national ORDER BY rang"
+    ).fetchall()
+    by_siren = {r[0]: r[1:] for r in rows}
+    assert by_siren[B] == ("2A,91", 2, "MISE_EN_DEMEURE")
+    # SATD (17) and SAISIE (91) share the top enforcement rank: the name breaks the tie
+    assert by_siren["443210984"] == ("17,91", 3, "SAISIE")
+    dept_91 = multi.execute(
+        "SELECT siren FROM marts.panel_debiteurs_communs WHERE departement = '91'"
+    ).fetchall()
+    assert dept_91 == [("443210984",)]  # B has one debtor source in 91
+
+
+def test_rebuilding_one_department_leaves_others(multi: duckdb.DuckDBPyConnection) -> None:
+    before = multi.execute("SELECT * FROM marts.positions ORDER BY ALL").fetchall()
+    build_departement(multi, "91")
+    build_national(multi)
+    assert multi.execute("SELECT * FROM marts.positions ORDER BY ALL").fetchall() == before
