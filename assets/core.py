@@ -5,13 +5,12 @@ together and a half-built set would be inconsistent); each is still its own
 asset in the lineage graph, with its own row count and Pandera validation.
 """
 
-from __future__ import annotations
 
 import dagster as dg
+from onevision_dagster.resources import Warehouse
 
 from onevision_dagster import consolidation
 from onevision_dagster.partitions import departements_partitions
-from onevision_dagster.resources import Warehouse
 from onevision_dagster.table_validation import validate_table
 
 from .pools import DUCKDB_POOL

@@ -7,13 +7,12 @@ L. 277 LPF (sursis de paiement) and L. 622-7 Code de commerce (collective
 procedure) exclude it.
 """
 
-from __future__ import annotations
 
 import dagster as dg
+from onevision_dagster.resources import Warehouse
 
 from onevision_dagster import consistency, consolidation
 from onevision_dagster.partitions import departements_partitions
-from onevision_dagster.resources import Warehouse
 from onevision_dagster.table_validation import validate_table
 
 from .core import LIGNES_CREANCES, LIGNES_DETTES, NON_POSITIONNEES, RATTACHEMENT

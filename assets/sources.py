@@ -5,17 +5,18 @@ in one transaction, report what happened. The three checks run in the same
 step (no extra process or connection) and read what was actually stored.
 """
 
-from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 import duckdb
+import pandas as pd
+from onevision_dagster.resources import LandingZone, Settings, Warehouse
 
 from onevision_dagster.errors import FileRejected
+from onevision_dagster.formatting import to_decimal_euros
 from onevision_dagster.ingest import LoadReport, load_source
 from onevision_dagster.partitions import departements_partitions
-from onevision_dagster.resources import LandingZone, Settings, Warehouse
 from onevision_dagster.sources import PARTITIONED_SOURCES, REGISTER, Kind, SourceSpec
 
 from .pools import DUCKDB_POOL
@@ -43,6 +44,19 @@ def _preview_columns(spec: SourceSpec) -> list[str]:
     return ["ligne", *dict.fromkeys(cols), "siren"] if "siren" not in cols else ["ligne", *dict.fromkeys(cols)]
 
 
+def preview_markdown(spec: SourceSpec, preview) -> str:
+    """First rows as a markdown table, amounts in euros (the frame holds integer cents)."""
+    frame = preview[[c for c in _preview_columns(spec) if c in preview.columns]].copy()
+    for col in spec.columns:
+        if col.kind in (Kind.AMOUNT, Kind.CENTS) and col.db_name in frame:
+            frame[col.db_name] = [
+                "" if v is None or v is pd.NA else str(to_decimal_euros(int(v))) for v in frame[col.db_name]
+            ]
+        elif col.kind is Kind.DATE and col.db_name in frame:
+            frame[col.db_name] = frame[col.db_name].dt.strftime("%d/%m/%Y")
+    return frame.astype(str).replace({"<NA>": "", "NaT": "", "nan": ""}).to_markdown(index=False, disable_numparse=True)
+
+
 def report_metadata(spec: SourceSpec, report: LoadReport) -> dict[str, dg.MetadataValue]:
     meta: dict[str, dg.MetadataValue] = {
         "fichier": dg.MetadataValue.text(report.fichier or "aucun fichier pour ce département"),
@@ -59,8 +73,7 @@ def report_metadata(spec: SourceSpec, report: LoadReport) -> dict[str, dg.Metada
     if report.ignored_columns:
         meta["colonnes_ignorees"] = dg.MetadataValue.text(", ".join(report.ignored_columns))
     if report.preview is not None and len(report.preview):
-        cols = [c for c in _preview_columns(spec) if c in report.preview.columns]
-        meta["apercu"] = dg.MetadataValue.md(report.preview[cols].astype(str).to_markdown(index=False))
+        meta["apercu"] = dg.MetadataValue.md(preview_markdown(spec, report.preview))
     return meta
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 from . import warehouse
 from .decoding import decode_file
 from .errors import OneVisionError
+from .formatting import to_decimal_euros
 from .landing import LandingFile, LandingScan, scan_landing
 from .matching import normalise_names
 from .schemas_sources import validate_kept
@@ -60,7 +61,7 @@ def _totals(spec: SourceSpec, kept: pd.DataFrame) -> dict[str, Decimal]:
     for col in spec.columns:
         if col.kind in (Kind.AMOUNT, Kind.CENTS):
             cents = int(kept[col.db_name].sum(skipna=True)) if len(kept) else 0
-            out[col.db_name] = Decimal(cents).scaleb(-2)
+            out[col.db_name] = to_decimal_euros(cents)
     return out
 
 

@@ -66,7 +66,8 @@ def _asset_groups(assets: list) -> tuple[list, list, list]:
     return register, partitioned, national
 
 
-def run_pipeline(departements: list[str], include_national: bool = True) -> PipelineResult:
+def run_pipeline(departements: list[str], include_national: bool = True,
+                 log_level: str = "WARNING") -> PipelineResult:
     from .definitions import all_assets, defs
 
     resources = defs.resources
@@ -84,6 +85,7 @@ def run_pipeline(departements: list[str], include_national: bool = True) -> Pipe
                 instance=instance,
                 raise_on_error=False,
                 tags={"onevision/origine": "cli"},
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             )
             result.stages.append(StageResult(name, res.success, time.perf_counter() - start,
                                              [] if res.success else _failures(res)))

@@ -8,10 +8,10 @@ generator — reads these descriptions, so adding a source means adding one
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     TEXT = "text"
     DATE = "date"
     AMOUNT = "amount"  # euros with two decimals at most, stored as DECIMAL(18,2)

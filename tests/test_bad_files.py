@@ -109,7 +109,7 @@ def test_broken_file_keeps_the_last_good_snapshot(landing_copy: Path, warehouse_
         rejects_before = con.execute("SELECT count(*) FROM quality.rejets WHERE source='amendes'").fetchone()
         # a newer extract arrives, but it is UTF-8 instead of cp1252
         newer = landing_copy / "amendes" / "amendes_17_20261121.csv"
-        newer.write_bytes(f"{HEADER}\r\n{ROW.replace('GARAGE', 'GARAGE ÉLITE')}\r\n".encode("utf-8"))
+        newer.write_bytes(f"{HEADER}\r\n{ROW.replace('GARAGE', 'GARAGE ÉLITE')}\r\n".encode())
         scan = scan_landing(landing_copy)
         assert scan.latest("amendes", "17").path == newer
         with pytest.raises(FileRejected, match="amendes_17_20261121.csv"):

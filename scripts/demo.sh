@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The main job on the embedded default: demo landing zone -> every asset -> data/onevision.duckdb + data/rapports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/.dagster_home}"
+mkdir -p "$DAGSTER_HOME" data
+[ -f "$DAGSTER_HOME/dagster.yaml" ] || cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+DATE="${ONEVISION_DEMO_DATE:-$(date +%F)}"
+rm -rf data/landing
+.venv/bin/onevision generate --out data/landing --departement 17 91 95 --entreprises "${ONEVISION_DEMO_ENTREPRISES:-5000}" \
+  --date "$DATE" --seed 42
+.venv/bin/onevision run --landing data/landing --warehouse data/onevision.duckdb --rapports data/rapports
+.venv/bin/onevision export positions --national --out data/exports/positions_nationales.csv
+.venv/bin/onevision export rejets --out data/exports/rejets.csv
+.venv/bin/onevision export non_positionnees --out data/exports/non_positionnees.csv
+cat <<MSG
+
+Terminé.
+  Entrepôt DuckDB     : data/onevision.duckdb
+  Tableaux de bord    : data/rapports/index.html   (ou : .venv/bin/onevision rapports  -> http://127.0.0.1:8765/)
+  Exports CSV         : data/exports/
+  Interface Dagster   : DAGSTER_HOME=$DAGSTER_HOME .venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+MSG
