@@ -1,0 +1,471 @@
+"""Company sheet: everything One Vision knows about one SIREN, on one printable page.
+
+An agent must be able to check every figure back to the source file: every
+line is listed (debts and credits, open or settled) with its origin file and
+physical line. No JavaScript: the sheet opens and prints anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from onevision_dagster.charts import ETAPE_LABELS, source_label
+from onevision_dagster.dashboard import (
+    FICHES_DIR,
+    INDEX,
+    LEGAL_BASIS_HTML,
+    PAGE_KIND_FICHE,
+    check_departement,
+    esc,
+    fiche_filename,
+    page_html,
+    table_html,
+    write_text_atomic,
+)
+from onevision_dagster.formatting import MISSING, format_date, format_euros, format_nombre
+
+__all__ = [
+    "FICHES_DIR",
+    "PositionIntrouvable",
+    "fiche_filename",
+    "render_fiche",
+    "top_companies",
+    "write_fiche",
+]
+
+_SIREN = re.compile(r"\d{9}")
+
+CATEGORIES_JURIDIQUES = {
+    "1": "Entrepreneur individuel",
+    "2": "Groupement de droit privé non doté de la personnalité morale",
+    "3": "Personne morale de droit étranger",
+    "4": "Personne morale de droit public soumise au droit commercial",
+    "5": "Société commerciale",
+    "6": "Autre personne morale immatriculée au RCS",
+    "7": "Personne morale et organisme soumis au droit administratif",
+    "8": "Organisme privé spécialisé",
+    "9": "Groupement de droit privé",
+}
+"""INSEE legal categories, level 1 (first digit)."""
+
+PROCEDURES = {
+    "SAUVEGARDE": "Sauvegarde",
+    "REDRESSEMENT": "Redressement judiciaire",
+    "LIQUIDATION": "Liquidation judiciaire",
+}
+
+STATUTS = {
+    "EN_RECOUVREMENT": "En recouvrement",
+    "PAYEE": "Payée",
+    "ANNULEE": "Annulée",
+    "ADMISE_NON_VALEUR": "Admise en non-valeur",
+    "OUVERT": "Ouvert",
+    "SOLDE": "Soldé",
+    "PRIS_EN_CHARGE": "Pris en charge",
+    "ANNULE": "Annulé",
+    "DEPOSEE": "Déposée",
+    "EN_INSTRUCTION": "En instruction",
+    "ACCORDEE": "Accordée",
+    "REJETEE": "Rejetée",
+    "REMBOURSEE": "Remboursée",
+    "A_RESTITUER": "À restituer",
+    "RESTITUE": "Restitué",
+    "IMPUTE": "Imputé",
+    "EN_COURS": "En cours",
+    "REMBOURSABLE": "Remboursable",
+    "IMPUTEE": "Imputée",
+}
+NATURES = {"CERTAINE": "Certaine", "POTENTIELLE": "Potentielle", "AUCUNE": "Rien n'est dû"}
+RATTACHEMENTS = {
+    "SIREN": "par SIREN",
+    "SIREN_SANS_ESPACES": "par SIREN (espaces retirés)",
+    "NOM_CODE_POSTAL": "par nom et code postal",
+    "SIGLE_CODE_POSTAL": "par sigle et code postal",
+}
+
+TOP_COMPANIES_DEFINITION = (
+    "montant en jeu = total des dettes restant dues + total des créances certaines "
+    "(ordre décroissant, puis SIREN croissant à égalité)"
+)
+
+
+class PositionIntrouvable(ValueError):
+    """The SIREN has no position in the asked scope: nothing to put on a sheet."""
+
+    def __init__(self, siren: str, departement: str | None):
+        self.siren = siren
+        self.departement = departement
+        where = f"dans le département {departement}" if departement else "au niveau national"
+        super().__init__(
+            f"Aucune position pour le SIREN {siren} {where} : l'entreprise n'a ni dette ouverte ni créance "
+            "dans ce périmètre, est hors périmètre, ou les données n'ont pas encore été consolidées."
+        )
+
+
+def _check_siren(siren: str) -> str:
+    clean = str(siren).replace(" ", "")
+    if not _SIREN.fullmatch(clean):
+        raise ValueError(f"SIREN invalide : {siren!r} (9 chiffres attendus)")
+    return clean
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def top_companies(con: duckdb.DuckDBPyConnection, departement: str | None, n: int) -> list[str]:
+    """SIRENs with the most at stake, for which sheets are produced in advance.
+
+    Amount at stake = ``total_dettes + total_creances`` (certain credits): what
+    the company owes plus what the State owes it, the two sides an agent may
+    have to act on. Ties are broken by SIREN so the list is stable.
+    """
+    check_departement(departement)
+    if n <= 0:
+        return []
+    if departement is None:
+        sql = """SELECT siren FROM marts.positions_nationales
+                 ORDER BY total_dettes + total_creances DESC, siren LIMIT ?"""
+        params: list[Any] = [int(n)]
+    else:
+        sql = """SELECT siren FROM marts.positions WHERE departement = ?
+                 ORDER BY total_dettes + total_creances DESC, siren LIMIT ?"""
+        params = [departement, int(n)]
+    return [row[0] for row in con.execute(sql, params).fetchall()]
+
+
+# ------------------------------------------------------------------ data
+
+
+def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None) -> dict[str, Any]:
+    """Identity, position and lines of one company (raises `PositionIntrouvable`)."""
+    siren = _check_siren(siren)
+    check_departement(departement)
+    if departement is None:
+        positions = _rows(con, "SELECT * FROM marts.positions_nationales WHERE siren = ?", [siren])
+    else:
+        positions = _rows(
+            con, "SELECT * FROM marts.positions WHERE siren = ? AND departement = ?", [siren, departement]
+        )
+    if not positions:
+        raise PositionIntrouvable(siren, departement)
+    identity = _rows(
+        con,
+        """SELECT siren, denomination, sigle, categorie_juridique, adresse, code_postal, commune, departement,
+                  date_creation, etat_administratif, procedure_collective, date_jugement, fichier, ligne
+           FROM raw.entreprises WHERE siren = ?""",
+        [siren],
+    )
+    dept_filter = "" if departement is None else "AND l.departement = ?"
+    params = [siren] if departement is None else [siren, departement]
+    dettes = _rows(
+        con,
+        f"""SELECT l.*, r.methode AS rattachement
+            FROM core.lignes_dettes l
+            LEFT JOIN core.rattachement_amendes r
+              ON l.source = 'amendes' AND r.departement = l.departement AND r.num_amende = l.reference
+            WHERE l.siren = ? {dept_filter}
+            ORDER BY l.ouverte DESC, l.source, l.date_ligne, l.reference""",
+        params,
+    )
+    creances = _rows(
+        con,
+        f"""SELECT l.* FROM core.lignes_creances l WHERE l.siren = ? {dept_filter}
+            ORDER BY l.ouverte DESC, l.source, l.date_ligne, l.reference""",
+        params,
+    )
+    return {
+        "siren": siren,
+        "departement": departement,
+        "position": positions[0],
+        "identite": identity[0] if identity else None,
+        "dettes": dettes,
+        "creances": creances,
+    }
+
+
+def procedure_ouverte(identite: dict[str, Any] | None, date_situation: dt.date | None) -> bool:
+    """Collective procedure opened on or before the as-of date (SOURCES.md section 6)."""
+    if not identite or not identite.get("procedure_collective") or identite.get("date_jugement") is None:
+        return False
+    return date_situation is None or identite["date_jugement"] <= date_situation
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def _oui_non(value: object) -> str:
+    return "Oui" if value else "Non"
+
+
+def _identity_html(ident: dict[str, Any] | None, position: dict[str, Any]) -> str:
+    if ident is None:
+        return (
+            "<p class=alerte>Entreprise absente du registre : identité inconnue "
+            f"(dénomination des données : {esc(position.get('denomination'))}).</p>"
+        )
+    cat = ident.get("categorie_juridique") or ""
+    cat_label = CATEGORIES_JURIDIQUES.get(cat[:1], "")
+    etat = {"A": "Active", "C": "Cessée"}.get(
+        ident.get("etat_administratif") or "", ident.get("etat_administratif")
+    )
+    procedure = ident.get("procedure_collective")
+    procedure_text = (
+        f"{PROCEDURES.get(procedure, procedure)} — jugement d'ouverture du "
+        f"{format_date(ident.get('date_jugement'))}"
+        if procedure
+        else "Aucune"
+    )
+    address = " ".join(p for p in (ident.get("adresse"), ident.get("code_postal"), ident.get("commune")) if p)
+    rows = [
+        ("Dénomination", esc(ident.get("denomination"))),
+        ("Sigle", esc(ident.get("sigle")) if ident.get("sigle") else MISSING),
+        ("SIREN", esc(ident["siren"])),
+        ("Adresse du siège", esc(address) if address else MISSING),
+        ("Département du siège", esc(ident.get("departement"))),
+        ("Catégorie juridique", esc(f"{cat} — {cat_label}" if cat_label else cat)),
+        ("Date de création", esc(format_date(ident.get("date_creation")))),
+        ("État administratif", esc(etat)),
+        ("Procédure collective", esc(procedure_text)),
+        ("Origine", esc(f"{ident.get('fichier') or MISSING}, ligne {ident.get('ligne') or MISSING}")),
+    ]
+    body = "".join(f'<tr><th scope="row">{esc(k)}</th><td>{v}</td></tr>' for k, v in rows)
+    return f'<table class="identite"><tbody>{body}</tbody></table>'
+
+
+def _position_html(p: dict[str, Any], national: bool) -> str:
+    rows = [
+        ("Amendes", p["dettes_amendes"]),
+        ("Produits locaux (Hélios)", p["dettes_spl"]),
+        ("Impôts professionnels", p["dettes_impots_pro"]),
+        ("Recettes non fiscales", p["dettes_rnf"]),
+        ("Total des dettes", p["total_dettes"]),
+        ("Crédits de TVA accordés", p["creances_tva"]),
+        ("Excédents à restituer", p["creances_excedents"]),
+        ("Créances d'IS remboursables", p["creances_is"]),
+        ("Total des créances certaines", p["total_creances"]),
+        ("Créances potentielles (en instruction)", p["creances_potentielles"]),
+        ("Solde (créances − dettes)", p["solde"]),
+        ("Dettes compensables", p["dettes_compensables"]),
+        ("Montant compensable", p["montant_compensable"]),
+    ]
+    cells = "".join(
+        f'<tr><th scope="row">{esc(k)}</th><td class=montant>{esc(format_euros(v))}</td></tr>'
+        for k, v in rows
+    )
+    scope = (
+        f"Départements : {p.get('departements')}"
+        if national
+        else f"Département des extraits : {p.get('departement')}"
+    )
+    age = p.get("anciennete_jours")
+    cells += (
+        '<tr><th scope="row">Sources de dettes</th>'
+        f"<td class=montant>{esc(format_nombre(p['nb_sources_dettes']))}</td></tr>"
+        f'<tr><th scope="row">Ancienneté de la plus vieille dette ouverte</th><td class=montant>'
+        f"{esc(MISSING if age is None else format_nombre(age) + ' jours')}</td></tr>"
+    )
+    date = format_date(p.get("date_situation"))
+    return f"<p>{esc(scope)} — situation au {esc(date)}</p><table>{cells}</table>"
+
+
+def _line_flags(line: dict[str, Any]) -> str:
+    flags = []
+    if line.get("sursis"):
+        flags.append('<span class="drapeau">Sursis de paiement</span>')
+    if line.get("conteste") and not line.get("sursis"):
+        flags.append('<span class="drapeau">Contestée</span>')
+    if line.get("compensable") and line.get("nature") is None:
+        flags.append('<span class="drapeau info">Compensable</span>')
+    return "".join(flags)
+
+
+def _lines_html(lines: list[dict[str, Any]], *, debts: bool, national: bool) -> str:
+    if not lines:
+        return "<p>Aucune ligne.</p>"
+    headers: list[tuple[str, bool]] = [("Département", False)] if national else []
+    headers += [
+        ("Source", False),
+        ("Référence", False),
+        ("Date" if not debts else "Date de la dette", False),
+        ("Restant dû" if debts else "Montant dû par l'État", True),
+        ("Statut", False),
+    ]
+    headers += [("Étape", False), ("Indicateurs", False)] if debts else [("Nature", False)]
+    headers += [("Fichier d'origine", False), ("Ligne", True)]
+    rows = []
+    for line in lines:
+        row = [esc(line["departement"])] if national else []
+        reference = esc(line["reference"])
+        if debts and line.get("source") == "amendes" and line.get("rattachement"):
+            how = RATTACHEMENTS.get(line["rattachement"], line["rattachement"])
+            reference += f"<br><small>rattachée {esc(how)}</small>"
+        row += [
+            esc(source_label(line["source"])),
+            reference,
+            esc(format_date(line.get("date_ligne"))),
+            esc(format_euros(line["montant"])),
+            esc(STATUTS.get(line.get("statut") or "", line.get("statut"))),
+        ]
+        if debts:
+            etape = line.get("etape")
+            row += [esc(ETAPE_LABELS.get(etape, etape) if etape else MISSING), _line_flags(line)]
+        else:
+            row += [esc(NATURES.get(line.get("nature") or "", line.get("nature")))]
+        row += [esc(line.get("fichier")), esc(line.get("ligne"))]
+        rows.append(row)
+    return table_html(headers, rows)
+
+
+def _sum(lines: list[dict[str, Any]], **conditions: object) -> tuple[int, Decimal]:
+    chosen = [ln for ln in lines if all(bool(ln.get(k)) == v for k, v in conditions.items())]
+    return len(chosen), sum((ln["montant"] for ln in chosen), Decimal("0.00"))
+
+
+def _offsetting_html(data: dict[str, Any]) -> str:
+    p = data["position"]
+    ident = data["identite"]
+    date_situation = p.get("date_situation")
+    creances, dettes_comp, montant = p["total_creances"], p["dettes_compensables"], p["montant_compensable"]
+    parts = [
+        f'<p class="encadre"><strong>Montant compensable : {esc(format_euros(montant))}</strong><br>'
+        f"Créances certaines : {esc(format_euros(creances))} — impôts professionnels exigibles sans sursis : "
+        f"{esc(format_euros(dettes_comp))}. Montant compensable = le plus petit des deux "
+        "(art. L. 257 B du LPF ; notification à l'entreprise, art. R. 257 B-1 du LPF).</p>"
+    ]
+    if procedure_ouverte(ident, date_situation):
+        potential = min(creances, dettes_comp)
+        procedure = PROCEDURES.get(ident["procedure_collective"], ident["procedure_collective"])
+        parts.append(
+            f'<p class="alerte"><strong>Compensation bloquée</strong> : procédure collective '
+            f"({esc(procedure)}) ouverte le {esc(format_date(ident['date_jugement']))}. "
+            "Le paiement des dettes antérieures au jugement, compensation comprise, est interdit "
+            "sauf créances connexes (art. L. 622-7 du Code de commerce) : "
+            f"montant ramené à 0 (sans la procédure : {esc(format_euros(potential))}). "
+            "À apprécier au cas par cas.</p>"
+        )
+    elif ident and ident.get("procedure_collective"):
+        parts.append(
+            '<p class="alerte">Procédure collective enregistrée avec un jugement postérieur à la date de '
+            "situation : à vérifier avant toute compensation.</p>"
+        )
+    n, amount = _sum(data["dettes"], ouverte=True, sursis=True)
+    if n:
+        parts.append(
+            f"<p>{n} dette(s) sous sursis de paiement ({esc(format_euros(amount))}) : "
+            "non exigibles, exclues de la compensation (art. L. 277 du LPF).</p>"
+        )
+    not_due = [
+        ln
+        for ln in data["dettes"]
+        if ln["source"] == "impots_pro"
+        and ln["ouverte"]
+        and not ln["sursis"]
+        and not ln["compensable"]
+        and date_situation is not None
+        and ln.get("date_ligne") is not None
+        and ln["date_ligne"] > date_situation
+    ]
+    if not_due:
+        amount = sum((ln["montant"] for ln in not_due), Decimal("0.00"))
+        parts.append(
+            f"<p>{len(not_due)} impôt(s) pas encore exigible(s) à la date de situation "
+            f"({esc(format_euros(amount))}) : non compensables pour l'instant.</p>"
+        )
+    other = p["dettes_amendes"] + p["dettes_spl"] + p["dettes_rnf"]
+    if other:
+        parts.append(
+            f"<p>Amendes, produits locaux et recettes non fiscales ({esc(format_euros(other))}) : "
+            "jamais compensés (hors du champ de l'art. L. 257 B, ou créance d'un autre créancier).</p>"
+        )
+    if p["creances_potentielles"]:
+        parts.append(
+            f"<p>Créances potentielles ({esc(format_euros(p['creances_potentielles']))}) : "
+            "demandes en instruction, à reconsidérer une fois accordées.</p>"
+        )
+    return "".join(parts)
+
+
+def _flags_html(data: dict[str, Any]) -> str:
+    p, ident = data["position"], data["identite"]
+    flags = []
+    if ident and ident.get("procedure_collective"):
+        label = PROCEDURES.get(ident["procedure_collective"], ident["procedure_collective"])
+        flags.append(f"Procédure collective : {label} ({format_date(ident.get('date_jugement'))})")
+    n, _ = _sum(data["dettes"], ouverte=True, sursis=True)
+    if n:
+        flags.append(f"Sursis de paiement ({n} dette(s))")
+    contested = [
+        ln for ln in data["dettes"] if ln.get("ouverte") and ln.get("conteste") and not ln.get("sursis")
+    ]
+    if contested:
+        flags.append(f"Titre(s) contesté(s) ({len(contested)})")
+    if ident and ident.get("etat_administratif") == "C":
+        flags.append("Entreprise cessée")
+    if p["montant_compensable"] > 0:
+        flags.append(f"Compensation possible : {format_euros(p['montant_compensable'])}")
+    if p["nb_sources_dettes"] >= 2:
+        flags.append(f"Débiteur commun à {p['nb_sources_dettes']} sources")
+    if not flags:
+        return "<p>Aucun indicateur particulier.</p>"
+    return "<p>" + "".join(f'<span class="drapeau">{esc(f)}</span>' for f in flags) + "</p>"
+
+
+def render_fiche(data: dict[str, Any], index_href: str | None = None) -> str:
+    """The sheet as a standalone HTML page (no script)."""
+    p = data["position"]
+    national = data["departement"] is None
+    name = (data["identite"] or {}).get("denomination") or p.get("denomination") or data["siren"]
+    scope = "France entière" if national else f"Département {data['departement']}"
+    title = f"Fiche entreprise — {name} ({data['siren']})"
+    back = f' — <a href="{esc(index_href)}">tous les rapports</a>' if index_href else ""
+    date = format_date(p.get("date_situation"))
+    subtitle = f"<p>{esc(scope)} — situation au <strong>{esc(date)}</strong>{back}</p>"
+    n_debts, n_credits = len(data["dettes"]), len(data["creances"])
+    body = (
+        f'<section id="indicateurs"><h2>Indicateurs</h2>{_flags_html(data)}</section>'
+        f'<section id="identite"><h2>Identité</h2>{_identity_html(data["identite"], p)}</section>'
+        f'<section id="position"><h2>Position</h2>{_position_html(p, national)}</section>'
+        f'<section id="compensation"><h2>Compensation</h2>{_offsetting_html(data)}</section>'
+        f'<section id="dettes"><h2>Dettes ({n_debts} ligne(s), toutes situations)</h2>'
+        f"{_lines_html(data['dettes'], debts=True, national=national)}</section>"
+        f'<section id="creances"><h2>Créances ({n_credits} ligne(s), toutes situations)</h2>'
+        f"{_lines_html(data['creances'], debts=False, national=national)}</section>"
+        '<section id="base-legale"><h2>Base légale</h2>'
+        f'<div class="encadre">{LEGAL_BASIS_HTML}</div></section>'
+    )
+    return page_html(
+        title,
+        body,
+        kind=PAGE_KIND_FICHE,
+        perimetre=data["departement"] or "national",
+        subtitle_html=subtitle,
+    )
+
+
+def write_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None, out: Path) -> Path:
+    """Writes the sheet of one SIREN (``departement=None``: national sheet).
+
+    ``out`` is the file when it ends in ``.html``, else a folder where the file
+    is named by `fiche_filename` (the name dashboards link to, under ``fiches/``).
+    Raises `PositionIntrouvable` (a `ValueError`) when the SIREN has no position.
+    """
+    data = load_fiche(con, siren, departement)
+    out = Path(out)
+    path = out if out.suffix.lower() == ".html" else out / fiche_filename(data["siren"], departement)
+    if path.parent.name == FICHES_DIR:
+        index_href: str | None = f"../{INDEX}"
+    elif (path.parent / INDEX).exists():
+        index_href = INDEX
+    else:
+        index_href = None
+    write_text_atomic(path, render_fiche(data, index_href))
+    return path

@@ -1,0 +1,265 @@
+"""Dashboards, index, static images and the report server, on the warehouse of test_charts.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import plotly.graph_objects as go
+import pytest
+
+from onevision_dagster.charts import build_figures, load_dashboard_data
+from onevision_dagster.dashboard import (
+    PLOTLY_JS,
+    dashboard_filename,
+    ensure_plotly_js,
+    write_dashboard,
+    write_index,
+    write_static_image,
+)
+from onevision_dagster.fiche import write_fiche
+from onevision_dagster.formatting import NBSP
+from onevision_dagster.report_server import make_server
+
+
+def _fixture_module():
+    name = "onevision_test_charts_fixture"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_charts.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+fx = _fixture_module()
+XSS = fx.XSS
+XSS_SIREN = fx.XSS_SIREN
+
+
+class Page(HTMLParser):
+    """What a browser would build: start tags, visible text, script bodies."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.scripts: list[str] = []
+        self._script: list[str] | None = None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag == "script":
+            self._script = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._script is not None:
+            self.scripts.append("".join(self._script))
+            self._script = None
+
+    def handle_data(self, data: str) -> None:
+        if self._script is not None:
+            self._script.append(data)
+        else:
+            self.text.append(data)
+
+    def count(self, tag: str) -> int:
+        return sum(1 for t, _ in self.tags if t == tag)
+
+    @property
+    def visible(self) -> str:
+        return " ".join(self.text)
+
+
+@pytest.fixture()
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect()
+    fx.build_warehouse(connection)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture()
+def reports(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> Path:
+    out = tmp_path / "rapports"
+    for dept in ("17", "91", None):
+        label = f"Département {dept}" if dept else "France entière"
+        write_dashboard(load_dashboard_data(con, dept), out, f"One Vision — {label}", dashboard_filename(dept))
+    return out
+
+
+def _euros(text: str) -> str:
+    return text.replace(" ", NBSP) + NBSP + "€"
+
+
+def test_dashboard_shows_key_figures_dates_and_legal_basis(reports: Path, con: duckdb.DuckDBPyConnection) -> None:
+    page = (reports / "tableau_de_bord_17.html").read_text(encoding="utf-8")
+    visible = Page(page).visible
+    assert "One Vision — Département 17" in visible
+    assert "situation au" in visible and "20/11/2026" in visible
+    for amount in ("77 782,80", "49 700,00", "-28 082,80", "13 875,00", "9 500,00"):
+        assert _euros(amount) in visible, amount
+    assert "80,0" + NBSP + "%" in visible  # fines attached
+    for article in ("L. 257 B", "R. 257 B-1", "L. 277", "L. 622-7"):
+        assert article in visible
+    # the 10 largest opportunities also as a table, with exact amounts
+    assert re.search(r"TRANSPORTS CHARENTAIS</td><td>443210984</td><td class=montant>12\xa0500,00\xa0€", page)
+    # every chart is in the page
+    for key in build_figures(load_dashboard_data(con, "17")):
+        assert f'id="graphe-{key}"' in page
+
+
+def test_plotly_js_written_once_beside_the_pages_and_not_inlined(reports: Path) -> None:
+    bundled = Path(importlib.util.find_spec("plotly").origin).parent / "package_data" / PLOTLY_JS
+    js = reports / PLOTLY_JS
+    assert js.read_bytes() == bundled.read_bytes()
+    for name in ("tableau_de_bord_17.html", "tableau_de_bord_91.html", "tableau_de_bord_national.html"):
+        page = (reports / name).read_text(encoding="utf-8")
+        parsed = Page(page)
+        sources = [a.get("src") for t, a in parsed.tags if t == "script" and a.get("src")]
+        assert sources == ["./plotly.min.js"]  # one external script, local, relative
+        assert "http://" not in page and "https://" not in page  # opens offline
+        assert "plotly.js v" not in page  # the library is not inlined
+        assert (reports / name).stat().st_size < 500_000 < js.stat().st_size
+    # writing again does not copy the 4.8 MB file again
+    mtime = js.stat().st_mtime_ns
+    ensure_plotly_js(reports)
+    assert js.stat().st_mtime_ns == mtime
+
+
+def test_index_lists_every_page(reports: Path, con: duckdb.DuckDBPyConnection) -> None:
+    write_fiche(con, "443210984", "17", reports / "fiches")
+    write_index(reports)
+    index = Page((reports / "index.html").read_text(encoding="utf-8"))
+    links = [a["href"] for t, a in index.tags if t == "a"]
+    assert links == [
+        "tableau_de_bord_national.html",
+        "tableau_de_bord_17.html",
+        "tableau_de_bord_91.html",
+        "fiches/fiche_443210984_17.html",
+    ]
+    assert all((reports / link).is_file() for link in links)
+    assert "One Vision — France entière" in index.visible
+    assert "Fiche entreprise — TRANSPORTS CHARENTAIS (443210984)" in index.visible
+    # a page that is not ours is not listed
+    (reports / "notes.html").write_text("<html><title>x</title></html>", encoding="utf-8")
+    write_index(reports)
+    assert "notes.html" not in (reports / "index.html").read_text(encoding="utf-8")
+
+
+def test_dashboard_links_existing_company_sheets(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    out = tmp_path / "r"
+    write_fiche(con, "443210984", "17", out / "fiches")
+    page = write_dashboard(load_dashboard_data(con, "17"), out, "T", "tdb_17.html").read_text(encoding="utf-8")
+    assert '<a href="fiches/fiche_443210984_17.html">TRANSPORTS CHARENTAIS</a>' in page
+    assert "fiche_612345009_17.html" not in page  # no sheet written: no dead link
+
+
+def test_company_name_injection_is_text_everywhere(
+    reports: Path, tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    fiche = write_fiche(con, XSS_SIREN, None, reports / "fiches")
+    write_fiche(con, XSS_SIREN, "91", reports / "fiches")
+    write_index(reports)
+    pages = {
+        "91": reports / "tableau_de_bord_91.html",
+        "national": reports / "tableau_de_bord_national.html",
+        "index": reports / "index.html",
+        "fiche": fiche,
+    }
+    for name, path in pages.items():
+        raw = path.read_text(encoding="utf-8")
+        assert "<script>alert" not in raw and "<b>SA</b>" not in raw and "<img" not in raw, name
+        page = Page(raw)
+        assert XSS in page.visible, name  # shown, as text
+        assert page.count("img") == 0 and page.count("b") == 0, name
+        if name in ("91", "national"):
+            # plotly.js + one inline script per figure, none injected
+            assert page.count("script") == 1 + len(build_figures(load_dashboard_data(con, None))), name
+            # labels reach plotly entity-escaped, and the JSON has no "</": no way out of the script
+            assert any("&lt;script&gt;alert(1)&lt;\\u002fscript&gt;" in s for s in page.scripts), name
+            assert all("</" not in s for s in page.scripts), name
+        else:
+            assert page.count("script") == 0, name
+    dupont = write_fiche(con, "552100554", "91", reports / "fiches").read_text(encoding="utf-8")
+    assert "<b>SA</b>" not in dupont
+    assert "Dupont &amp; Fils &quot;&lt;b&gt;SA&lt;/b&gt;&quot;" in dupont
+
+
+def test_hostile_title_and_filenames(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    data = load_dashboard_data(con, "17")
+    path = write_dashboard(data, tmp_path, "</title><script>alert(3)</script>", "t.html")
+    raw = path.read_text(encoding="utf-8")
+    assert "<script>alert(3)" not in raw
+    assert "&lt;/title&gt;&lt;script&gt;alert(3)&lt;/script&gt;" in raw
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "<script>alert(3)" not in index and "alert(3)" in index
+    for bad in ("../evil.html", "sub/page.html", "page.htm", "index.html", ".hidden.html", "a b.html"):
+        with pytest.raises(ValueError):
+            write_dashboard(data, tmp_path, "T", bad)
+    with pytest.raises(ValueError):
+        dashboard_filename("../17")
+
+
+def test_static_image_never_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fig = go.Figure(go.Bar(x=["a"], y=[1]))
+    monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-such-browser"))
+    assert write_static_image(fig, tmp_path / "a.png") is False
+    assert not (tmp_path / "a.png").exists()
+    fake = tmp_path / "fake-chromium"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("BROWSER_PATH", str(fake))
+    assert write_static_image(fig, tmp_path / "b.png") is False
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="pas de Chromium installé")
+def test_static_image_with_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BROWSER_PATH", raising=False)
+    path = tmp_path / "dettes.png"
+    assert write_static_image(go.Figure(go.Bar(x=["a"], y=[1])), path) is True
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_server_is_read_only_and_local(reports: Path) -> None:
+    server = make_server(reports, port=0)
+    host, port = server.server_address[:2]
+    assert host == "127.0.0.1"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with urllib.request.urlopen(f"{base}/") as resp:
+            body = resp.read().decode("utf-8")
+            assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
+            assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+            assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert "tableau_de_bord_17.html" in body
+        with urllib.request.urlopen(f"{base}/{PLOTLY_JS}") as resp:
+            assert resp.headers["Content-Type"].startswith("text/javascript")
+            assert len(resp.read()) == (reports / PLOTLY_JS).stat().st_size
+        with pytest.raises(urllib.error.HTTPError) as post:
+            urllib.request.urlopen(urllib.request.Request(f"{base}/index.html", data=b"x", method="POST"))
+        assert post.value.code == 405
+        with pytest.raises(urllib.error.HTTPError) as put:
+            urllib.request.urlopen(urllib.request.Request(f"{base}/new.html", data=b"x", method="PUT"))
+        assert put.value.code == 405
+        assert not (reports / "new.html").exists()
+        with pytest.raises(urllib.error.HTTPError) as outside:
+            urllib.request.urlopen(f"{base}/../../../etc/passwd")
+        assert outside.value.code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises(FileNotFoundError):
+        make_server(reports / "absent", port=0)
