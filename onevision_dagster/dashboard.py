@@ -215,29 +215,39 @@ aucune action n'est réalisée automatiquement.</footer>
 
 
 def table_html(
-    headers: Iterable[tuple[str, bool]], rows: Iterable[Iterable[str]], *, caption: str = ""
+    headers: Iterable[tuple[str, bool]],
+    rows: Iterable[Iterable[str]],
+    *,
+    caption: str = "",
+    row_classes: Iterable[str] | None = None,
+    footer: Iterable[Iterable[str]] = (),
 ) -> str:
-    """``headers``: (label, is_amount); ``rows``: cells already escaped HTML."""
+    """``headers``: (label, is_amount); ``rows`` and ``footer``: cells already escaped HTML."""
     headers = list(headers)
     head = "".join(
         f'<th{" class=montant" if amount else ""} scope="col">{esc(label)}</th>' for label, amount in headers
     )
-    lines = []
-    for row in rows:
+
+    def line(row: Iterable[str], css: str = "", cell: str = "td") -> str:
         cells = "".join(
-            f"<td{' class=montant' if amount else ''}>{cell}</td>"
-            for cell, (_, amount) in zip(row, headers, strict=True)
+            f"<{cell}{' class=montant' if amount else ''}>{value}</{cell}>"
+            for value, (_, amount) in zip(row, headers, strict=True)
         )
-        lines.append(f"<tr>{cells}</tr>")
+        return f'<tr class="{esc(css)}">{cells}</tr>' if css else f"<tr>{cells}</tr>"
+
+    rows = list(rows)
+    classes = list(row_classes) if row_classes is not None else [""] * len(rows)
+    body = "".join(line(row, css) for row, css in zip(rows, classes, strict=True))
+    foot = "".join(line(row, cell="th") for row in footer)
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+    tfoot = f"<tfoot>{foot}</tfoot>" if foot else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody>{tfoot}</table>"
 
 
 # ------------------------------------------------------------------ dashboard
 
 _SECTION_HELP = {
-    "dettes": "Restant dû des dettes ouvertes de chaque source. "
-    "Une entreprise peut figurer dans plusieurs sources.",
+    "dettes": "Restant dû des dettes ouvertes de chaque source. Une entreprise peut figurer dans plusieurs sources.",
     "creances": "Ce que l'État doit aux entreprises. Les créances hachurées sont potentielles (demandes en "
     "instruction) : elles ne peuvent pas être compensées.",
     "bilan": "Créances certaines moins dettes, toutes entreprises confondues.",
@@ -246,8 +256,7 @@ _SECTION_HELP = {
     "(voir la base légale en bas de page).",
     "anciennete": "Âge des dettes ouvertes à la date de situation (date de majoration, d'émission ou "
     "d'exigibilité selon la source).",
-    "etapes": "Où en est le recouvrement des titres ouverts. "
-    "Les amendes et recettes non fiscales n'ont pas d'étape.",
+    "etapes": "Où en est le recouvrement des titres ouverts. Les amendes et recettes non fiscales n'ont pas d'étape.",
     "panel": "Entreprises ayant des dettes dans au moins deux sources, classées par priorité (montant, "
     "ancienneté, étape la plus avancée).",
     "qualite": "Lignes lues dans les fichiers sources : gardées ou rejetées (une ligne rejetée est listée "
@@ -340,9 +349,7 @@ def _quality_notes(data: DashboardData) -> str:
             "<p>Lignes gardées mais sans position (listées dans l'export <code>non_positionnees</code>) :</p>"
             f"<ul>{items}</ul>"
         )
-    missing_files = (
-        data.chargements[data.chargements["nb_fichiers"] == 0] if not data.chargements.empty else None
-    )
+    missing_files = data.chargements[data.chargements["nb_fichiers"] == 0] if not data.chargements.empty else None
     if missing_files is not None and not missing_files.empty:
         names = ", ".join(esc(s) for s in missing_files["source"])
         parts.append(f"<p class=alerte>Aucun fichier reçu pour : {names}.</p>")
@@ -479,9 +486,7 @@ def write_index(out_dir: Path) -> Path:
         items = "".join(f'<li><a href="{esc(rel)}">{esc(title)}</a></li>' for _, title, rel in dashboards)
         body = f'<section><h2>Tableaux de bord</h2><ul id="tableaux-de-bord">{items}</ul></section>'
     else:
-        body = (
-            "<section><h2>Tableaux de bord</h2><p>Aucun tableau de bord n'a encore été produit.</p></section>"
-        )
+        body = "<section><h2>Tableaux de bord</h2><p>Aucun tableau de bord n'a encore été produit.</p></section>"
     if fiches:
         rows = [
             [

@@ -214,13 +214,10 @@ def _identity_html(ident: dict[str, Any] | None, position: dict[str, Any]) -> st
         )
     cat = ident.get("categorie_juridique") or ""
     cat_label = CATEGORIES_JURIDIQUES.get(cat[:1], "")
-    etat = {"A": "Active", "C": "Cessée"}.get(
-        ident.get("etat_administratif") or "", ident.get("etat_administratif")
-    )
+    etat = {"A": "Active", "C": "Cessée"}.get(ident.get("etat_administratif") or "", ident.get("etat_administratif"))
     procedure = ident.get("procedure_collective")
     procedure_text = (
-        f"{PROCEDURES.get(procedure, procedure)} — jugement d'ouverture du "
-        f"{format_date(ident.get('date_jugement'))}"
+        f"{PROCEDURES.get(procedure, procedure)} — jugement d'ouverture du {format_date(ident.get('date_jugement'))}"
         if procedure
         else "Aucune"
     )
@@ -258,13 +255,10 @@ def _position_html(p: dict[str, Any], national: bool) -> str:
         ("Montant compensable", p["montant_compensable"]),
     ]
     cells = "".join(
-        f'<tr><th scope="row">{esc(k)}</th><td class=montant>{esc(format_euros(v))}</td></tr>'
-        for k, v in rows
+        f'<tr><th scope="row">{esc(k)}</th><td class=montant>{esc(format_euros(v))}</td></tr>' for k, v in rows
     )
     scope = (
-        f"Départements : {p.get('departements')}"
-        if national
-        else f"Département des extraits : {p.get('departement')}"
+        f"Départements : {p.get('departements')}" if national else f"Département des extraits : {p.get('departement')}"
     )
     age = p.get("anciennete_jours")
     cells += (
@@ -322,7 +316,21 @@ def _lines_html(lines: list[dict[str, Any]], *, debts: bool, national: bool) -> 
             row += [esc(NATURES.get(line.get("nature") or "", line.get("nature")))]
         row += [esc(line.get("fichier")), esc(line.get("ligne"))]
         rows.append(row)
-    return table_html(headers, rows)
+    classes = ["" if line["ouverte"] else "fermee" for line in lines]
+    lead = [""] * (len(headers) - 4 - (3 if debts else 2))
+    tail = [""] * (3 if debts else 2) + ["", ""]
+    if debts:
+        footer = [[*lead, "Total restant dû (lignes ouvertes)", esc(format_euros(_sum(lines, ouverte=True)[1])), *tail]]
+    else:
+        footer = [
+            [*lead, f"Total des créances {label}", esc(format_euros(_sum_nature(lines, n))), *tail]
+            for n, label in (("CERTAINE", "certaines"), ("POTENTIELLE", "potentielles"))
+        ]
+    return table_html(headers, rows, row_classes=classes, footer=footer)
+
+
+def _sum_nature(lines: list[dict[str, Any]], nature: str) -> Decimal:
+    return sum((ln["montant"] for ln in lines if ln.get("nature") == nature), Decimal("0.00"))
 
 
 def _sum(lines: list[dict[str, Any]], **conditions: object) -> tuple[int, Decimal]:
@@ -403,9 +411,7 @@ def _flags_html(data: dict[str, Any]) -> str:
     n, _ = _sum(data["dettes"], ouverte=True, sursis=True)
     if n:
         flags.append(f"Sursis de paiement ({n} dette(s))")
-    contested = [
-        ln for ln in data["dettes"] if ln.get("ouverte") and ln.get("conteste") and not ln.get("sursis")
-    ]
+    contested = [ln for ln in data["dettes"] if ln.get("ouverte") and ln.get("conteste") and not ln.get("sursis")]
     if contested:
         flags.append(f"Titre(s) contesté(s) ({len(contested)})")
     if ident and ident.get("etat_administratif") == "C":
