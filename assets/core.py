@@ -10,6 +10,7 @@ import dagster as dg
 from onevision_dagster.resources import Warehouse
 
 from onevision_dagster import consolidation
+from onevision_dagster.automation import FOLLOW_UPSTREAM
 from onevision_dagster.partitions import departements_partitions
 from onevision_dagster.table_validation import validate_table
 
@@ -37,7 +38,8 @@ _DESCRIPTIONS = {
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(key, deps=[REGISTER_KEY, *SOURCE_KEYS], description=desc, group_name="core",
-                     kinds={"duckdb"}, partitions_def=departements_partitions)
+                     kinds={"duckdb"}, partitions_def=departements_partitions,
+                     automation_condition=FOLLOW_UPSTREAM)
         for key, desc in _DESCRIPTIONS.items()
     ],
     partitions_def=departements_partitions,

@@ -12,6 +12,7 @@ import dagster as dg
 from onevision_dagster.resources import Warehouse
 
 from onevision_dagster import consistency, consolidation
+from onevision_dagster.automation import FOLLOW_UPSTREAM, NATIONAL_CONDITION
 from onevision_dagster.partitions import departements_partitions
 from onevision_dagster.table_validation import validate_table
 
@@ -60,6 +61,7 @@ def _check(name: str, result: tuple[bool, dict], asset: dg.AssetKey, blocking_se
     key=POSITIONS,
     deps=[LIGNES_DETTES, LIGNES_CREANCES, RATTACHEMENT, NON_POSITIONNEES, REGISTER_KEY],
     partitions_def=departements_partitions,
+    automation_condition=FOLLOW_UPSTREAM,
     group_name="marts",
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
@@ -92,6 +94,7 @@ def positions(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
     key=PANEL,
     deps=[POSITIONS],
     partitions_def=departements_partitions,
+    automation_condition=FOLLOW_UPSTREAM,
     group_name="marts",
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
@@ -110,7 +113,8 @@ def panel_debiteurs_communs(context: dg.AssetExecutionContext, warehouse: Wareho
 @dg.asset(
     key=POSITIONS_NATIONALES,
     deps=[POSITIONS],
-    group_name="marts",
+    automation_condition=NATIONAL_CONDITION,
+    group_name="national",
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
     description="Vue nationale : positions sommées par SIREN sur tous les départements matérialisés ; "
@@ -141,7 +145,8 @@ def positions_nationales(context: dg.AssetExecutionContext, warehouse: Warehouse
 @dg.asset(
     key=PANEL_NATIONAL,
     deps=[POSITIONS_NATIONALES],
-    group_name="marts",
+    automation_condition=FOLLOW_UPSTREAM,
+    group_name="national",
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
     description="Panel national des débiteurs communs (même priorité que les panels départementaux).",

@@ -8,11 +8,23 @@ from onevision_dagster.assets.core import core_assets
 from onevision_dagster.assets.marts import marts_assets
 from onevision_dagster.assets.sources import source_assets
 from onevision_dagster.config import default_resources
+from onevision_dagster.jobs import departement_job, national_job, register_job
+from onevision_dagster.schedules import rafraichissement_quotidien
+from onevision_dagster.sensors import depot_extraits
 
 all_assets = [*source_assets, *core_assets, *marts_assets]
 
 defs = dg.Definitions(
     assets=all_assets,
     resources=default_resources(),
+    jobs=[departement_job, register_job, national_job],
+    schedules=[rafraichissement_quotidien],
+    sensors=[
+        depot_extraits,
+        dg.AutomationConditionSensorDefinition(
+            "automatisation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,
+            description="Fait suivre les assets dérivés et les vues nationales après chaque chargement.",
+        ),
+    ],
     executor=dg.in_process_executor,
 )

@@ -1,0 +1,31 @@
+"""Jobs the schedule, the sensor and operators launch."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+
+REGISTER = dg.AssetKey(["raw", "entreprises"])
+DEPARTMENT_GROUPS = ("sources", "core", "marts", "rapports")
+DEPARTMENT_SELECTION = dg.AssetSelection.groups(*DEPARTMENT_GROUPS) - dg.AssetSelection.assets(REGISTER)
+REFRESH_TARGET = dg.AssetSelection.groups(*DEPARTMENT_GROUPS)
+
+# Everything partitioned by department: sources, unified lines, positions, panels, reports.
+departement_job = dg.define_asset_job(
+    name="rafraichissement_departement",
+    selection=DEPARTMENT_SELECTION,
+    description="Recharge les extraits d'un département et recalcule ses lignes, positions, panels et rapports.",
+)
+
+register_job = dg.define_asset_job(
+    name="chargement_registre",
+    selection=dg.AssetSelection.assets(REGISTER),
+    description="Recharge le registre national des entreprises.",
+)
+
+national_job = dg.define_asset_job(
+    name="vue_nationale",
+    selection=dg.AssetSelection.groups("national"),
+    description="Recalcule les positions et panels nationaux et le tableau de bord national à partir des "
+    "départements matérialisés.",
+)

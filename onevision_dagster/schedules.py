@@ -1,0 +1,57 @@
+"""Weekday refresh of the active departments, in Europe/Paris time.
+
+The schedule asks for the register and one run per active department; the
+national views follow through declarative automation once no department is in
+progress (see `automation.py`), so the national figures are never computed
+from a half-refreshed set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import dagster as dg
+
+from .jobs import REFRESH_TARGET, REGISTER
+from .partitions import departements_partitions
+
+SCHEDULE_ENV = "ONEVISION_CRON"
+DEFAULT_CRON = "0 6 * * 1-5"  # 06:00, Monday to Friday
+TIMEZONE = "Europe/Paris"
+
+
+def department_keys(asset_graph_keys: Sequence[dg.AssetKey] | None = None) -> list[dg.AssetKey]:
+    from .definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    return sorted(k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None
+                  and graph.get(k).group_name in ("sources", "core", "marts", "rapports"))
+
+
+def refresh_requests(key: str, departements: Sequence[str], trigger: str) -> list[dg.RunRequest]:
+    """The register first, then one run per department (all its partitioned assets)."""
+    keys = department_keys()
+    requests = [dg.RunRequest(run_key=f"registre:{key}", asset_selection=[REGISTER],
+                              tags={"onevision/declencheur": trigger})]
+    requests += [
+        dg.RunRequest(run_key=f"{dept}:{key}", partition_key=dept, asset_selection=keys,
+                      tags={"onevision/declencheur": trigger, "onevision/departement": dept})
+        for dept in departements
+    ]
+    return requests
+
+
+@dg.schedule(
+    cron_schedule=os.environ.get(SCHEDULE_ENV, DEFAULT_CRON),
+    execution_timezone=TIMEZONE,
+    target=REFRESH_TARGET,
+    name="rafraichissement_quotidien",
+    description="Jours ouvrés (heure de Paris, `ONEVISION_CRON`) : registre puis chaque département actif ; "
+    "les vues nationales suivent par automatisation.",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def rafraichissement_quotidien(context: dg.ScheduleEvaluationContext):
+    when = context.scheduled_execution_time
+    key = when.strftime("%Y-%m-%d") if when else "manuel"
+    return refresh_requests(key, departements_partitions.get_partition_keys(), "planning")

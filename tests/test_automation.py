@@ -1,0 +1,98 @@
+"""Schedule, landing-zone sensor and automation conditions, through Dagster's test APIs."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from onevision_dagster.automation import NATIONAL_CONDITION
+from onevision_dagster.definitions import defs
+from onevision_dagster.resources import LandingZone
+from onevision_dagster.schedules import rafraichissement_quotidien
+from onevision_dagster.sensors import depot_extraits
+
+
+def _evaluate(landing: Path, cursor: str | None = None) -> dg.SensorResult:
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={
+            "landing": LandingZone(path=str(landing))}, definitions=defs)
+        return depot_extraits(context)
+
+
+def _partitions(result: dg.SensorResult) -> list[str | None]:
+    return [r.partition_key for r in result.run_requests]
+
+
+def test_first_tick_requests_register_and_each_department_with_files(landing_copy: Path) -> None:
+    result = _evaluate(landing_copy)
+    # register first (no partition), then every active department (the register feeds them all)
+    assert _partitions(result) == [None, "17", "91", "95"]
+    assert result.run_requests[0].asset_selection == [dg.AssetKey(["raw", "entreprises"])]
+    dept_assets = result.run_requests[1].asset_selection
+    assert dg.AssetKey(["raw", "amendes"]) in dept_assets and dg.AssetKey(["marts", "positions"]) in dept_assets
+    assert set(json.loads(result.cursor)["files"]) == {p.name for p in landing_copy.glob("*/*.csv")}
+
+
+def test_nothing_new_gives_a_skip_reason(landing_copy: Path) -> None:
+    first = _evaluate(landing_copy)
+    second = _evaluate(landing_copy, first.cursor)
+    assert second.run_requests == []
+    assert "Aucun extrait nouveau" in second.skip_reason.skip_message
+
+
+def test_new_file_triggers_only_its_department(landing_copy: Path) -> None:
+    cursor = _evaluate(landing_copy).cursor
+    new = landing_copy / "spl" / "spl_95_20261121.csv"
+    new.write_bytes((landing_copy / "spl" / "spl_17_20261120.csv").read_bytes())
+    result = _evaluate(landing_copy, cursor)
+    assert _partitions(result) == ["95"]
+    assert result.run_requests[0].run_key.startswith("95:")
+
+
+def test_changed_file_triggers_again_with_a_new_run_key(landing_copy: Path) -> None:
+    first = _evaluate(landing_copy)
+    key_17 = next(r.run_key for r in first.run_requests if r.partition_key == "17")
+    path = landing_copy / "rnf" / "rnf_17_20261120.csv"
+    path.write_bytes(path.read_bytes())
+    later = time.time() + 5
+    os.utime(path, (later, later))
+    result = _evaluate(landing_copy, first.cursor)
+    assert _partitions(result) == ["17"]
+    assert result.run_requests[0].run_key != key_17
+
+
+def test_badly_named_file_is_reported_not_read(landing_copy: Path) -> None:
+    cursor = _evaluate(landing_copy).cursor
+    (landing_copy / "amendes" / "amendes_17_2026-11-21.csv").write_text("x")
+    (landing_copy / "amendes" / "amendes_99_20261121.csv").write_text("x")
+    result = _evaluate(landing_copy, cursor)
+    assert result.run_requests == []
+    message = result.skip_reason.skip_message
+    assert "amendes_17_2026-11-21.csv" in message and "amendes_99_20261121.csv" in message
+    assert "département inconnu" in message
+    # reported once: the next tick is quiet about it
+    again = _evaluate(landing_copy, result.cursor)
+    assert "mal nommés" not in again.skip_reason.skip_message
+
+
+def test_weekday_schedule_in_paris_time_requests_every_active_department() -> None:
+    assert rafraichissement_quotidien.execution_timezone == "Europe/Paris"
+    assert rafraichissement_quotidien.cron_schedule == "0 6 * * 1-5"
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance,
+                                            scheduled_execution_time=__import__("datetime").datetime(2026, 11, 23, 6))
+        requests = list(rafraichissement_quotidien(context))
+    assert [r.partition_key for r in requests] == [None, "17", "91", "95"]
+    assert requests[1].run_key == "17:2026-11-23"
+
+
+def test_national_views_do_not_wait_for_missing_departments() -> None:
+    labels = str(NATIONAL_CONDITION)
+    assert "any_deps_missing" not in labels and "any_deps_in_progress" in labels
+    graph = defs.resolve_asset_graph()
+    national = graph.get(dg.AssetKey(["marts", "positions_nationales"]))
+    assert national.automation_condition is NATIONAL_CONDITION
