@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-
 REGISTER = dg.AssetKey(["raw", "entreprises"])
 DEPARTMENT_GROUPS = ("sources", "core", "marts", "rapports")
 DEPARTMENT_SELECTION = dg.AssetSelection.groups(*DEPARTMENT_GROUPS) - dg.AssetSelection.assets(REGISTER)
