@@ -392,9 +392,7 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
     source_order = {s: i for i, s in enumerate(SOURCES_BY_NAME)}
     if not chargements.empty:
         chargements["ordre"] = [source_order.get(s, 99) for s in chargements["source"]]
-        chargements = (
-            chargements.sort_values(["ordre", "source"]).drop(columns="ordre").reset_index(drop=True)
-        )
+        chargements = chargements.sort_values(["ordre", "source"]).drop(columns="ordre").reset_index(drop=True)
 
     rejets = _optional_frame(
         con,
@@ -505,9 +503,7 @@ def key_figures(data: DashboardData) -> dict[str, Any]:
             "amendes_rattachees": attached,
             "amendes_total": fines,
             "taux_rattachement_amendes_pct": round(100 * attached / fines, 1) if fines else None,
-            "lignes_non_positionnees": int(data.non_positionnees["nb"].sum())
-            if not data.non_positionnees.empty
-            else 0,
+            "lignes_non_positionnees": int(data.non_positionnees["nb"].sum()) if not data.non_positionnees.empty else 0,
         }
     )
     return figures
@@ -538,12 +534,12 @@ def key_figures_fr(data: DashboardData) -> list[tuple[str, str, str]]:
         (
             "Solde net",
             format_euros(t["solde"]),
-            "créances certaines − dettes (négatif : les entreprises doivent)",
+            "créances certaines − dettes ; négatif : les entreprises doivent",
         ),
         (
             "Montant compensable",
             format_euros(t["montant_compensable"]),
-            f"{format_nombre(t['nb_compensables'])} entreprises à examiner (art. L. 257 B LPF)",
+            f"{format_nombre(t['nb_compensables'])} entreprises à examiner, art. L. 257 B LPF",
         ),
         (
             "Compensations bloquées",
@@ -554,7 +550,7 @@ def key_figures_fr(data: DashboardData) -> list[tuple[str, str, str]]:
         (
             "Lignes rejetées",
             format_nombre(rejetees),
-            f"sur {format_nombre(lues)} lignes lues ({format_pourcentage(rejetees, lues)})",
+            f"sur {format_nombre(lues)} lignes lues, soit {format_pourcentage(rejetees, lues)}",
         ),
         (
             "Amendes rattachées",
@@ -637,12 +633,9 @@ def chart_dettes_par_source(df: pd.DataFrame) -> go.Figure:
         text=[_euros_short(m) for m in df["montant"]],
         textposition="auto",
         customdata=[
-            [format_euros(m), format_nombre(n)]
-            for m, n in zip(df["montant"], df["nb_entreprises"], strict=True)
+            [format_euros(m), format_nombre(n)] for m, n in zip(df["montant"], df["nb_entreprises"], strict=True)
         ],
-        hovertemplate=(
-            "<b>%{x}</b><br>Restant dû : %{customdata[0]}<br>Entreprises : %{customdata[1]}<extra></extra>"
-        ),
+        hovertemplate=("<b>%{x}</b><br>Restant dû : %{customdata[0]}<br>Entreprises : %{customdata[1]}<extra></extra>"),
         name="Dettes",
     )
     total = sum(df["montant"], ZERO)
@@ -711,8 +704,7 @@ def chart_repartition_solde(df: pd.DataFrame) -> go.Figure:
         text=[format_nombre(n) for n in df["nb_entreprises"]],
         textposition="auto",
         customdata=[
-            [format_nombre(n), format_euros(m)]
-            for n, m in zip(df["nb_entreprises"], df["montant"], strict=True)
+            [format_nombre(n), format_euros(m)] for n, m in zip(df["nb_entreprises"], df["montant"], strict=True)
         ],
         hovertemplate=(
             "<b>%{x}</b><br>Entreprises : %{customdata[0]}<br>Solde cumulé : %{customdata[1]}<extra></extra>"
@@ -777,8 +769,7 @@ def chart_anciennete(df: pd.DataFrame) -> go.Figure:
             y=_floats(montants),
             marker_color=SOURCE_COLOURS.get(source, "#888"),
             customdata=[
-                [source_label(source), format_euros(m), format_nombre(n)]
-                for m, n in zip(montants, nbs, strict=True)
+                [source_label(source), format_euros(m), format_nombre(n)] for m, n in zip(montants, nbs, strict=True)
             ],
             hovertemplate=(
                 "<b>%{x}</b> — %{customdata[0]}<br>Restant dû : %{customdata[1]}"
@@ -809,10 +800,7 @@ def chart_etapes(df: pd.DataFrame) -> go.Figure:
         part = df[df["source"] == source].set_index("etape")
         nbs = [int(part["nb_lignes"].get(e, 0)) for e in stages]
         montants = [part["montant"].get(e, ZERO) for e in stages]
-        custom = [
-            [source_label(source), format_nombre(n), format_euros(m)]
-            for n, m in zip(nbs, montants, strict=True)
-        ]
+        custom = [[source_label(source), format_nombre(n), format_euros(m)] for n, m in zip(nbs, montants, strict=True)]
         common = {
             "y": labels,
             "orientation": "h",
@@ -823,9 +811,7 @@ def chart_etapes(df: pd.DataFrame) -> go.Figure:
             "<br>Restant dû : %{customdata[2]}<extra></extra>",
         }
         fig.add_trace(go.Bar(x=nbs, name=source_label(source), **common), row=1, col=1)
-        fig.add_trace(
-            go.Bar(x=_floats(montants), name=source_label(source), showlegend=False, **common), row=1, col=2
-        )
+        fig.add_trace(go.Bar(x=_floats(montants), name=source_label(source), showlegend=False, **common), row=1, col=2)
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(tickformat=",d", row=1, col=1)
