@@ -530,22 +530,41 @@ def find_browser() -> str | None:
     return None
 
 
-def write_static_image(fig: go.Figure, path: Path) -> bool:
-    """PNG/SVG/PDF (by suffix) through kaleido; False, never an exception, when it cannot render.
+IMAGE_FORMATS = ("png", "svg", "pdf", "jpeg", "webp")
 
-    Kaleido never downloads a browser here (no network at run time): without a
-    local Chromium the answer is simply False.
+
+def write_static_image(fig: go.Figure, path: Path, *, timeout_s: float = 60.0) -> bool:
+    """PNG/SVG/PDF/JPEG/WebP (by suffix) through kaleido; False, never an exception, when it cannot render.
+
+    Offline by construction: kaleido is called directly with MathJax disabled
+    (its default is a CDN URL) and uses plotly's bundled plotly.js; it never
+    downloads a browser, so without a local Chromium the answer is False.
     """
     path = Path(path)
+    fmt = path.suffix.lower().lstrip(".").replace("jpg", "jpeg")
+    if fmt not in IMAGE_FORMATS:
+        log.warning("Format d'image non pris en charge : %s", path.suffix)
+        return False
     browser = find_browser()
     if browser is None:
         log.info("Pas de Chromium disponible : image statique %s non produite", path.name)
         return False
     os.environ["BROWSER_PATH"] = browser  # read by kaleido's browser launcher (choreographer)
     try:
+        import kaleido
+
+        image = kaleido.calc_fig_sync(
+            fig,
+            opts={"format": fmt},
+            kopts={"mathjax": False, "timeout": timeout_s},
+        )
+        if not image:
+            return False
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.write_image(str(path), format=path.suffix.lstrip(".") or "png")
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(image if isinstance(image, bytes) else str(image).encode("utf-8"))
+        os.replace(tmp, path)
     except Exception as exc:  # any renderer failure means "no image"
         log.warning("Image statique %s non produite : %s", path.name, type(exc).__name__)
         return False
-    return path.exists() and path.stat().st_size > 0
+    return path.stat().st_size > 0

@@ -96,7 +96,7 @@ def _c(name: str, kind: Kind = Kind.TEXT, mandatory: bool = False, **kw) -> Colu
     return Column(name=name, kind=kind, mandatory=mandatory, **kw)
 
 
-DEPARTEMENT_PATTERN = r"(0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97[1-4]|976)"
+DEPARTEMENT_PATTERN = r"(0[1-9]|1[0-9]|2[1-9]|[3-8][0-9]|9[0-5]|2A|2B|97[1-4]|976)"
 
 ENTREPRISES = SourceSpec(
     name="entreprises",
