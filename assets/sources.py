@@ -11,12 +11,12 @@ from datetime import date
 import dagster as dg
 import duckdb
 import pandas as pd
-from onevision_dagster.resources import LandingZone, Settings, Warehouse
 
 from onevision_dagster.errors import FileRejected
 from onevision_dagster.formatting import to_decimal_euros
 from onevision_dagster.ingest import LoadReport, load_source
 from onevision_dagster.partitions import departements_partitions
+from onevision_dagster.resources import LandingZone, Settings, Warehouse
 from onevision_dagster.sources import PARTITIONED_SOURCES, REGISTER, Kind, SourceSpec
 
 from .pools import DUCKDB_POOL

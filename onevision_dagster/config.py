@@ -14,6 +14,8 @@ ENV_DEFAULTS = {
     "ONEVISION_REPORTS": "data/rapports",
     "ONEVISION_DEPARTEMENTS": "17,91,95",
     "ONEVISION_FRESHNESS_DAYS": "7",
+    "ONEVISION_TOP_FICHES": "20",
+    "ONEVISION_IMAGES": "1",
 }
 
 
@@ -32,5 +34,7 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
         "warehouse": Warehouse(path=_env("ONEVISION_WAREHOUSE")),
         "reports": ReportsFolder(path=_env("ONEVISION_REPORTS")),
         "settings": Settings(departements=_env("ONEVISION_DEPARTEMENTS"),
-                             freshness_days=_env_int("ONEVISION_FRESHNESS_DAYS")),
+                             freshness_days=_env_int("ONEVISION_FRESHNESS_DAYS"),
+                             top_fiches=_env_int("ONEVISION_TOP_FICHES"),
+                             static_images=os.environ.get("ONEVISION_IMAGES", "1") not in ("0", "false", "non")),
     }

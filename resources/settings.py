@@ -8,11 +8,13 @@ from onevision_dagster.departements import parse_departements
 
 
 class Settings(dg.ConfigurableResource):
-    """`ONEVISION_DEPARTEMENTS` (e.g. `17,91,95` or `all`) and `ONEVISION_FRESHNESS_DAYS`."""
+    """`ONEVISION_DEPARTEMENTS` (e.g. `17,91,95` or `all`), `ONEVISION_FRESHNESS_DAYS`,
+    `ONEVISION_TOP_FICHES` (company sheets per department), `ONEVISION_IMAGES` (0 to skip PNG charts)."""
 
     departements: str = "17,91,95"
     freshness_days: int = 7
     top_fiches: int = 20
+    static_images: bool = True  # PNG of the main chart in the UI (needs a local Chromium)
 
     def active_departements(self) -> tuple[str, ...]:
         return parse_departements(self.departements)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-from onevision_dagster.assets.sources import CHECK_COUNTS, CHECK_KEYS
-from onevision_dagster.resources import LandingZone, ReportsFolder, Settings, Warehouse
 
+from onevision_dagster.assets.sources import CHECK_COUNTS, CHECK_KEYS
 from onevision_dagster.definitions import all_assets, defs
+from onevision_dagster.resources import LandingZone, ReportsFolder, Settings, Warehouse
 
 from .conftest import EXPECTED
 
@@ -21,7 +21,7 @@ def _resources(landing: Path, warehouse: Path, tmp_path: Path) -> dict:
         "landing": LandingZone(path=str(landing)),
         "warehouse": Warehouse(path=str(warehouse)),
         "reports": ReportsFolder(path=str(tmp_path / "rapports")),
-        "settings": Settings(departements="17,91,95", freshness_days=7),
+        "settings": Settings(departements="17,91,95", freshness_days=7, static_images=False),
     }
 
 
@@ -125,3 +125,26 @@ def test_department_without_extracts_materializes_empty(sample_landing: Path, tm
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM marts.positions WHERE departement='91'").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM marts.positions_nationales").fetchone()[0] == 8
+
+
+def test_reports_escape_a_hostile_company_name(landing_copy: Path, tmp_path: Path) -> None:
+    register = landing_copy / "entreprises" / "entreprises_20261120.csv"
+    text = register.read_text(encoding="utf-8").replace("SOLAIRE ATLANTIQUE;", "<script>alert(1)</script>;", 1)
+    register.write_text(text, encoding="utf-8")
+    resources = _resources(landing_copy, tmp_path / "w.duckdb", tmp_path)
+    assert _register_and_department(resources).success
+    national = [a for a in all_assets if a.partitions_def is None and a.key.path[-1] != "entreprises"]
+    assert _materialize(resources, dg.AssetSelection.assets(*national)).success
+    reports = tmp_path / "rapports"
+    pages = [reports / "tableau_de_bord_17.html", reports / "tableau_de_bord_national.html",
+             reports / "fiches" / "fiche_612345009_17.html", reports / "index.html"]
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert "<script>alert(1)</script>" not in html, page.name
+    fiche = pages[2].read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in fiche
+    dashboard = pages[0].read_text(encoding="utf-8")
+    assert "plotly.min.js" in dashboard and (reports / "plotly.min.js").exists()
+    assert len(dashboard) < 1_000_000  # plotly.js is beside the page, not inlined
+    plain = dashboard.replace("\\u00a0", " ").replace("\u00a0", " ").replace("\\u202f", " ").replace("\u202f", " ")
+    assert "77 782,80" in plain  # total debts of the samples, French formatting

@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 import dagster as dg
-from onevision_dagster.resources import LandingZone
 
 from onevision_dagster.automation import NATIONAL_CONDITION
 from onevision_dagster.definitions import defs
+from onevision_dagster.resources import LandingZone
 from onevision_dagster.schedules import rafraichissement_quotidien
 from onevision_dagster.sensors import depot_extraits
 

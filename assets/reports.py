@@ -1,0 +1,142 @@
+"""What agents read: HTML dashboards (per department and national) and company sheets.
+
+Pages are written to the reports folder (plotly.js once beside them); the key
+figures also go into the materialization metadata so the Dagster UI shows
+them, with a markdown summary and, when a local Chromium is available, a
+static PNG of the main chart.
+"""
+
+import base64
+from pathlib import Path
+
+import dagster as dg
+
+from onevision_dagster import charts
+from onevision_dagster.automation import FOLLOW_UPSTREAM
+from onevision_dagster.dashboard import (
+    FICHES_DIR,
+    dashboard_filename,
+    fiche_filename,
+    write_dashboard,
+    write_index,
+    write_static_image,
+)
+from onevision_dagster.fiche import top_companies, write_fiche
+from onevision_dagster.partitions import departements_partitions
+from onevision_dagster.resources import ReportsFolder, Settings, Warehouse
+
+from .core import NON_POSITIONNEES, RATTACHEMENT
+from .marts import PANEL, PANEL_NATIONAL, POSITIONS, POSITIONS_NATIONALES
+from .pools import DUCKDB_POOL
+
+REPORT_SERVER_HINT = "Ouvrir avec `onevision rapports` puis http://127.0.0.1:8765/{name}"
+MAIN_CHART = "bilan"
+MAX_INLINE_IMAGE_BYTES = 300_000
+
+
+def _figures_metadata(data: charts.DashboardData) -> dict[str, dg.MetadataValue]:
+    meta: dict[str, dg.MetadataValue] = {}
+    for key, value in charts.key_figures(data).items():
+        if value is None:
+            continue
+        if isinstance(value, int):
+            meta[key] = dg.MetadataValue.int(value)
+        elif isinstance(value, float):
+            meta[key] = dg.MetadataValue.float(value)  # euros for display; the sums are exact in DuckDB
+        else:
+            meta[key] = dg.MetadataValue.text(str(value))
+    return meta
+
+
+def _image_markdown(fig, path: Path) -> str:
+    """A PNG of the main chart, inlined in the markdown summary when small enough."""
+    if not write_static_image(fig, path):
+        return ""
+    data = path.read_bytes()
+    if len(data) > MAX_INLINE_IMAGE_BYTES:
+        return f"\n\nGraphique : `{path}`"
+    return f"\n\n![Bilan](data:image/png;base64,{base64.b64encode(data).decode()})"
+
+
+def _dashboard(departement: str | None, warehouse: Warehouse, reports: ReportsFolder,
+               static_image: bool) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        data = charts.load_dashboard_data(con, departement)
+    title = f"One Vision — département {departement}" if departement else "One Vision — France entière"
+    name = dashboard_filename(departement)
+    path = write_dashboard(data, reports.root, title, name)
+    summary = charts.summary_markdown(data)
+    if static_image:
+        figures = charts.build_figures(data)
+        if MAIN_CHART in figures:
+            summary += _image_markdown(figures[MAIN_CHART][1], reports.root / "images" / f"{path.stem}.png")
+    meta = _figures_metadata(data)
+    meta.update({
+        "tableau_de_bord": dg.MetadataValue.path(str(path.resolve())),
+        "ouvrir": dg.MetadataValue.text(REPORT_SERVER_HINT.format(name=name)),
+        "resume": dg.MetadataValue.md(summary),
+    })
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    key=["rapports", "tableau_de_bord"],
+    deps=[POSITIONS, PANEL, RATTACHEMENT, NON_POSITIONNEES],
+    partitions_def=departements_partitions,
+    automation_condition=FOLLOW_UPSTREAM,
+    group_name="rapports",
+    pool=DUCKDB_POOL,
+    kinds={"plotly", "html"},
+    description="Tableau de bord HTML du département (dettes et créances par source, solde, compensations "
+    "possibles, ancienneté, étapes, débiteurs communs, qualité des données), lisible hors ligne.",
+)
+def tableau_de_bord(context: dg.AssetExecutionContext, warehouse: Warehouse, reports: ReportsFolder,
+                    settings: Settings) -> dg.MaterializeResult:
+    return _dashboard(context.partition_key, warehouse, reports, settings.static_images)
+
+
+@dg.asset(
+    key=["rapports", "tableau_de_bord_national"],
+    deps=[POSITIONS_NATIONALES, PANEL_NATIONAL],
+    automation_condition=FOLLOW_UPSTREAM,
+    group_name="national",
+    pool=DUCKDB_POOL,
+    kinds={"plotly", "html"},
+    description="Tableau de bord HTML national, mêmes graphiques que les tableaux départementaux.",
+)
+def tableau_de_bord_national(warehouse: Warehouse, reports: ReportsFolder,
+                             settings: Settings) -> dg.MaterializeResult:
+    return _dashboard(None, warehouse, reports, settings.static_images)
+
+
+@dg.asset(
+    key=["rapports", "fiches_entreprises"],
+    deps=[POSITIONS],
+    partitions_def=departements_partitions,
+    automation_condition=FOLLOW_UPSTREAM,
+    group_name="rapports",
+    pool=DUCKDB_POOL,
+    kinds={"html"},
+    description="Fiches HTML des entreprises aux plus forts enjeux du département (dettes + créances) : "
+    "identité, position, chaque ligne avec son fichier et sa ligne d'origine, compensation possible et sa base "
+    "légale, alertes (procédure collective, sursis, contestation).",
+)
+def fiches_entreprises(context: dg.AssetExecutionContext, warehouse: Warehouse, reports: ReportsFolder,
+                       settings: Settings) -> dg.MaterializeResult:
+    dept = context.partition_key
+    out_dir = reports.root / FICHES_DIR
+    for old in out_dir.glob(fiche_filename("*", dept)):
+        old.unlink()  # the top list changes: no stale sheet of a company that left it
+    with warehouse.connect() as con:
+        sirens = top_companies(con, dept, settings.top_fiches)
+        paths = [write_fiche(con, siren, dept, out_dir / fiche_filename(siren, dept)) for siren in sirens]
+    write_index(reports.root)
+    listing = "\n".join(f"- `{p.name}`" for p in paths) or "Aucune position dans ce département."
+    return dg.MaterializeResult(metadata={
+        "fiches": dg.MetadataValue.int(len(paths)),
+        "dossier": dg.MetadataValue.path(str(out_dir.resolve())),
+        "liste": dg.MetadataValue.md(listing),
+    })
+
+
+report_assets = [tableau_de_bord, tableau_de_bord_national, fiches_entreprises]
