@@ -1,0 +1,136 @@
+"""End to end: the Dagster web server on 127.0.0.1 and a dashboard, seen by headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is required in CI (scripts/test.sh installs Debian's chromium)")
+        pytest.skip("Chromium not installed (scripts/test.sh installs it when run as root)")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, timeout: float) -> bytes:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                return r.read()
+        except Exception as e:  # noqa: BLE001 - server still starting
+            last = e
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} not reachable: {last}")
+
+
+def _text(dom: str) -> str:
+    """Visible text of a dumped DOM (styles and scripts removed)."""
+    dom = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", dom, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", dom)
+
+
+def _dump_dom(chromium: str, url: str, profile: Path, budget_ms: int = 15000) -> str:
+    out = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}",
+         "--dump-dom", url],
+        capture_output=True, text=True, timeout=120,
+    )
+    return out.stdout
+
+
+@pytest.fixture(scope="module")
+def materialized(tmp_path_factory: pytest.TempPathFactory, sample_landing: Path) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("e2e")
+    env = {**os.environ, "DAGSTER_HOME": str(root / "home")}
+    (root / "home").mkdir()
+    shutil.copy(REPO / "dagster.yaml", root / "home" / "dagster.yaml")
+    onevision = Path(sys.executable).parent / "onevision"
+    subprocess.run([str(onevision), "run", "--landing", str(sample_landing), "--warehouse", str(root / "w.duckdb"),
+                    "--rapports", str(root / "rapports")], check=True, env=env, capture_output=True, timeout=600)
+    return {"root": root, "warehouse": root / "w.duckdb", "rapports": root / "rapports", "home": root / "home"}
+
+
+def test_webserver_on_loopback_shows_the_asset_graph(materialized: dict[str, Path]) -> None:
+    chromium = _chromium()
+    port = _free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(materialized["home"]),
+           "ONEVISION_WAREHOUSE": str(materialized["warehouse"]), "ONEVISION_REPORTS": str(materialized["rapports"]),
+           "ONEVISION_LANDING": str(materialized["root"] / "landing")}
+    webserver = Path(sys.executable).parent / "dagster-webserver"
+    proc = subprocess.Popen([str(webserver), "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_http(f"{base}/server_info", 120)
+        query = json.dumps({"query": "{ assetNodes { assetKey { path } groupName } }"}).encode()
+        deadline = time.monotonic() + 120
+        while True:  # the code location loads in the background
+            req = urllib.request.Request(f"{base}/graphql", data=query, headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=30) as r:
+                nodes = json.load(r)["data"]["assetNodes"]
+            if nodes or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
+        assert {"raw/amendes", "core/lignes_dettes", "marts/positions", "marts/positions_nationales",
+                "rapports/tableau_de_bord"} <= keys
+        lineage = _text(_dump_dom(chromium, f"{base}/asset-groups", materialized["root"] / "profile-ui", 20000))
+        for group in ("sources", "core", "marts", "national", "rapports"):
+            assert group in lineage
+        catalog = _text(_dump_dom(chromium, f"{base}/assets?view=flat", materialized["root"] / "profile-ui", 20000))
+        for name in ("amendes", "lignes_dettes", "positions_nationales"):
+            assert name in catalog
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_dashboard_renders_its_charts_offline(materialized: dict[str, Path]) -> None:
+    chromium = _chromium()
+    port = _free_port()
+    onevision = Path(sys.executable).parent / "onevision"
+    proc = subprocess.Popen([str(onevision), "rapports", "--dossier", str(materialized["rapports"]), "--port",
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        index = _wait_http(f"{base}/index.html", 30).decode()
+        assert "tableau_de_bord_17.html" in index and "tableau_de_bord_national.html" in index
+        dom = _dump_dom(chromium, f"{base}/tableau_de_bord_17.html", materialized["root"] / "profile-dash")
+        text = dom.replace("&nbsp;", " ").replace("\u00a0", " ").replace("\u202f", " ")
+        assert "One Vision — département 17" in text
+        assert "77 782,80 €" in text  # total debts of the sample department
+        assert "13 875,00 €" in text  # offsettable amount (12 500 + 1 375)
+        assert dom.count('class="main-svg"') >= 8  # plotly.js (served beside the page) drew the charts
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
