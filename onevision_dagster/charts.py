@@ -586,13 +586,34 @@ def _style(fig: go.Figure, title: str, *, height: int = 420, montant_axis: str |
         margin={"l": 20, "r": 20, "t": 70, "b": 40},
         font={"family": "Marianne, Arial, sans-serif", "size": 13},
         hoverlabel={"font": {"size": 13}},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        # on the right: never over the title, and the margin grows with it
+        legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top", "traceorder": "normal"},
     )
     if montant_axis == "y":
         fig.update_yaxes(tickformat=",.0f", ticksuffix=NBSP + "€", automargin=True)
     elif montant_axis == "x":
         fig.update_xaxes(tickformat=",.0f", ticksuffix=NBSP + "€", automargin=True)
     return fig
+
+
+def _wrap(label: str, width: int = 18) -> str:
+    """Category label on several lines (``<br>``) so axis labels stay horizontal."""
+    lines: list[str] = []
+    for word in label.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def _count_axis(fig: go.Figure, axis: str, maximum: int, **where: int) -> None:
+    """Whole-number ticks (no "1, 1, 2, 2" on small counts)."""
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    options: dict[str, Any] = {"tickformat": ",d", "rangemode": "tozero"}
+    if maximum <= 10:
+        options.update(tick0=0, dtick=1)
+    update(**options, **where)
 
 
 def _empty(fig: go.Figure, message: str = "Aucune donnée pour ce périmètre") -> go.Figure:
@@ -627,7 +648,7 @@ def chart_dettes_par_source(df: pd.DataFrame) -> go.Figure:
     if df.empty or not any(df["montant"]):
         return _style(_empty(fig), "Dettes restant dues par source")
     fig.add_bar(
-        x=list(df["libelle"]),
+        x=[_wrap(label) for label in df["libelle"]],
         y=_floats(df["montant"]),
         marker_color=[SOURCE_COLOURS.get(s, "#888") for s in df["source"]],
         text=[_euros_short(m) for m in df["montant"]],
@@ -649,7 +670,7 @@ def chart_creances_par_source(df: pd.DataFrame) -> go.Figure:
         return _style(_empty(fig), "Créances dues par l'État, par source")
     colours = [SOURCE_COLOURS.get(s, "#888") for s in df["categorie"]]
     fig.add_bar(
-        x=list(df["libelle"]),
+        x=[_wrap(label) for label in df["libelle"]],
         y=_floats(df["montant"]),
         marker_color=colours,
         marker_pattern_shape=["" if c else "/" for c in df["certaine"]],
@@ -675,7 +696,7 @@ def chart_bilan(totaux: dict[str, Any]) -> go.Figure:
     fig = go.Figure(
         go.Waterfall(
             x=["Créances certaines", "Dettes", "Solde net"],
-            measure=["absolute", "relative", "total"],
+            measure=["relative", "relative", "total"],
             y=[float(creances), -float(dettes), float(solde)],
             text=[_euros_short(creances), _euros_short(-dettes), _euros_short(solde)],
             textposition="outside",
@@ -698,7 +719,7 @@ def chart_repartition_solde(df: pd.DataFrame) -> go.Figure:
         return _style(_empty(fig), "Répartition des entreprises selon leur solde", montant_axis=None)
     colours = ["#67000d", "#a50f15", "#ef3b2c", "#fc9272", "#bdbdbd", "#a1d99b", "#238b45"]
     fig.add_bar(
-        x=list(df["tranche"]),
+        x=[_wrap(t, 16) for t in df["tranche"]],
         y=[int(n) for n in df["nb_entreprises"]],
         marker_color=colours[: len(df)],
         text=[format_nombre(n) for n in df["nb_entreprises"]],
@@ -712,7 +733,8 @@ def chart_repartition_solde(df: pd.DataFrame) -> go.Figure:
         name="Entreprises",
     )
     fig = _style(fig, "Répartition des entreprises selon leur solde (créances − dettes)", montant_axis=None)
-    fig.update_yaxes(title_text="Nombre d'entreprises", tickformat=",d")
+    fig.update_yaxes(title_text="Nombre d'entreprises")
+    _count_axis(fig, "y", int(df["nb_entreprises"].max()))
     return fig
 
 
@@ -720,7 +742,7 @@ def chart_compensation(df: pd.DataFrame, totaux: dict[str, Any]) -> go.Figure:
     """The 10 largest offsetting opportunities, total and count in the title."""
     title = (
         f"Compensations possibles : {format_euros(totaux['montant_compensable'])} "
-        f"pour {format_nombre(totaux['nb_compensables'])} entreprise(s) — les 10 plus importantes"
+        f"pour {format_nombre(totaux['nb_compensables'])} entreprise(s)<br><sup>les 10 plus importantes</sup>"
     )
     fig = go.Figure()
     if df.empty:
@@ -765,7 +787,7 @@ def chart_anciennete(df: pd.DataFrame) -> go.Figure:
         nbs = [int(part["nb_lignes"].get(t, 0)) for t in ANCIENNETE_TRANCHES]
         fig.add_bar(
             name=source_label(source),
-            x=list(ANCIENNETE_TRANCHES),
+            x=[_wrap(t, 12) for t in ANCIENNETE_TRANCHES],
             y=_floats(montants),
             marker_color=SOURCE_COLOURS.get(source, "#888"),
             customdata=[
@@ -786,7 +808,11 @@ def chart_anciennete(df: pd.DataFrame) -> go.Figure:
 def chart_etapes(df: pd.DataFrame) -> go.Figure:
     """Open debt lines per recovery stage: number of lines and amount, by source."""
     fig = make_subplots(
-        rows=1, cols=2, subplot_titles=("Nombre de titres", "Montant restant dû"), horizontal_spacing=0.25
+        rows=1,
+        cols=2,
+        shared_yaxes=True,
+        subplot_titles=("Nombre de titres", "Montant restant dû"),
+        horizontal_spacing=0.06,
     )
     if df.empty:
         return _style(
@@ -814,7 +840,7 @@ def chart_etapes(df: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Bar(x=_floats(montants), name=source_label(source), showlegend=False, **common), row=1, col=2)
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(tickformat=",d", row=1, col=1)
+    _count_axis(fig, "x", int(df.groupby("etape")["nb_lignes"].sum().max()), row=1, col=1)
     fig.update_xaxes(tickformat=",.0f", ticksuffix=NBSP + "€", row=1, col=2)
     return _style(
         fig,
@@ -884,7 +910,7 @@ def chart_qualite_sources(df: pd.DataFrame) -> go.Figure:
             "Lignes gardées et rejetées par source",
             montant_axis=None,
         )
-    labels = [source_label(s) for s in df["source"]]
+    labels = [_wrap(source_label(s), 14) for s in df["source"]]
     for col, name, colour in (
         ("lignes_gardees", "Gardées", "#2ca02c"),
         ("lignes_rejetees", "Rejetées", "#d62728"),
@@ -905,7 +931,8 @@ def chart_qualite_sources(df: pd.DataFrame) -> go.Figure:
         )
     fig.update_layout(barmode="stack")
     fig = _style(fig, "Lignes gardées et rejetées par source", montant_axis=None)
-    fig.update_yaxes(title_text="Lignes", tickformat=",d")
+    fig.update_yaxes(title_text="Lignes")
+    _count_axis(fig, "y", int(df["lignes_lues"].max()))
     return fig
 
 
@@ -915,7 +942,8 @@ def chart_motifs_rejet(df: pd.DataFrame) -> go.Figure:
     title = "Motifs de rejet"
     if df.empty:
         return _style(_empty(fig, "Aucune ligne rejetée"), title, montant_axis=None)
-    motifs = list(df.groupby("motif")["nb"].sum().sort_values(ascending=False).index)
+    per_motif = df.groupby("motif")["nb"].sum().sort_values(ascending=False, kind="stable")
+    motifs = list(per_motif.index)
     labels = [MOTIF_LABELS.get(m, html.escape(str(m), quote=False)) for m in motifs]
     for source in _ordered_sources(df["source"]):
         part = df[df["source"] == source].set_index("motif")["nb"]
@@ -936,7 +964,8 @@ def chart_motifs_rejet(df: pd.DataFrame) -> go.Figure:
         height=max(300, 120 + 40 * len(motifs)),
         montant_axis=None,
     )
-    fig.update_xaxes(title_text="Lignes", tickformat=",d")
+    fig.update_xaxes(title_text="Lignes")
+    _count_axis(fig, "x", int(per_motif.max()))
     return fig
 
 

@@ -549,13 +549,14 @@ def write_static_image(fig: go.Figure, path: Path, *, timeout_s: float = 60.0) -
     if browser is None:
         log.info("Pas de Chromium disponible : image statique %s non produite", path.name)
         return False
+    previous = os.environ.get("BROWSER_PATH")
     os.environ["BROWSER_PATH"] = browser  # read by kaleido's browser launcher (choreographer)
     try:
         import kaleido
 
         image = kaleido.calc_fig_sync(
             fig,
-            opts={"format": fmt},
+            opts={"format": fmt, "width": fig.layout.width or 1000, "height": fig.layout.height or 450},
             kopts={"mathjax": False, "timeout": timeout_s},
         )
         if not image:
@@ -567,4 +568,9 @@ def write_static_image(fig: go.Figure, path: Path, *, timeout_s: float = 60.0) -
     except Exception as exc:  # any renderer failure means "no image"
         log.warning("Image statique %s non produite : %s", path.name, type(exc).__name__)
         return False
+    finally:
+        if previous is None:
+            os.environ.pop("BROWSER_PATH", None)
+        else:
+            os.environ["BROWSER_PATH"] = previous
     return path.stat().st_size > 0

@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from xml.etree import ElementTree
 
 import duckdb
 import plotly.graph_objects as go
@@ -21,6 +22,7 @@ from onevision_dagster.dashboard import (
     PLOTLY_JS,
     dashboard_filename,
     ensure_plotly_js,
+    find_browser,
     write_dashboard,
     write_index,
     write_static_image,
@@ -223,12 +225,20 @@ def test_static_image_never_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert write_static_image(fig, tmp_path / "b.png") is False
 
 
-@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="pas de Chromium installé")
-def test_static_image_with_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("BROWSER_PATH", raising=False)
-    path = tmp_path / "dettes.png"
-    assert write_static_image(go.Figure(go.Bar(x=["a"], y=[1])), path) is True
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+@pytest.mark.skipif(find_browser() is None, reason="pas de Chromium installé")
+def test_static_image_with_chromium(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    figures = build_figures(load_dashboard_data(con, "91"))
+    png, svg = tmp_path / "compensation.png", tmp_path / "compensation.svg"
+    assert write_static_image(figures["compensation"][1], png) is True
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert write_static_image(figures["compensation"][1], svg) is True
+    root = ElementTree.fromstring(svg.read_text(encoding="utf-8"))
+    texts = list(root.itertext())
+    # the hostile name is drawn as text, never as markup
+    assert f"{XSS} ({XSS_SIREN})" in texts
+    assert not any(el.tag.rsplit("}", 1)[-1] == "script" for el in root.iter())
+    assert any(f"1{NBSP}234,56{NBSP}€" in t for t in texts)  # French number in the title
+    assert write_static_image(figures["compensation"][1], tmp_path / "x.bmp") is False
 
 
 def test_report_server_is_read_only_and_local(reports: Path) -> None:
