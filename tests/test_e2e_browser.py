@@ -134,3 +134,58 @@ def test_dashboard_renders_its_charts_offline(materialized: dict[str, Path]) -> 
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_backfill_of_three_departments_queues_on_the_pool_and_national_follows(tmp_path: Path) -> None:
+    """`dagster job backfill` of 17, 91, 95 at once: no DuckDB lock error, and automation builds the nation."""
+    import dagster as dg
+
+    from onevision_dagster.generator import generate_landing
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    generate_landing(tmp_path / "landing", ["17", "91", "95"], 300, __import__("datetime").date(2026, 11, 20), 5)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "ONEVISION_LANDING": str(tmp_path / "landing"),
+           "ONEVISION_WAREHOUSE": str(tmp_path / "w.duckdb"), "ONEVISION_REPORTS": str(tmp_path / "rapports"),
+           "ONEVISION_IMAGES": "0"}
+    bin_dir = Path(sys.executable).parent
+    workspace = str(REPO / "workspace.yaml")
+    daemon = subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        subprocess.run([str(bin_dir / "dagster"), "job", "launch", "-j", "chargement_registre", "-w", workspace],
+                       cwd=REPO, env=env, check=True, capture_output=True, timeout=120)
+        subprocess.run([str(bin_dir / "dagster"), "job", "backfill", "-j", "rafraichissement_departement",
+                        "--partitions", "17,91,95", "-w", workspace, "--noprompt"],
+                       cwd=REPO, env=env, check=True, capture_output=True, timeout=120)
+        os.environ["DAGSTER_HOME"], previous = str(home), os.environ.get("DAGSTER_HOME")
+        try:
+            with dg.DagsterInstance.get() as instance:
+                deadline = time.monotonic() + 300
+                while time.monotonic() < deadline:
+                    runs = instance.get_runs()
+                    done = [r for r in runs if r.is_finished]
+                    national = [r for r in runs if r.asset_selection and
+                                dg.AssetKey(["marts", "positions_nationales"]) in r.asset_selection]
+                    if len(done) >= 4 and national and all(r.is_finished for r in national):
+                        break
+                    time.sleep(2)
+                statuses = {(r.job_name, r.tags.get("dagster/partition")): r.status for r in instance.get_runs()}
+        finally:
+            if previous is None:
+                os.environ.pop("DAGSTER_HOME")
+            else:
+                os.environ["DAGSTER_HOME"] = previous
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
+    for dept in ("17", "91", "95"):
+        assert statuses[("rafraichissement_departement", dept)] == dg.DagsterRunStatus.SUCCESS
+    assert all(s == dg.DagsterRunStatus.SUCCESS for s in statuses.values()), statuses
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        depts = {r[0] for r in con.execute("SELECT DISTINCT departement FROM marts.positions").fetchall()}
+        assert depts == {"17", "91", "95"}
+        assert con.execute("SELECT count(*) FROM marts.positions_nationales").fetchone()[0] > 0
