@@ -71,7 +71,10 @@ def _generate(args: argparse.Namespace) -> int:
 
     depts = parse_departements(" ".join(args.departement))
     summary = generate_landing(args.out, list(depts), args.entreprises, args.date, args.seed)
-    print(f"Zone de dépôt écrite dans {args.out} : {summary}")
+    rows = sum(summary.rows.values())
+    print(f"Zone de dépôt écrite dans {args.out} : {len(summary.paths)} fichiers, {rows} lignes "
+          f"(dont {sum(summary.bad_rows.values())} volontairement invalides), départements {', '.join(depts)}, "
+          f"date d'extraction {args.date:%d/%m/%Y}")
     return 0
 
 

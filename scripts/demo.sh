@@ -20,5 +20,5 @@ Terminé.
   Entrepôt DuckDB     : data/onevision.duckdb
   Tableaux de bord    : data/rapports/index.html   (ou : .venv/bin/onevision rapports  -> http://127.0.0.1:8765/)
   Exports CSV         : data/exports/
-  Interface Dagster   : DAGSTER_HOME=$DAGSTER_HOME .venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+  Interface Dagster   : bash scripts/ui.sh  -> http://127.0.0.1:3000/  (guide : docs/operations.md)
 MSG
