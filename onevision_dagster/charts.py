@@ -26,6 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from onevision_dagster.consolidation import POSITION_MONEY_COLUMNS
 from onevision_dagster.formatting import (
     MISSING,
     NBSP,
@@ -218,22 +219,7 @@ def _scope(departement: str | None) -> tuple[str, str, list[Any]]:
 
 def _load_totaux(con: duckdb.DuckDBPyConnection, departement: str | None) -> dict[str, Any]:
     table, where, params = _scope(departement)
-    amount_cols = (
-        "dettes_amendes",
-        "dettes_spl",
-        "dettes_impots_pro",
-        "dettes_rnf",
-        "total_dettes",
-        "creances_tva",
-        "creances_excedents",
-        "creances_is",
-        "total_creances",
-        "creances_potentielles",
-        "solde",
-        "dettes_compensables",
-        "montant_compensable",
-    )
-    sums = ", ".join(f"coalesce(sum({c}), 0)::DECIMAL(38,2) AS {c}" for c in amount_cols)
+    sums = ", ".join(f"coalesce(sum({c}), 0)::DECIMAL(38,2) AS {c}" for c in POSITION_MONEY_COLUMNS)
     sql = f"""
         SELECT count(*) AS nb_entreprises,
                {sums},

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import duckdb
 
-ADDITIVE_COLUMNS = (
-    "dettes_amendes", "dettes_spl", "dettes_impots_pro", "dettes_rnf", "total_dettes",
-    "creances_tva", "creances_excedents", "creances_is", "total_creances", "creances_potentielles",
-    "solde", "dettes_compensables",
-)
+from .consolidation import POSITION_MONEY_COLUMNS
+
+# montant_compensable is recomputed nationally from the summed figures, not summed (section 6)
+ADDITIVE_COLUMNS = tuple(c for c in POSITION_MONEY_COLUMNS if c != "montant_compensable")
 
 
 def positions_match_lines(con: duckdb.DuckDBPyConnection, departement: str) -> tuple[bool, dict]:
