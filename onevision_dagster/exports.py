@@ -33,7 +33,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from numbers import Integral
 from pathlib import Path
 
@@ -47,6 +47,7 @@ from onevision_dagster.consolidation import (
     POSITION_MONEY_COLUMNS,
 )
 from onevision_dagster.departements import is_departement
+from onevision_dagster.formatting import to_decimal_euros
 
 SEPARATOR = ";"
 LINE_TERMINATOR = "\r\n"
@@ -71,19 +72,7 @@ def format_money(value: object) -> str:
     """``Decimal('-2500')`` → ``-2500,00``; an integer is cents, a float goes through its repr."""
     if _missing(value):
         return ""
-    if isinstance(value, bool):
-        raise TypeError("a boolean is not an amount")
-    if isinstance(value, Decimal):
-        euros = value
-    elif isinstance(value, Integral):
-        euros = Decimal(int(value)).scaleb(-2)
-    elif isinstance(value, (float, np.floating)):
-        euros = Decimal(repr(float(value)))
-    elif isinstance(value, str):
-        euros = Decimal(value.strip().replace(",", "."))
-    else:
-        raise TypeError(f"not an amount: {value!r}")
-    euros = euros.quantize(_CENT, rounding=ROUND_HALF_UP)
+    euros = to_decimal_euros(value)  # the formatting module's conversion: integers are cents
     if euros == 0:
         euros = abs(euros)  # no "-0,00"
     return f"{euros:f}".replace(".", ",")
