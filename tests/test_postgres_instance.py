@@ -53,7 +53,7 @@ DEPARTMENTS = ("17", "91")
 REGISTER_JOB = "chargement_registre"
 DEPARTMENT_JOB = "rafraichissement_departement"
 AUTOMATION_SENSOR = "automatisation"
-RUN_TIMEOUT_S = 240.0
+RUN_TIMEOUT_S = 480.0  # generous: CI shares 2 cores with nothing else, but a first start compiles caches
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
 
