@@ -9,6 +9,7 @@ makes the file unreadable as a whole raises `FileRejected`.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 from dataclasses import dataclass, field
@@ -37,7 +38,8 @@ class DecodedFile:
     header: list[str]
     columns: dict[str, pa.Array]  # spec column name -> trimmed cells (null = empty)
     lines: np.ndarray  # physical line of each well-formed record
-    texts: pa.Array  # raw text of each well-formed record
+    body: pa.Array  # raw text of every non-blank record after the header
+    good_idx: np.ndarray  # position in `body` of each well-formed record
     bad_lines: np.ndarray  # records with the wrong number of cells
     bad_texts: list[str]
     bad_counts: np.ndarray
@@ -46,6 +48,10 @@ class DecodedFile:
     @property
     def rows_read(self) -> int:
         return len(self.lines) + len(self.bad_lines)
+
+    def texts(self, idx: np.ndarray) -> list[str]:
+        """Raw text of the well-formed records `idx` (only the rejected ones are ever needed)."""
+        return pc.take(self.body, pa.array(self.good_idx[idx], pa.int64())).to_pylist()
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -87,15 +93,55 @@ def decode_bytes(spec: SourceSpec, fichier: str, data: bytes) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def _records(text: str) -> tuple[list[str], np.ndarray, bool]:
-    """Splits into records: returns (record texts, first physical line of each, last record unterminated)."""
-    lines = text.split("\n")
-    if "\r" in text:
-        lines = pc.replace_substring_regex(pa.array(lines, pa.large_string()), r"\r$", "").to_pylist()
+_UTF8_CHUNK = 1 << 24
+
+
+def _utf8(spec: SourceSpec, fichier: str, data: bytes) -> bytes:
+    """The file as UTF-8 bytes without BOM, or `FileRejected` exactly as `decode_bytes` says it.
+
+    A UTF-8 source is checked by the same strict decoder as `decode_bytes`, in chunks, so a large
+    register never exists as one Python string; only a failure goes back to `decode_bytes` for the message.
+    """
+    if spec.encoding == "cp1252" or not data:
+        return decode_bytes(spec, fichier, data).encode("utf-8")
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    view = memoryview(data)
+    try:
+        for i in range(0, len(data), _UTF8_CHUNK):
+            decoder.decode(view[i : i + _UTF8_CHUNK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        decode_bytes(spec, fichier, data)  # raises FileRejected with the byte and the line
+        raise
+    return data[len(UTF8_BOM):] if data.startswith(UTF8_BOM) else data
+
+
+def _drop_line_end_cr(data: bytes) -> bytes:
+    """One CR dropped at the end of each line (physical lines are split on LF).
+
+    The CR that ends a line is the one just before its LF, or at the very end of
+    the data: removed from the bytes before the split, no per-line work.
+    """
+    if data.find(b"\r") == -1:
+        return data
+    data = data.replace(b"\r\n", b"\n")
+    return data[:-1] if data.endswith(b"\r") else data
+
+
+def _split_lines(data: bytes) -> pa.Array:
+    """Physical lines (split on LF) of data whose line-ending CRs are already dropped."""
+    whole = pa.Array.from_buffers(pa.large_string(), 1, [None, pa.py_buffer(np.array([0, len(data)], np.int64)),
+                                                         pa.py_buffer(data)])
+    return pc.split_pattern(whole, "\n").flatten()
+
+
+def _records(lines: pa.Array, has_quote: bool) -> tuple[pa.Array, np.ndarray, bool]:
+    """Joins the lines of multi-line quoted records: (record texts, first physical line of each,
+    last record unterminated)."""
     numbers = np.arange(1, len(lines) + 1)
-    if '"' not in text:
+    if not has_quote:
         return lines, numbers, False
-    quotes = pc.count_substring(pa.array(lines, pa.large_string()), '"').to_numpy()
+    quotes = pc.count_substring(lines, '"').to_numpy()
     ends = np.cumsum(quotes) % 2 == 0
     starts = np.empty(len(lines), dtype=bool)
     starts[0] = True
@@ -104,11 +150,28 @@ def _records(text: str) -> tuple[list[str], np.ndarray, bool]:
         return lines, numbers, False
     first = np.flatnonzero(starts)
     sizes = np.diff(np.append(first, len(lines)))
-    records = [lines[i] for i in first]
-    for r in np.flatnonzero(sizes > 1):  # only the few multi-line records
-        i = first[r]
-        records[r] = "\n".join(lines[i : i + sizes[r]])
+    records = pc.take(lines, pa.array(first, pa.int64()))
+    multi = np.flatnonzero(sizes > 1)  # only the few multi-line records go through Python
+    if len(multi):
+        joined = ["\n".join(lines.slice(first[r], sizes[r]).to_pylist()) for r in multi]
+        mask = np.zeros(len(first), dtype=bool)
+        mask[multi] = True
+        records = pc.replace_with_mask(records, pa.array(mask), pa.array(joined, pa.large_string()))
     return records, numbers[first], not bool(ends[-1])
+
+
+_SPLIT_ROWS = 1 << 19  # records split at a time: bounds the memory of the cell lists
+
+
+def _null_if_empty(trimmed: pa.Array) -> pa.Array:
+    """Same values, empty strings made null (a validity bitmap over the same buffers, no copy)."""
+    if not len(trimmed):
+        return trimmed
+    filled = pc.not_equal(trimmed, "")
+    if trimmed.offset or filled.offset or trimmed.null_count:
+        return pc.if_else(filled, trimmed, pa.scalar(None, trimmed.type))
+    buffers = trimmed.buffers()
+    return pa.Array.from_buffers(trimmed.type, len(trimmed), [filled.buffers()[1], buffers[1], buffers[2]])
 
 
 def decode_file(spec: SourceSpec, path: Path) -> DecodedFile:
@@ -117,56 +180,85 @@ def decode_file(spec: SourceSpec, path: Path) -> DecodedFile:
         data = path.read_bytes()
     except OSError as e:
         raise FileRejected(fichier, f"lecture impossible ({e.strerror})") from None
-    text = decode_bytes(spec, fichier, data)
-    records, numbers, unterminated = _records(text)
+    data = _drop_line_end_cr(_utf8(spec, fichier, data))  # the file never held twice
+    has_quote = data.find(b'"') != -1
+    lines = _split_lines(data)
+    del data
+    records, numbers, unterminated = _records(lines, has_quote)
+    del lines
     if unterminated:
         raise FileRejected(
             fichier, f"guillemet ouvert ligne {numbers[-1]} jamais refermé (format CSV RFC 4180 attendu)"
         )
-    if not records or not records[0].strip():
+    first = records[0].as_py()
+    if not first.strip():
         raise FileRejected(fichier, "en-tête absent (la première ligne est vide)")
-    header = [h.strip() for h in next(csv.reader([records[0]], delimiter=spec.separator))]
+    header = [h.strip() for h in next(csv.reader([first], delimiter=spec.separator))]
     columns_index = _match_header(spec, fichier, header)
     ignored = [h for h in header if h.lower() not in {c.lower() for c in spec.column_names}]
 
-    body = pa.array(records[1:], pa.large_string())
+    body = records.slice(1)
     body_lines = numbers[1:]
-    blank = pc.equal(pc.utf8_trim_whitespace(body), "").to_numpy(zero_copy_only=False)
-    if blank.any():
-        keep = np.flatnonzero(~blank)
-        body = pc.take(body, pa.array(keep))
-        body_lines = body_lines[keep]
+    # a blank record has no separator: trim only those to find the blank ones
+    no_sep = np.flatnonzero(~pc.match_substring(body, spec.separator).to_numpy(zero_copy_only=False))
+    if len(no_sep):
+        candidates = pc.take(body, pa.array(no_sep, pa.int64()))
+        blank = pc.equal(pc.utf8_trim_whitespace(candidates), "").to_numpy(zero_copy_only=False)
+        if blank.any():
+            blank_idx = no_sep[blank]
+            if np.array_equal(blank_idx, np.arange(len(body) - len(blank_idx), len(body))):
+                body = body.slice(0, len(body) - len(blank_idx))  # blank lines at the end only: no copy
+                body_lines = body_lines[: len(body)]
+            else:
+                keep = np.ones(len(body), dtype=bool)
+                keep[blank_idx] = False
+                keep_idx = np.flatnonzero(keep)
+                body = pc.take(body, pa.array(keep_idx, pa.int64()))
+                body_lines = body_lines[keep_idx]
     width = len(header)
-    has_quote = pc.match_substring(body, '"').to_numpy(zero_copy_only=False)
+    quoted_mask = (pc.match_substring(body, '"').to_numpy(zero_copy_only=False) if has_quote
+                   else np.zeros(len(body), dtype=bool))
 
     counts = np.zeros(len(body), dtype=np.int64)
-    cells: dict[int, pa.Array] = {}
-    plain_idx = np.flatnonzero(~has_quote)
-    quoted_idx = np.flatnonzero(has_quote)
-
-    plain = pc.take(body, pa.array(plain_idx, pa.int64()))
-    plain_split = pc.split_pattern(plain, spec.separator)
-    counts[plain_idx] = pc.list_value_length(plain_split).to_numpy(zero_copy_only=False)
+    plain_idx = np.flatnonzero(~quoted_mask)
+    quoted_idx = np.flatnonzero(quoted_mask)
+    plain = body if not len(quoted_idx) else pc.take(body, pa.array(plain_idx, pa.int64()))
     quoted_rows = list(csv.reader(pc.take(body, pa.array(quoted_idx, pa.int64())).to_pylist(),
-                                  delimiter=spec.separator))
+                                  delimiter=spec.separator)) if len(quoted_idx) else []
     counts[quoted_idx] = [len(r) for r in quoted_rows]
 
+    # plain records: split a slice at a time, keep only the cells of the wanted columns
+    plain_cells: dict[str, list[pa.Array]] = {name: [] for name in columns_index}
+    good_plain_parts = []
+    for a in range(0, len(plain), _SPLIT_ROWS):
+        part = plain.slice(a, _SPLIT_ROWS)
+        split = pc.split_pattern(part, spec.separator)
+        n_cells = pc.list_value_length(split).to_numpy(zero_copy_only=False).astype(np.int64)
+        counts[plain_idx[a : a + len(part)]] = n_cells
+        ok = np.flatnonzero(n_cells == width)
+        good_plain_parts.append(ok + a)
+        starts = (np.cumsum(n_cells) - n_cells)[ok]
+        flat = split.flatten()
+        for name, j in columns_index.items():
+            plain_cells[name].append(pc.take(flat, pa.array(starts + j, pa.int64())))
+        del split, flat
+
     good = counts == width
-    good_plain = good[plain_idx]
-    flat = pc.list_flatten(pc.filter(plain_split, pa.array(good_plain)))
-    n_plain_good = int(good_plain.sum())
+    good_plain_pos = np.concatenate(good_plain_parts) if good_plain_parts else np.zeros(0, np.int64)
     good_quoted_rows = [r for r, ok in zip(quoted_rows, good[quoted_idx], strict=True) if ok]
     quoted_columns = list(zip(*good_quoted_rows, strict=True)) if good_quoted_rows else [()] * width
-    order = np.concatenate([plain_idx[good_plain], quoted_idx[good[quoted_idx]]])
+    order = np.concatenate([plain_idx[good_plain_pos], quoted_idx[good[quoted_idx]]])
     sort = np.argsort(order, kind="stable")
+    in_order = not good_quoted_rows  # plain records only: already in file order
+    cells: dict[str, pa.Array] = {}
     for name, j in columns_index.items():
-        col_plain = pc.take(flat, pa.array(np.arange(j, n_plain_good * width, width, dtype=np.int64)))
-        col = pa.concat_arrays(
-            [col_plain.cast(pa.large_string()), pa.array(quoted_columns[j], pa.large_string())]
-        )
-        col = pc.take(col, pa.array(sort))
-        trimmed = pc.utf8_trim_whitespace(col)
-        cells[name] = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.large_string()), trimmed)
+        parts = [p.cast(pa.large_string()) for p in plain_cells.pop(name)]
+        if not in_order:
+            parts.append(pa.array(quoted_columns[j], pa.large_string()))
+        col = pa.concat_arrays(parts) if parts else pa.array([], pa.large_string())
+        if not in_order:
+            col = pc.take(col, pa.array(sort))
+        cells[name] = _null_if_empty(pc.utf8_trim_whitespace(col))
 
     good_idx = order[sort]
     bad_idx = np.flatnonzero(~good)
@@ -175,7 +267,8 @@ def decode_file(spec: SourceSpec, path: Path) -> DecodedFile:
         header=header,
         columns=cells,
         lines=body_lines[good_idx],
-        texts=pc.take(body, pa.array(good_idx, pa.int64())),
+        body=body,
+        good_idx=good_idx,
         bad_lines=body_lines[bad_idx],
         bad_texts=pc.take(body, pa.array(bad_idx, pa.int64())).to_pylist(),
         bad_counts=counts[bad_idx],

@@ -23,26 +23,33 @@ _SPACES = r"\s+"
 
 def compact(values: pa.Array) -> pa.Array:
     """Removes the spaces a source may put inside an identifier (``552 100 554``)."""
+    spaced = pc.match_substring_regex(values, _SPACES)
+    if not pc.any(spaced).as_py():
+        return values  # nothing to remove (most identifiers): no copy
     return pc.replace_substring_regex(values, _SPACES, "")
 
 
 def _digit_matrix(values: pa.Array, width: int) -> np.ndarray:
-    """Digits of equal-length digit strings as an (n, width) int matrix."""
+    """Digits of equal-length digit strings as an (n, width) uint8 matrix."""
     n = len(values)
     if n == 0:
-        return np.zeros((0, width), dtype=np.int64)
+        return np.zeros((0, width), dtype=np.uint8)
     arr = pa.concat_arrays([values.cast(pa.large_string())]) if values.offset else values.cast(pa.large_string())
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[0] + n * width]
-    return data.reshape(n, width).astype(np.int64) - 48
+    return data.reshape(n, width) - np.uint8(48)
+
+
+_LUHN_DOUBLE = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.uint8)  # 2d, minus 9 when above 9
 
 
 def _luhn_ok(digits: np.ndarray) -> np.ndarray:
     width = digits.shape[1]
     doubled = (width - 1 - np.arange(width)) % 2 == 1
-    d = np.where(doubled, digits * 2, digits)
-    d = np.where(d > 9, d - 9, d)
-    return d.sum(axis=1) % 10 == 0
+    total = np.zeros(digits.shape[0], dtype=np.int32)
+    for j in range(width):  # one column at a time: no (n, width) temporaries
+        total += _LUHN_DOUBLE[digits[:, j]] if doubled[j] else digits[:, j]
+    return total % 10 == 0
 
 
 def _check(values: pa.Array, pattern: str, width: int, rule) -> np.ndarray:
@@ -65,17 +72,17 @@ def _siret_rule(values: pa.Array, width: int) -> np.ndarray:
     digits = _digit_matrix(values, width)
     luhn = _luhn_ok(digits)
     siren_ok = _luhn_ok(digits[:, :9])
-    text = values.to_numpy(zero_copy_only=False).astype(str)
-    la_poste = np.char.startswith(text, LA_POSTE_SIREN) & (text != LA_POSTE_HEAD_OFFICE_SIRET)
-    la_poste_ok = digits.sum(axis=1) % 5 == 0
+    la_poste = pc.and_(pc.starts_with(values, LA_POSTE_SIREN),
+                       pc.not_equal(values, LA_POSTE_HEAD_OFFICE_SIRET)).to_numpy(zero_copy_only=False)
+    la_poste_ok = digits.sum(axis=1, dtype=np.int32) % 5 == 0
     return np.where(la_poste, la_poste_ok, luhn) & siren_ok
 
 
 def _vat_rule(values: pa.Array, width: int) -> np.ndarray:
     digits = _digit_matrix(pc.utf8_slice_codeunits(values, 2), width - 2)
-    key = digits[:, 0] * 10 + digits[:, 1]
+    key = digits[:, 0].astype(np.int64) * 10 + digits[:, 1]
     siren_digits = digits[:, 2:]
-    siren_num = (siren_digits * (10 ** np.arange(8, -1, -1))).sum(axis=1)
+    siren_num = (siren_digits.astype(np.int64) * (10 ** np.arange(8, -1, -1))).sum(axis=1)
     return _luhn_ok(siren_digits) & (key == (12 + 3 * (siren_num % 97)) % 97)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from . import warehouse
 from .decoding import decode_file
@@ -46,7 +47,10 @@ class InvariantBroken(OneVisionError):
 
 def read_source_file(spec: SourceSpec, path: Path) -> ValidatedFile:
     """Decodes and validates a file; raises `FileRejected` when it cannot be read as a whole."""
-    validated = validate(spec, decode_file(spec, path))
+    try:
+        validated = validate(spec, decode_file(spec, path))
+    finally:
+        pa.default_memory_pool().release_unused()  # the decoded cells are gone: give their memory back
     kept, rejected = len(validated.kept), len(validated.rejects)
     if validated.rows_read != kept + rejected:
         raise InvariantBroken(
@@ -78,9 +82,10 @@ def load_source(
         return LoadReport(spec.name, departement, None, None)
     validated = read_source_file(spec, landing_file.path)
     kept = validated.kept
-    if not spec.partitioned:
-        kept = kept.assign(nom_normalise=normalise_names(kept["denomination"]),
-                           sigle_normalise=normalise_names(kept["sigle"]))
+    table = validated.table
+    if not spec.partitioned:  # section 5 normalisation, computed once, on the Arrow columns
+        table = table.append_column("nom_normalise", normalise_names(table["denomination"]))
+        table = table.append_column("sigle_normalise", normalise_names(table["sigle"]))
     report = LoadReport(
         source=spec.name,
         departement=departement,
@@ -95,7 +100,7 @@ def load_source(
         preview=kept.head(10),
     )
     warehouse.replace_source_partition(
-        con, spec, departement, kept, validated.rejects,
+        con, spec, departement, table, validated.rejects,
         {"fichier": landing_file.name, "date_extraction": landing_file.as_of, "lignes_lues": report.rows_read,
          "lignes_gardees": report.rows_kept, "lignes_rejetees": report.rows_rejected,
          "colonnes_ignorees": ",".join(validated.ignored_columns) or None},

@@ -4,15 +4,23 @@ The register is loaded once, then each department in its own run (a broken
 file fails its department, not the others), then the national views from
 whatever departments are materialized. Runs are recorded in the Dagster
 instance of `DAGSTER_HOME` when set, so the UI shows them too.
+
+The warehouse stays open for the whole sequence (`warehouse.session`): every
+step gets a cursor of the open database instead of opening the file, creating
+the layout and checkpointing it on close — about 50 ms per step, a minute over
+the ~1 200 steps of a national refresh — and DuckDB's cache stays warm.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
 
 import dagster as dg
+
+from . import warehouse
 
 
 @dataclass
@@ -21,6 +29,8 @@ class StageResult:
     ok: bool
     seconds: float
     errors: list[str] = field(default_factory=list)
+    started: float = 0.0  # epoch seconds (time.time()) when the run was launched
+    steps: dict[str, float] = field(default_factory=dict)  # step key -> seconds, as Dagster measured them
 
 
 @dataclass
@@ -54,6 +64,14 @@ def _failures(result: dg.ExecuteInJobResult) -> list[str]:
     return messages
 
 
+def _step_seconds(result: dg.ExecuteInJobResult) -> dict[str, float]:
+    steps = {}
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            steps[event.step_key] = event.event_specific_data.duration_ms / 1000
+    return steps
+
+
 def _asset_groups(assets: list) -> tuple[list, list, list]:
     register, partitioned, national = [], [], []
     for a in assets:
@@ -66,17 +84,25 @@ def _asset_groups(assets: list) -> tuple[list, list, list]:
     return register, partitioned, national
 
 
+def _warehouse_path(resources: dict) -> str | None:
+    path = getattr(resources.get("warehouse"), "path", None)
+    return path.get_value() if isinstance(path, dg.EnvVar) else path
+
+
 def run_pipeline(departements: list[str], include_national: bool = True,
-                 log_level: str = "WARNING") -> PipelineResult:
+                 log_level: str = "WARNING", keep_open: bool = True) -> PipelineResult:
+    """`keep_open`: the warehouse stays open for all the runs (`warehouse.session`) instead of being
+    opened and closed by every step; other processes then wait for the end to open it."""
     from .definitions import all_assets, defs
 
     resources = defs.resources
     register, partitioned, national = _asset_groups(all_assets)
     result = PipelineResult()
-    with _instance() as instance:
+    path = _warehouse_path(resources) if keep_open else None
+    with _instance() as instance, (warehouse.session(path) if path else contextlib.nullcontext()):
 
         def run(name: str, selection: list, partition_key: str | None = None) -> None:
-            start = time.perf_counter()
+            started, start = time.time(), time.perf_counter()
             res = dg.materialize(
                 all_assets,
                 selection=dg.AssetSelection.assets(*selection),
@@ -88,7 +114,7 @@ def run_pipeline(departements: list[str], include_national: bool = True,
                 run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             )
             result.stages.append(StageResult(name, res.success, time.perf_counter() - start,
-                                             [] if res.success else _failures(res)))
+                                             [] if res.success else _failures(res), started, _step_seconds(res)))
 
         run("registre", register)
         if not result.stages[-1].ok:

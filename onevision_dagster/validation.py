@@ -45,10 +45,16 @@ _ID_LABEL = {
 
 REJECT_COLUMNS = ["ligne", "colonne", "motif", "message", "contenu"]
 
+# reject reasons as small integers while validating (0 = no fault), names only for the rejected rows
+_CODES: tuple[str | None, ...] = (None, *MOTIFS)
+_CODE = {m: i for i, m in enumerate(_CODES) if m}
+_CELL_CODES = ("VALEUR_MANQUANTE", "DATE_INVALIDE", "MONTANT_INVALIDE", "MONTANT_NEGATIF", "CODE_INCONNU",
+               "FORMAT_INVALIDE", "IDENTIFIANT_INVALIDE")
+
 
 @dataclass
 class ColumnResult:
-    motif: np.ndarray  # object array: motif code or None
+    motif: np.ndarray  # int8 array: index in `_CODES` of the cell's fault, 0 when none
     value: pa.Array  # parsed value (dates: date32, amounts: int64 cents, text: string)
 
 
@@ -58,6 +64,7 @@ class ValidatedFile:
     rejects: pd.DataFrame  # REJECT_COLUMNS
     rows_read: int
     ignored_columns: list[str]
+    table: pa.Table | None = None  # the kept rows as Arrow (dates as date32), what the warehouse loads
 
     @property
     def rejects_by_motif(self) -> dict[str, int]:
@@ -114,10 +121,10 @@ def _parse_amounts(values: pa.Array, decimal: str | None) -> pa.Array:
 
 def check_column(spec: SourceSpec, col: Column, values: pa.Array) -> ColumnResult:
     n = len(values)
-    motif = np.full(n, None, dtype=object)
+    motif = np.zeros(n, dtype=np.int8)
     present = pc.is_valid(values).to_numpy(zero_copy_only=False)
     if col.mandatory:
-        motif[~present] = "VALEUR_MANQUANTE"
+        motif[~present] = _CODE["VALEUR_MANQUANTE"]
     value: pa.Array = values
     bad: np.ndarray | None = None
     code = ""
@@ -128,14 +135,14 @@ def check_column(spec: SourceSpec, col: Column, values: pa.Array) -> ColumnResul
         value = _parse_amounts(values, spec.decimal if col.kind is Kind.AMOUNT else None)
         unreadable = present & pc.is_null(value).to_numpy(zero_copy_only=False)
         negative = pc.fill_null(pc.less(value, 0), False).to_numpy(zero_copy_only=False)
-        motif[negative] = "MONTANT_NEGATIF"
+        motif[negative] = _CODE["MONTANT_NEGATIF"]
         bad, code = unreadable, "MONTANT_INVALIDE"
     elif col.kind is Kind.CODE:
         known = pc.is_in(values, value_set=pa.array(col.codes, values.type)).to_numpy(zero_copy_only=False)
         bad, code = present & ~known, "CODE_INCONNU"
     elif col.kind is Kind.PATTERN:
-        bad, code = present & ~np.asarray(pc.fill_null(pc.match_substring_regex(values, f"^(?:{col.pattern})$"),
-                                                         False)), "FORMAT_INVALIDE"
+        matches = _on_distinct(values, lambda d: pc.match_substring_regex(d, f"^(?:{col.pattern})$"))
+        bad, code = present & ~np.asarray(pc.fill_null(matches, False)), "FORMAT_INVALIDE"
     elif col.kind in (Kind.SIREN, Kind.SIRET, Kind.DEBTOR_ID):
         value = ids.compact(values)
         if col.kind is Kind.DEBTOR_ID:
@@ -147,7 +154,7 @@ def check_column(spec: SourceSpec, col: Column, values: pa.Array) -> ColumnResul
             ok = ids.valid_siren(value)
         bad, code = present & ~ok, "IDENTIFIANT_INVALIDE"
     if bad is not None:
-        motif[bad] = code
+        motif[bad] = _CODE[code]
     return ColumnResult(motif=motif, value=value)
 
 
@@ -182,15 +189,15 @@ def _cell_message(spec: SourceSpec, col: Column, motif: str, raw: str | None) ->
 
 def validate(spec: SourceSpec, decoded: DecodedFile) -> ValidatedFile:
     n = len(decoded.lines)
-    motif = np.full(n, None, dtype=object)
+    motif = np.zeros(n, dtype=np.int8)  # index in _CODES, 0 = no fault yet
     fault_col = np.full(n, None, dtype=object)
     message = np.full(n, None, dtype=object)
     parsed: dict[str, pa.Array] = {}
 
     def mark(mask: np.ndarray, column: str, code: str, messages: Callable[[np.ndarray], list[str]]) -> None:
-        sel = np.flatnonzero(mask & (motif == None))  # noqa: E711 - element-wise on object array
+        sel = np.flatnonzero(mask & (motif == 0))
         if len(sel):
-            motif[sel] = code
+            motif[sel] = _CODE[code]
             fault_col[sel] = column
             message[sel] = messages(sel)
 
@@ -198,11 +205,10 @@ def validate(spec: SourceSpec, decoded: DecodedFile) -> ValidatedFile:
         raw = decoded.columns[col.name]
         result = check_column(spec, col, raw)
         parsed[col.name] = result.value
-        for code in ("VALEUR_MANQUANTE", "DATE_INVALIDE", "MONTANT_INVALIDE", "MONTANT_NEGATIF", "CODE_INCONNU",
-                     "FORMAT_INVALIDE", "IDENTIFIANT_INVALIDE"):
-            mask = result.motif == code
-            if mask.any():
-                mark(mask, col.name, code,
+        found = np.bincount(result.motif, minlength=len(_CODES))
+        for code in _CELL_CODES:
+            if found[_CODE[code]]:
+                mark(result.motif == _CODE[code], col.name, code,
                      lambda sel, col=col, code=code, raw=raw: [
                          _cell_message(spec, col, code, v) for v in pc.take(raw, pa.array(sel)).to_pylist()])
 
@@ -211,16 +217,14 @@ def validate(spec: SourceSpec, decoded: DecodedFile) -> ValidatedFile:
 
     _mark_duplicates(spec, parsed, decoded, motif, mark)
 
-    rejected = motif != None  # noqa: E711
-    kept_idx = np.flatnonzero(~rejected)
-    kept = _kept_frame(spec, parsed, decoded, kept_idx)
+    rejected = motif != 0
     rej_idx = np.flatnonzero(rejected)
     rejects = pd.DataFrame({
         "ligne": decoded.lines[rej_idx].astype(np.int64),
         "colonne": fault_col[rej_idx],
-        "motif": motif[rej_idx],
+        "motif": np.array(_CODES, dtype=object)[motif[rej_idx]],
         "message": message[rej_idx],
-        "contenu": pc.take(decoded.texts, pa.array(rej_idx, pa.int64())).to_pylist(),
+        "contenu": decoded.texts(rej_idx),
     })
     width = len(decoded.header)
     bad_shape = pd.DataFrame({
@@ -236,8 +240,9 @@ def validate(spec: SourceSpec, decoded: DecodedFile) -> ValidatedFile:
                                                                                            kind="stable")
     all_rejects = all_rejects.reset_index(drop=True).astype(
         {"ligne": "int64", "colonne": "object", "motif": "object", "message": "object", "contenu": "object"})
-    return ValidatedFile(kept=kept, rejects=all_rejects, rows_read=decoded.rows_read,
-                         ignored_columns=decoded.ignored_columns)
+    table = _kept_table(spec, parsed, decoded, np.flatnonzero(~rejected))
+    return ValidatedFile(kept=_kept_frame(spec, table), rejects=all_rejects, rows_read=decoded.rows_read,
+                         ignored_columns=decoded.ignored_columns, table=table)
 
 
 def _fmt_cents(cents: int | None) -> str:
@@ -290,18 +295,34 @@ def _apply_rule(spec: SourceSpec, rule, parsed: dict[str, pa.Array], decoded: De
         mark(filled & ~allowed, rule.column, "INCOHERENCE", forbidden_msg)
 
 
+def _group_codes(arrays: list[pa.Array]) -> np.ndarray:
+    """One integer per row, equal for equal keys (null equal to null), numbered in order of first appearance."""
+    codes = None
+    for arr in arrays:
+        encoded = pc.dictionary_encode(arr, null_encoding="encode")
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        idx = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        codes = idx if codes is None else codes * (len(encoded.dictionary) + 1) + idx
+        codes, _ = pd.factorize(codes, sort=False)
+    return codes
+
+
 def _mark_duplicates(spec: SourceSpec, parsed, decoded: DecodedFile, motif: np.ndarray, mark) -> None:
     """Keys are compared among rows with no other fault; the first (by line) keeps the key."""
-    clean = np.flatnonzero(motif == None)  # noqa: E711
+    clean = np.flatnonzero(motif == 0)
     if len(clean) < 2:
         return
-    keys = pd.DataFrame({k: pc.take(parsed[k], pa.array(clean)).to_numpy(zero_copy_only=False)
-                         for k in spec.key})
-    keys["_ligne"] = decoded.lines[clean]
-    dup = keys.duplicated(list(spec.key), keep="first").to_numpy()
+    take = pa.array(clean, pa.int64())
+    codes = _group_codes([pc.take(parsed[k], take) for k in spec.key])
+    # codes follow the order of first appearance: a row is a first occurrence when it brings a new code
+    seen_before = np.maximum.accumulate(np.concatenate([[-1], codes[:-1]]))
+    dup = codes <= seen_before
     if not dup.any():
         return
-    first_line = keys.groupby(list(spec.key), sort=False, dropna=False)["_ligne"].transform("first").to_numpy()
+    first_row = np.empty(int(codes.max()) + 1, dtype=np.int64)
+    first_row[codes[~dup]] = np.flatnonzero(~dup)
+    first_line = decoded.lines[clean][first_row[codes]]
     mask = np.zeros(len(motif), dtype=bool)
     mask[clean[dup]] = True
     first_by_row = dict(zip(clean[dup], first_line[dup], strict=True))
@@ -317,16 +338,29 @@ def _mark_duplicates(spec: SourceSpec, parsed, decoded: DecodedFile, motif: np.n
     mark(mask, spec.key[0], "DOUBLON", messages)
 
 
-def _kept_frame(spec: SourceSpec, parsed: dict[str, pa.Array], decoded: DecodedFile,
-                idx: np.ndarray) -> pd.DataFrame:
-    """Kept rows with warehouse names: text as Arrow-backed strings, dates, integer cents."""
+def _kept_table(spec: SourceSpec, parsed: dict[str, pa.Array], decoded: DecodedFile,
+                idx: np.ndarray) -> pa.Table:
+    """Kept rows with warehouse names: text, dates (date32), integer cents, SIREN, line.
+
+    Each decoded column is released as soon as its kept rows are taken, so a large file
+    is never held twice.
+    """
     take = pa.array(idx, pa.int64())
+    everything = len(idx) == len(decoded.lines)
     data: dict[str, pa.Array] = {}
+    siren = _debtor_siren(spec, parsed)
     for col in spec.columns:
-        data[col.db_name] = pc.take(parsed[col.name], take)
-    data["siren"] = pc.take(_debtor_siren(spec, parsed), take)
+        value = parsed.pop(col.name)
+        decoded.columns.pop(col.name, None)
+        data[col.db_name] = value if everything else pc.take(value, take)
+        del value
+    data["siren"] = siren if everything else pc.take(siren, take)
     data["ligne"] = pa.array(decoded.lines[idx].astype(np.int32))
-    table = pa.table(data)
+    return pa.table(data)
+
+
+def _kept_frame(spec: SourceSpec, table: pa.Table) -> pd.DataFrame:
+    """The kept rows as pandas: text as Arrow-backed strings (same buffers), datetime64, nullable Int64."""
     mapping = {pa.large_string(): pd.StringDtype("pyarrow"), pa.string(): pd.StringDtype("pyarrow"),
                pa.int64(): pd.Int64Dtype()}
     frame = table.to_pandas(types_mapper=mapping.get, date_as_object=False)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from .sources import ALL_SOURCES, Kind, SourceSpec
 
@@ -60,11 +61,55 @@ def create_raw_and_quality(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+# Warehouses kept open by `session` in this process: resolved path -> the open database.
+_SESSIONS: dict[Path, duckdb.DuckDBPyConnection] = {}
+SESSION_MEMORY_LIMIT = "512MB"  # DuckDB's memory while a session keeps the file open (spills beyond)
+# WAL size that triggers a checkpoint; each checkpoint rewrites the last, partly filled row group of
+# every table written since the previous one, so a session checkpoints less often than DuckDB's 16 MB
+SESSION_CHECKPOINT_THRESHOLD = "256MB"
+
+
+@contextmanager
+def session(path: str | Path, lock_timeout_s: float = 60.0,
+            memory_limit: str = SESSION_MEMORY_LIMIT) -> Iterator[None]:
+    """Keeps the warehouse open for a sequence of runs in this process (`pipeline.run_pipeline`).
+
+    Inside the block, `connect` on the same file hands out a cursor of the one open
+    database instead of opening the file, creating the layout and closing (hence
+    checkpointing) it for every step; the buffer pool stays warm between steps.
+    The file lock is held for the whole block: other processes wait for its end.
+    """
+    key = Path(path).resolve()
+    if key in _SESSIONS:  # nested: the outer session already holds it
+        yield
+        return
+    with connect(path, lock_timeout_s=lock_timeout_s) as con:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute(f"SET checkpoint_threshold = '{SESSION_CHECKPOINT_THRESHOLD}'")
+        _SESSIONS[key] = con
+        try:
+            yield
+        finally:
+            del _SESSIONS[key]
+
+
 @contextmanager
 def connect(path: str | Path, read_only: bool = False, lock_timeout_s: float = 60.0) -> Iterator[
         duckdb.DuckDBPyConnection]:
-    """A short-lived connection; waits up to `lock_timeout_s` for another process's lock."""
+    """A short-lived connection; waits up to `lock_timeout_s` for another process's lock.
+
+    Within a `session` on the same file, a cursor of the open database (closed at the end,
+    which rolls back a transaction left open).
+    """
     path = Path(path)
+    shared = _SESSIONS.get(path.resolve()) if _SESSIONS else None
+    if shared is not None:
+        cursor = shared.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+        return
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + lock_timeout_s
@@ -94,13 +139,14 @@ def replace_source_partition(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
     departement: str | None,
-    kept: pd.DataFrame | None,
+    kept: pa.Table | pd.DataFrame | None,
     rejects: pd.DataFrame | None,
     load_row: dict,
 ) -> None:
     """Swaps one source's partition (rows, rejects, load log) in a single transaction.
 
-    `kept` holds amounts in integer cents; they become DECIMAL(18,2) here by an
+    `kept` (an Arrow table, scanned by DuckDB without conversion, or a pandas
+    frame) holds amounts in integer cents; they become DECIMAL(18,2) here by an
     exact decimal product, never through a float.
     """
     where, params = _partition_filter(departement)
@@ -122,8 +168,11 @@ def replace_source_partition(
                 else:
                     select.append(f"kept.{name}::{sql_type} AS {name}")
             con.register("kept", kept)
+            # the register is stored in SIREN order: DuckDB's zone maps then skip the row groups
+            # of every other SIREN in point lookups (company sheets, joins from a few lines)
+            order = "" if spec.partitioned else " ORDER BY kept.siren"
             con.execute(
-                f"INSERT INTO {spec.table} SELECT {', '.join(select)} FROM kept",
+                f"INSERT INTO {spec.table} SELECT {', '.join(select)} FROM kept{order}",
                 {"departement": departement, "fichier": load_row["fichier"],
                  "date_extraction": load_row["date_extraction"]}
                 if spec.partitioned else {"fichier": load_row["fichier"],
