@@ -19,6 +19,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from onevision_dagster.consolidation import POSITION_MONEY_COLUMNS
 from onevision_dagster.sources import DEPARTEMENT_PATTERN
 
 SIREN_RE = r"^\d{9}$"
@@ -177,21 +178,7 @@ class NonPositionnees(_Model):
 
 # --------------------------------------------------------------------------- marts
 
-_POSITION_MONEY = [
-    "dettes_amendes",
-    "dettes_spl",
-    "dettes_impots_pro",
-    "dettes_rnf",
-    "total_dettes",
-    "creances_tva",
-    "creances_excedents",
-    "creances_is",
-    "total_creances",
-    "creances_potentielles",
-    "solde",
-    "dettes_compensables",
-    "montant_compensable",
-]
+_POSITION_MONEY = list(POSITION_MONEY_COLUMNS)
 _DEBTS = ["dettes_amendes", "dettes_spl", "dettes_impots_pro", "dettes_rnf"]
 
 
