@@ -164,6 +164,9 @@ def test_backfill_of_three_departments_queues_on_the_pool_and_national_follows(t
            "ONEVISION_IMAGES": "0", "DAGSTER_GRPC_TIMEOUT_SECONDS": "180"}
     bin_dir = Path(sys.executable).parent
     workspace = str(REPO / "workspace.yaml")
+    # create the instance's SQLite storage once, before two processes (daemon, CLI) race to migrate it
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
     daemon = subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], cwd=REPO, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
