@@ -332,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--date", type=date.fromisoformat, default=date(2026, 11, 20),
                         help="extraction date of the generated files (default: %(default)s)")
     parser.add_argument("--regenerate", action="store_true", help="rewrite the landing zone even if it exists")
+    parser.add_argument("--refresh", action="store_true",
+                        help="keep the warehouse of the previous run: measures a refresh (every partition replaced) "
+                        "instead of a first load into an empty warehouse")
     parser.add_argument("--steps", action="store_true", help="also print the time of every Dagster step")
     parser.add_argument("--no-images", action="store_true",
                         help="ONEVISION_IMAGES=0: no PNG of the main chart (they need a local Chromium)")
@@ -364,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     mode = f"department {args.departement} only" if args.only_department else "national"
     print(f"One Vision benchmark — {mode}, scale {args.scale:g}, seed {args.seed}, extraction date {args.date}, "
           f"PNG charts {'off' if args.no_images else 'on (if a Chromium is found)'}")
-    print(f"Machine: {_machine()}")
+    print(f"Machine: {_machine()}; load average {os.getloadavg()[0]:.2f} at start "
+          "(other processes on the machine make every figure larger)")
     generation, reused = _ensure_landing(args)
     n_sources = sum(n for k, n in generation["rows"].items() if not k.startswith("entreprises/"))
     print(f"Landing zone {args.landing}: {len(args.departements)} department(s) with extracts, "
@@ -375,9 +379,11 @@ def main(argv: list[str] | None = None) -> int:
     baseline, _ = _child("baseline", args)
 
     warehouse = args.out / "onevision.duckdb"
-    for path in (warehouse, warehouse.with_suffix(".duckdb.wal")):
-        path.unlink(missing_ok=True)
-    shutil.rmtree(args.out / "rapports", ignore_errors=True)
+    refresh = args.refresh and warehouse.exists()
+    if not refresh:
+        for path in (warehouse, warehouse.with_suffix(".duckdb.wal")):
+            path.unlink(missing_ok=True)
+        shutil.rmtree(args.out / "rapports", ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}  # ephemeral instance: nothing recorded
     env.update({"ONEVISION_DEPARTEMENTS": ",".join(args.departements), "ONEVISION_LANDING": str(args.landing),
                 "ONEVISION_WAREHOUSE": str(warehouse), "ONEVISION_REPORTS": str(args.out / "rapports")})
@@ -405,7 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = pipe["rows_read"]
     dept_rows = sum(n for d, n in rows.items() if d)
     print()
-    print(_header("Pipeline (run_pipeline: register run, one run per department, national run; in-process)"))
+    print(_header("Pipeline (run_pipeline: register run, one run per department, national run; in-process; "
+                  + ("refresh of the existing warehouse)" if refresh else "empty warehouse)")))
     print(_line("process start (python + import definitions)", process_start, None, pipe["import_peak_rss"]))
     print(_line("register (raw/entreprises)", register["seconds"], rows.get(""), register["peak_rss"]))
     if depts:
@@ -464,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
           f"baseline process peak {baseline['process_peak_rss'] / MIB:,.0f} MiB")
     print("  all targets met" if ok and not failed else "  some targets not met" if not failed
           else "  PIPELINE FAILED")
+    print(f"  load average at the end: {os.getloadavg()[1]:.2f} over the last 5 minutes")
     return 1 if failed else 0
 
 

@@ -700,8 +700,11 @@ def _build_panel_national(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection) -> None:
-    _require_register(con)
-    create_tables(con)
+    tables = _tables(con)
+    if "raw.entreprises" not in tables:
+        _require_register(con)  # raises
+    if not set(DEPARTEMENT_TABLES + NATIONAL_TABLES) <= tables:
+        create_tables(con)
 
 
 def build_rattachement_amendes(con: duckdb.DuckDBPyConnection, departement: str) -> None:
