@@ -8,11 +8,11 @@ asset in the lineage graph, with its own row count and Pandera validation.
 
 import dagster as dg
 
-from onevision_dagster import consolidation
-from onevision_dagster.automation import FOLLOW_UPSTREAM
-from onevision_dagster.partitions import departements_partitions
+from onevision_dagster.consolidate import consolidation
+from onevision_dagster.consolidate.table_validation import validate_table
+from onevision_dagster.orchestration.automation import FOLLOW_UPSTREAM
+from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.resources import Warehouse
-from onevision_dagster.table_validation import validate_table
 
 from .pools import DUCKDB_POOL
 from .sources import REGISTER_KEY, SOURCE_KEYS

@@ -10,11 +10,11 @@ procedure) exclude it.
 
 import dagster as dg
 
-from onevision_dagster import consistency, consolidation
-from onevision_dagster.automation import FOLLOW_UPSTREAM, NATIONAL_CONDITION
-from onevision_dagster.partitions import departements_partitions
+from onevision_dagster.consolidate import consistency, consolidation
+from onevision_dagster.consolidate.table_validation import validate_table
+from onevision_dagster.orchestration.automation import FOLLOW_UPSTREAM, NATIONAL_CONDITION
+from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.resources import Warehouse
-from onevision_dagster.table_validation import validate_table
 
 from .core import LIGNES_CREANCES, LIGNES_DETTES, NON_POSITIONNEES, RATTACHEMENT
 from .pools import DUCKDB_POOL

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from onevision_dagster import charts
-from onevision_dagster.automation import FOLLOW_UPSTREAM
-from onevision_dagster.dashboard import (
+from onevision_dagster.orchestration.automation import FOLLOW_UPSTREAM
+from onevision_dagster.orchestration.partitions import departements_partitions
+from onevision_dagster.reports import charts
+from onevision_dagster.reports.dashboard import (
     FICHES_DIR,
     dashboard_filename,
     fiche_filename,
@@ -21,8 +22,7 @@ from onevision_dagster.dashboard import (
     write_index,
     write_static_image,
 )
-from onevision_dagster.fiche import top_companies, write_fiche
-from onevision_dagster.partitions import departements_partitions
+from onevision_dagster.reports.fiche import top_companies, write_fiche
 from onevision_dagster.resources import ReportsFolder, Settings, Warehouse
 
 from .core import NON_POSITIONNEES, RATTACHEMENT

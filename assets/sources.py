@@ -1,6 +1,6 @@
 """One asset per source extract: the register (unpartitioned) and seven department sources.
 
-Thin wiring around `onevision_dagster.ingest`: pick the current file, load it
+Thin wiring around `onevision_dagster.ingest.load`: pick the current file, load it
 in one transaction, report what happened. The three checks run in the same
 step (no extra process or connection) and read what was actually stored.
 """
@@ -12,13 +12,13 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from onevision_dagster.contract.money import to_decimal_euros
+from onevision_dagster.contract.sources import PARTITIONED_SOURCES, REGISTER, Kind, SourceSpec
 from onevision_dagster.errors import FileRejected
-from onevision_dagster.formatting import to_decimal_euros
-from onevision_dagster.ingest import LoadReport, load_source
-from onevision_dagster.landing import LandingFile, parse_name
-from onevision_dagster.partitions import departements_partitions
+from onevision_dagster.ingest.landing import LandingFile, parse_name
+from onevision_dagster.ingest.load import LoadReport, load_source
+from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.resources import LandingZone, Settings, Warehouse
-from onevision_dagster.sources import PARTITIONED_SOURCES, REGISTER, Kind, SourceSpec
 
 from .pools import DUCKDB_POOL
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from onevision_dagster import generator as g
-from onevision_dagster.sources import ENTREPRISES
+from onevision_dagster.contract.sources import ENTREPRISES
+from onevision_dagster.demo import generator as g
 
 WEIGHTS_FILE = Path(__file__).with_name("departements.csv")
 FULL_SCALE_LARGEST = 200_000  # companies of the largest department (Paris) at --scale 1.0

@@ -13,7 +13,7 @@ include its own process start and its peak memory is not the generator's:
    transcoded to UTF-8 first) into a fresh DuckDB file, then the `GROUP BY
    siren` giving total debts and credits per SIREN; done for the whole nation
    and again for the focus department alone (its seven files + the register);
-3. the pipeline: `onevision_dagster.pipeline.run_pipeline` on a fresh
+3. the pipeline: `onevision_dagster.orchestration.runner.run_pipeline` on a fresh
    warehouse — the register run, one run per department, the national run —
    with every asset `onevision_dagster.definitions` holds (reports included).
 
@@ -210,7 +210,7 @@ def _phase_pipeline(args: argparse.Namespace) -> dict:
     import duckdb
 
     from onevision_dagster import definitions  # noqa: F401 - the import is part of what is measured
-    from onevision_dagster.pipeline import run_pipeline
+    from onevision_dagster.orchestration.runner import run_pipeline
 
     imported = time.time()
     result = run_pipeline(args.departements, include_national=not args.only_department)

@@ -13,8 +13,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from .config import ENV_DEFAULTS
-from .errors import OneVisionError
+from onevision_dagster.errors import OneVisionError
+from onevision_dagster.orchestration.config import ENV_DEFAULTS
 
 EXIT_FAILURE = 1
 
@@ -66,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from .departements import parse_departements
-    from .generator import generate_landing
+    from onevision_dagster.contract.departements import parse_departements
+    from onevision_dagster.demo.generator import generate_landing
 
     depts = parse_departements(" ".join(args.departement))
     summary = generate_landing(args.out, list(depts), args.entreprises, args.date, args.seed)
@@ -79,8 +79,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .departements import parse_departements
-    from .landing import scan_landing
+    from onevision_dagster.contract.departements import parse_departements
+    from onevision_dagster.ingest.landing import scan_landing
 
     if not args.landing.is_dir():
         raise OneVisionError(f"Zone de dépôt introuvable : {args.landing}")
@@ -95,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
     os.environ["ONEVISION_LANDING"] = str(args.landing)
     os.environ["ONEVISION_WAREHOUSE"] = str(args.warehouse)
     os.environ["ONEVISION_REPORTS"] = str(args.rapports)
-    from .pipeline import run_pipeline
+    from onevision_dagster.orchestration.runner import run_pipeline
 
     result = run_pipeline(depts)
     for line in result.lines():
@@ -105,8 +105,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from . import exports
-    from .warehouse import connect
+    from onevision_dagster.reports import exports
+    from onevision_dagster.warehouse import connect
 
     if not Path(args.warehouse).exists():
         raise OneVisionError(f"Entrepôt introuvable : {args.warehouse} (lancez d'abord `onevision run`)")
@@ -124,8 +124,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _fiche(args: argparse.Namespace) -> int:
-    from .fiche import write_fiche
-    from .warehouse import connect
+    from onevision_dagster.reports.fiche import write_fiche
+    from onevision_dagster.warehouse import connect
 
     with connect(args.warehouse, read_only=True) as con:
         path = write_fiche(con, args.siren.replace(" ", ""), args.departement, args.out)
@@ -134,7 +134,7 @@ def _fiche(args: argparse.Namespace) -> int:
 
 
 def _rapports(args: argparse.Namespace) -> int:
-    from .report_server import serve_reports
+    from onevision_dagster.reports.server import serve_reports
 
     serve_reports(args.dossier, host=args.host, port=args.port)
     return 0

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from onevision_dagster.assets.core import core_assets
-from onevision_dagster.assets.marts import marts_assets
-from onevision_dagster.assets.reports import report_assets
-from onevision_dagster.assets.sources import source_assets
-from onevision_dagster.config import default_resources
-from onevision_dagster.jobs import departement_job, national_job, register_job
-from onevision_dagster.schedules import rafraichissement_quotidien
-from onevision_dagster.sensors import depot_extraits
-
-all_assets = [*source_assets, *core_assets, *marts_assets, *report_assets]
+from onevision_dagster.assets import all_assets
+from onevision_dagster.orchestration.config import default_resources
+from onevision_dagster.orchestration.jobs import departement_job, national_job, register_job
+from onevision_dagster.orchestration.schedules import rafraichissement_quotidien
+from onevision_dagster.orchestration.sensors import depot_extraits
 
 defs = dg.Definitions(
     assets=all_assets,

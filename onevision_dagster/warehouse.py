@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from .sources import ALL_SOURCES, Kind, SourceSpec
+from onevision_dagster.contract.sources import ALL_SOURCES, Kind, SourceSpec
 
 LAYERS = ("raw", "quality", "core", "marts")
 

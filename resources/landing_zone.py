@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from onevision_dagster.landing import LandingScan, scan_landing
+from onevision_dagster.ingest.landing import LandingScan, scan_landing
 
 
 class LandingZone(dg.ConfigurableResource):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from onevision_dagster.departements import parse_departements
+from onevision_dagster.contract.departements import parse_departements
 
 
 class Settings(dg.ConfigurableResource):

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from onevision_dagster.automation import NATIONAL_CONDITION
 from onevision_dagster.definitions import defs
+from onevision_dagster.orchestration.automation import NATIONAL_CONDITION
+from onevision_dagster.orchestration.schedules import rafraichissement_quotidien
+from onevision_dagster.orchestration.sensors import depot_extraits
 from onevision_dagster.resources import LandingZone
-from onevision_dagster.schedules import rafraichissement_quotidien
-from onevision_dagster.sensors import depot_extraits
 
 
 def _evaluate(landing: Path, cursor: str | None = None) -> dg.SensorResult:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from onevision_dagster import warehouse
+from onevision_dagster.contract.sources import SOURCES_BY_NAME
 from onevision_dagster.errors import FileRejected
-from onevision_dagster.ingest import ingest_landing, load_source, read_source_file
-from onevision_dagster.landing import scan_landing
-from onevision_dagster.sources import SOURCES_BY_NAME
+from onevision_dagster.ingest.landing import scan_landing
+from onevision_dagster.ingest.load import ingest_landing, load_source, read_source_file
 
 AMENDES = SOURCES_BY_NAME["amendes"]
 RNF = SOURCES_BY_NAME["rnf"]

@@ -17,10 +17,11 @@ import duckdb
 import pandera.errors
 import pytest
 
-from onevision_dagster import table_validation, warehouse
-from onevision_dagster.consolidation import build_all
-from onevision_dagster.ingest import ingest_landing
-from onevision_dagster.schemas_marts import TABLE_MODELS
+from onevision_dagster import warehouse
+from onevision_dagster.consolidate import table_validation
+from onevision_dagster.consolidate.consolidation import build_all
+from onevision_dagster.consolidate.schemas import TABLE_MODELS
+from onevision_dagster.ingest.load import ingest_landing
 
 from .conftest import SAMPLE_LANDING
 

@@ -17,8 +17,8 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from onevision_dagster import charts
-from onevision_dagster.charts import (
+from onevision_dagster.reports import charts
+from onevision_dagster.reports.charts import (
     ANCIENNETE_TRANCHES,
     SOLDE_TRANCHES,
     build_figures,
@@ -26,7 +26,7 @@ from onevision_dagster.charts import (
     load_dashboard_data,
     summary_markdown,
 )
-from onevision_dagster.formatting import NBSP, format_date, format_euros, format_nombre, format_pourcentage
+from onevision_dagster.reports.formatting import NBSP, format_date, format_euros, format_nombre, format_pourcentage
 from onevision_dagster.warehouse import create_raw_and_quality
 
 XSS = "<script>alert(1)</script>"

@@ -12,8 +12,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from onevision_dagster import consolidation, warehouse
-from onevision_dagster.consolidation import (
+from onevision_dagster import warehouse
+from onevision_dagster.consolidate import consolidation
+from onevision_dagster.consolidate.consolidation import (
     NATIONAL_POSITION_COLUMNS,
     POSITION_COLUMNS,
     build_all,
@@ -21,9 +22,9 @@ from onevision_dagster.consolidation import (
     build_national,
     date_situation,
 )
-from onevision_dagster.ingest import ingest_landing
-from onevision_dagster.matching import normalise_names
-from onevision_dagster.schemas_marts import TABLE_MODELS
+from onevision_dagster.consolidate.matching import normalise_names
+from onevision_dagster.consolidate.schemas import TABLE_MODELS
+from onevision_dagster.ingest.load import ingest_landing
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 LANDING = SAMPLES / "landing"

@@ -17,8 +17,8 @@ import duckdb
 import plotly.graph_objects as go
 import pytest
 
-from onevision_dagster.charts import build_figures, load_dashboard_data
-from onevision_dagster.dashboard import (
+from onevision_dagster.reports.charts import build_figures, load_dashboard_data
+from onevision_dagster.reports.dashboard import (
     PLOTLY_JS,
     dashboard_filename,
     ensure_plotly_js,
@@ -27,9 +27,9 @@ from onevision_dagster.dashboard import (
     write_index,
     write_static_image,
 )
-from onevision_dagster.fiche import write_fiche
-from onevision_dagster.formatting import NBSP
-from onevision_dagster.report_server import make_server
+from onevision_dagster.reports.fiche import write_fiche
+from onevision_dagster.reports.formatting import NBSP
+from onevision_dagster.reports.server import make_server
 
 
 def _fixture_module():

@@ -153,7 +153,7 @@ def test_backfill_of_three_departments_queues_on_the_pool_and_national_follows(t
     """`dagster job backfill` of 17, 91, 95 at once: no DuckDB lock error, and automation builds the nation."""
     import dagster as dg
 
-    from onevision_dagster.generator import generate_landing
+    from onevision_dagster.demo.generator import generate_landing
 
     home = tmp_path / "home"
     home.mkdir()

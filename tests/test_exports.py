@@ -13,15 +13,15 @@ import pandas as pd
 import pytest
 
 from onevision_dagster import warehouse
-from onevision_dagster.consolidation import POSITION_MONEY_COLUMNS, build_all
-from onevision_dagster.exports import (
+from onevision_dagster.consolidate.consolidation import POSITION_MONEY_COLUMNS, build_all
+from onevision_dagster.ingest.load import ingest_landing
+from onevision_dagster.reports.exports import (
     export_non_positionnees,
     export_positions,
     export_rejets,
     format_money,
     write_agent_csv,
 )
-from onevision_dagster.ingest import ingest_landing
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 BOM = b"\xef\xbb\xbf"

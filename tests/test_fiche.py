@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from onevision_dagster.fiche import PositionIntrouvable, fiche_filename, top_companies, write_fiche
-from onevision_dagster.formatting import NBSP
+from onevision_dagster.reports.fiche import PositionIntrouvable, fiche_filename, top_companies, write_fiche
+from onevision_dagster.reports.formatting import NBSP
 
 
 def _fixture_module():

@@ -14,8 +14,15 @@ import pytest
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
-from onevision_dagster.generator import GenerationSummary, generate_landing
-from onevision_dagster.sources import ALL_SOURCES, ENTREPRISES, PARTITIONED_SOURCES, SOURCES_BY_NAME, Kind, SourceSpec
+from onevision_dagster.contract.sources import (
+    ALL_SOURCES,
+    ENTREPRISES,
+    PARTITIONED_SOURCES,
+    SOURCES_BY_NAME,
+    Kind,
+    SourceSpec,
+)
+from onevision_dagster.demo.generator import GenerationSummary, generate_landing
 
 AS_OF = date(2026, 11, 20)
 STAMP = "20261120"

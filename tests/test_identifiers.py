@@ -9,7 +9,7 @@ from stdnum.fr import siren as std_siren
 from stdnum.fr import siret as std_siret
 from stdnum.fr import tva as std_tva
 
-from onevision_dagster import identifiers as ids
+from onevision_dagster.contract import identifiers as ids
 
 digits = st.text(alphabet="0123456789", min_size=0, max_size=16)
 near_siren = st.one_of(st.text(alphabet="0123456789", min_size=9, max_size=9), digits)

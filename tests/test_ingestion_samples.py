@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from onevision_dagster import warehouse
-from onevision_dagster.ingest import ingest_landing, read_source_file
-from onevision_dagster.sources import ALL_SOURCES, SOURCES_BY_NAME
+from onevision_dagster.contract.sources import ALL_SOURCES, SOURCES_BY_NAME
+from onevision_dagster.ingest.load import ingest_landing, read_source_file
 
 from .conftest import EXPECTED, SAMPLE_LANDING
 

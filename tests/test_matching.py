@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onevision_dagster.matching import STOP_WORDS, normalise_names
+from onevision_dagster.consolidate.matching import STOP_WORDS, normalise_names
 
 
 def norm(text: str | None) -> str | None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from onevision_dagster.ingest import read_source_file
-from onevision_dagster.sources import SOURCES_BY_NAME
+from onevision_dagster.contract.sources import SOURCES_BY_NAME
+from onevision_dagster.ingest.load import read_source_file
 
 IMPOTS = SOURCES_BY_NAME["impots_pro"]
 CREDITS = SOURCES_BY_NAME["credits_tva"]

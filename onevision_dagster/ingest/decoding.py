@@ -19,8 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import FileRejected
-from .sources import SourceSpec
+from onevision_dagster.contract.sources import SourceSpec
+from onevision_dagster.errors import FileRejected
 
 UTF8_BOM = b"\xef\xbb\xbf"
 # UTF-8 encodings of Latin-1 letters (é = C3 A9), of «, °, no-break space (C2 xx)

@@ -6,7 +6,7 @@ Design decisions:
   plotly's bundled copy and referenced by every page (``./plotly.min.js``):
   pages stay small, nothing is fetched from the network.
 - Every text that comes from the data is escaped with `html.escape` here;
-  chart labels are escaped by :mod:`onevision_dagster.charts` and embedded
+  chart labels are escaped by :mod:`onevision_dagster.reports.charts` and embedded
   through Plotly's JSON serializer, which writes ``<``, ``>`` and ``/`` as
   ``\\u003c``, ``\\u003e``, ``\\u002f``: no ``</script>`` can end a script early.
 - Files are written to a temporary name then renamed, so the report server
@@ -30,15 +30,15 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from onevision_dagster.charts import (
+from onevision_dagster.contract.sources import DEPARTEMENT_PATTERN
+from onevision_dagster.reports.charts import (
     ETAPE_LABELS,
     NON_POSITIONNEE_LABELS,
     DashboardData,
     build_figures,
     key_figures_fr,
 )
-from onevision_dagster.formatting import MISSING, format_date, format_euros, format_nombre
-from onevision_dagster.sources import DEPARTEMENT_PATTERN
+from onevision_dagster.reports.formatting import MISSING, format_date, format_euros, format_nombre
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
-from .consolidation import POSITION_MONEY_COLUMNS
+from onevision_dagster.consolidate.consolidation import POSITION_MONEY_COLUMNS
 
 # montant_compensable is recomputed nationally from the summed figures, not summed (section 6)
 ADDITIVE_COLUMNS = tuple(c for c in POSITION_MONEY_COLUMNS if c != "montant_compensable")

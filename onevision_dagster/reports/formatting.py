@@ -8,9 +8,11 @@ Amounts go through `Decimal` only: a float never decides the cent shown.
 from __future__ import annotations
 
 import datetime as dt
-import math
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from numbers import Integral
+
+from onevision_dagster.contract.money import is_missing as _is_missing
+from onevision_dagster.contract.money import to_decimal_euros
 
 NBSP = "\u00a0"
 """Thousands separator and space before the euro sign."""
@@ -20,52 +22,6 @@ PLOTLY_SEPARATORS = "," + NBSP
 
 MISSING = "—"
 """Shown for an absent value (never ``nan`` or ``None`` in front of an agent)."""
-
-_CENT = Decimal("0.01")
-
-
-def _is_missing(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    try:
-        import pandas as pd
-
-        return value is pd.NA or value is pd.NaT
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        return False
-
-
-def to_decimal_euros(value: Decimal | int | float | str) -> Decimal:
-    """Converts an amount to euros rounded to the cent.
-
-    An integer is **cents** (the warehouse's pandas convention, docs/warehouse.md);
-    a `Decimal`, a float or a string is euros. Floats go through their shortest
-    repr so ``0.1 + 0.2`` becomes 0.30, not 0.3000000000000000444.
-    """
-    if isinstance(value, bool):
-        raise TypeError("un booléen n'est pas un montant")
-    if isinstance(value, Decimal):
-        euros = value
-    elif isinstance(value, Integral):
-        euros = Decimal(int(value)).scaleb(-2)
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"montant non fini : {value!r}")
-        euros = Decimal(repr(float(value)))
-    elif isinstance(value, str):
-        try:
-            euros = Decimal(value.strip().replace(",", "."))
-        except InvalidOperation as exc:
-            raise ValueError(f"montant illisible : {value!r}") from exc
-    else:
-        # numpy floats and the like
-        return to_decimal_euros(float(value))  # type: ignore[arg-type]
-    if not euros.is_finite():
-        raise ValueError(f"montant non fini : {value!r}")
-    return euros.quantize(_CENT, rounding=ROUND_HALF_UP)
-
 
 def _number(value: object) -> Decimal:
     if isinstance(value, Decimal):

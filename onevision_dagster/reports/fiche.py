@@ -15,8 +15,8 @@ from typing import Any
 
 import duckdb
 
-from onevision_dagster.charts import ETAPE_LABELS, source_label
-from onevision_dagster.dashboard import (
+from onevision_dagster.reports.charts import ETAPE_LABELS, source_label
+from onevision_dagster.reports.dashboard import (
     FICHES_DIR,
     INDEX,
     LEGAL_BASIS_HTML,
@@ -28,7 +28,7 @@ from onevision_dagster.dashboard import (
     table_html,
     write_text_atomic,
 )
-from onevision_dagster.formatting import MISSING, format_date, format_euros, format_nombre
+from onevision_dagster.reports.formatting import MISSING, format_date, format_euros, format_nombre
 
 __all__ = [
     "FICHES_DIR",

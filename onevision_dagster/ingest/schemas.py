@@ -13,7 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from .sources import (
+from onevision_dagster.contract.sources import (
     AMENDES,
     CREANCES_IS,
     CREDITS_TVA,

@@ -41,13 +41,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from onevision_dagster.consolidation import (
+from onevision_dagster.consolidate.consolidation import (
     NATIONAL_POSITION_COLUMNS,
     POSITION_COLUMNS,
     POSITION_MONEY_COLUMNS,
 )
-from onevision_dagster.departements import is_departement
-from onevision_dagster.formatting import to_decimal_euros
+from onevision_dagster.contract.departements import is_departement
+from onevision_dagster.reports.formatting import to_decimal_euros
 
 SEPARATOR = ";"
 LINE_TERMINATOR = "\r\n"

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from .jobs import REFRESH_TARGET, REGISTER
-from .landing import LandingScan, scan_landing
-from .partitions import departements_partitions
-from .resources import LandingZone
-from .schedules import department_keys
+from onevision_dagster.ingest.landing import LandingScan, scan_landing
+from onevision_dagster.orchestration.jobs import REFRESH_TARGET, REGISTER
+from onevision_dagster.orchestration.partitions import departements_partitions
+from onevision_dagster.orchestration.schedules import department_keys
+from onevision_dagster.resources import LandingZone
 
 
 @dataclass

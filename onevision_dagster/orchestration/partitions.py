@@ -11,7 +11,7 @@ import os
 
 import dagster as dg
 
-from .departements import parse_departements
+from onevision_dagster.contract.departements import parse_departements
 
 DEPARTEMENTS_ENV = "ONEVISION_DEPARTEMENTS"
 

@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import identifiers as ids
-from .decoding import DecodedFile
-from .sources import DATE_LABELS, Column, FilledOnlyWhen, Kind, NotAbove, SourceSpec
+from onevision_dagster.contract import identifiers as ids
+from onevision_dagster.contract.sources import DATE_LABELS, Column, FilledOnlyWhen, Kind, NotAbove, SourceSpec
+from onevision_dagster.ingest.decoding import DecodedFile
 
 MOTIFS: dict[str, str] = {
     "NB_CELLULES": "nombre de cellules incorrect",

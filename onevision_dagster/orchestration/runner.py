@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from . import warehouse
+from onevision_dagster import warehouse
 
 
 @dataclass
@@ -93,7 +93,7 @@ def run_pipeline(departements: list[str], include_national: bool = True,
                  log_level: str = "WARNING", keep_open: bool = True) -> PipelineResult:
     """`keep_open`: the warehouse stays open for all the runs (`warehouse.session`) instead of being
     opened and closed by every step; other processes then wait for the end to open it."""
-    from .definitions import all_assets, defs
+    from onevision_dagster.definitions import all_assets, defs
 
     resources = defs.resources
     register, partitioned, national = _asset_groups(all_assets)

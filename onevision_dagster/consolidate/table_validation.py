@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandera.pandas as pa
 
-from .schemas_marts import TABLE_MODELS
+from onevision_dagster.consolidate.schemas import TABLE_MODELS
 
 MAX_EXACT = "1e12"  # above this amount, float rounding could exceed Pandera's tolerance: let Pandera judge
 MAX_CENTS = "1e13"  # above this, float64 cannot tell whole cents: let Pandera judge

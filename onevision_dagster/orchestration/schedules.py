@@ -13,20 +13,20 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from .jobs import REFRESH_TARGET, REGISTER
-from .partitions import departements_partitions
+from onevision_dagster.assets import all_assets
+from onevision_dagster.orchestration.jobs import DEPARTMENT_GROUPS, REFRESH_TARGET, REGISTER
+from onevision_dagster.orchestration.partitions import departements_partitions
 
 SCHEDULE_ENV = "ONEVISION_CRON"
 DEFAULT_CRON = "0 6 * * 1-5"  # 06:00, Monday to Friday
 TIMEZONE = "Europe/Paris"
 
 
-def department_keys(asset_graph_keys: Sequence[dg.AssetKey] | None = None) -> list[dg.AssetKey]:
-    from .definitions import defs
-
-    graph = defs.resolve_asset_graph()
-    return sorted(k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None
-                  and graph.get(k).group_name in ("sources", "core", "marts", "rapports"))
+def department_keys() -> list[dg.AssetKey]:
+    """Every asset partitioned by department, read from the asset modules (not from the `Definitions`,
+    which imports this module)."""
+    return sorted(key for a in all_assets if a.partitions_def is not None
+                  for key, group in a.group_names_by_key.items() if group in DEPARTMENT_GROUPS)
 
 
 def refresh_requests(key: str, departements: Sequence[str], trigger: str) -> list[dg.RunRequest]:

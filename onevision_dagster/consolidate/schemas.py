@@ -19,8 +19,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from onevision_dagster.consolidation import POSITION_MONEY_COLUMNS
-from onevision_dagster.sources import DEPARTEMENT_PATTERN
+from onevision_dagster.consolidate.consolidation import POSITION_MONEY_COLUMNS
+from onevision_dagster.contract.sources import DEPARTEMENT_PATTERN
 
 SIREN_RE = r"^\d{9}$"
 DEPT_RE = rf"^{DEPARTEMENT_PATTERN}$"

@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from onevision_dagster.sources import (
+from onevision_dagster.contract.sources import (
     AMENDES,
     CREANCES_IS,
     CREDITS_TVA,

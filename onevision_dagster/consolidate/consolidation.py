@@ -4,7 +4,7 @@ Pure functions over a DuckDB connection, no Dagster import, so the CLI, the
 assets and the tests share one implementation. All row-level work is DuckDB
 SQL (a department can hold ~500k lines, the register 2.5M companies); the only
 Python-side step is name normalisation, done by Arrow kernels on distinct
-names (:mod:`onevision_dagster.matching`).
+names (:mod:`onevision_dagster.consolidate.matching`).
 
 Money stays ``DECIMAL(18,2)`` from the raw tables to the marts: sums are cast
 back to ``DECIMAL(18,2)``, no ``DOUBLE`` is ever involved in an amount.
@@ -38,7 +38,7 @@ from contextlib import contextmanager
 import duckdb
 import pyarrow as pa
 
-from onevision_dagster.matching import normalise_names
+from onevision_dagster.consolidate.matching import normalise_names
 
 MONEY = "DECIMAL(18,2)"
 

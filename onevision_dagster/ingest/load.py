@@ -15,15 +15,15 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from . import warehouse
-from .decoding import decode_file
-from .errors import OneVisionError
-from .formatting import to_decimal_euros
-from .landing import LandingFile, LandingScan, scan_landing
-from .matching import normalise_names
-from .schemas_sources import validate_kept
-from .sources import PARTITIONED_SOURCES, REGISTER, SOURCES_BY_NAME, Kind, SourceSpec
-from .validation import ValidatedFile, validate
+from onevision_dagster import warehouse
+from onevision_dagster.consolidate.matching import normalise_names
+from onevision_dagster.contract.money import to_decimal_euros
+from onevision_dagster.contract.sources import PARTITIONED_SOURCES, REGISTER, SOURCES_BY_NAME, Kind, SourceSpec
+from onevision_dagster.errors import OneVisionError
+from onevision_dagster.ingest.decoding import decode_file
+from onevision_dagster.ingest.landing import LandingFile, LandingScan, scan_landing
+from onevision_dagster.ingest.schemas import validate_kept
+from onevision_dagster.ingest.validation import ValidatedFile, validate
 
 
 @dataclass

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from .departements import is_departement
-from .sources import ALL_SOURCES, PARTITIONED_SOURCES, REGISTER
+from onevision_dagster.contract.departements import is_departement
+from onevision_dagster.contract.sources import ALL_SOURCES, PARTITIONED_SOURCES, REGISTER
 
 _NAME = {
     s.name: re.compile(rf"^{s.name}_(?P<dept>[0-9AB]{{2,3}})_(?P<date>\d{{8}})\.csv$")

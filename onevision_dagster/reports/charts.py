@@ -26,8 +26,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from onevision_dagster.consolidation import POSITION_MONEY_COLUMNS
-from onevision_dagster.formatting import (
+from onevision_dagster.consolidate.consolidation import POSITION_MONEY_COLUMNS
+from onevision_dagster.contract.sources import SOURCES_BY_NAME
+from onevision_dagster.reports.formatting import (
     MISSING,
     NBSP,
     PLOTLY_SEPARATORS,
@@ -36,7 +37,6 @@ from onevision_dagster.formatting import (
     format_nombre,
     format_pourcentage,
 )
-from onevision_dagster.sources import SOURCES_BY_NAME
 
 log = logging.getLogger(__name__)
 

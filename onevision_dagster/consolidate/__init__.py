@@ -1,0 +1,1 @@
+"""Fine attachment, unified lines, positions, panels, their models and checks (no Dagster)."""

@@ -1,0 +1,1 @@
+"""The contract: the eight sources described once, department codes, identifiers (no Dagster)."""

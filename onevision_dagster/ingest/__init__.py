@@ -1,0 +1,1 @@
+"""Landing zone, decoding, row validation, Pandera models of the sources, loading (no Dagster)."""

@@ -1,0 +1,1 @@
+"""Charts, dashboards, company sheets, exports, French formatting (no Dagster)."""
