@@ -6,6 +6,10 @@ One schema for the four debtor sources, one for the three creditor sources; ever
 as-of date), a written-off fine (`NON_VALEUR`) or nothing (`AUCUNE`); a credit is certain and due
 (`CERTAINE`), certain but refundable later (`A_ECHOIR`, a `REMBOURSABLE` IS receivable dated after the as-of
 date), potential (`POTENTIELLE`) or nothing (`AUCUNE`). `montant` is what the line adds (0 for `AUCUNE`).
+
+`montant_du` and `montant_paye` are the amounts D and P of section 9 (debts: due and paid, whatever the status,
+so that movements between snapshots can be told apart); for a credit, `montant_du` is the amount the source
+states (`MONTANT_ACCORDE`, or `MONTANT_DEMANDE` when none was granted; `MONTANT`) and `montant_paye` is empty.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ def _debt_selects(snap: Snapshot, rattachement: str) -> list[str]:
                     WHEN a.statut = 'ADMISE_NON_VALEUR' THEN 'NON_VALEUR'
                     ELSE 'AUCUNE' END AS nature,
                false AS compensable, false AS sursis, false AS conteste, false AS passif,
+               a.montant_majore AS montant_du,
+               CASE WHEN a.statut = 'PAYEE' THEN a.montant_majore ELSE a.montant_paye END AS montant_paye,
                a.fichier, a.ligne, a.date_extraction
         FROM {snap.rows("amendes", "a")}
         LEFT JOIN {rattachement} r ON r.num_amende = a.num_amende""",
@@ -49,6 +55,7 @@ def _debt_selects(snap: Snapshot, rattachement: str) -> list[str]:
                reste_a_recouvrer > 0,
                CASE WHEN reste_a_recouvrer > 0 THEN 'EXIGIBLE' ELSE 'AUCUNE' END,
                false, false, etape = 'CONTESTATION', false,
+               montant_titre, montant_titre - reste_a_recouvrer,
                fichier, ligne, date_extraction
         FROM {snap.rows("spl")}""",
         f"""
@@ -59,6 +66,7 @@ def _debt_selects(snap: Snapshot, rattachement: str) -> list[str]:
                CASE WHEN reste <= 0 THEN 'AUCUNE' WHEN date_exigibilite <= {ds} THEN 'EXIGIBLE' ELSE 'A_ECHOIR' END,
                reste > 0 AND date_exigibilite <= {ds} AND sursis = 'N',
                sursis = 'O', sursis = 'O', reste > 0 AND phase = 'PASSIF_PROCEDURE',
+               mt_droits + mt_penalites, mt_paye,
                fichier, ligne, date_extraction
         FROM (SELECT *, mt_droits + mt_penalites - mt_paye AS reste
               FROM {snap.rows("impots_pro", "i")}) AS impots_pro""",
@@ -68,14 +76,15 @@ def _debt_selects(snap: Snapshot, rattachement: str) -> list[str]:
                statut, NULL, ouvert,
                CASE WHEN ouvert THEN 'EXIGIBLE' ELSE 'AUCUNE' END,
                false, false, false, false,
+               montant, CASE WHEN statut = 'SOLDE' THEN montant ELSE montant_recouvre END,
                fichier, ligne, date_extraction
         FROM (SELECT *, statut IN ('PRIS_EN_CHARGE', 'EN_RECOUVREMENT') AND montant - montant_recouvre > 0 AS ouvert
               FROM {snap.rows("rnf", "r")}) AS rnf""",
     ]
 
 
-# source: (reference, date, nature, amount before the "> 0" guard); `$ds` is the as-of date
-_CREDITS: dict[str, tuple[str, str, str, str]] = {
+# source: (reference, date, nature, amount before the "> 0" guard, stated amount); `$ds` is the as-of date
+_CREDITS: dict[str, tuple[str, str, str, str, str]] = {
     "credits_tva": (
         "num_demande",
         "date_depot",
@@ -83,12 +92,14 @@ _CREDITS: dict[str, tuple[str, str, str, str]] = {
         "WHEN statut IN ('DEPOSEE', 'EN_INSTRUCTION') THEN 'POTENTIELLE' ELSE 'AUCUNE' END",
         "CASE WHEN statut = 'ACCORDEE' THEN coalesce(montant_accorde, 0) "
         "WHEN statut IN ('DEPOSEE', 'EN_INSTRUCTION') THEN montant_demande ELSE 0 END",
+        "coalesce(montant_accorde, montant_demande)",
     ),
     "excedents": (
         "ref_excedent",
         "date_constat",
         "CASE WHEN statut = 'A_RESTITUER' THEN 'CERTAINE' ELSE 'AUCUNE' END",
         "CASE WHEN statut = 'A_RESTITUER' THEN montant ELSE 0 END",
+        "montant",
     ),
     "creances_is": (
         "ref_creance",
@@ -97,6 +108,7 @@ _CREDITS: dict[str, tuple[str, str, str, str]] = {
         "THEN 'CERTAINE' WHEN statut = 'REMBOURSABLE' THEN 'A_ECHOIR' "
         "WHEN statut = 'EN_COURS' THEN 'POTENTIELLE' ELSE 'AUCUNE' END",
         "CASE WHEN statut IN ('REMBOURSABLE', 'EN_COURS') THEN montant ELSE 0 END",
+        "montant",
     ),
 }
 
@@ -105,7 +117,7 @@ def _credit_selects(snap: Snapshot) -> list[str]:
     """One SELECT per creditor source, onto the columns of `core.lignes_creances`."""
     ds = f"DATE '{snap.date_situation.isoformat()}'"
     out = []
-    for src, (ref, date_col, nature, amount) in _CREDITS.items():
+    for src, (ref, date_col, nature, amount, stated) in _CREDITS.items():
         nature, amount = nature.replace("$ds", ds), amount.replace("$ds", ds)
         out.append(
             f"""
@@ -116,6 +128,7 @@ def _credit_selects(snap: Snapshot) -> list[str]:
                    CASE WHEN a > 0 THEN n ELSE 'AUCUNE' END AS nature,
                    n = 'CERTAINE' AND a > 0 AS compensable,
                    false AS sursis, false AS conteste, false AS passif,
+                   CAST({stated} AS {MONEY}) AS montant_du, CAST(NULL AS {MONEY}) AS montant_paye,
                    fichier, ligne, date_extraction
             FROM (SELECT *, {nature} AS n, {amount} AS a FROM {snap.rows(src, "c")}) AS {src}"""
         )

@@ -108,11 +108,13 @@ class _Lignes(_Model):
     sursis: Series[bool]
     conteste: Series[bool]
     passif: Series[bool]
+    montant_du: Series[float] = pa.Field(ge=0, nullable=True)
+    montant_paye: Series[float] = pa.Field(ge=0, nullable=True)
     fichier: Series[str] = pa.Field(nullable=True)
     ligne: Series[pd.Int64Dtype] = pa.Field(ge=2, nullable=True)
     date_extraction: Series[pa.DateTime] = pa.Field(nullable=True)
 
-    @pa.check("montant", name="au_centime")
+    @pa.check("montant", "montant_du", "montant_paye", name="au_centime")
     @classmethod
     def _cents(cls, s: pd.Series) -> pd.Series:
         return _whole_cents(s)
@@ -156,6 +158,13 @@ class LignesDettes(_Lignes):
     @classmethod
     def _declared(cls, df: pd.DataFrame) -> pd.Series:
         return ~df["passif"] | (df["ouverte"] & (df["source"] == "impots_pro"))
+
+    @pa.dataframe_check(name="reste_du_moins_paye")
+    @classmethod
+    def _remaining(cls, df: pd.DataFrame) -> pd.Series:
+        """What a debt adds is what is left to pay (section 9: reste = D − P)."""
+        remaining = df["montant_du"].astype(float) - df["montant_paye"].astype(float)
+        return (df["nature"] == "AUCUNE") | _eq(df["montant"], remaining)
 
     @pa.dataframe_check(name="rattachement_seulement_amendes")
     @classmethod

@@ -85,6 +85,10 @@ CUSTOM_CHECKS: dict[str, str | Callable[[str, str], str]] = {
     "LignesDettes._written_off": "nature <> 'NON_VALEUR' OR source = 'amendes'",
     "LignesDettes._declared": "NOT passif OR (ouverte AND source = 'impots_pro')",
     "LignesDettes._null_siren_only_fines": "siren IS NOT NULL OR source = 'amendes'",
+    "LignesDettes._remaining": (
+        "nature = 'AUCUNE' OR (montant = montant_du - montant_paye AND abs(montant_du) < 1e12"
+        " AND abs(montant_paye) < 1e12)"
+    ),
     "LignesCreances._open": "ouverte = (nature <> 'AUCUNE')",
     "LignesCreances._certain": "compensable = coalesce(nature = 'CERTAINE', false)",
     "LignesCreances._refundable_later": "nature <> 'A_ECHOIR' OR source = 'creances_is'",

@@ -93,6 +93,8 @@ _LIGNES_BODY = f"""
     sursis BOOLEAN NOT NULL,
     conteste BOOLEAN NOT NULL,
     passif BOOLEAN NOT NULL,
+    montant_du {MONEY},
+    montant_paye {MONEY},
     fichier VARCHAR,
     ligne INTEGER,
     date_extraction DATE
