@@ -158,7 +158,7 @@ def _run(args: argparse.Namespace) -> int:
 
     if not args.landing.is_dir():
         raise OneVisionError(f"Zone de dépôt introuvable : {args.landing}")
-    scan = scan_landing(args.landing)
+    scan = scan_landing(args.landing, os.environ.get("ONEVISION_LANDING_LIENS", "0") in ("1", "true", "oui"))
     for bad in scan.badly_named:
         print(f"Fichier non lu : {bad.path} ({bad.reason})", file=sys.stderr)
     present = scan.departements()
