@@ -8,6 +8,7 @@ a run (see docs/warehouse.md and dagster.yaml for the pool that serialises write
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -89,8 +90,15 @@ SESSION_MEMORY_LIMIT = "512MB"  # DuckDB's memory while a session keeps the file
 SESSION_CHECKPOINT_THRESHOLD = "256MB"
 
 
+def lock_timeout(default: float) -> float:
+    """Seconds to wait for another process's lock: `ONEVISION_LOCK_TIMEOUT` when set (an operator's script may
+    prefer to fail fast), else `default`."""
+    value = os.environ.get("ONEVISION_LOCK_TIMEOUT")
+    return float(value) if value else default
+
+
 @contextmanager
-def session(path: str | Path, lock_timeout_s: float = 60.0,
+def session(path: str | Path, lock_timeout_s: float | None = None,
             memory_limit: str = SESSION_MEMORY_LIMIT) -> Iterator[None]:
     """Keeps the warehouse open for a sequence of runs in this process (`pipeline.run_pipeline`).
 
@@ -103,7 +111,7 @@ def session(path: str | Path, lock_timeout_s: float = 60.0,
     if key in _SESSIONS:  # nested: the outer session already holds it
         yield
         return
-    with connect(path, lock_timeout_s=lock_timeout_s) as con:
+    with connect(path, lock_timeout_s=lock_timeout(60.0) if lock_timeout_s is None else lock_timeout_s) as con:
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute(f"SET checkpoint_threshold = '{SESSION_CHECKPOINT_THRESHOLD}'")
         _SESSIONS[key] = con
@@ -273,7 +281,7 @@ def open_for_reading(path: str | Path, required: tuple[str, ...] = ()) -> Iterat
     if not path.exists():
         raise WarehouseUnavailable(f"Entrepôt introuvable : {path} (lancez d'abord `onevision run`).")
     try:
-        with connect(path, read_only=True, lock_timeout_s=5.0) as con:
+        with connect(path, read_only=True, lock_timeout_s=lock_timeout(5.0)) as con:
             present = {f"{s}.{n}" for s, n in con.execute(
                 "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
             missing = [t for t in required if t not in present]
