@@ -24,6 +24,12 @@ def _add_warehouse(p: argparse.ArgumentParser) -> None:
                    help="fichier DuckDB (défaut : %(default)s)")
 
 
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"entier ≥ 1 attendu, reçu {value!r}")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="onevision", description="One Vision : position consolidée des "
                                      "débiteurs professionnels.")
@@ -35,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--entreprises", type=int, default=2000, help="entreprises par département")
     g.add_argument("--date", type=date.fromisoformat, default=date.today(), help="date d'extraction AAAA-MM-JJ")
     g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--instantanes", type=_positive_int, default=1,
+                   help="nombre d'extractions hebdomadaires : --date, --date − 7 jours, ... (défaut : 1)")
+    g.add_argument("--pilotes", default=os.environ.get("ONEVISION_PILOTES", "17,91,95"),
+                   help="départements pilotes, qui compensent plus souvent (défaut : %(default)s)")
 
     r = sub.add_parser("run", help="matérialise tous les assets pour les départements donnés")
     r.add_argument("--landing", required=True, type=Path)
@@ -70,11 +80,15 @@ def _generate(args: argparse.Namespace) -> int:
     from onevision_dagster.demo.generator import generate_landing
 
     depts = parse_departements(" ".join(args.departement))
-    summary = generate_landing(args.out, list(depts), args.entreprises, args.date, args.seed)
+    pilotes = parse_departements(args.pilotes)
+    summary = generate_landing(args.out, list(depts), args.entreprises, args.date, args.seed,
+                               instantanes=args.instantanes, pilotes=pilotes)
     rows = sum(summary.rows.values())
+    dates = (f"date d'extraction {args.date:%d/%m/%Y}" if args.instantanes == 1 else
+             f"{args.instantanes} extractions hebdomadaires du {summary.dates[0]:%d/%m/%Y} au {args.date:%d/%m/%Y}")
     print(f"Zone de dépôt écrite dans {args.out} : {len(summary.paths)} fichiers, {rows} lignes "
           f"(dont {sum(summary.bad_rows.values())} volontairement invalides), départements {', '.join(depts)}, "
-          f"date d'extraction {args.date:%d/%m/%Y}")
+          f"{dates}")
     return 0
 
 
