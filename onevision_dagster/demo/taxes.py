@@ -51,8 +51,16 @@ def build(ctx: Department, rng: np.random.Generator, k: int, w: Window) -> Frame
         future = rng.random(k) < shares.TAX_NOT_YET_DUE_SHARE
         raw = np.where(future, w.t + 1 + rng.integers(0, 120, k), w.t - rng.integers(0, 1500, k))
     else:  # assessed this week: half already due (a VAT return filed unpaid), half due within three months
-        raw = np.where(rng.random(k) < 0.5, w.born(rng, k, 1), w.t + 1 + rng.integers(0, 90, k))
+        future = rng.random(k) < 0.5
+        raw = np.where(future, w.t + 1 + rng.integers(0, 90, k), w.born(rng, k, 1))
     due, periode = _calendar(raw, code)
+    # the calendar may move a date across the file's date (a CFE of this year is due on 15 December):
+    # one period earlier or later puts it back on the intended side
+    wrong = (due > w.t) != future
+    if wrong.any():
+        step = np.where(code == CFE, 365, 31) * np.where(future, 1, -1)
+        due2, periode2 = _calendar(np.where(wrong, raw + step, raw), code)
+        due, periode = np.where(wrong, due2, due), where(wrong, periode2, periode)
     droits = cents_lognormal(rng, 2500, 1.3, k)
     age = w.t - due
     u = rng.random(k)
