@@ -25,8 +25,8 @@ NEW_LINES_PER_WEEK: dict[str, float] = {
     "spl": 0.02,
     "impots_pro": 0.03,
     "rnf": 0.02,
-    "credits_tva": 0.04,
-    "excedents": 0.04,
+    "credits_tva": 0.06,
+    "excedents": 0.08,
     "creances_is": 0.02,
 }
 
@@ -84,7 +84,7 @@ VAT_DECIDED = 0.25  # EN_INSTRUCTION -> ACCORDEE (92 %) or REJETEE (8 %)
 VAT_REJECTED_SHARE = 0.08
 VAT_FAST_REFUND = 0.005  # a filed claim refunded within the week, never certain in a snapshot
 IS_ACCEPTED = 0.05  # EN_COURS -> REMBOURSABLE
-CREDIT_SETTLED = 0.35  # a certain, due credit is settled (refunded or applied to debts) this week
+CREDIT_SETTLED = 0.25  # a certain, due credit is settled (refunded or applied to debts) this week
 # applied to the company's due taxes (rather than refunded) when it owes enough of them:
 OFFSET_SHARE_PILOT = 0.90  # in a pilot department, whose agents see the tool's flags
 OFFSET_SHARE_OTHER = 0.20  # elsewhere
