@@ -115,8 +115,8 @@ def write_zone(out: Path, plan: ZonePlan, dates: Sequence[date], seed: int, bad_
         raise ValueError("too many companies for unique SIRENs across all departments")
     days = [day(d) for d in dates]
     order = [d for d in ALL_DEPARTEMENTS if d in plan.sizes]
-    summary = GenerationSummary(out=out, as_of=dates[-1], departements=tuple(d for d in order if d in
-                                                                             plan.with_sources), dates=tuple(dates))
+    with_sources = tuple(d for d in plan.sizes if d in plan.with_sources)  # in the caller's order
+    summary = GenerationSummary(out=out, as_of=dates[-1], departements=with_sources, dates=tuple(dates))
     writer = _Writer(out, summary, bad_row_rate)
     registers = [writer.open_register(dt) for dt in dates]
     models = source_models(seed)
