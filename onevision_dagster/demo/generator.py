@@ -4,7 +4,7 @@
 and the seven extracts of each department, with the movements of section 9 between consecutive snapshots.
 The pieces: `companies` / `register` (who exists and what the register shows at a date), `department`
 (who a line is about), one module per source (`fines`, `spl`, `taxes`, `rnf`, `credits`), `history` with
-`movements` and `offsets` (a week of a department), `bad_rows` and `writers` (the files), and `shares`
+`movements` and `offsets` (a week of a department), `files`, `bad_rows` and `writers` (the files), and `shares`
 (every proportion drawn; docs/demo.md). Same arguments, same bytes.
 """
 
@@ -15,23 +15,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-
 from onevision_dagster.contract.departements import ALL_DEPARTEMENTS, PILOT_DEPARTEMENTS
-from onevision_dagster.contract.sources import ENTREPRISES
 from onevision_dagster.demo import credits, fines, rnf, shares, spl, taxes
-from onevision_dagster.demo.bad_rows import Built, make_bad_rows
-from onevision_dagster.demo.cells import day, fmt_date
-from onevision_dagster.demo.companies import DEPT_POS, Layout, la_poste
-from onevision_dagster.demo.department import Department, department
-from onevision_dagster.demo.hashing import rng_for
+from onevision_dagster.demo.cells import day
+from onevision_dagster.demo.companies import DEPT_POS, Layout
+from onevision_dagster.demo.department import department
+from onevision_dagster.demo.files import Writer
 from onevision_dagster.demo.history import DepartmentHistory
-from onevision_dagster.demo.identifiers import SIREN_SPACE, sirens
+from onevision_dagster.demo.identifiers import SIREN_SPACE
 from onevision_dagster.demo.lines import SourceModel
-from onevision_dagster.demo.register import register_view
-from onevision_dagster.demo.summary import FileRecord, GenerationSummary
-from onevision_dagster.demo.writers import encode, header, interleave, lines, physical_lines
+from onevision_dagster.demo.summary import GenerationSummary
 
 MAX_BAD_ROW_RATE = shares.MAX_BAD_ROW_RATE
 SNAPSHOT_DAYS = 7
@@ -117,7 +110,7 @@ def write_zone(out: Path, plan: ZonePlan, dates: Sequence[date], seed: int, bad_
     order = [d for d in ALL_DEPARTEMENTS if d in plan.sizes]
     with_sources = tuple(d for d in plan.sizes if d in plan.with_sources)  # in the caller's order
     summary = GenerationSummary(out=out, as_of=dates[-1], departements=with_sources, dates=tuple(dates))
-    writer = _Writer(out, summary, bad_row_rate)
+    writer = Writer(out, summary, bad_row_rate)
     registers = [writer.open_register(dt) for dt in dates]
     models = source_models(seed)
     try:
@@ -139,93 +132,3 @@ def write_zone(out: Path, plan: ZonePlan, dates: Sequence[date], seed: int, bad_
         for reg in registers:
             reg.close()
     return summary
-
-
-class _Writer:
-    def __init__(self, out: Path, summary: GenerationSummary, bad_rate: float) -> None:
-        self.out, self.summary, self.bad_rate = out, summary, bad_rate
-
-    def n_bad(self, n_good: int) -> int:
-        if self.bad_rate <= 0 or n_good == 0:
-            return 0
-        return max(1, round(self.bad_rate * n_good))
-
-    def open_register(self, dt: date) -> _Register:
-        return _Register(self.out / ENTREPRISES.name / f"{ENTREPRISES.name}_{dt:%Y%m%d}.csv", dt, self.summary)
-
-    def source_file(self, m: SourceModel, ctx: Department, frame: dict, dt: date, t: int,
-                    rng: np.random.Generator) -> None:
-        spec = m.spec
-        built = Built(m.cells(frame, t), m.fresh_key(ctx, t), m.rule)
-        good = lines(spec, built.cells)
-        bad, anchors, kinds = make_bad_rows(spec, built, rng, self.n_bad(len(good)), t)
-        rows, positions = interleave(good, bad, anchors, rng)
-        path = self.out / spec.name / f"{spec.name}_{ctx.code}_{dt:%Y%m%d}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(header(spec) + encode(spec, rows))
-        bad_lines = physical_lines(rows)[positions] if len(positions) else np.zeros(0, dtype=np.int64)
-        self.summary.records.append(FileRecord(spec.name, ctx.code, dt, path, len(rows), bad_lines, kinds))
-
-
-class _Register:
-    """One register file, written department by department, La Poste last."""
-
-    def __init__(self, path: Path, dt: date, summary: GenerationSummary) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path, self.date, self.summary = path, dt, summary
-        self.handle = path.open("wb")
-        self.handle.write(header(ENTREPRISES))
-        self.next_line = 2
-        self.rows = 0
-        self.bad_lines: list[np.ndarray] = []
-        self.bad_kinds: list[str] = []
-
-    def _write(self, rows: pa.Array) -> np.ndarray:
-        self.handle.write(encode(ENTREPRISES, rows))
-        numbers = physical_lines(rows, self.next_line)
-        if len(rows):
-            self.next_line = int(numbers[-1]) + 1 + rows[-1].as_py().count("\n")
-        self.rows += len(rows)
-        return numbers
-
-    def add(self, ctx: Department, seed: int, days: list[int], k: int, n_bad) -> None:
-        t = days[k]
-        cells = register_view(ctx.frame, t, k, days)
-        base = ctx.pos * ctx.lay.stride + ctx.lay.bad_start
-        bad_sirens = sirens(seed, base + np.arange(ctx.lay.stride - ctx.lay.bad_start))
-        jug_iso = fmt_date(t - 200, "YYYY-MM-DD")
-
-        def fresh(row: dict[str, str], i: int) -> None:
-            row["siren"] = f"{bad_sirens[i]:09d}"
-
-        def rule(row: dict[str, str], rng: np.random.Generator) -> None:
-            if rng.random() < 0.5:
-                row["procedure_collective"] = ("SAUVEGARDE", "REDRESSEMENT", "LIQUIDATION")[int(rng.integers(3))]
-                row["date_jugement"] = ""
-            else:
-                row["procedure_collective"] = ""
-                row["date_jugement"] = jug_iso
-
-        rng = rng_for(seed, ctx.pos, 100) if k == 0 else rng_for(seed, ctx.pos, 100, k)
-        built = Built(cells, fresh, rule)
-        good = lines(ENTREPRISES, cells)
-        bad, anchors, kinds = make_bad_rows(ENTREPRISES, built, rng, n_bad(len(good)), t)
-        rows, positions = interleave(good, bad, anchors, rng)
-        numbers = self._write(rows)
-        if len(positions):
-            self.bad_lines.append(numbers[positions])
-            self.bad_kinds += kinds
-
-    def close(self) -> None:
-        if self.handle.closed:
-            return
-        self._write(lines(ENTREPRISES, _la_poste_cells()))
-        self.handle.close()
-        bad = np.concatenate(self.bad_lines) if self.bad_lines else np.zeros(0, dtype=np.int64)
-        self.summary.records.append(FileRecord(ENTREPRISES.name, None, self.date, self.path, self.rows, bad,
-                                               self.bad_kinds))
-
-
-def _la_poste_cells() -> dict[str, pa.Array]:
-    fr = la_poste("75015", "PARIS")
-    return register_view(fr, fr["date_creation"][0], 0, [0])
