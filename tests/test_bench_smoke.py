@@ -193,3 +193,12 @@ def test_sql_twins_never_pass_what_pandera_rejects(samples_db: Path, table: str,
         with pytest.raises(table_validation.TableCheckFailed) as failure:
             table_validation.validate_table(con, table, departement)
         assert isinstance(failure.value.errors, pandera.errors.SchemaErrors)
+
+
+def test_history_bench_prints_the_weekly_ratio_and_the_year_estimate(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.history", "--scale", "0.002", "--instantanes", "2", "--departements", "17",
+         "--out", str(tmp_path / "h")], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.search(r"weekly addition: worst [\d.]+ s / first refresh [\d.]+ s = [\d.]+x", out.stdout)
+    assert re.search(r"a year of weekly snapshots ≈ [\d.]+ GiB", out.stdout)
