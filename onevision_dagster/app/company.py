@@ -14,7 +14,6 @@ import duckdb
 
 from onevision_dagster.app import model, offsetting
 
-
 FIGURES: tuple[tuple[str, str], ...] = (
     ("dettes_amendes", "Amendes"),
     ("dettes_spl", "Produits locaux"),

@@ -7,8 +7,9 @@ and amounts obtained, per department and list.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import pandas as pd
 import sqlalchemy as sa
@@ -27,6 +28,7 @@ MOTIFS = {
 }
 """Reasons for "not relevant": a short list, so the dashboard can count them."""
 MAX_AMOUNT = Decimal("9999999999999999.99")
+_AMOUNT = re.compile(r"\d{1,16}(?:[.,]\d{1,2})?")
 
 
 class InvalidOutcome(ValueError):
@@ -45,13 +47,12 @@ def parse_amount(text: str) -> Decimal | None:
     cleaned = (text or "").strip().replace("\u00a0", "").replace(" ", "").replace("€", "")
     if not cleaned:
         return None
-    cleaned = cleaned.replace(",", ".")
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise InvalidOutcome(f"Montant obtenu illisible : « {text} » (exemple : 1250,40).") from None
-    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
-        raise InvalidOutcome(f"Montant obtenu refusé : « {text} » (positif, au plus deux décimales).")
+    if not _AMOUNT.fullmatch(cleaned):
+        raise InvalidOutcome(f"Montant obtenu illisible : « {text} » (un montant positif avec au plus deux "
+                             "décimales, exemple : 1250,40).")
+    amount = Decimal(cleaned.replace(",", "."))
+    if amount > MAX_AMOUNT:
+        raise InvalidOutcome(f"Montant obtenu refusé : « {text} » (trop grand).")
     return amount.quantize(Decimal("0.01"))
 
 
@@ -72,7 +73,15 @@ def record(engine: sa.Engine, *, user: str, departement: str, liste: str, siren:
     with engine.begin() as conn:
         conn.execute(resultats.insert().values(
             horodatage=utc_now(), utilisateur=user, departement=departement, liste=liste, siren=siren,
-            resultat=outcome.resultat, motif=outcome.motif, montant_obtenu=outcome.montant_obtenu))
+            resultat=outcome.resultat, motif=outcome.motif,
+            montant_obtenu_centimes=None if outcome.montant_obtenu is None else int(outcome.montant_obtenu * 100)))
+
+
+def _with_euros(row) -> dict:
+    out = dict(row)
+    cents = out.pop("montant_obtenu_centimes")
+    out["montant_obtenu"] = None if cents is None else (Decimal(cents) / 100).quantize(Decimal("0.01"))
+    return out
 
 
 def _latest(departement: str | None = None, liste: str | None = None, sirens: list[str] | None = None):
@@ -94,7 +103,7 @@ def latest_for(engine: sa.Engine, departement: str, liste: str, sirens: list[str
         return {}
     with engine.connect() as conn:
         rows = conn.execute(_latest(departement, liste, sirens)).mappings().all()
-    return {r["siren"]: dict(r) for r in rows}
+    return {r["siren"]: _with_euros(r) for r in rows}
 
 
 def summary(engine: sa.Engine) -> pd.DataFrame:
@@ -104,7 +113,7 @@ def summary(engine: sa.Engine) -> pd.DataFrame:
     columns = ["departement", "liste", "decides", "faits", "non_pertinents", "taux_acceptation", "montant_obtenu"]
     if not rows:
         return pd.DataFrame(columns=columns)
-    frame = pd.DataFrame([dict(r) for r in rows])
+    frame = pd.DataFrame([_with_euros(r) for r in rows])
     frame["fait"] = frame["resultat"] == "FAIT"
     frame["montant"] = [Decimal(v) if v is not None else Decimal(0) for v in frame["montant_obtenu"]]
     out = frame.groupby(["departement", "liste"], sort=True).agg(

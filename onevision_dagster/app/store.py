@@ -37,7 +37,7 @@ resultats = sa.Table(
     sa.Column("siren", sa.String(9), nullable=False),
     sa.Column("resultat", sa.String(20), nullable=False),
     sa.Column("motif", sa.String(40)),
-    sa.Column("montant_obtenu", sa.Numeric(18, 2)),
+    sa.Column("montant_obtenu_centimes", sa.BigInteger),  # integer cents: exact in SQLite as in PostgreSQL
 )
 sa.Index("resultats_cle", resultats.c.departement, resultats.c.liste, resultats.c.siren)
 

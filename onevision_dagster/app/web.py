@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -39,8 +39,8 @@ from onevision_dagster.app.store import open_store
 from onevision_dagster.contract.departements import is_departement
 from onevision_dagster.reports.charts import ETAPE_LABELS, source_label
 from onevision_dagster.reports.dashboard import PAGE_CSS
-from onevision_dagster.reports.fiche import PROCEDURES, STATUTS
 from onevision_dagster.reports.exports import write_agent_csv
+from onevision_dagster.reports.fiche import PROCEDURES, STATUTS
 from onevision_dagster.reports.formatting import format_date, format_euros, format_nombre
 
 log = logging.getLogger("onevision.app")
@@ -141,7 +141,8 @@ def _render(request: Request, name: str, status: int = 200, user: User | None = 
 def _refusal_page(request: Request, user: User | None, refusal: Refusal) -> Response:
     return _render(request, "erreur.html", refusal.status, user if refusal.status != 401 else None,
                    titre={400: "Demande invalide", 401: "Identité absente", 403: "Accès refusé",
-                          404: "Introuvable", 503: "Données indisponibles"}.get(refusal.status, "Erreur"), message=refusal.message)
+                          404: "Introuvable", 503: "Données indisponibles"}.get(refusal.status, "Erreur"),
+                   message=refusal.message)
 
 
 def _guarded(action: str):
