@@ -26,7 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from onevision_dagster.consolidate.consolidation import POSITION_MONEY_COLUMNS
+from onevision_dagster.consolidate.tables import POSITION_MONEY_COLUMNS
 from onevision_dagster.contract.sources import SOURCES_BY_NAME
 from onevision_dagster.reports.formatting import (
     MISSING,
