@@ -8,9 +8,10 @@ import dagster as dg
 
 from onevision_dagster.app.publication import publish
 from onevision_dagster.app.settings import publication_dir
-from onevision_dagster.orchestration.automation import FOLLOW_UPSTREAM
+from onevision_dagster.orchestration.automation import NATIONAL_CONDITION
 from onevision_dagster.resources import Warehouse
 
+from .history import MOUVEMENTS, POSITIONS_HISTORIQUE
 from .marts import POSITIONS_NATIONALES
 from .pools import DUCKDB_POOL
 
@@ -19,14 +20,14 @@ PUBLICATION_APP = dg.AssetKey(["publication", "app"])
 
 @dg.asset(
     key=PUBLICATION_APP,
-    deps=[POSITIONS_NATIONALES],
-    automation_condition=FOLLOW_UPSTREAM,
+    deps=[POSITIONS_NATIONALES, POSITIONS_HISTORIQUE, MOUVEMENTS],
+    automation_condition=NATIONAL_CONDITION,
     group_name="national",
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
     description="Copie en lecture seule, pour l'application des agents (`onevision app`), des positions "
-    "départementales et nationales, des lignes de dettes et de créances, des lignes sans position et des "
-    "colonnes de recherche du registre courant, triées par SIREN, dans un nouveau fichier DuckDB du dossier "
+    "départementales et nationales, des lignes de dettes et de créances, des lignes sans position, de "
+    "l'historique (positions de chaque instantané, mouvements) et des colonnes de recherche du registre courant, triées par SIREN, dans un nouveau fichier DuckDB du dossier "
     "de publication (ONEVISION_PUBLICATION, défaut : <dossier de l'entrepôt>/publication) ; le pointeur "
     "`current.json` est remplacé atomiquement, les anciennes copies sont supprimées après un délai de grâce. "
     "L'application continue de répondre pendant qu'un rafraîchissement écrit dans l'entrepôt.",

@@ -137,7 +137,7 @@ def test_app_answers_while_another_process_holds_the_write_lock(tmp_path: Path) 
 
 
 def test_publication_is_the_last_asset_of_the_national_run(tmp_path: Path, monkeypatch) -> None:
-    _, partitioned, national = _asset_groups(all_assets)
+    _, partitioned, _, national = _asset_groups(all_assets)
     assert PUBLICATION_APP in {k for a in national for k in a.keys}  # `onevision run` materializes it
     assert PUBLICATION_APP not in {k for a in partitioned for k in a.keys}
     monkeypatch.delenv("ONEVISION_PUBLICATION", raising=False)

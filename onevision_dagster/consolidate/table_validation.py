@@ -27,6 +27,7 @@ and `$` accept no more than Python's.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -193,9 +194,12 @@ def _column_check(name: str, check: pa.Check) -> str:
     raise _NoTwin(f"{name}: {check.name}")
 
 
-@functools.cache
 def _plan(table: str) -> _Plan | None:
-    model = TABLE_MODELS[table]
+    return _plan_of(TABLE_MODELS[table])
+
+
+@functools.cache
+def _plan_of(model: type[pa.DataFrameModel]) -> _Plan | None:
     schema = model.to_schema()
     if not schema.strict or schema.ordered:
         return None
@@ -233,9 +237,23 @@ def _duplicates(cols: list[str]) -> Callable[[str, str], str]:
                                  f"GROUP BY {keys} HAVING count(*) > 1)")
 
 
-def sql_failures(con: duckdb.DuckDBPyConnection, table: str, departement: str | None) -> tuple[int, list[str]] | None:
+def _scope(departement: str | None, date_situation: dt.date | None) -> tuple[str, list]:
+    """The rows a validation covers: a department (or all), and for the history one snapshot date."""
+    where, params = ["TRUE"], []
+    if departement is not None:
+        where.append("departement = ?")
+        params.append(departement)
+    if date_situation is not None:
+        where.append("date_situation = ?")
+        params.append(date_situation)
+    return " AND ".join(where), params
+
+
+def sql_failures(con: duckdb.DuckDBPyConnection, table: str, departement: str | None,
+                 date_situation: dt.date | None = None,
+                 model: type[pa.DataFrameModel] | None = None) -> tuple[int, list[str]] | None:
     """(rows, labels of the checks the SQL twins flag) for the stored rows, or None when the SQL cannot judge."""
-    plan = _plan(table)
+    plan = _plan_of(model or TABLE_MODELS[table])
     if plan is None:
         return None
     schema_name, name = table.split(".")
@@ -245,7 +263,7 @@ def sql_failures(con: duckdb.DuckDBPyConnection, table: str, departement: str | 
     if set(stored) != set(plan.columns) or not all(
             _TYPE_FAMILIES[dtype](stored[col]) for col, dtype in plan.columns.items()):
         return None  # strict column set and coercible types: Pandera will say what is wrong
-    where, params = ("departement = ?", [departement]) if departement is not None else ("TRUE", [])
+    where, params = _scope(departement, date_situation)
     counts = ", ".join(f"count(*) FILTER (WHERE NOT coalesce({cond}, false))" for _, cond in plan.row_checks)
     try:
         row = con.execute(f"SELECT count(*){', ' + counts if counts else ''} FROM {table} WHERE {where}",
@@ -259,13 +277,16 @@ def sql_failures(con: duckdb.DuckDBPyConnection, table: str, departement: str | 
     return int(row[0]), failed
 
 
-def validate_table(con: duckdb.DuckDBPyConnection, table: str, departement: str | None) -> int:
-    """Validates the stored rows of `table` (one department, or all) with its Pandera model; returns the
-    row count. Raises Pandera's `SchemaErrors` when they do not conform."""
-    checked = sql_failures(con, table, departement)
+def validate_table(con: duckdb.DuckDBPyConnection, table: str, departement: str | None,
+                   date_situation: dt.date | None = None, model: type[pa.DataFrameModel] | None = None) -> int:
+    """Validates the stored rows of `table` (one department, or all; for the history, one snapshot date) with
+    its Pandera model (`model`, default the one of `TABLE_MODELS`); returns the row count. Raises Pandera's
+    `SchemaErrors` when they do not conform."""
+    model = model or TABLE_MODELS[table]
+    checked = sql_failures(con, table, departement, date_situation, model)
     if checked is not None and not checked[1]:
         return checked[0]
-    where, params = ("departement = ?", [departement]) if departement is not None else ("TRUE", [])
+    where, params = _scope(departement, date_situation)
     frame = con.execute(f"SELECT * FROM {table} WHERE {where}", params).df()
-    TABLE_MODELS[table].validate(frame, lazy=True)
+    model.validate(frame, lazy=True)
     return len(frame)

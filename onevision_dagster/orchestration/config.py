@@ -16,6 +16,7 @@ ENV_DEFAULTS = {
     "ONEVISION_FRESHNESS_DAYS": "7",
     "ONEVISION_TOP_FICHES": "20",
     "ONEVISION_IMAGES": "1",
+    "ONEVISION_PILOTES": "17,91,95",
 }
 
 
@@ -36,5 +37,6 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
         "settings": Settings(departements=_env("ONEVISION_DEPARTEMENTS"),
                              freshness_days=_env_int("ONEVISION_FRESHNESS_DAYS"),
                              top_fiches=_env_int("ONEVISION_TOP_FICHES"),
+                             pilotes=_env("ONEVISION_PILOTES"),
                              static_images=os.environ.get("ONEVISION_IMAGES", "1") not in ("0", "false", "non")),
     }
