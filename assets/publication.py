@@ -27,7 +27,8 @@ PUBLICATION_APP = dg.AssetKey(["publication", "app"])
     kinds={"duckdb"},
     description="Copie en lecture seule, pour l'application des agents (`onevision app`), des positions "
     "départementales et nationales, des lignes de dettes et de créances, des lignes sans position, de "
-    "l'historique (positions de chaque instantané, mouvements) et des colonnes de recherche du registre courant, triées par SIREN, dans un nouveau fichier DuckDB du dossier "
+    "l'historique (positions de chaque instantané, mouvements) et des colonnes de recherche du registre "
+    "courant, triées par SIREN, dans un nouveau fichier DuckDB du dossier "
     "de publication (ONEVISION_PUBLICATION, défaut : <dossier de l'entrepôt>/publication) ; le pointeur "
     "`current.json` est remplacé atomiquement, les anciennes copies sont supprimées après un délai de grâce. "
     "L'application continue de répondre pendant qu'un rafraîchissement écrit dans l'entrepôt.",

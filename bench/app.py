@@ -37,7 +37,7 @@ from pathlib import Path
 
 import duckdb
 
-from onevision_dagster.app.publication import current_file, publish
+from onevision_dagster.app.publication import publish
 
 TARGETS_MS = {"recherche": 200.0, "entreprise": 300.0}
 

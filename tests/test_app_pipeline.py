@@ -1,8 +1,9 @@
 """The real pipeline on the shared samples, then the application on what it published.
 
-Register, department 17 and the national views are materialized through Dagster (the national run ends
-with `publication/app`); the application then serves a company page from the published copy, with the
-figures of `expected/positions_17.csv` and the lines of the sample files.
+Register, department 17, its two snapshots (history) and the national views are materialized through
+Dagster, stage by stage as `onevision run` does (the national run ends with `publication/app`); the
+application then serves a company page from the published copy, with the figures of
+`expected/positions_17.csv` and the lines of the sample files, and the refunds at risk of `expected/impact.csv`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import html
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +20,8 @@ import requests
 from onevision_dagster.app.publication import current_file
 from onevision_dagster.assets.publication import PUBLICATION_APP
 from onevision_dagster.definitions import all_assets
+from onevision_dagster.orchestration.partitions import DATES_EXTRACTION, snapshot_key
+from onevision_dagster.orchestration.runner import _asset_groups
 from onevision_dagster.resources import LandingZone, ReportsFolder, Settings, Warehouse
 
 from . import app_fixtures as fx
@@ -47,12 +51,13 @@ def test_company_page_from_the_published_pipeline_output(sample_landing: Path, t
     resources = {"landing": LandingZone(path=str(sample_landing)), "warehouse": Warehouse(path=str(warehouse)),
                  "reports": ReportsFolder(path=str(tmp_path / "rapports")),
                  "settings": Settings(departements="17", freshness_days=7, static_images=False)}
-    partitioned = [a for a in all_assets if a.partitions_def is not None]
-    national = [a for a in all_assets if a.partitions_def is None and "entreprises" not in {k.path[-1] for k in a.keys}]
-    for selection, partition in ((dg.AssetSelection.assets(["raw", "entreprises"]), None),
-                                 (dg.AssetSelection.assets(*partitioned), "17"),
-                                 (dg.AssetSelection.assets(*national), None)):
-        result = dg.materialize(all_assets, selection=selection, partition_key=partition, resources=resources)
+    register, partitioned, history, national = _asset_groups(all_assets)  # the stages of `onevision run`
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(DATES_EXTRACTION, ["2026-11-20", "2026-11-27"])
+    for selection, partition in ((register, None), (partitioned, "17"), (history, snapshot_key("2026-11-27", "17")),
+                                 (history, snapshot_key("2026-11-20", "17")), (national, None)):
+        result = dg.materialize(all_assets, selection=dg.AssetSelection.assets(*selection), partition_key=partition,
+                                resources=resources, instance=instance)
         assert result.success
     published = {m.asset_key for m in result.get_asset_materialization_events()}
     assert PUBLICATION_APP in published
@@ -81,3 +86,13 @@ def test_company_page_from_the_published_pipeline_output(sample_landing: Path, t
         assert f"{len(offsettable)} élément" in worklist
         for siren in offsettable:
             assert siren in worklist
+        # the history is published too: refunds at risk of the period 20/11 → 27/11, as expected/impact.csv
+        with open(EXPECTED / "impact.csv", encoding="utf-8") as fh:
+            impact = next(csv.DictReader(fh))
+        refunds = requests.get(f"{base}/departements/17/listes/remboursements/export.csv", headers=AGENT_17)
+        rows = list(csv.DictReader(refunds.content.decode("utf-8-sig").splitlines(), delimiter=";"))
+        total = sum(Decimal(r["a_risque"].replace(",", ".")) for r in rows)
+        assert total == Decimal(impact["rembourse_a_risque"]) and total > 0
+        assert all(r["date_debut"] == "20/11/2026" and r["date_fin"] == "27/11/2026" for r in rows)
+        page = _text(requests.get(f"{base}/entreprises/800000010", headers=AGENT_17).text)
+        assert "Historique" in page and "20/11/2026" in page
