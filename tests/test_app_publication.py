@@ -43,7 +43,7 @@ def test_published_copy_holds_the_served_tables_sorted_by_siren(tmp_path: Path) 
     with duckdb.connect(str(result.path), read_only=True) as pub:
         tables = {r[0] for r in pub.execute("SHOW TABLES").fetchall()}
         assert tables == {"positions", "positions_nationales", "lignes_dettes", "lignes_creances", "non_positionnees",
-                          "recherche", "publication"}
+                          "recherche", "mots", "noms", "publication"}
         assert tuple(c[0] for c in pub.execute("DESCRIBE positions").fetchall()) == model.POSITIONS
         assert tuple(c[0] for c in pub.execute("DESCRIBE lignes_dettes").fetchall()) == model.LIGNES
         sirens = [r[0] for r in pub.execute("SELECT siren FROM lignes_dettes").fetchall()]
@@ -54,6 +54,11 @@ def test_published_copy_holds_the_served_tables_sorted_by_siren(tmp_path: Path) 
         ecuries = pub.execute("SELECT commune_normalise, date_jugement::VARCHAR, liste_departements FROM recherche "
                               "WHERE siren = ?", [fx.ECURIES]).fetchone()
         assert ecuries == ("SAINT MARTIN DE RE", "2026-06-12", ["17"])
+        # the word index: each word of name, acronym, town and postal code, sorted by word
+        words = pub.execute("SELECT mot FROM mots WHERE siren = ? ORDER BY mot", [fx.OYSTERS]).fetchall()
+        assert [w[0] for w in words] == ["17320", "MARENNES", "OLERON", "OMO", "OSTREICULTURE"]
+        all_words = [w[0] for w in pub.execute("SELECT mot FROM mots").fetchall()]
+        assert all_words == sorted(all_words)
         money = pub.execute("SELECT typeof(montant_compensable) FROM positions LIMIT 1").fetchone()[0]
         assert money == "DECIMAL(18,2)"
 

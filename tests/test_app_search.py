@@ -88,6 +88,9 @@ def test_names_are_normalised_as_in_section_5() -> None:
     ("17300", [fx.GARAGE]),
     ("transp charent", [fx.TRANSPORTS]),  # words are prefixes of the name's words
     ("atlantique", []),
+    ("ecuries de", [fx.ECURIES]),  # a two-letter word is a whole word...
+    ("bo", []),  # ...never a prefix (it would match half the country)
+    ("173", [fx.GARAGE, fx.OYSTERS]),  # digits are prefixes: postal codes 17300, 17320
 ])
 def test_agent_of_17_finds_only_companies_of_17(con, text: str, expected: list[str]) -> None:
     assert _sirens(con, AGENT_17, text) == expected
@@ -124,9 +127,17 @@ def test_counts_and_pages_only_count_visible_companies(con) -> None:
     assert search(con, NOBODY, "17").total == 0
 
 
-def test_exact_name_comes_first(con) -> None:
-    # "GARAGE MARTIN": exact normalised name first; a word prefix match would come after
-    assert _sirens(con, NATIONAL, "garage martin")[0] == fx.GARAGE
+def test_exact_name_or_acronym_comes_first_then_name_order(con) -> None:
+    # "TC" is the transports company's acronym: first, although "TC" begins no name
+    # name order (normalised): ATLANTIC, BOULANGERIE, ECURIES, GARAGE, OSTREICULTURE, TRANSPORTS
+    assert _sirens(con, NATIONAL, "17") == [fx.SHIPPING, fx.BAKERY, fx.ECURIES, fx.GARAGE, fx.OYSTERS,
+                                            fx.TRANSPORTS]
+    assert _sirens(con, NATIONAL, "tc") == [fx.TRANSPORTS]
+    assert _sirens(con, NATIONAL, "omo") == [fx.OYSTERS]
+    result = search(con, NATIONAL, "17", 2, 2)
+    assert [r["siren"] for r in result.rows] == [fx.ECURIES, fx.GARAGE]  # page 2
+    beyond = search(con, NATIONAL, "17", 9, 2)  # beyond the last page: the last page
+    assert (beyond.page, [r["siren"] for r in beyond.rows]) == (3, [fx.OYSTERS, fx.TRANSPORTS])
 
 
 def test_sql_injection_is_just_words(con) -> None:

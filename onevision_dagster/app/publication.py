@@ -56,6 +56,27 @@ def _copy(con: duckdb.DuckDBPyConnection, target: str, select: str, order: str) 
     con.execute(f"CREATE TABLE pub.{target} AS {select} ORDER BY {order}")
 
 
+def _search_index(con: duckdb.DuckDBPyConnection) -> None:
+    """The word index of the search: one row per (word, company), sorted by word.
+
+    A query word then reads only the row groups of its words (a range on a sorted column: DuckDB's zone
+    maps skip the others) instead of scanning every company's name; each row carries what the search
+    needs next — the company's rank in name order and its departments (the rights filter) — so the
+    result page is found without touching `recherche`. `noms` lists the exact names and acronyms, whose
+    companies come first.
+    """
+    _copy(con, "mots", """
+        SELECT DISTINCT mot, siren, ordre, liste_departements
+        FROM (SELECT unnest(string_split(concat_ws(' ', nom_normalise, sigle_normalise, commune_normalise,
+                                                   coalesce(code_postal, '')), ' ')) AS mot,
+                     siren, ordre, liste_departements
+              FROM pub.recherche)
+        WHERE mot <> ''""", "mot, siren")
+    _copy(con, "noms", """
+        SELECT nom_normalise AS nom, siren FROM pub.recherche WHERE nom_normalise <> ''
+        UNION SELECT sigle_normalise, siren FROM pub.recherche WHERE sigle_normalise <> ''""", "nom, siren")
+
+
 def _copy_tables(con: duckdb.DuckDBPyConnection) -> int:
     cols = model.column_list
     _copy(con, "positions", f"SELECT {cols(model.POSITIONS)} FROM marts.positions", "siren, departement")
@@ -70,8 +91,8 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> int:
     version = "date_extraction = (SELECT max(date_extraction) FROM raw.entreprises)"
     con.register("communes_normalisees", _communes(con, version))
     try:
-        # one row per company that has a national position (no other can ever be opened), with what a
-        # search matches on (`cle`: normalised name, acronym, town and postal code) and what a result shows
+        # one row per company that has a national position (no other can ever be opened): what a result shows,
+        # what a search matches on, and `ordre`, its rank in name order (results are listed in that order)
         _copy(con, "recherche", f"""
             WITH registre AS (SELECT {cols(model.REGISTRE)} FROM raw.entreprises WHERE {version})
             SELECT n.siren, coalesce(r.denomination, n.denomination) AS denomination, r.sigle,
@@ -80,13 +101,13 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> int:
                    r.date_jugement, n.procedure_collective, n.departements,
                    string_split(n.departements, ',') AS liste_departements,
                    n.total_dettes, n.total_creances, n.montant_compensable, n.passif_declare,
-                   concat_ws(' ', coalesce(r.nom_normalise, ''), coalesce(r.sigle_normalise, ''),
-                             coalesce(c.commune_normalise, ''), coalesce(r.code_postal, '')) AS cle
+                   row_number() OVER (ORDER BY coalesce(r.nom_normalise, ''), n.siren)::INTEGER AS ordre
             FROM marts.positions_nationales n
             LEFT JOIN registre r USING (siren)
             LEFT JOIN communes_normalisees c ON c.commune = r.commune""", "siren")
     finally:
         con.unregister("communes_normalisees")
+    _search_index(con)
     if _table_exists(con, "history", "mouvements"):
         _copy(con, "mouvements", f"SELECT {cols(model.MOUVEMENTS)} FROM history.mouvements",
               "siren, departement, date_fin")

@@ -4,10 +4,12 @@ What the agent types is read as, in order: a SIREN (9 digits, spaces allowed), a
 SIREN), an intra-EU VAT number (`FR` + key + SIREN: its SIREN) — each checked with the contract's rules, a
 number with a wrong key is said to be invalid, never "corrected" — or else words. Words go through the same
 normalisation as fine attachment (contract section 5: case, accents, punctuation and legal-form words
-ignored) and every word must begin a word of the company's name, acronym, town or postal code.
+ignored) and every word must begin a word of the company's name, acronym, town or postal code (words of
+one or two letters must be whole words).
 
 The rights filter runs inside the query, before counting and paging: the total and the pages only ever
-count companies the user may open.
+count companies the user may open. Words are looked up in the publication's word index (`mots`, sorted by
+word), rarest word first; see `publication._search_index`.
 """
 
 from __future__ import annotations
@@ -78,29 +80,64 @@ def parse_query(text: str) -> Query:
     return Query(text, "mots", words=words, normalised=" ".join(words))
 
 
+WORD_END = "\U0010ffff"  # sorts after every character (UTF-8 byte order): [w, w + WORD_END) = words starting with w
+EXACT_MAX_LENGTH = 2
+"""Query words of one or two letters (`DU`, `L`, `SA`...) must be whole words: as prefixes they would match
+a large part of the country and say nothing. Digits stay prefixes (`17` finds the postal codes 17xxx)."""
+
+
+def _word_filter(word: str) -> tuple[str, list[object]]:
+    if len(word) <= EXACT_MAX_LENGTH and not word.isdigit():
+        return "mot = ?", [word]
+    return "mot >= ? AND mot < ?", [word, word + WORD_END]
+
+
+def _matching(con: duckdb.DuckDBPyConnection, user: User, words: tuple[str, ...]) -> tuple[str, list[object]]:
+    """SQL of the visible companies (siren, ordre) having every word, starting from the rarest word."""
+    counts = [con.execute(f"SELECT count(*) FROM mots WHERE {_word_filter(w)[0]}", _word_filter(w)[1]).fetchone()[0]
+              for w in words]
+    order = sorted(range(len(words)), key=counts.__getitem__)
+    rights, params = visible_filter(user, "liste_departements")
+    first, first_params = _word_filter(words[order[0]])
+    sql = f"SELECT siren, ordre FROM mots WHERE {first} AND {rights}"
+    params = [*first_params, *params]
+    for i in order[1:]:
+        condition, more = _word_filter(words[i])
+        sql = f"SELECT * FROM ({sql}) SEMI JOIN (SELECT siren FROM mots WHERE {condition}) USING (siren)"
+        params += more
+    return sql, params
+
+
+def _result_rows(con: duckdb.DuckDBPyConnection, sirens: list[str]) -> list[dict[str, Any]]:
+    if not sirens:
+        return []
+    cur = con.execute(f"SELECT {', '.join(RESULT_COLUMNS)} FROM recherche WHERE siren IN (SELECT unnest(?))",
+                      [sirens])
+    names = [d[0] for d in cur.description]
+    found = {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
+    return [found[s] for s in sirens if s in found]
+
+
 def search(con: duckdb.DuckDBPyConnection, user: User, text: str, page: int = 1, page_size: int = 25
            ) -> SearchResult:
     query = parse_query(text)
     page = max(1, page)
-    if query.kind in ("vide", "invalide"):
+    if query.kind in ("vide", "invalide") or not user.has_rights:
         return SearchResult(query, 0, 1, 0, [])
-    rights, params = visible_filter(user, "liste_departements")
     if query.kind == "siren":
-        where, where_params, order, order_params = "siren = ?", [query.siren], "siren", []
-    else:
-        where = " AND ".join("contains(' ' || cle, ?)" for _ in query.words)
-        where_params = [" " + w for w in query.words]
-        order = """CASE WHEN nom_normalise = ? THEN 0 WHEN sigle_normalise = ? THEN 1
-                        WHEN starts_with(nom_normalise, ?) THEN 2 WHEN commune_normalise = ? THEN 3 ELSE 4 END,
-                   denomination, siren"""
-        order_params = [query.normalised] * 4
-    base = f"FROM recherche WHERE {rights} AND {where}"
-    total = con.execute(f"SELECT count(*) {base}", [*params, *where_params]).fetchone()[0]
-    pages = max(1, -(-total // page_size))
-    page = min(page, pages)
-    cur = con.execute(
-        f"SELECT {', '.join(RESULT_COLUMNS)} {base} ORDER BY {order} LIMIT ? OFFSET ?",
-        [*params, *where_params, *order_params, page_size, (page - 1) * page_size])
-    names = [d[0] for d in cur.description]
-    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    return SearchResult(query, int(total), page, pages, rows)
+        rights, params = visible_filter(user, "liste_departements")
+        rows = _result_rows(con, [r[0] for r in con.execute(
+            f"SELECT siren FROM recherche WHERE siren = ? AND {rights}", [query.siren, *params]).fetchall()])
+        return SearchResult(query, len(rows), 1, 1, rows)
+    matching, params = _matching(con, user, query.words)
+    # exact name or acronym first, then name order
+    ranked = f"""SELECT siren, count(*) OVER () AS total FROM ({matching})
+                 ORDER BY siren IN (SELECT siren FROM noms WHERE nom = ?) DESC, ordre LIMIT ? OFFSET ?"""
+    found = con.execute(ranked, [*params, query.normalised, page_size, (page - 1) * page_size]).fetchall()
+    if not found and page > 1:  # beyond the last page: show the last one
+        total = con.execute(f"SELECT count(*) FROM ({matching})", params).fetchone()[0]
+        return search(con, user, text, max(1, -(-total // page_size)), page_size) if total else \
+            SearchResult(query, 0, 1, 1, [])
+    total = found[0][1] if found else 0
+    return SearchResult(query, int(total), page, max(1, -(-total // page_size)),
+                        _result_rows(con, [r[0] for r in found]))
