@@ -24,6 +24,13 @@ def _add_warehouse(p: argparse.ArgumentParser) -> None:
                    help="fichier DuckDB (défaut : %(default)s)")
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"date invalide : {text!r} (attendu AAAA-MM-JJ)") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="onevision", description="One Vision : position consolidée des "
                                      "débiteurs professionnels.")
@@ -74,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Exporte le journal d'audit (recherches, consultations, listes, exports, "
                         "suites données, refus) au format CSV des agents, heure de Paris.")
     au.add_argument("--out", required=True, type=Path, help="fichier CSV à écrire")
-    au.add_argument("--depuis", type=date.fromisoformat, default=None,
+    au.add_argument("--depuis", type=_day, default=None,
                     help="premier jour exporté, AAAA-MM-JJ (défaut : tout le journal)")
     au.add_argument("--base", default=None, help="URL SQLAlchemy de la base de l'application (défaut : "
                     "ONEVISION_APP_DATABASE_URL ou le fichier SQLite à côté de l'entrepôt)")

@@ -301,3 +301,13 @@ def test_log_has_the_path_but_never_the_query(app) -> None:
     assert any(line.startswith(f"onevision.app GET /entreprises/{fx.BAKERY} 200 alice") for line in ours)
     server_side = [line for line in collect.lines if not line.startswith("urllib3")]  # the client logs its URL
     assert not any("BOULANGERIE" in line or "q=" in line for line in server_side), server_side
+
+
+def test_nothing_published_yet_is_503_and_recorded(tmp_path: Path) -> None:
+    settings = fx.app_settings(tmp_path, tmp_path / "rien")
+    with fx.running_app(settings) as base:
+        engine = open_store(settings.database_url)
+        r = requests.get(f"{base}/recherche", params={"q": "port"}, headers=AGENT_17)
+        assert r.status_code == 503 and "onevision run" in r.text
+        assert requests.get(f"{base}/", headers=AGENT_17).status_code == 200  # the home page still answers
+        assert _audit(engine) == [("alice", "17", "RECHERCHE", "port", 503)]

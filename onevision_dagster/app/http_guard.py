@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
@@ -38,6 +39,7 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 )
+_PRINTABLE = re.compile(r"[^\x00-\x20\x7f]{1,200}")
 UNAUTHORISED_PAGE = ("<!doctype html><html lang=fr><meta charset=utf-8><title>Accès refusé</title>"
                      "<p>Accès refusé : la requête ne vient pas du proxy d'authentification.</p></html>").encode()
 
@@ -88,8 +90,8 @@ class HttpGuard:
                 await self.app(scope, receive, send_with_headers)
         finally:
             user = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == self.user_header), "-")
-            if not self._has_secret(scope):
-                user = "-"
+            if not self._has_secret(scope) or not _PRINTABLE.fullmatch(user):
+                user = "-"  # an untrusted or unprintable identity is not written (no log injection)
             log.info("%s %s %s %s %.0f ms", scope.get("method"), scope.get("path"), status_holder["status"],
                      user, (time.perf_counter() - start) * 1000)
 

@@ -138,11 +138,13 @@ def _render(request: Request, name: str, status: int = 200, user: User | None = 
     return response
 
 
+TITLES = {400: "Demande invalide", 401: "Identité absente", 403: "Accès refusé", 404: "Introuvable",
+          500: "Erreur interne", 503: "Données indisponibles"}
+
+
 def _refusal_page(request: Request, user: User | None, refusal: Refusal) -> Response:
     return _render(request, "erreur.html", refusal.status, user if refusal.status != 401 else None,
-                   titre={400: "Demande invalide", 401: "Identité absente", 403: "Accès refusé",
-                          404: "Introuvable", 503: "Données indisponibles"}.get(refusal.status, "Erreur"),
-                   message=refusal.message)
+                   titre=TITLES.get(refusal.status, "Erreur"), message=refusal.message)
 
 
 def _guarded(action: str):
@@ -159,6 +161,10 @@ def _guarded(action: str):
                 response, status = _refusal_page(request, user, refusal), refusal.status
             except NoPublication as e:
                 response, status = _refusal_page(request, user, Refusal(503, str(e))), 503
+            except Exception:  # noqa: BLE001 - answered, audited and logged without the query string
+                log.exception("erreur sur %s %s", request.method, request.url.path)
+                response = _refusal_page(request, user, Refusal(500, "Erreur interne : l'incident est journalisé."))
+                status = 500
             await run_in_threadpool(_audit, request, user, action, objet, status)
             return response
 
