@@ -33,10 +33,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
+import pandera.errors
 import pandera.pandas as pa
 
 from onevision_dagster.consolidate.schemas import TABLE_MODELS
 from onevision_dagster.consolidate.tables import CREDIT_COLUMNS, DEBT_COLUMNS
+from onevision_dagster.errors import OneVisionError
 
 MAX_EXACT = "1e12"  # above this amount, float rounding could exceed Pandera's tolerance: let Pandera judge
 MAX_CENTS = "1e13"  # above this, float64 cannot tell whole cents: let Pandera judge
@@ -288,5 +290,30 @@ def validate_table(con: duckdb.DuckDBPyConnection, table: str, departement: str 
         return checked[0]
     where, params = _scope(departement, date_situation)
     frame = con.execute(f"SELECT * FROM {table} WHERE {where}", params).df()
-    model.validate(frame, lazy=True)
+    try:
+        model.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        raise TableCheckFailed(table, departement, date_situation, errors, frame) from None
     return len(frame)
+
+
+IDENTIFIER_COLUMNS = ("siren", "reference", "num_amende", "cle", "ligne")
+
+
+class TableCheckFailed(OneVisionError):
+    """Pandera rejected stored rows: the message names the checks and the rows by their identifiers only (never a
+    name, an address or a raw line: it goes to the run's log); Pandera's own report stays in `errors`."""
+
+    def __init__(self, table: str, departement: str | None, date_situation: dt.date | None,
+                 errors: pandera.errors.SchemaErrors, frame) -> None:
+        self.errors = errors
+        cases = errors.failure_cases
+        checks = sorted({str(c) for c in cases["check"].dropna()})
+        rows = [int(i) for i in cases["index"].dropna().unique()][:10] if "index" in cases else []
+        ids = [c for c in IDENTIFIER_COLUMNS if c in frame.columns][:2]
+        named = [" ".join(f"{c} {frame.iloc[r][c]}" for c in ids) for r in rows if 0 <= r < len(frame)]
+        scope = "".join([f" (département {departement}" if departement else " (national",
+                         f", instantané du {date_situation:%d/%m/%Y})" if date_situation else ")"])
+        super().__init__(
+            f"Contrôle de {table}{scope} échoué, rien n'est publié : {', '.join(checks) or 'schéma'}"
+            + (f" — lignes en cause : {'; '.join(named)}" if named else ""))

@@ -13,12 +13,17 @@ from collections.abc import Sequence
 
 import duckdb
 
+from onevision_dagster.consolidate.table_validation import validate_table
 from onevision_dagster.consolidate.tables import MONEY, execute, transaction
+from onevision_dagster.errors import OneVisionError
 from onevision_dagster.history.movements import previous_date
+from onevision_dagster.history.schemas import HISTORY_MODELS
 from onevision_dagster.history.snapshots import create_history_tables
-from onevision_dagster.history.tables import IMPACT_MONEY_COLUMNS
+from onevision_dagster.history.tables import IMPACT_MONEY_COLUMNS, OTHERS, PILOT
 
-PILOT, OTHERS = "pilotes", "autres"
+
+class HistoryCheckFailed(OneVisionError):
+    """A check of the history failed before commit: the stored history is the last good one."""
 
 # impact column: the movement types it sums (debts only for `sorties`)
 IMPACT_SUMS = {
@@ -70,6 +75,11 @@ def build_impact(con: duckdb.DuckDBPyConnection, departement: str, t1: dt.date) 
                 FROM totaux t, signale s""",
             {"d": departement, "t0": t0, "t1": t1},
         )
+        validate_table(con, "history.impact", departement, None, HISTORY_MODELS["history.impact"])
+        passed, details = impact_matches_movements(con, departement, t1)
+        if not passed:
+            raise HistoryCheckFailed(f"Contrôle « impact = somme des mouvements » échoué pour {departement} "
+                                     f"({t0} → {t1}), rien n'est publié : {details}")
     return t0
 
 

@@ -30,8 +30,15 @@ import datetime as dt
 import duckdb
 
 from onevision_dagster.consolidate.snapshot import snapshot_at, snapshot_dates
+from onevision_dagster.consolidate.table_validation import validate_table
 from onevision_dagster.consolidate.tables import MONEY, execute, transaction
+from onevision_dagster.errors import OneVisionError
+from onevision_dagster.history.schemas import HISTORY_MODELS
 from onevision_dagster.history.snapshots import create_history_tables
+
+
+class ReconciliationFailed(OneVisionError):
+    """The movements of a pair do not reconcile the stocks: they are not published."""
 
 CANCELLED = ("ANNULEE", "ANNULE")
 APPLIED = ("IMPUTEE", "IMPUTE")
@@ -126,6 +133,13 @@ def build_movements(con: duckdb.DuckDBPyConnection, departement: str, t1: dt.dat
                        CAST(montant AS {MONEY})
                 FROM m WHERE montant <> 0 AND siren IS NOT NULL""",
         )
+        # checked before they are committed: a failed check keeps the last good movements
+        validate_table(con, "history.mouvements", departement, None, HISTORY_MODELS["history.mouvements"])
+        passed, details = reconciliation(con, departement, t1)
+        if not passed:
+            raise ReconciliationFailed(f"Les mouvements de {departement} ({t0} → {t1}) ne réconcilient pas les "
+                                       f"stocks, rien n'est publié : " + " ; ".join(f"{k} : {v}" for k, v in
+                                                                                   details.items()))
     return t0
 
 

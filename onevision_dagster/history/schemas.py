@@ -17,8 +17,7 @@ from onevision_dagster.consolidate.schemas import (
     _whole_cents,
 )
 from onevision_dagster.consolidate.tables import CREDIT_NATURES, DEBT_NATURES
-from onevision_dagster.history.impact import OTHERS, PILOT
-from onevision_dagster.history.tables import IMPACT_MONEY_COLUMNS, MOVEMENT_TYPES
+from onevision_dagster.history.tables import IMPACT_MONEY_COLUMNS, MOVEMENT_TYPES, OTHERS, PILOT
 
 DEBT_MOVEMENTS = ["SORTIE", "ANNULATION", "NON_VALEUR", "PAIEMENT", "HAUSSE", "NOUVELLE"]
 CREDIT_MOVEMENTS = ["SORTIE", "IMPUTATION", "REMBOURSEMENT", "NOUVELLE_CREANCE"]

@@ -20,8 +20,10 @@ from onevision_dagster.consolidate.fines import insert_rattachement
 from onevision_dagster.consolidate.lines import insert_lines
 from onevision_dagster.consolidate.positions import insert_positions
 from onevision_dagster.consolidate.snapshot import Snapshot, snapshot_at, snapshot_dates
+from onevision_dagster.consolidate.table_validation import validate_table
 from onevision_dagster.consolidate.tables import TABLE_DDL, create_tables, execute, transaction
 from onevision_dagster.contract.sources import in_scope_sql
+from onevision_dagster.history.schemas import HISTORY_MODELS
 from onevision_dagster.history.tables import HISTORY_DDL
 
 # per-snapshot work tables, private to the connection that computes the snapshot
@@ -98,6 +100,8 @@ def build_snapshot(con: duckdb.DuckDBPyConnection, departement: str, when: dt.da
             )
             execute(con, "INSERT INTO history.instantanes VALUES (?, ?, ?, ?, now())",
                     [departement, when, identity(snap), snap.registre])
+            for table in ("history.positions_historique", "history.lignes"):  # checked before it is committed
+                validate_table(con, table, departement, when, HISTORY_MODELS[table])
     finally:
         _drop_work_tables(con, work)
     return snap

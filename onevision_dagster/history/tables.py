@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from onevision_dagster.consolidate.tables import MONEY, TABLE_DDL
 
+PILOT, OTHERS = "pilotes", "autres"  # the experiment's two groups of departments
 MOVEMENT_TYPES = ("SORTIE", "ANNULATION", "NON_VALEUR", "PAIEMENT", "HAUSSE", "IMPUTATION", "REMBOURSEMENT",
                   "NOUVELLE", "NOUVELLE_CREANCE")
 MOUVEMENT_COLUMNS = ("departement", "date_debut", "date_fin", "siren", "source", "cle", "type", "montant")

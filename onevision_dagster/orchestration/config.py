@@ -31,7 +31,8 @@ def _env_int(name: str) -> int | dg.EnvVar:
 
 def default_resources() -> dict[str, dg.ConfigurableResource]:
     return {
-        "landing": LandingZone(path=_env("ONEVISION_LANDING")),
+        "landing": LandingZone(path=_env("ONEVISION_LANDING"),
+                               follow_links=os.environ.get("ONEVISION_LANDING_LIENS", "0") in ("1", "true", "oui")),
         "warehouse": Warehouse(path=_env("ONEVISION_WAREHOUSE")),
         "reports": ReportsFolder(path=_env("ONEVISION_REPORTS")),
         "settings": Settings(departements=_env("ONEVISION_DEPARTEMENTS"),

@@ -108,12 +108,14 @@ def _warehouse_path(resources: dict) -> str | None:
 
 def run_pipeline(departements: list[str], include_national: bool = True,
                  log_level: str = "WARNING", keep_open: bool = True, include_history: bool = True,
-                 history_dates: list[dt.date] | None = None) -> PipelineResult:
+                 history_dates: list[dt.date] | None = None, include_current: bool = True) -> PipelineResult:
     """`keep_open`: the warehouse stays open for all the runs (`warehouse.session`) instead of being
     opened and closed by every step; other processes then wait for the end to open it.
 
     `include_history`: after the current figures, every snapshot of the departments that is missing or out of
-    date is computed (one run per date and department); `history_dates` forces those dates instead."""
+    date is computed (one run per date and department); `history_dates` forces those dates instead.
+    `include_current=False` (a history backfill): no register or department run, and of the national views
+    only the experiment's."""
     from onevision_dagster.definitions import all_assets, defs
 
     resources = defs.resources
@@ -137,16 +139,18 @@ def run_pipeline(departements: list[str], include_national: bool = True,
             result.stages.append(StageResult(name, res.success, time.perf_counter() - start,
                                              [] if res.success else _failures(res), started, _step_seconds(res)))
 
-        run("registre", register)
-        if not result.stages[-1].ok:
-            return result
-        for dept in departements:
-            run(f"département {dept}", partitioned, dept)
+        if include_current:
+            run("registre", register)
+            if not result.stages[-1].ok:
+                return result
+            for dept in departements:
+                run(f"département {dept}", partitioned, dept)
         if include_history:
             _run_history(instance, path or _warehouse_path(resources), departements, history_dates,
                          lambda name, key: run(name, history, key), result)
         if include_national:
-            run("vue nationale", national)
+            run("vue nationale", national if include_current else
+                [a for a in national if any(k.path[0] == "history" for k in a.keys)])
     return result
 
 

@@ -17,7 +17,7 @@ from datetime import date
 
 import dagster as dg
 
-from onevision_dagster.ingest.landing import LandingScan, scan_landing
+from onevision_dagster.ingest.landing import LandingScan
 from onevision_dagster.orchestration.jobs import REFRESH_TARGET, REGISTER, departement_job, historique_job
 from onevision_dagster.orchestration.partitions import DATES_EXTRACTION, departements_partitions, snapshot_key
 from onevision_dagster.orchestration.schedules import department_keys
@@ -113,7 +113,7 @@ def detect_changes(scan: LandingScan, cursor: dict, active: Sequence[str],
 def depot_extraits(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
     cursor = json.loads(context.cursor) if context.cursor else {}
     active = departements_partitions.get_partition_keys()
-    changes = detect_changes(scan_landing(landing.root), cursor, active, department_keys())
+    changes = detect_changes(landing.scan(), cursor, active, department_keys())
     for bad in changes.badly_named:
         context.log.warning(f"Fichier mal nommé, non lu : {bad}")
     partitions = [dg.AddDynamicPartitionsRequest(DATES_EXTRACTION, changes.new_dates)] if changes.new_dates else []
