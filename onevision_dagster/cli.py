@@ -123,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (défaut : %(default)s)")
     s.add_argument("--port", type=int, default=8765, help="port (défaut : %(default)s)")
 
-    a = sub.add_parser("app", parents=[common], help="application web des agents (recherche, fiches, listes de travail)",
+    a = sub.add_parser("app", parents=[common],
+                       help="application web des agents (recherche, fiches, listes de travail)",
                        description="Sert l'application des agents derrière le proxy d'authentification ; "
                        "configuration par variables d'environnement ONEVISION_APP_* (docs/app.md).")
     a.add_argument("--host", default=None, help="adresse d'écoute (défaut : ONEVISION_APP_HOST ou 127.0.0.1 ; "
