@@ -25,6 +25,7 @@ from onevision_dagster.app.publication import POINTER, current_file, publish, re
 from onevision_dagster.app.reader import NoPublication, PublishedData
 from onevision_dagster.assets.publication import PUBLICATION_APP, publication_app
 from onevision_dagster.definitions import all_assets
+from onevision_dagster.errors import OneVisionError
 from onevision_dagster.orchestration.runner import _asset_groups
 from onevision_dagster.resources import Warehouse
 
@@ -165,3 +166,17 @@ def test_every_dagster_instance_of_the_project_has_telemetry_off() -> None:
         assert "cp dagster.yaml" in text and TELEMETRY_GUARD in text, script  # an older instance gets it too
     with dg.DagsterInstance.ephemeral() as instance:  # `onevision run` without DAGSTER_HOME
         assert instance.telemetry_enabled is False
+
+
+def test_an_incomplete_copy_is_never_published(tmp_path: Path) -> None:
+    warehouse = fx.build_warehouse(tmp_path / "w.duckdb")
+    folder = tmp_path / "pub"
+    with duckdb.connect(str(warehouse)) as con:
+        good = publish(con, folder).path
+        # a register holding a SIREN twice would give a company two search rows: refused, not served
+        con.execute("INSERT INTO raw.entreprises SELECT * FROM raw.entreprises WHERE siren = ? "
+                    "AND date_extraction = DATE '2026-11-27'", [fx.BAKERY])
+        with pytest.raises(OneVisionError, match="recherche : 8 lignes copiées pour 7"):
+            publish(con, folder)
+    assert current_file(folder) == good
+    assert sorted(p.name for p in folder.glob("*.duckdb")) == [good.name]  # the partial copy is gone

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from onevision_dagster.app import model
 from onevision_dagster.consolidate.matching import normalise_names
+from onevision_dagster.errors import OneVisionError
 
 POINTER = "current.json"
 PREFIX = "onevision-"
@@ -114,10 +115,28 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> int:
     if _table_exists(con, "history", "positions_historique"):
         _copy(con, "positions_historique", f"SELECT {cols(model.POSITIONS)} FROM history.positions_historique",
               "siren, departement, date_situation")
+    _check_copy(con)
     con.execute("""CREATE TABLE pub.publication AS
                    SELECT now()::TIMESTAMP AS publie_le, (SELECT max(date_situation) FROM pub.positions)
                           AS date_situation, (SELECT count(*) FROM pub.recherche) AS entreprises""")
     return con.execute("SELECT entreprises FROM pub.publication").fetchone()[0]
+
+
+COPIED = {"positions": "marts.positions", "positions_nationales": "marts.positions_nationales",
+          "lignes_dettes": "core.lignes_dettes", "lignes_creances": "core.lignes_creances",
+          "non_positionnees": "core.non_positionnees", "recherche": "marts.positions_nationales"}
+
+
+def _check_copy(con: duckdb.DuckDBPyConnection) -> None:
+    """Every copied table holds as many rows as its source, or nothing is published (the pointer stays)."""
+    wrong = []
+    for target, source in COPIED.items():
+        copied, expected = con.execute(f"SELECT (SELECT count(*) FROM pub.{target}), (SELECT count(*) FROM {source})"
+                                       ).fetchone()
+        if copied != expected:
+            wrong.append(f"{target} : {copied} lignes copiées pour {expected} dans {source}")
+    if wrong:
+        raise OneVisionError("Publication annulée, copie incomplète : " + " ; ".join(wrong))
 
 
 def _write_pointer(folder: Path, name: str) -> None:
