@@ -133,6 +133,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dossier des rapports (défaut : ONEVISION_REPORTS, sinon %(default)s)")
     s.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (défaut : %(default)s)")
     s.add_argument("--port", type=int, default=8765, help="port (défaut : %(default)s)")
+
+    a = sub.add_parser("app", parents=[common],
+                       help="application web des agents (recherche, fiches, listes de travail)",
+                       description="Sert l'application des agents derrière le proxy d'authentification ; "
+                       "configuration par variables d'environnement ONEVISION_APP_* (docs/app.md).")
+    a.add_argument("--host", default=None, help="adresse d'écoute (défaut : ONEVISION_APP_HOST ou 127.0.0.1 ; "
+                   "hors boucle locale, ONEVISION_PROXY_SECRET est obligatoire)")
+    a.add_argument("--port", type=int, default=None, help="port d'écoute (défaut : ONEVISION_APP_PORT ou 8766)")
+
+    au = sub.add_parser("audit", parents=[common], help="exporte le journal d'audit de l'application en CSV",
+                        description="Exporte le journal d'audit (recherches, consultations, listes, exports, "
+                        "suites données, refus) au format CSV des agents, heure de Paris.")
+    au.add_argument("--out", required=True, type=Path, help="fichier CSV à écrire")
+    au.add_argument("--depuis", type=_iso_date, default=None,
+                    help="premier jour exporté, AAAA-MM-JJ (défaut : tout le journal)")
+    au.add_argument("--base", default=None, help="URL SQLAlchemy de la base de l'application (défaut : "
+                    "ONEVISION_APP_DATABASE_URL ou le fichier SQLite à côté de l'entrepôt)")
     return parser
 
 
@@ -302,8 +319,29 @@ def _rapports(args: argparse.Namespace) -> int:
     return 0
 
 
+def _app(args: argparse.Namespace) -> int:
+    from onevision_dagster.app.server import serve
+    from onevision_dagster.app.settings import load_settings
+
+    settings = load_settings().with_listen(args.host, args.port)
+    settings.check_listen()
+    serve(settings)
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from onevision_dagster.app import audit
+    from onevision_dagster.app.settings import load_settings
+    from onevision_dagster.app.store import open_store
+
+    url = args.base or load_settings().database_url
+    n = audit.export(open_store(url), args.out, args.depuis)
+    print(f"{args.out} : {n} ligne(s) d'audit")
+    return 0
+
+
 COMMANDS = {"generate": _generate, "run": _run, "historique": _historique, "export": _export, "fiche": _fiche,
-            "rapports": _rapports}
+            "rapports": _rapports, "app": _app, "audit": _audit}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,8 @@ bash scripts/setup.sh
 export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/.dagster_home}"
 mkdir -p "$DAGSTER_HOME" data
 [ -f "$DAGSTER_HOME/dagster.yaml" ] || cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+# Dagster's telemetry off in every instance we start, an instance created before this line included
+grep -q '^telemetry:' "$DAGSTER_HOME/dagster.yaml" || printf '\ntelemetry:\n  enabled: false\n' >> "$DAGSTER_HOME/dagster.yaml"
 DATE="${ONEVISION_DEMO_DATE:-$(date +%F)}"
 rm -rf data/landing
 # four weekly snapshots; 33 and 69 are not pilots, so the experiment has departments to compare with
