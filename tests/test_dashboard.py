@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import re
 import sys
@@ -273,3 +274,73 @@ def test_report_server_is_read_only_and_local(reports: Path) -> None:
         server.server_close()
     with pytest.raises(FileNotFoundError):
         make_server(reports / "absent", port=0)
+
+
+def _raw_get(port: int, path: str, method: str = "GET") -> tuple[int, bytes]:
+    """Sends the path as written (urllib would not keep every `..` or `%2e%2e`)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.putrequest(method, path, skip_host=False, skip_accept_encoding=True)
+        conn.endheaders()
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def test_report_server_lists_no_folder_and_never_leaves_its_root(
+    reports: Path, tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    write_fiche(con, "443210984", "17", reports / "fiches")
+    secret = tmp_path / "secret.html"  # outside the report folder
+    secret.write_text("<p>hors du dossier</p>", encoding="utf-8")
+    (reports / "passwd").symlink_to("/etc/passwd")
+    (reports / "etc").symlink_to("/etc", target_is_directory=True)
+    (reports / "fuite.html").symlink_to(secret)
+    (reports / "fiches" / "index.html").symlink_to(secret)  # an index that points outside is no index
+    (reports / "vide").mkdir()
+    (reports / "alias.html").symlink_to(reports / "tableau_de_bord_17.html")  # inside: served
+    (reports / ".tableau_de_bord_17.html.tmp").write_text("moitié de page", encoding="utf-8")
+    server = make_server(reports, port=0)
+    port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        refused = [
+            "/../../../etc/passwd",
+            "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+            "/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
+            "/..%2f..%2f..%2fetc%2fpasswd",
+            "/passwd",
+            "/etc/passwd",
+            "/etc/",
+            "/fuite.html",
+            "/fiches/",
+            "/fiches/index.html",
+            "/vide/",
+            "/.tableau_de_bord_17.html.tmp",
+            "/index.html/",
+        ]
+        for path in refused:
+            for method in ("GET", "HEAD"):
+                status, body = _raw_get(port, path, method)
+                assert status == 404, (method, path, status)
+                assert b"root:" not in body and b"hors du dossier" not in body, path
+                assert b"fiche_443210984_17.html" not in body, path  # no listing
+        # a folder URL without its slash is redirected, then refused: never listed
+        assert _raw_get(port, "/fiches")[0] == 301
+        assert _raw_get(port, "/vide")[0] == 301
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "//exemple.invalid/..")
+        redirect = conn.getresponse()
+        assert redirect.status == 301 and redirect.getheader("Location") == "/exemple.invalid/../"  # same site
+        conn.close()
+        status, body = _raw_get(port, "/fiches/fiche_443210984_17.html")
+        assert status == 200 and b"TRANSPORTS CHARENTAIS" in body
+        status, body = _raw_get(port, "/alias.html")
+        assert status == 200 and body == (reports / "tableau_de_bord_17.html").read_bytes()
+        status, body = _raw_get(port, "/")
+        assert status == 200 and body == (reports / "index.html").read_bytes()
+    finally:
+        server.shutdown()
+        server.server_close()
