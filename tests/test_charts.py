@@ -17,16 +17,11 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from onevision_dagster.reports import charts
-from onevision_dagster.reports.charts import (
-    ANCIENNETE_TRANCHES,
-    SOLDE_TRANCHES,
-    build_figures,
-    key_figures,
-    load_dashboard_data,
-    summary_markdown,
-)
+from onevision_dagster.reports.charts import build_figures
+from onevision_dagster.reports.dashboard_data import ANCIENNETE_TRANCHES, SOLDE_TRANCHES, load_dashboard_data
 from onevision_dagster.reports.formatting import NBSP, format_date, format_euros, format_nombre, format_pourcentage
+from onevision_dagster.reports.key_figures import key_figures, summary_markdown
+from onevision_dagster.reports.labels import label_entreprise
 from onevision_dagster.warehouse import create_raw_and_quality
 
 XSS = "<script>alert(1)</script>"
@@ -531,6 +526,6 @@ def test_empty_department_gives_readable_empty_charts(con: duckdb.DuckDBPyConnec
 
 
 def test_company_labels_are_escaped() -> None:
-    assert charts.label_entreprise(XSS, XSS_SIREN) == f"&lt;script&gt;alert(1)&lt;/script&gt; ({XSS_SIREN})"
-    assert charts.label_entreprise("A" * 60, "1").startswith("A" * 39 + "…")
-    assert charts.label_entreprise(None, "1") == "(sans dénomination) (1)"
+    assert label_entreprise(XSS, XSS_SIREN) == f"&lt;script&gt;alert(1)&lt;/script&gt; ({XSS_SIREN})"
+    assert label_entreprise("A" * 60, "1").startswith("A" * 39 + "…")
+    assert label_entreprise(None, "1") == "(sans dénomination) (1)"

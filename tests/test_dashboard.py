@@ -18,19 +18,15 @@ import duckdb
 import plotly.graph_objects as go
 import pytest
 
-from onevision_dagster.reports.charts import build_figures, load_dashboard_data
-from onevision_dagster.reports.dashboard import (
-    PLOTLY_JS,
-    dashboard_filename,
-    ensure_plotly_js,
-    find_browser,
-    write_dashboard,
-    write_index,
-    write_static_image,
-)
+from onevision_dagster.reports.charts import build_figures
+from onevision_dagster.reports.dashboard import PLOTLY_JS, ensure_plotly_js, write_dashboard
+from onevision_dagster.reports.dashboard_data import load_dashboard_data
 from onevision_dagster.reports.fiche import write_fiche
 from onevision_dagster.reports.formatting import NBSP
+from onevision_dagster.reports.html_page import dashboard_filename
+from onevision_dagster.reports.index_page import write_index
 from onevision_dagster.reports.server import make_server
+from onevision_dagster.reports.static_image import find_browser, write_static_image
 
 
 def _fixture_module():

@@ -12,8 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from onevision_dagster.reports.fiche import PositionIntrouvable, fiche_filename, top_companies, write_fiche
+from onevision_dagster.reports.fiche import write_fiche
+from onevision_dagster.reports.fiche_data import PositionIntrouvable, top_companies
 from onevision_dagster.reports.formatting import NBSP
+from onevision_dagster.reports.html_page import fiche_filename
 
 
 def _fixture_module():

@@ -7,28 +7,34 @@ physical line. No JavaScript: the sheet opens and prints anywhere.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from onevision_dagster.reports.charts import ETAPE_LABELS, source_label
-from onevision_dagster.reports.dashboard import (
+from onevision_dagster.reports.fiche_data import PositionIntrouvable, load_fiche, procedure_ouverte, top_companies
+from onevision_dagster.reports.formatting import MISSING, format_date, format_euros, format_nombre
+from onevision_dagster.reports.html_page import (
     FICHES_DIR,
     INDEX,
-    LEGAL_BASIS_HTML,
     PAGE_KIND_FICHE,
-    check_departement,
     esc,
     fiche_filename,
     page_html,
     table_html,
     write_text_atomic,
 )
-from onevision_dagster.reports.formatting import MISSING, format_date, format_euros, format_nombre
+from onevision_dagster.reports.labels import (
+    CATEGORIES_JURIDIQUES,
+    ETAPE_LABELS,
+    NATURES,
+    PROCEDURES,
+    RATTACHEMENTS,
+    STATUTS,
+    source_label,
+)
+from onevision_dagster.reports.legal import LEGAL_BASIS_HTML
 
 __all__ = [
     "FICHES_DIR",
@@ -38,169 +44,6 @@ __all__ = [
     "top_companies",
     "write_fiche",
 ]
-
-_SIREN = re.compile(r"\d{9}")
-
-CATEGORIES_JURIDIQUES = {
-    "1": "Entrepreneur individuel",
-    "2": "Groupement de droit privé non doté de la personnalité morale",
-    "3": "Personne morale de droit étranger",
-    "4": "Personne morale de droit public soumise au droit commercial",
-    "5": "Société commerciale",
-    "6": "Autre personne morale immatriculée au RCS",
-    "7": "Personne morale et organisme soumis au droit administratif",
-    "8": "Organisme privé spécialisé",
-    "9": "Groupement de droit privé",
-}
-"""INSEE legal categories, level 1 (first digit)."""
-
-PROCEDURES = {
-    "SAUVEGARDE": "Sauvegarde",
-    "REDRESSEMENT": "Redressement judiciaire",
-    "LIQUIDATION": "Liquidation judiciaire",
-}
-
-STATUTS = {
-    "EN_RECOUVREMENT": "En recouvrement",
-    "PAYEE": "Payée",
-    "ANNULEE": "Annulée",
-    "ADMISE_NON_VALEUR": "Admise en non-valeur",
-    "OUVERT": "Ouvert",
-    "SOLDE": "Soldé",
-    "PRIS_EN_CHARGE": "Pris en charge",
-    "ANNULE": "Annulé",
-    "DEPOSEE": "Déposée",
-    "EN_INSTRUCTION": "En instruction",
-    "ACCORDEE": "Accordée",
-    "REJETEE": "Rejetée",
-    "REMBOURSEE": "Remboursée",
-    "A_RESTITUER": "À restituer",
-    "RESTITUE": "Restitué",
-    "IMPUTE": "Imputé",
-    "EN_COURS": "En cours",
-    "REMBOURSABLE": "Remboursable",
-    "IMPUTEE": "Imputée",
-}
-NATURES = {"CERTAINE": "Certaine", "POTENTIELLE": "Potentielle", "AUCUNE": "Rien n'est dû"}
-RATTACHEMENTS = {
-    "SIREN": "par SIREN",
-    "SIREN_SANS_ESPACES": "par SIREN (espaces retirés)",
-    "NOM_CODE_POSTAL": "par nom et code postal",
-    "SIGLE_CODE_POSTAL": "par sigle et code postal",
-}
-
-TOP_COMPANIES_DEFINITION = (
-    "montant en jeu = total des dettes restant dues + total des créances certaines "
-    "(ordre décroissant, puis SIREN croissant à égalité)"
-)
-
-
-class PositionIntrouvable(ValueError):
-    """The SIREN has no position in the asked scope: nothing to put on a sheet."""
-
-    def __init__(self, siren: str, departement: str | None):
-        self.siren = siren
-        self.departement = departement
-        where = f"dans le département {departement}" if departement else "au niveau national"
-        super().__init__(
-            f"Aucune position pour le SIREN {siren} {where} : l'entreprise n'a ni dette ouverte ni créance "
-            "dans ce périmètre, est hors périmètre, ou les données n'ont pas encore été consolidées."
-        )
-
-
-def _check_siren(siren: str) -> str:
-    clean = str(siren).replace(" ", "")
-    if not _SIREN.fullmatch(clean):
-        raise ValueError(f"SIREN invalide : {siren!r} (9 chiffres attendus)")
-    return clean
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-def top_companies(con: duckdb.DuckDBPyConnection, departement: str | None, n: int) -> list[str]:
-    """SIRENs with the most at stake, for which sheets are produced in advance.
-
-    Amount at stake = ``total_dettes + total_creances`` (certain credits): what
-    the company owes plus what the State owes it, the two sides an agent may
-    have to act on. Ties are broken by SIREN so the list is stable.
-    """
-    check_departement(departement)
-    if n <= 0:
-        return []
-    if departement is None:
-        sql = """SELECT siren FROM marts.positions_nationales
-                 ORDER BY total_dettes + total_creances DESC, siren LIMIT ?"""
-        params: list[Any] = [int(n)]
-    else:
-        sql = """SELECT siren FROM marts.positions WHERE departement = ?
-                 ORDER BY total_dettes + total_creances DESC, siren LIMIT ?"""
-        params = [departement, int(n)]
-    return [row[0] for row in con.execute(sql, params).fetchall()]
-
-
-# ------------------------------------------------------------------ data
-
-
-def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None) -> dict[str, Any]:
-    """Identity, position and lines of one company (raises `PositionIntrouvable`)."""
-    siren = _check_siren(siren)
-    check_departement(departement)
-    if departement is None:
-        positions = _rows(con, "SELECT * FROM marts.positions_nationales WHERE siren = ?", [siren])
-    else:
-        positions = _rows(
-            con, "SELECT * FROM marts.positions WHERE siren = ? AND departement = ?", [siren, departement]
-        )
-    if not positions:
-        raise PositionIntrouvable(siren, departement)
-    identity = _rows(
-        con,
-        """SELECT siren, denomination, sigle, categorie_juridique, adresse, code_postal, commune, departement,
-                  date_creation, etat_administratif, procedure_collective, date_jugement, fichier, ligne
-           FROM raw.entreprises WHERE siren = ?""",
-        [siren],
-    )
-    dept_filter = "" if departement is None else "AND l.departement = ?"
-    params = [siren] if departement is None else [siren, departement]
-    dettes = _rows(
-        con,
-        f"""SELECT l.*, r.methode AS rattachement
-            FROM core.lignes_dettes l
-            LEFT JOIN core.rattachement_amendes r
-              ON l.source = 'amendes' AND r.departement = l.departement AND r.num_amende = l.reference
-            WHERE l.siren = ? {dept_filter}
-            ORDER BY l.ouverte DESC, l.source, l.date_ligne, l.reference""",
-        params,
-    )
-    creances = _rows(
-        con,
-        f"""SELECT l.* FROM core.lignes_creances l WHERE l.siren = ? {dept_filter}
-            ORDER BY l.ouverte DESC, l.source, l.date_ligne, l.reference""",
-        params,
-    )
-    return {
-        "siren": siren,
-        "departement": departement,
-        "position": positions[0],
-        "identite": identity[0] if identity else None,
-        "dettes": dettes,
-        "creances": creances,
-    }
-
-
-def procedure_ouverte(identite: dict[str, Any] | None, date_situation: dt.date | None) -> bool:
-    """Collective procedure opened on or before the as-of date (SOURCES.md section 6)."""
-    if not identite or not identite.get("procedure_collective") or identite.get("date_jugement") is None:
-        return False
-    return date_situation is None or identite["date_jugement"] <= date_situation
-
-
-# ------------------------------------------------------------------ rendering
-
 
 def _oui_non(value: object) -> str:
     return "Oui" if value else "Non"
