@@ -43,9 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--rapports", type=Path, default=Path(os.environ.get("ONEVISION_REPORTS",
                                                                         ENV_DEFAULTS["ONEVISION_REPORTS"])))
 
-    e = sub.add_parser("export", help="exports CSV pour les agents")
+    e = sub.add_parser("export", help="exports CSV ou Excel (.xlsx) pour les agents")
     e.add_argument("what", choices=["positions", "rejets", "non_positionnees"])
     e.add_argument("--out", required=True, type=Path)
+    e.add_argument("--format", choices=["csv", "xlsx"], default=None,
+                   help="csv ou xlsx (cellules typées, à ouvrir dans Excel) ; défaut : d'après l'extension de --out")
     scope = e.add_mutually_exclusive_group()
     scope.add_argument("--departement")
     scope.add_argument("--national", action="store_true")
@@ -114,11 +116,12 @@ def _export(args: argparse.Namespace) -> int:
         if args.what == "positions":
             if not args.departement and not args.national:
                 raise OneVisionError("export positions : précisez --departement D ou --national")
-            n = exports.export_positions(con, args.out, departement=args.departement, national=args.national)
+            n = exports.export_positions(con, args.out, departement=args.departement, national=args.national,
+                                         fmt=args.format)
         elif args.what == "rejets":
-            n = exports.export_rejets(con, args.out, departement=args.departement)
+            n = exports.export_rejets(con, args.out, departement=args.departement, fmt=args.format)
         else:
-            n = exports.export_non_positionnees(con, args.out, departement=args.departement)
+            n = exports.export_non_positionnees(con, args.out, departement=args.departement, fmt=args.format)
     print(f"{args.out} : {n} ligne(s)")
     return 0
 
