@@ -8,7 +8,7 @@ asset in the lineage graph, with its own row count and Pandera validation.
 
 import dagster as dg
 
-from onevision_dagster.consolidate import consolidation
+from onevision_dagster.consolidate import build as consolidation
 from onevision_dagster.consolidate.table_validation import validate_table
 from onevision_dagster.orchestration.automation import FOLLOW_UPSTREAM
 from onevision_dagster.orchestration.partitions import departements_partitions

@@ -10,7 +10,8 @@ procedure) exclude it.
 
 import dagster as dg
 
-from onevision_dagster.consolidate import consistency, consolidation
+from onevision_dagster.consolidate import build as consolidation
+from onevision_dagster.consolidate import consistency
 from onevision_dagster.consolidate.table_validation import validate_table
 from onevision_dagster.orchestration.automation import FOLLOW_UPSTREAM, NATIONAL_CONDITION
 from onevision_dagster.orchestration.partitions import departements_partitions

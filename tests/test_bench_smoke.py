@@ -19,7 +19,7 @@ import pytest
 
 from onevision_dagster import warehouse
 from onevision_dagster.consolidate import table_validation
-from onevision_dagster.consolidate.consolidation import build_all
+from onevision_dagster.consolidate.build import build_all
 from onevision_dagster.consolidate.schemas import TABLE_MODELS
 from onevision_dagster.ingest.load import ingest_landing
 
@@ -82,13 +82,33 @@ MUTATIONS: list[tuple[str, str, list[str]]] = [
     ("core.lignes_dettes", "unique", ["INSERT INTO t SELECT * FROM t WHERE rowid = 0"]),
     ("core.lignes_dettes", "date range", ["UPDATE t SET date_ligne = DATE '1500-01-01' WHERE rowid = 0"]),
     ("core.lignes_dettes", "null bool", ["UPDATE t SET ouverte = NULL WHERE rowid = 0"]),
+    ("core.lignes_dettes", "nature null", ["UPDATE t SET nature = NULL WHERE rowid = 0"]),
+    ("core.lignes_dettes", "amount without nature", ["UPDATE t SET nature = 'AUCUNE', ouverte = false "
+                                                     "WHERE montant > 0"]),
+    ("core.lignes_dettes", "not yet due elsewhere", ["UPDATE t SET nature = 'A_ECHOIR' WHERE source = 'spl' "
+                                                     "AND nature = 'EXIGIBLE'"]),
+    ("core.lignes_dettes", "written off elsewhere", ["UPDATE t SET nature = 'NON_VALEUR', ouverte = false "
+                                                     "WHERE source = 'spl' AND nature = 'EXIGIBLE'"]),
+    ("core.lignes_dettes", "offsettable not due", ["UPDATE t SET compensable = true WHERE nature = 'A_ECHOIR'"]),
+    ("core.lignes_dettes", "declared elsewhere", ["UPDATE t SET passif = true WHERE source = 'amendes'"]),
+    ("core.lignes_dettes", "declared closed", ["UPDATE t SET passif = true WHERE nature = 'AUCUNE'"]),
+    ("core.lignes_dettes", "remaining", ["UPDATE t SET montant_paye = montant_paye + 1 WHERE nature = 'EXIGIBLE'"]),
+    ("core.lignes_dettes", "paid negative", ["UPDATE t SET montant_paye = -1 WHERE nature = 'AUCUNE'"]),
+    ("core.lignes_dettes", "due cents", ["ALTER TABLE t ALTER montant_du TYPE DECIMAL(18,3)",
+                                         "UPDATE t SET montant_du = montant_du + 0.001 WHERE nature = 'AUCUNE'"]),
     ("core.lignes_creances", "clean", []),
     ("core.lignes_creances", "siren", ["UPDATE t SET siren = NULL WHERE rowid = 0"]),
     ("core.lignes_creances", "none", ["UPDATE t SET montant = 5, ouverte = true WHERE nature = 'AUCUNE'"]),
     ("core.lignes_creances", "certain", ["UPDATE t SET compensable = NOT compensable WHERE rowid = 0"]),
+    ("core.lignes_creances", "debt nature", ["UPDATE t SET nature = 'EXIGIBLE' WHERE rowid = 0"]),
+    ("core.lignes_creances", "later elsewhere", ["UPDATE t SET nature = 'A_ECHOIR', compensable = false "
+                                                 "WHERE source = 'excedents' AND nature = 'CERTAINE'"]),
+    ("core.lignes_creances", "debt flags", ["UPDATE t SET passif = true WHERE rowid = 0"]),
+    ("core.lignes_creances", "open", ["UPDATE t SET ouverte = NOT ouverte WHERE rowid = 0"]),
     ("core.non_positionnees", "clean", []),
     ("core.non_positionnees", "siren", ["UPDATE t SET siren = '812345676' WHERE motif = 'NON_RATTACHEE'"]),
     ("core.non_positionnees", "unique", ["INSERT INTO t SELECT * FROM t WHERE rowid = 0"]),
+    ("core.non_positionnees", "motif", ["UPDATE t SET motif = 'AUTRE' WHERE motif = 'REGISTRE_REJETE'"]),
     ("marts.positions", "clean", []),
     ("marts.positions", "totals", ["UPDATE t SET total_dettes = total_dettes + 0.01 WHERE rowid = 0"]),
     ("marts.positions", "totals within tolerance", ["ALTER TABLE t ALTER total_dettes TYPE DECIMAL(18,3)",
@@ -99,10 +119,20 @@ MUTATIONS: list[tuple[str, str, list[str]]] = [
     ("marts.positions", "sources", ["UPDATE t SET nb_sources_dettes = 4 - nb_sources_dettes WHERE rowid = 0"]),
     ("marts.positions", "age", ["UPDATE t SET anciennete_jours = NULL WHERE total_dettes > 0"]),
     ("marts.positions", "empty", ["UPDATE t SET dettes_amendes = 0, dettes_spl = 0, dettes_impots_pro = 0, "
-                                  "dettes_rnf = 0, total_dettes = 0, creances_tva = 0, creances_excedents = 0, "
-                                  "creances_is = 0, total_creances = 0, creances_potentielles = 0, solde = 0, "
-                                  "dettes_compensables = 0, montant_compensable = 0, nb_sources_dettes = 0, "
-                                  "anciennete_jours = NULL WHERE rowid = 0"]),
+                                  "dettes_rnf = 0, total_dettes = 0, dettes_a_echoir = 0, dettes_non_valeur = 0, "
+                                  "creances_tva = 0, creances_excedents = 0, creances_is = 0, total_creances = 0, "
+                                  "creances_a_echoir = 0, creances_potentielles = 0, solde = 0, "
+                                  "dettes_compensables = 0, montant_compensable = 0, passif_declare = 0, "
+                                  "nb_sources_dettes = 0, anciennete_jours = NULL WHERE rowid = 0"]),
+    ("marts.positions", "declared claim offset", ["UPDATE t SET montant_compensable = least(total_creances, "
+                                                  "dettes_compensables) WHERE passif_declare > 0"]),
+    ("marts.positions", "declared beyond taxes", ["UPDATE t SET passif_declare = dettes_impots_pro + dettes_a_echoir "
+                                                  "+ 1, montant_compensable = 0 WHERE rowid = 0"]),
+    ("marts.positions", "not yet due negative", ["UPDATE t SET dettes_a_echoir = -1 WHERE rowid = 0"]),
+    ("marts.positions", "written off negative", ["UPDATE t SET dettes_non_valeur = -5 WHERE rowid = 0"]),
+    ("marts.positions", "credit later negative", ["UPDATE t SET creances_a_echoir = -5 WHERE rowid = 0"]),
+    ("marts.positions", "new column cents", ["ALTER TABLE t ALTER creances_a_echoir TYPE DECIMAL(18,3)",
+                                             "UPDATE t SET creances_a_echoir = 0.005 WHERE rowid = 0"]),
     ("marts.positions", "huge", ["UPDATE t SET dettes_rnf = dettes_rnf + 5e12, total_dettes = total_dettes + 5e12, "
                                  "solde = solde - 5e12 WHERE rowid = 0"]),
     ("marts.positions_nationales", "clean", []),
@@ -110,6 +140,9 @@ MUTATIONS: list[tuple[str, str, list[str]]] = [
     ("marts.positions_nationales", "distinct", ["UPDATE t SET departements = '17,17' WHERE rowid = 0"]),
     ("marts.positions_nationales", "format", ["UPDATE t SET departements = '17,' WHERE rowid = 0"]),
     ("marts.positions_nationales", "totals", ["UPDATE t SET total_creances = total_creances + 1 WHERE rowid = 0"]),
+    ("marts.positions_nationales", "declared claim offset", ["UPDATE t SET montant_compensable = "
+                                                             "least(total_creances, dettes_compensables) "
+                                                             "WHERE passif_declare > 0"]),
     ("marts.panel_debiteurs_communs", "clean", []),
     ("marts.panel_debiteurs_communs", "ranks", ["UPDATE t SET rang = 1 WHERE rang = 2"]),
     ("marts.panel_debiteurs_communs", "gap", ["UPDATE t SET rang = rang + 1 WHERE rang = (SELECT max(rang) FROM t)"]),

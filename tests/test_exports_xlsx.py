@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from onevision_dagster import cli, warehouse
-from onevision_dagster.consolidate.consolidation import (
+from onevision_dagster.consolidate.tables import (
     NATIONAL_POSITION_COLUMNS,
     POSITION_COLUMNS,
     POSITION_MONEY_COLUMNS,

@@ -19,7 +19,13 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from onevision_dagster.consolidate.consolidation import POSITION_MONEY_COLUMNS
+from onevision_dagster.consolidate.tables import (
+    CREDIT_COLUMNS,
+    CREDIT_NATURES,
+    DEBT_COLUMNS,
+    DEBT_NATURES,
+    POSITION_MONEY_COLUMNS,
+)
 from onevision_dagster.contract.sources import DEPARTEMENT_PATTERN
 
 SIREN_RE = r"^\d{9}$"
@@ -97,65 +103,102 @@ class _Lignes(_Model):
     statut: Series[str] = pa.Field(nullable=True)
     etape: Series[str] = pa.Field(isin=STAGES, nullable=True)
     ouverte: Series[bool]
-    nature: Series[str] = pa.Field(nullable=True)
+    nature: Series[str]
     compensable: Series[bool]
     sursis: Series[bool]
     conteste: Series[bool]
+    passif: Series[bool]
+    montant_du: Series[float] = pa.Field(ge=0, nullable=True)
+    montant_paye: Series[float] = pa.Field(ge=0, nullable=True)
     fichier: Series[str] = pa.Field(nullable=True)
     ligne: Series[pd.Int64Dtype] = pa.Field(ge=2, nullable=True)
     date_extraction: Series[pa.DateTime] = pa.Field(nullable=True)
 
-    @pa.check("montant", name="au_centime")
+    @pa.check("montant", "montant_du", "montant_paye", name="au_centime")
     @classmethod
     def _cents(cls, s: pd.Series) -> pd.Series:
         return _whole_cents(s)
 
-    @pa.dataframe_check(name="ouverte_si_montant")
+    @pa.dataframe_check(name="montant_si_nature")
     @classmethod
-    def _open_iff_amount(cls, df: pd.DataFrame) -> pd.Series:
-        return df["ouverte"] == (df["montant"] > 0)
+    def _amount_iff_nature(cls, df: pd.DataFrame) -> pd.Series:
+        """A line adds an amount exactly when it adds to a position column."""
+        return (df["nature"] != "AUCUNE") == (df["montant"] > 0)
 
 
 class LignesDettes(_Lignes):
     source: Series[str] = pa.Field(isin=DEBT_SOURCES)
     reference: Series[str]
+    nature: Series[str] = pa.Field(isin=list(DEBT_NATURES))
 
     class Config:
         unique = ["departement", "source", "reference"]
 
-    @pa.dataframe_check(name="compensable_impots_pro_ouvert")
+    @pa.dataframe_check(name="ouverte_si_exigible_ou_a_echoir")
+    @classmethod
+    def _open(cls, df: pd.DataFrame) -> pd.Series:
+        return df["ouverte"] == df["nature"].isin(["EXIGIBLE", "A_ECHOIR"])
+
+    @pa.dataframe_check(name="compensable_impots_pro_exigible")
     @classmethod
     def _offsettable(cls, df: pd.DataFrame) -> pd.Series:
-        return ~df["compensable"] | (df["ouverte"] & (df["source"] == "impots_pro") & ~df["sursis"])
+        return ~df["compensable"] | ((df["nature"] == "EXIGIBLE") & (df["source"] == "impots_pro") & ~df["sursis"])
+
+    @pa.dataframe_check(name="a_echoir_impots_pro")
+    @classmethod
+    def _not_yet_due(cls, df: pd.DataFrame) -> pd.Series:
+        return (df["nature"] != "A_ECHOIR") | (df["source"] == "impots_pro")
+
+    @pa.dataframe_check(name="non_valeur_amendes")
+    @classmethod
+    def _written_off(cls, df: pd.DataFrame) -> pd.Series:
+        return (df["nature"] != "NON_VALEUR") | (df["source"] == "amendes")
+
+    @pa.dataframe_check(name="passif_impots_pro_ouvert")
+    @classmethod
+    def _declared(cls, df: pd.DataFrame) -> pd.Series:
+        return ~df["passif"] | (df["ouverte"] & (df["source"] == "impots_pro"))
+
+    @pa.dataframe_check(name="reste_du_moins_paye")
+    @classmethod
+    def _remaining(cls, df: pd.DataFrame) -> pd.Series:
+        """What a debt adds is what is left to pay (section 9: reste = D − P)."""
+        remaining = df["montant_du"].astype(float) - df["montant_paye"].astype(float)
+        return (df["nature"] == "AUCUNE") | _eq(df["montant"], remaining)
 
     @pa.dataframe_check(name="rattachement_seulement_amendes")
     @classmethod
     def _null_siren_only_fines(cls, df: pd.DataFrame) -> pd.Series:
         return df["siren"].notna() | (df["source"] == "amendes")
 
-    @pa.dataframe_check(name="pas_de_nature")
-    @classmethod
-    def _no_nature(cls, df: pd.DataFrame) -> pd.Series:
-        return df["nature"].isna()
-
 
 class LignesCreances(_Lignes):
     siren: Series[str] = pa.Field(str_matches=SIREN_RE)
     source: Series[str] = pa.Field(isin=CREDIT_SOURCES)
-    nature: Series[str] = pa.Field(isin=["CERTAINE", "POTENTIELLE", "AUCUNE"])
+    nature: Series[str] = pa.Field(isin=list(CREDIT_NATURES))
 
     class Config:
         unique = ["departement", "source", "reference"]
 
-    @pa.dataframe_check(name="aucune_sans_montant")
+    @pa.dataframe_check(name="ouverte_si_montant")
     @classmethod
-    def _none_is_zero(cls, df: pd.DataFrame) -> pd.Series:
-        return (df["nature"] != "AUCUNE") | (df["montant"] == 0)
+    def _open(cls, df: pd.DataFrame) -> pd.Series:
+        return df["ouverte"] == (df["nature"] != "AUCUNE")
 
     @pa.dataframe_check(name="compensable_si_certaine")
     @classmethod
     def _certain(cls, df: pd.DataFrame) -> pd.Series:
         return df["compensable"] == (df["nature"] == "CERTAINE")
+
+    @pa.dataframe_check(name="a_echoir_creances_is")
+    @classmethod
+    def _refundable_later(cls, df: pd.DataFrame) -> pd.Series:
+        return (df["nature"] != "A_ECHOIR") | (df["source"] == "creances_is")
+
+    @pa.dataframe_check(name="sans_sursis_ni_passif")
+    @classmethod
+    def _no_debt_flags(cls, df: pd.DataFrame) -> pd.Series:
+        return ~df["sursis"] & ~df["conteste"] & ~df["passif"]
 
 
 class NonPositionnees(_Model):
@@ -164,7 +207,7 @@ class NonPositionnees(_Model):
     fichier: Series[str] = pa.Field(nullable=True)
     ligne: Series[pd.Int64Dtype] = pa.Field(ge=2, nullable=True)
     reference: Series[str] = pa.Field(nullable=True)
-    motif: Series[str] = pa.Field(isin=["NON_RATTACHEE", "HORS_PERIMETRE", "SIREN_INCONNU"])
+    motif: Series[str] = pa.Field(isin=["NON_RATTACHEE", "HORS_PERIMETRE", "REGISTRE_REJETE", "SIREN_INCONNU"])
     siren: Series[str] = pa.Field(str_matches=SIREN_RE, nullable=True)
 
     class Config:
@@ -179,7 +222,8 @@ class NonPositionnees(_Model):
 # --------------------------------------------------------------------------- marts
 
 _POSITION_MONEY = list(POSITION_MONEY_COLUMNS)
-_DEBTS = ["dettes_amendes", "dettes_spl", "dettes_impots_pro", "dettes_rnf"]
+_DEBTS = list(DEBT_COLUMNS)
+_CREDITS = list(CREDIT_COLUMNS)
 
 
 class _PositionBase(_Model):
@@ -191,14 +235,18 @@ class _PositionBase(_Model):
     dettes_impots_pro: Series[float] = pa.Field(ge=0)
     dettes_rnf: Series[float] = pa.Field(ge=0)
     total_dettes: Series[float] = pa.Field(ge=0)
+    dettes_a_echoir: Series[float] = pa.Field(ge=0)
+    dettes_non_valeur: Series[float] = pa.Field(ge=0)
     creances_tva: Series[float] = pa.Field(ge=0)
     creances_excedents: Series[float] = pa.Field(ge=0)
     creances_is: Series[float] = pa.Field(ge=0)
     total_creances: Series[float] = pa.Field(ge=0)
+    creances_a_echoir: Series[float] = pa.Field(ge=0)
     creances_potentielles: Series[float] = pa.Field(ge=0)
     solde: Series[float]
     dettes_compensables: Series[float] = pa.Field(ge=0)
     montant_compensable: Series[float] = pa.Field(ge=0)
+    passif_declare: Series[float] = pa.Field(ge=0)
     nb_sources_dettes: Series[pd.Int64Dtype] = pa.Field(ge=0, le=4)
     anciennete_jours: Series[pd.Int64Dtype] = pa.Field(ge=0, nullable=True)
     procedure_collective: Series[str] = pa.Field(isin=PROCEDURES, nullable=True)
@@ -212,7 +260,7 @@ class _PositionBase(_Model):
     @classmethod
     def _totals(cls, df: pd.DataFrame) -> pd.Series:
         debts = df[_DEBTS].astype(float).sum(axis=1)
-        credits = df[["creances_tva", "creances_excedents", "creances_is"]].astype(float).sum(axis=1)
+        credits = df[_CREDITS].astype(float).sum(axis=1)
         return (
             _eq(df["total_dettes"], debts)
             & _eq(df["total_creances"], credits)
@@ -222,12 +270,21 @@ class _PositionBase(_Model):
     @pa.dataframe_check(name="compensation")
     @classmethod
     def _offsetting(cls, df: pd.DataFrame) -> pd.Series:
+        """Bounded by both sides, 0 when a claim is declared in a procedure (section 8)."""
         bound = np.minimum(df["total_creances"].astype(float), df["dettes_compensables"].astype(float))
         mc = df["montant_compensable"].astype(float)
         return (
             (_eq(mc, bound) | (mc == 0))
+            & ((df["passif_declare"].astype(float) == 0) | (mc == 0))
             & (df["dettes_compensables"].astype(float) <= df["dettes_impots_pro"].astype(float) + TOL)
         )
+
+    @pa.dataframe_check(name="passif_dans_les_impots")
+    @classmethod
+    def _declared(cls, df: pd.DataFrame) -> pd.Series:
+        """Declared claims are open taxes, already counted as due or not yet due."""
+        taxes = df["dettes_impots_pro"].astype(float) + df["dettes_a_echoir"].astype(float)
+        return df["passif_declare"].astype(float) <= taxes + TOL
 
     @pa.dataframe_check(name="nb_sources_dettes")
     @classmethod
@@ -242,7 +299,8 @@ class _PositionBase(_Model):
     @pa.dataframe_check(name="position_non_vide")
     @classmethod
     def _not_empty(cls, df: pd.DataFrame) -> pd.Series:
-        amounts = df[["total_dettes", "total_creances", "creances_potentielles"]].astype(float)
+        amounts = df[["total_dettes", "dettes_a_echoir", "dettes_non_valeur", "total_creances",
+                      "creances_a_echoir", "creances_potentielles"]].astype(float)
         return (amounts > 0).any(axis=1)
 
 

@@ -35,13 +35,14 @@ import duckdb
 import pandera.pandas as pa
 
 from onevision_dagster.consolidate.schemas import TABLE_MODELS
+from onevision_dagster.consolidate.tables import CREDIT_COLUMNS, DEBT_COLUMNS
 
 MAX_EXACT = "1e12"  # above this amount, float rounding could exceed Pandera's tolerance: let Pandera judge
 MAX_CENTS = "1e13"  # above this, float64 cannot tell whole cents: let Pandera judge
 WHOLE_CENTS_MARGIN = "5e-7"  # Pandera's `au_centime` fails at 1e-6: flag from half of it
 
-_DEBTS = ("dettes_amendes", "dettes_spl", "dettes_impots_pro", "dettes_rnf")
-_CREDITS = ("creances_tva", "creances_excedents", "creances_is")
+_DEBTS = DEBT_COLUMNS
+_CREDITS = CREDIT_COLUMNS
 
 
 def _small(*cols: str) -> str:
@@ -77,12 +78,21 @@ CUSTOM_CHECKS: dict[str, str | Callable[[str, str], str]] = {
         " AND (motif IS DISTINCT FROM 'AMBIGUE' OR coalesce(nb_candidats > 1, false))"
         " AND (motif IS DISTINCT FROM 'AUCUN_CANDIDAT' OR coalesce(nb_candidats = 0, false))"
     ),
-    "_Lignes._open_iff_amount": "ouverte = (montant > 0)",
-    "LignesDettes._offsettable": "NOT compensable OR (ouverte AND source = 'impots_pro' AND NOT sursis)",
+    "_Lignes._amount_iff_nature": "(nature <> 'AUCUNE') = (montant > 0)",
+    "LignesDettes._open": "ouverte = (nature IN ('EXIGIBLE', 'A_ECHOIR'))",
+    "LignesDettes._offsettable": "NOT compensable OR (nature = 'EXIGIBLE' AND source = 'impots_pro' AND NOT sursis)",
+    "LignesDettes._not_yet_due": "nature <> 'A_ECHOIR' OR source = 'impots_pro'",
+    "LignesDettes._written_off": "nature <> 'NON_VALEUR' OR source = 'amendes'",
+    "LignesDettes._declared": "NOT passif OR (ouverte AND source = 'impots_pro')",
     "LignesDettes._null_siren_only_fines": "siren IS NOT NULL OR source = 'amendes'",
-    "LignesDettes._no_nature": "nature IS NULL",
-    "LignesCreances._none_is_zero": "nature IS DISTINCT FROM 'AUCUNE' OR montant = 0",
+    "LignesDettes._remaining": (
+        "nature = 'AUCUNE' OR (montant = montant_du - montant_paye AND abs(montant_du) < 1e12"
+        " AND abs(montant_paye) < 1e12)"
+    ),
+    "LignesCreances._open": "ouverte = (nature <> 'AUCUNE')",
     "LignesCreances._certain": "compensable = coalesce(nature = 'CERTAINE', false)",
+    "LignesCreances._refundable_later": "nature <> 'A_ECHOIR' OR source = 'creances_is'",
+    "LignesCreances._no_debt_flags": "NOT sursis AND NOT conteste AND NOT passif",
     "NonPositionnees._siren": "coalesce(motif = 'NON_RATTACHEE', false) = (siren IS NULL)",
     "_PositionBase._totals": (
         f"total_dettes = {_sum(_DEBTS)} AND total_creances = {_sum(_CREDITS)}"
@@ -91,11 +101,16 @@ CUSTOM_CHECKS: dict[str, str | Callable[[str, str], str]] = {
     ),
     "_PositionBase._offsetting": (
         "(montant_compensable = least(total_creances, dettes_compensables) OR montant_compensable = 0)"
+        " AND (passif_declare = 0 OR montant_compensable = 0)"
         " AND dettes_compensables <= dettes_impots_pro"
     ),
+    "_PositionBase._declared": "passif_declare <= dettes_impots_pro + dettes_a_echoir",
     "_PositionBase._nb_sources": "nb_sources_dettes = " + " + ".join(f"({c} > 0)::INTEGER" for c in _DEBTS),
     "_PositionBase._age": "(anciennete_jours IS NOT NULL) = (total_dettes > 0)",
-    "_PositionBase._not_empty": "total_dettes > 0 OR total_creances > 0 OR creances_potentielles > 0",
+    "_PositionBase._not_empty": (
+        "total_dettes > 0 OR dettes_a_echoir > 0 OR dettes_non_valeur > 0 OR total_creances > 0"
+        " OR creances_a_echoir > 0 OR creances_potentielles > 0"
+    ),
     "_PanelBase._total": f"total_dettes = {_sum(_DEBTS)} AND {_small(*_DEBTS, 'total_dettes')}",
     "PanelDebiteursCommuns._ranks": _ranks("departement"),
     "PanelDebiteursCommunsNational._ranks": _ranks(""),

@@ -44,6 +44,7 @@ class DecodedFile:
     bad_texts: list[str]
     bad_counts: np.ndarray
     ignored_columns: list[str] = field(default_factory=list)
+    column_index: dict[str, int] = field(default_factory=dict)  # spec column name -> position in the header
 
     @property
     def rows_read(self) -> int:
@@ -273,6 +274,7 @@ def decode_file(spec: SourceSpec, path: Path) -> DecodedFile:
         bad_texts=pc.take(body, pa.array(bad_idx, pa.int64())).to_pylist(),
         bad_counts=counts[bad_idx],
         ignored_columns=ignored,
+        column_index=columns_index,
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from onevision_dagster.consolidate.consolidation import POSITION_MONEY_COLUMNS
+from onevision_dagster.consolidate.tables import POSITION_MONEY_COLUMNS
 from onevision_dagster.contract.sources import SOURCES_BY_NAME
 from onevision_dagster.reports.formatting import NBSP
 from onevision_dagster.reports.labels import ETAPE_LABELS, RATTACHEMENT_LABELS, source_label

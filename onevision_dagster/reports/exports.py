@@ -44,12 +44,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from onevision_dagster.consolidate.consolidation import (
+from onevision_dagster.consolidate.snapshot import current_files_sql
+from onevision_dagster.consolidate.tables import (
     NATIONAL_POSITION_COLUMNS,
     POSITION_COLUMNS,
     POSITION_MONEY_COLUMNS,
 )
 from onevision_dagster.contract.departements import is_departement
+from onevision_dagster.contract.sources import ALL_SOURCES
 from onevision_dagster.reports.formatting import to_decimal_euros
 from onevision_dagster.reports.xlsx import write_query_xlsx
 
@@ -282,13 +284,18 @@ def export_positions(
 def export_rejets(
     con: duckdb.DuckDBPyConnection, out: str | Path, departement: str | None = None, fmt: str | None = None
 ) -> int:
-    """Every rejected row from ``quality.rejets``.
+    """Every rejected row of the files that make the latest snapshots (section 6; older files' rejects stay
+    in the warehouse).
 
     With a department, only that department's files (the national register's
     rejects are in the export without a department).
     """
-    order = "(source <> 'entreprises'), source, fichier, ligne, colonne NULLS FIRST"
-    return _export_query(con, f"quality.rejets {_department_filter(departement)}", order, out, REJETS_COLUMNS,
+    ranks = " ".join(f"WHEN '{s.name}' THEN {i}" for i, s in enumerate(ALL_SOURCES))
+    order = f"CASE source {ranks} END, fichier, ligne, colonne NULLS FIRST"  # the contract's order of sources
+    current = ("(SELECT r.* FROM quality.rejets r SEMI JOIN " + current_files_sql(con) + " f "
+               "ON f.source = r.source AND f.departement IS NOT DISTINCT FROM r.departement "
+               "AND f.date_extraction = r.date_extraction) AS rejets")
+    return _export_query(con, f"{current} {_department_filter(departement)}", order, out, REJETS_COLUMNS,
                          fmt=export_format(out, fmt), sheet_title="rejets")
 
 
