@@ -24,6 +24,8 @@ SOURCE_COLOURS = {
     "excedents": "#17becf",
     "creances_is": "#bcbd22",
     "potentielles": "#c7e9c0",
+    "a_echoir": "#fdae6b",
+    "non_valeur": "#bdbdbd",
     "entreprises": "#7f7f7f",
 }
 

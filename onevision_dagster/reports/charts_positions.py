@@ -24,31 +24,60 @@ from onevision_dagster.reports.chart_style import (
 from onevision_dagster.reports.dashboard_data import ZERO
 from onevision_dagster.reports.formatting import format_euros, format_nombre
 from onevision_dagster.reports.labels import label_entreprise
+from onevision_dagster.reports.legal import CREANCE_A_ECHOIR
 
 
 def chart_dettes_par_source(df: pd.DataFrame) -> go.Figure:
-    """Remaining due of open debts per source (columns source, libelle, montant, nb_entreprises)."""
+    """Due debts per source, then not-yet-due taxes and written-off fines apart (hatched, outside the total).
+
+    Columns: source, libelle, dans_total, montant, nb_entreprises.
+    """
     fig = go.Figure()
     if df.empty or not any(df["montant"]):
-        return style_figure(empty_figure(fig), "Dettes restant dues par source")
+        return style_figure(empty_figure(fig), "Dettes exigibles par source")
+    notes = {"a_echoir": "à échoir, hors total (non compensable avant sa date)",
+             "non_valeur": "admise en non-valeur, hors total (non éteinte)"}
     fig.add_bar(
         x=[wrap_label(label) for label in df["libelle"]],
         y=floats(df["montant"]),
         marker_color=[SOURCE_COLOURS.get(s, "#888") for s in df["source"]],
+        marker_pattern_shape=["" if inside else "/" for inside in df["dans_total"]],
         text=[euros_short(m) for m in df["montant"]],
         textposition="auto",
         customdata=[
-            [format_euros(m), format_nombre(n)] for m, n in zip(df["montant"], df["nb_entreprises"], strict=True)
+            [format_euros(m), format_nombre(n), "exigible" if inside else notes.get(s, "hors total")]
+            for s, m, n, inside in zip(df["source"], df["montant"], df["nb_entreprises"], df["dans_total"],
+                                       strict=True)
         ],
-        hovertemplate=("<b>%{x}</b><br>Restant dû : %{customdata[0]}<br>Entreprises : %{customdata[1]}<extra></extra>"),
+        hovertemplate=(
+            "<b>%{x}</b><br>Restant dû : %{customdata[0]} (%{customdata[2]})"
+            "<br>Entreprises : %{customdata[1]}<extra></extra>"
+        ),
         name="Dettes",
     )
-    total = sum(df["montant"], ZERO)
-    return style_figure(fig, f"Dettes restant dues par source — total {format_euros(total)}")
+    total = sum((m for m, inside in zip(df["montant"], df["dans_total"], strict=True) if inside), ZERO)
+    apart = {s: m for s, m in zip(df["source"], df["montant"], strict=True)}
+    return style_figure(
+        fig,
+        f"Dettes exigibles par source — total {format_euros(total)}<br><sup>à part, hors total : "
+        f"à échoir {format_euros(apart.get('a_echoir', ZERO))}, "
+        f"admises en non-valeur {format_euros(apart.get('non_valeur', ZERO))}</sup>",
+    )
+
+
+CREDIT_NATURE_TEXT = {
+    "CERTAINE": "certaine et exigible",
+    "A_ECHOIR": CREANCE_A_ECHOIR,
+    "POTENTIELLE": "potentielle (non compensable)",
+}
+CREDIT_NATURE_PATTERN = {"CERTAINE": "", "A_ECHOIR": ".", "POTENTIELLE": "/"}
 
 
 def chart_creances_par_source(df: pd.DataFrame) -> go.Figure:
-    """Credits the State owes per source; potential credits apart (not offsettable)."""
+    """Credits the State owes per source; not-yet-due and potential credits apart (not offsettable).
+
+    Columns: categorie, libelle, nature (CERTAINE, A_ECHOIR, POTENTIELLE), montant, nb_entreprises.
+    """
     fig = go.Figure()
     if df.empty or not any(df["montant"]):
         return style_figure(empty_figure(fig), "Créances dues par l'État, par source")
@@ -57,12 +86,12 @@ def chart_creances_par_source(df: pd.DataFrame) -> go.Figure:
         x=[wrap_label(label) for label in df["libelle"]],
         y=floats(df["montant"]),
         marker_color=colours,
-        marker_pattern_shape=["" if c else "/" for c in df["certaine"]],
+        marker_pattern_shape=[CREDIT_NATURE_PATTERN[n] for n in df["nature"]],
         text=[euros_short(m) for m in df["montant"]],
         textposition="auto",
         customdata=[
-            [format_euros(m), format_nombre(n), "certaine" if c else "potentielle (non compensable)"]
-            for m, n, c in zip(df["montant"], df["nb_entreprises"], df["certaine"], strict=True)
+            [format_euros(m), format_nombre(n), CREDIT_NATURE_TEXT[nat]]
+            for m, n, nat in zip(df["montant"], df["nb_entreprises"], df["nature"], strict=True)
         ],
         hovertemplate=(
             "<b>%{x}</b><br>Montant : %{customdata[0]}<br>Créance %{customdata[2]}"
@@ -70,16 +99,16 @@ def chart_creances_par_source(df: pd.DataFrame) -> go.Figure:
         ),
         name="Créances",
     )
-    certain = sum((m for m, c in zip(df["montant"], df["certaine"], strict=True) if c), ZERO)
-    return style_figure(fig, f"Créances dues par l'État — certaines : {format_euros(certain)}")
+    due = sum((m for m, n in zip(df["montant"], df["nature"], strict=True) if n == "CERTAINE"), ZERO)
+    return style_figure(fig, f"Créances dues par l'État — certaines et exigibles : {format_euros(due)}")
 
 
 def chart_bilan(totaux: dict[str, Any]) -> go.Figure:
-    """Certain credits minus debts = net balance, as a waterfall."""
+    """Due certain credits minus due debts = net balance, as a waterfall (not-yet-due amounts are not in it)."""
     creances, dettes, solde = totaux["total_creances"], totaux["total_dettes"], totaux["solde"]
     fig = go.Figure(
         go.Waterfall(
-            x=["Créances certaines", "Dettes", "Solde net"],
+            x=["Créances certaines exigibles", "Dettes exigibles", "Solde net"],
             measure=["relative", "relative", "total"],
             y=[float(creances), -float(dettes), float(solde)],
             text=[euros_short(creances), euros_short(-dettes), euros_short(solde)],
@@ -152,8 +181,8 @@ def chart_compensation(df: pd.DataFrame, totaux: dict[str, Any]) -> go.Figure:
         ],
         hovertemplate=(
             "<b>%{customdata[0]}</b><br>Compensable : %{customdata[1]}"
-            "<br>Créances certaines : %{customdata[2]}"
-            "<br>Dettes fiscales exigibles : %{customdata[3]}<extra></extra>"
+            "<br>Créances certaines exigibles : %{customdata[2]}"
+            "<br>Impôts exigibles sans sursis : %{customdata[3]}<extra></extra>"
         ),
         name="Compensable",
     )

@@ -65,21 +65,26 @@ def ensure_plotly_js(out_dir: Path) -> Path:
 
 
 _SECTION_HELP = {
-    "dettes": "Restant dû des dettes ouvertes de chaque source. Une entreprise peut figurer dans plusieurs sources.",
-    "creances": "Ce que l'État doit aux entreprises. Les créances hachurées sont potentielles (demandes en "
-    "instruction) : elles ne peuvent pas être compensées.",
-    "bilan": "Créances certaines moins dettes, toutes entreprises confondues.",
-    "solde": "Nombre d'entreprises par tranche de solde (créances certaines − dettes).",
-    "compensation": "Entreprises pour lesquelles une compensation est possible, par montant décroissant "
-    "(voir la base légale en bas de page).",
-    "anciennete": "Âge des dettes ouvertes à la date de situation (date de majoration, d'émission ou "
-    "d'exigibilité selon la source).",
+    "dettes": "Restant dû des dettes exigibles de chaque source (leur somme est le total des dettes). Montrés à "
+    "part, hachurés et hors total : les impôts professionnels à échoir (pas encore exigibles, non compensables "
+    "avant leur date) et les amendes admises en non-valeur (non éteintes, à reconsidérer). Une entreprise peut "
+    "figurer dans plusieurs sources.",
+    "creances": "Ce que l'État doit aux entreprises. Pleines : créances certaines et exigibles, les seules "
+    "compensables. Pointillées : créances d'IS à échoir (non compensables avant leur date). Hachurées : "
+    "créances potentielles (demandes en instruction), non compensables.",
+    "bilan": "Créances certaines exigibles moins dettes exigibles, toutes entreprises confondues.",
+    "solde": "Nombre d'entreprises par tranche de solde (créances certaines exigibles − dettes exigibles).",
+    "compensation": "Entreprises pour lesquelles une compensation est possible, par montant décroissant ; puis "
+    "celles dont la compensation est bloquée, avec le motif (voir la base légale en bas de page). Les amendes, "
+    "recettes non fiscales et produits locaux sont hors L. 257 B.",
+    "anciennete": "Âge des dettes restant dues à la date de situation (date de majoration, d'émission ou "
+    "d'exigibilité selon la source) ; les impôts à échoir sont dans la première tranche.",
     "etapes": "Où en est le recouvrement des titres ouverts. Les amendes et recettes non fiscales n'ont pas d'étape.",
-    "panel": "Entreprises ayant des dettes dans au moins deux sources, classées par priorité (montant, "
+    "panel": "Entreprises ayant des dettes exigibles dans au moins deux sources, classées par priorité (montant, "
     "ancienneté, étape la plus avancée).",
-    "qualite": "Lignes lues dans les fichiers sources : gardées ou rejetées (une ligne rejetée est listée "
-    "avec son motif dans l'export des rejets).",
-    "rejets": "Pourquoi des lignes ont été rejetées.",
+    "qualite": "Lignes lues dans les fichiers de la dernière situation (et la version du registre qu'elle "
+    "utilise) : gardées ou rejetées (une ligne rejetée est listée avec son motif dans l'export des rejets).",
+    "rejets": "Pourquoi des lignes des fichiers de la dernière situation ont été rejetées.",
     "rattachement": "Amendes rattachées à une entreprise : par SIREN, ou par nom et code postal "
     "quand le SIREN manque. En cas de doute l'amende n'est jamais rattachée.",
 }
@@ -95,29 +100,57 @@ def _fiche_link(out_dir: Path, siren: str, departement: str | None, text_html: s
 def _compensation_table(data: DashboardData, out_dir: Path) -> str:
     df = data.top_compensation
     if df.empty:
-        return "<p>Aucune compensation possible sur ce périmètre.</p>"
+        html = "<p>Aucune compensation possible sur ce périmètre.</p>"
+    else:
+        rows = [
+            [
+                str(i),
+                _fiche_link(out_dir, r.siren, data.departement, esc(r.denomination)),
+                esc(r.siren),
+                format_euros(r.montant_compensable),
+                format_euros(r.total_creances),
+                format_euros(r.dettes_compensables),
+                format_euros(r.total_dettes),
+            ]
+            for i, r in enumerate(df.itertuples(index=False), start=1)
+        ]
+        headers = [
+            ("Rang", False),
+            ("Entreprise", False),
+            ("SIREN", False),
+            ("Montant compensable", True),
+            ("Créances certaines exigibles", True),
+            ("Impôts exigibles sans sursis", True),
+            ("Total des dettes exigibles", True),
+        ]
+        html = table_html(headers, rows, caption="Les 10 compensations possibles les plus importantes")
+    return html + _blocked_table(data, out_dir)
+
+
+def _blocked_table(data: DashboardData, out_dir: Path) -> str:
+    """Companies whose offsetting is blocked, with why: the agent reviews each one."""
+    df = data.compensation_bloquee
+    if df.empty:
+        return "<p>Aucune compensation bloquée sur ce périmètre.</p>"
     rows = [
         [
-            str(i),
             _fiche_link(out_dir, r.siren, data.departement, esc(r.denomination)),
             esc(r.siren),
-            format_euros(r.montant_compensable),
-            format_euros(r.total_creances),
-            format_euros(r.dettes_compensables),
-            format_euros(r.total_dettes),
+            f'<span class="drapeau">Compensation bloquée</span> {esc(r.motif)}',
+            format_euros(r.montant_en_jeu),
+            format_euros(r.passif_declare),
         ]
-        for i, r in enumerate(df.itertuples(index=False), start=1)
+        for r in df.itertuples(index=False)
     ]
     headers = [
-        ("Rang", False),
         ("Entreprise", False),
         ("SIREN", False),
-        ("Montant compensable", True),
-        ("Créances certaines", True),
-        ("Impôts exigibles compensables", True),
-        ("Total des dettes", True),
+        ("Motif du blocage", False),
+        ("Montant en jeu (sans blocage)", True),
+        ("Passif déclaré", True),
     ]
-    return table_html(headers, rows, caption="Les 10 compensations possibles les plus importantes")
+    return table_html(headers, rows, caption="Compensations bloquées, à examiner au cas par cas (les 10 plus "
+                      "importantes)")
 
 
 def _etape(etape: object) -> str:

@@ -2,6 +2,11 @@
 
 The national positions table can hold millions of rows: every aggregation runs
 in SQL and pandas only ever sees a few dozen rows. Amounts stay `Decimal`.
+
+Scope: the current positions (the latest snapshot of each department), the
+register version that snapshot read (for the judgment date of a procedure), and
+for data quality the files that snapshot read (`consolidate.snapshot`): older
+files stay in the warehouse but are not counted twice.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from onevision_dagster.consolidate import snapshot
 from onevision_dagster.consolidate.tables import POSITION_MONEY_COLUMNS
+from onevision_dagster.contract.departements import is_departement
 from onevision_dagster.contract.sources import SOURCES_BY_NAME
 from onevision_dagster.reports.formatting import NBSP
 from onevision_dagster.reports.labels import ETAPE_LABELS, RATTACHEMENT_LABELS, source_label
+from onevision_dagster.reports.legal import BLOCAGE_LABELS, BLOCAGE_PASSIF, BLOCAGE_PROCEDURE, blocage_sql
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +81,7 @@ amounts). Bounds: a company owing exactly 10 000 € is in « de 1 000 à 10 000
 
 
 ANCIENNETE_TRANCHES = (
-    "Pas encore exigible",
+    "À échoir (pas encore exigible)",
     "Moins de 3 mois",
     "3 à 6 mois",
     "6 mois à 1 an",
@@ -99,6 +107,7 @@ class DashboardData:
     creances_par_source: pd.DataFrame
     repartition_solde: pd.DataFrame
     top_compensation: pd.DataFrame
+    compensation_bloquee: pd.DataFrame
     anciennete: pd.DataFrame
     etapes: pd.DataFrame
     panel: pd.DataFrame
@@ -106,6 +115,7 @@ class DashboardData:
     rejets: pd.DataFrame
     rattachement: pd.DataFrame
     non_positionnees: pd.DataFrame
+    blocages: pd.DataFrame
     tables_absentes: list[str] = field(default_factory=list)
 
     @property
@@ -144,27 +154,50 @@ def _scope(departement: str | None) -> tuple[str, str, list[Any]]:
     return "marts.positions", "departement = ?", [departement]
 
 
-def _load_totaux(con: duckdb.DuckDBPyConnection, departement: str | None) -> dict[str, Any]:
+def _register_version(con: duckdb.DuckDBPyConnection, table: str, where: str, params: list[Any]) -> dt.date | None:
+    """The register version the scope's positions were built on (latest dated <= their as-of date, section 9)."""
+    when = con.execute(f"SELECT max(date_situation) FROM {table} WHERE {where}", params).fetchone()[0]
+    if when is None:
+        return None
+    try:
+        return snapshot.register_version_at(snapshot.register_versions(con), when)
+    except duckdb.CatalogException:
+        return None
+
+
+def _positions(con: duckdb.DuckDBPyConnection, departement: str | None) -> tuple[str, list[Any]]:
+    """The scope's positions with ``blocage`` (why offsetting is blocked, or NULL), as a SQL relation."""
     table, where, params = _scope(departement)
+    register = snapshot.register_version_rows(_register_version(con, table, where, params), "e")
+    relation = f"""(SELECT p.*, {blocage_sql("p", "e")} AS blocage
+        FROM (SELECT * FROM {table} WHERE {where}) p LEFT JOIN {register} ON e.siren = p.siren)"""
+    return relation, params
+
+
+def _load_totaux(con: duckdb.DuckDBPyConnection, positions: str, params: list[Any]) -> dict[str, Any]:
     sums = ", ".join(f"coalesce(sum({c}), 0)::DECIMAL(38,2) AS {c}" for c in POSITION_MONEY_COLUMNS)
+    at_stake = "least(total_creances, dettes_compensables)"
     sql = f"""
         SELECT count(*) AS nb_entreprises,
                {sums},
                max(date_situation) AS date_situation,
                count(*) FILTER (WHERE total_dettes > 0) AS nb_debitrices,
+               count(*) FILTER (WHERE dettes_a_echoir > 0) AS nb_dettes_a_echoir,
+               count(*) FILTER (WHERE dettes_non_valeur > 0) AS nb_dettes_non_valeur,
                count(*) FILTER (WHERE total_creances > 0) AS nb_avec_creances,
+               count(*) FILTER (WHERE creances_a_echoir > 0) AS nb_creances_a_echoir,
                count(*) FILTER (WHERE solde > 0) AS nb_creancieres_nettes,
                count(*) FILTER (WHERE montant_compensable > 0) AS nb_compensables,
-               count(*) FILTER (
-                   WHERE montant_compensable = 0 AND procedure_collective IS NOT NULL
-                     AND least(total_creances, dettes_compensables) > 0
-               ) AS nb_compensation_bloquee,
-               coalesce(sum(least(total_creances, dettes_compensables)) FILTER (
-                   WHERE montant_compensable = 0 AND procedure_collective IS NOT NULL
-               ), 0)::DECIMAL(38,2) AS montant_compensation_bloquee,
+               count(*) FILTER (WHERE blocage IS NOT NULL AND {at_stake} > 0) AS nb_compensation_bloquee,
+               count(*) FILTER (WHERE blocage = '{BLOCAGE_PROCEDURE}' AND {at_stake} > 0)
+                   AS nb_bloquee_procedure,
+               count(*) FILTER (WHERE blocage = '{BLOCAGE_PASSIF}' AND {at_stake} > 0) AS nb_bloquee_passif,
+               coalesce(sum({at_stake}) FILTER (WHERE blocage IS NOT NULL), 0)::DECIMAL(38,2)
+                   AS montant_compensation_bloquee,
+               count(*) FILTER (WHERE passif_declare > 0) AS nb_passif_declare,
                count(*) FILTER (WHERE nb_sources_dettes >= 2) AS nb_debiteurs_communs,
                count(*) FILTER (WHERE procedure_collective IS NOT NULL) AS nb_procedure_collective
-        FROM {table} WHERE {where}
+        FROM {positions} pos
     """
     row = _frame(con, sql, params).iloc[0].to_dict()
     for key, value in row.items():
@@ -189,17 +222,11 @@ def _age_case(expr: str) -> str:
 def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None) -> DashboardData:
     """Reads the warehouse for one department (``None`` = the nation)."""
     table, where, params = _scope(departement)
+    positions, params = _positions(con, departement)
     missing: list[str] = []
-    totaux = _load_totaux(con, departement)
+    totaux = _load_totaux(con, positions, params)
     date_situation = totaux.pop("date_situation")
 
-    dettes = pd.DataFrame(
-        {
-            "source": list(DEBT_SOURCES),
-            "libelle": [source_label(s) for s in DEBT_SOURCES],
-            "montant": [totaux[f"dettes_{s}"] for s in DEBT_SOURCES],
-        }
-    )
     counts = _frame(
         con,
         "SELECT "
@@ -209,15 +236,30 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
         + f", count(*) FILTER (WHERE creances_potentielles > 0) AS potentielles FROM {table} WHERE {where}",
         params,
     ).iloc[0]
-    dettes["nb_entreprises"] = [int(counts[s]) for s in DEBT_SOURCES]
-
+    # due debts by source (they make total_dettes), then what is owed but not pursued as due, apart
+    dettes = pd.DataFrame(
+        {
+            "source": [*DEBT_SOURCES, "a_echoir", "non_valeur"],
+            "libelle": [source_label(s) for s in DEBT_SOURCES]
+            + ["Impôts professionnels à échoir", "Amendes admises en non-valeur"],
+            "dans_total": [True] * len(DEBT_SOURCES) + [False, False],
+            "montant": [totaux[f"dettes_{s}"] for s in DEBT_SOURCES]
+            + [totaux["dettes_a_echoir"], totaux["dettes_non_valeur"]],
+            "nb_entreprises": [int(counts[s]) for s in DEBT_SOURCES]
+            + [totaux["nb_dettes_a_echoir"], totaux["nb_dettes_non_valeur"]],
+        }
+    )
+    # due certain credits by source (they make total_creances), then certain but not yet due, then potential
     creances = pd.DataFrame(
         {
-            "categorie": [src for _, src in CREDIT_COLUMNS] + ["potentielles"],
-            "libelle": [source_label(src) for _, src in CREDIT_COLUMNS] + [source_label("potentielles")],
-            "certaine": [True, True, True, False],
-            "montant": [totaux[c] for c, _ in CREDIT_COLUMNS] + [totaux["creances_potentielles"]],
-            "nb_entreprises": [int(counts[c]) for c, _ in CREDIT_COLUMNS] + [int(counts["potentielles"])],
+            "categorie": [src for _, src in CREDIT_COLUMNS] + ["a_echoir", "potentielles"],
+            "libelle": [source_label(src) for _, src in CREDIT_COLUMNS]
+            + ["Créances d'IS à échoir", source_label("potentielles")],
+            "nature": ["CERTAINE"] * len(CREDIT_COLUMNS) + ["A_ECHOIR", "POTENTIELLE"],
+            "montant": [totaux[c] for c, _ in CREDIT_COLUMNS]
+            + [totaux["creances_a_echoir"], totaux["creances_potentielles"]],
+            "nb_entreprises": [int(counts[c]) for c, _ in CREDIT_COLUMNS]
+            + [totaux["nb_creances_a_echoir"], int(counts["potentielles"])],
         }
     )
 
@@ -240,6 +282,22 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
             FROM {table} WHERE {where} AND montant_compensable > 0
             ORDER BY montant_compensable DESC, siren LIMIT 10""",
         params,
+    )
+    bloquees = _frame(
+        con,
+        f"""SELECT siren, denomination, blocage, least(total_creances, dettes_compensables) AS montant_en_jeu,
+                   total_creances, dettes_compensables, passif_declare, procedure_collective
+            FROM {positions} pos WHERE blocage IS NOT NULL AND least(total_creances, dettes_compensables) > 0
+            ORDER BY montant_en_jeu DESC, siren LIMIT 10""",
+        params,
+    )
+    bloquees["motif"] = [BLOCAGE_LABELS[b] for b in bloquees["blocage"]]
+    blocages = pd.DataFrame(
+        {
+            "blocage": list(BLOCAGE_LABELS),
+            "motif": list(BLOCAGE_LABELS.values()),
+            "nb_entreprises": [totaux["nb_bloquee_procedure"], totaux["nb_bloquee_passif"]],
+        }
     )
 
     # Lines are joined to the department positions: in-scope companies only,
@@ -288,16 +346,19 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
         panel_table,
     )
 
-    # The register is national: it counts in every dashboard.
-    q_where = "TRUE" if departement is None else "(departement = ? OR departement IS NULL)"
+    # the files the current snapshot read: per department its latest files and the register version it used
+    files = _current_files(con, departement, missing)
     chargements = _optional_frame(
         con,
-        f"""SELECT source, count(fichier) AS nb_fichiers,
-                   coalesce(sum(lignes_lues), 0)::BIGINT AS lignes_lues,
-                   coalesce(sum(lignes_gardees), 0)::BIGINT AS lignes_gardees,
-                   coalesce(sum(lignes_rejetees), 0)::BIGINT AS lignes_rejetees
-            FROM quality.chargements WHERE {q_where} GROUP BY source""",
-        params,
+        f"""SELECT c.source, count(c.fichier) AS nb_fichiers,
+                   coalesce(sum(c.lignes_lues), 0)::BIGINT AS lignes_lues,
+                   coalesce(sum(c.lignes_gardees), 0)::BIGINT AS lignes_gardees,
+                   coalesce(sum(c.lignes_rejetees), 0)::BIGINT AS lignes_rejetees
+            FROM quality.chargements c SEMI JOIN {files} f
+              ON f.source = c.source AND f.departement IS NOT DISTINCT FROM c.departement
+             AND f.date_extraction = c.date_extraction
+            GROUP BY c.source""",
+        [],
         ("source", "nb_fichiers", "lignes_lues", "lignes_gardees", "lignes_rejetees"),
         missing,
         "quality.chargements",
@@ -309,9 +370,11 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
 
     rejets = _optional_frame(
         con,
-        f"""SELECT source, motif, count(*) AS nb FROM quality.rejets WHERE {q_where}
-            GROUP BY ALL ORDER BY nb DESC, source, motif""",
-        params,
+        f"""SELECT r.source, r.motif, count(*) AS nb FROM quality.rejets r SEMI JOIN {files} f
+              ON f.source = r.source AND f.departement IS NOT DISTINCT FROM r.departement
+             AND f.date_extraction = r.date_extraction
+            GROUP BY ALL ORDER BY nb DESC, r.source, r.motif""",
+        [],
         ("source", "motif", "nb"),
         missing,
         "quality.rejets",
@@ -354,6 +417,7 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
         creances_par_source=creances,
         repartition_solde=repartition,
         top_compensation=top,
+        compensation_bloquee=bloquees,
         anciennete=anciennete,
         etapes=etapes,
         panel=panel,
@@ -361,5 +425,32 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
         rejets=rejets,
         rattachement=rattachement,
         non_positionnees=non_positionnees,
+        blocages=blocages,
         tables_absentes=sorted(set(missing)),
     )
+
+
+def _current_files(con: duckdb.DuckDBPyConnection, departement: str | None, missing: list[str]) -> str:
+    """The files of the current snapshot(s) as a SQL relation (source, departement, date_extraction)."""
+    empty = "(SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS departement, NULL::DATE AS date_extraction WHERE false)"
+    try:
+        if departement is None:
+            return snapshot.current_files_sql(con)
+        snap = snapshot.latest_snapshot(con, departement)
+    except duckdb.CatalogException:
+        log.warning("Table quality.chargements absente : section qualité vide dans le tableau de bord")
+        missing.append("quality.chargements")
+        return empty
+    if snap is None:
+        return empty
+    rows = [(source, departement, used) for source, used in snap.files.items()]
+    if snap.registre is not None:
+        rows.append((snapshot.REGISTER, None, snap.registre))
+    if not rows:
+        return empty
+    if not is_departement(departement):  # inlined below: a code, never a quote
+        raise ValueError(f"Code département inconnu : {departement!r}")
+    literal = ", ".join(
+        f"('{s}', {'NULL' if d is None else repr(str(d))}, DATE '{when.isoformat()}')" for s, d, when in rows
+    )
+    return f"(SELECT * FROM (VALUES {literal}) AS f(source, departement, date_extraction))"

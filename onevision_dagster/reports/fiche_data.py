@@ -12,7 +12,9 @@ from typing import Any
 
 import duckdb
 
+from onevision_dagster.consolidate import snapshot
 from onevision_dagster.reports.html_page import check_departement
+from onevision_dagster.reports.legal import BLOCAGE_PASSIF, BLOCAGE_PROCEDURE
 
 _SIREN = re.compile(r"\d{9}")
 
@@ -82,11 +84,16 @@ def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | No
         )
     if not positions:
         raise PositionIntrouvable(siren, departement)
+    position = positions[0]
+    # the register version the position was built on (section 9), not whichever row comes first
+    version = None
+    if position.get("date_situation") is not None:
+        version = snapshot.register_version_at(snapshot.register_versions(con), position["date_situation"])
     identity = _rows(
         con,
-        """SELECT siren, denomination, sigle, categorie_juridique, adresse, code_postal, commune, departement,
+        f"""SELECT siren, denomination, sigle, categorie_juridique, adresse, code_postal, commune, departement,
                   date_creation, etat_administratif, procedure_collective, date_jugement, fichier, ligne
-           FROM raw.entreprises WHERE siren = ?""",
+           FROM {snapshot.register_version_rows(version, "e")} WHERE siren = ?""",
         [siren],
     )
     dept_filter = "" if departement is None else "AND l.departement = ?"
@@ -98,23 +105,31 @@ def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | No
             LEFT JOIN core.rattachement_amendes r
               ON l.source = 'amendes' AND r.departement = l.departement AND r.num_amende = l.reference
             WHERE l.siren = ? {dept_filter}
-            ORDER BY l.ouverte DESC, l.source, l.date_ligne, l.reference""",
+            ORDER BY {_NATURE_ORDER.format(natures="'EXIGIBLE', 'A_ECHOIR', 'NON_VALEUR'")},
+                     l.source, l.date_ligne, l.reference""",
         params,
     )
     creances = _rows(
         con,
         f"""SELECT l.* FROM core.lignes_creances l WHERE l.siren = ? {dept_filter}
-            ORDER BY l.ouverte DESC, l.source, l.date_ligne, l.reference""",
+            ORDER BY {_NATURE_ORDER.format(natures="'CERTAINE', 'A_ECHOIR', 'POTENTIELLE'")},
+                     l.source, l.date_ligne, l.reference""",
         params,
     )
+    ident = identity[0] if identity else None
     return {
         "siren": siren,
         "departement": departement,
-        "position": positions[0],
-        "identite": identity[0] if identity else None,
+        "position": position,
+        "identite": ident,
+        "blocage": blocage(ident, position),
         "dettes": dettes,
         "creances": creances,
     }
+
+
+_NATURE_ORDER = "coalesce(list_position([{natures}], l.nature), 99)"
+"""Lines in the order an agent reads them: what counts first, what is owed apart next, settled lines last."""
 
 
 def procedure_ouverte(identite: dict[str, Any] | None, date_situation: dt.date | None) -> bool:
@@ -122,3 +137,12 @@ def procedure_ouverte(identite: dict[str, Any] | None, date_situation: dt.date |
     if not identite or not identite.get("procedure_collective") or identite.get("date_jugement") is None:
         return False
     return date_situation is None or identite["date_jugement"] <= date_situation
+
+
+def blocage(identite: dict[str, Any] | None, position: dict[str, Any]) -> str | None:
+    """Why offsetting is blocked: ``PROCEDURE``, ``PASSIF`` or None (same rule as `legal.blocage_sql`)."""
+    if procedure_ouverte(identite, position.get("date_situation")):
+        return BLOCAGE_PROCEDURE
+    if (position.get("passif_declare") or 0) > 0:
+        return BLOCAGE_PASSIF
+    return None

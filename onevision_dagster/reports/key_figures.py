@@ -15,6 +15,7 @@ from onevision_dagster.reports.formatting import (
     format_nombre,
     format_pourcentage,
 )
+from onevision_dagster.reports.legal import BLOCAGE_LABELS, BLOCAGE_PASSIF, BLOCAGE_PROCEDURE, CREANCE_A_ECHOIR
 
 
 def _amendes_rattachees(data: DashboardData) -> tuple[int, int]:
@@ -40,11 +41,15 @@ def key_figures(data: DashboardData) -> dict[str, Any]:
     lues, gardees, rejetees = _lignes(data)
     euros = (
         "total_dettes",
+        "dettes_a_echoir",
+        "dettes_non_valeur",
         "total_creances",
+        "creances_a_echoir",
         "creances_potentielles",
         "solde",
         "dettes_compensables",
         "montant_compensable",
+        "passif_declare",
         "montant_compensation_bloquee",
     )
     figures: dict[str, Any] = {
@@ -57,6 +62,9 @@ def key_figures(data: DashboardData) -> dict[str, Any]:
         {
             "nb_entreprises_compensables": t["nb_compensables"],
             "nb_compensation_bloquee": t["nb_compensation_bloquee"],
+            "nb_compensation_bloquee_procedure": t["nb_bloquee_procedure"],
+            "nb_compensation_bloquee_passif_declare": t["nb_bloquee_passif"],
+            "nb_passif_declare": t["nb_passif_declare"],
             "nb_debiteurs_communs": t["nb_debiteurs_communs"],
             "nb_procedure_collective": t["nb_procedure_collective"],
             "lignes_lues": lues,
@@ -72,21 +80,37 @@ def key_figures(data: DashboardData) -> dict[str, Any]:
 
 
 def key_figures_fr(data: DashboardData) -> list[tuple[str, str, str]]:
-    """(label, formatted value, explanation) for the headline cards of a page."""
+    """(label, formatted value, explanation) for the headline cards of a page (SOURCES.md section 8 wording)."""
     t = data.totaux
     attached, fines = _amendes_rattachees(data)
     lues, _, rejetees = _lignes(data)
     return [
         ("Entreprises suivies", format_nombre(t["nb_entreprises"]), "avec au moins une dette ou une créance"),
         (
-            "Dettes restant dues",
+            "Dettes exigibles",
             format_euros(t["total_dettes"]),
             f"{format_nombre(t['nb_debitrices'])} entreprises débitrices",
         ),
         (
-            "Créances certaines dues par l'État",
+            "Impôts à échoir",
+            format_euros(t["dettes_a_echoir"]),
+            f"hors total : pas encore exigibles, non compensables avant leur date "
+            f"({format_nombre(t['nb_dettes_a_echoir'])} entreprises)",
+        ),
+        (
+            "Amendes admises en non-valeur",
+            format_euros(t["dettes_non_valeur"]),
+            f"hors total : non éteintes, à reconsidérer ({format_nombre(t['nb_dettes_non_valeur'])} entreprises)",
+        ),
+        (
+            "Créances certaines exigibles",
             format_euros(t["total_creances"]),
-            f"{format_nombre(t['nb_avec_creances'])} entreprises créancières",
+            f"dues par l'État à {format_nombre(t['nb_avec_creances'])} entreprises",
+        ),
+        (
+            "Créances à échoir",
+            format_euros(t["creances_a_echoir"]),
+            f"hors total : {CREANCE_A_ECHOIR} ({format_nombre(t['nb_creances_a_echoir'])} entreprises)",
         ),
         (
             "Créances potentielles",
@@ -96,7 +120,7 @@ def key_figures_fr(data: DashboardData) -> list[tuple[str, str, str]]:
         (
             "Solde net",
             format_euros(t["solde"]),
-            "créances certaines − dettes ; négatif : les entreprises doivent",
+            "créances certaines exigibles − dettes exigibles ; négatif : les entreprises doivent",
         ),
         (
             "Montant compensable",
@@ -106,9 +130,17 @@ def key_figures_fr(data: DashboardData) -> list[tuple[str, str, str]]:
         (
             "Compensations bloquées",
             format_nombre(t["nb_compensation_bloquee"]),
-            f"procédure collective ouverte, {format_euros(t['montant_compensation_bloquee'])} en jeu",
+            f"{format_nombre(t['nb_bloquee_procedure'])} : {BLOCAGE_LABELS[BLOCAGE_PROCEDURE]} ; "
+            f"{format_nombre(t['nb_bloquee_passif'])} : {BLOCAGE_LABELS[BLOCAGE_PASSIF]} ; "
+            f"{format_euros(t['montant_compensation_bloquee'])} en jeu",
         ),
-        ("Débiteurs communs", format_nombre(t["nb_debiteurs_communs"]), "dettes dans au moins 2 sources"),
+        (
+            "Passif déclaré",
+            format_euros(t["passif_declare"]),
+            f"impôts déclarés au passif d'une procédure collective ({format_nombre(t['nb_passif_declare'])} "
+            "entreprises)",
+        ),
+        ("Débiteurs communs", format_nombre(t["nb_debiteurs_communs"]), "dettes exigibles dans au moins 2 sources"),
         (
             "Lignes rejetées",
             format_nombre(rejetees),

@@ -33,12 +33,14 @@ MOTIF_LABELS = {
     "IDENTIFIANT_INVALIDE": "Identifiant invalide",
     "INCOHERENCE": "Montants incohérents",
     "DOUBLON": "Doublon",
+    "FUTURE_DATE": "Date postérieure à l'extraction",
 }
 
 
 NON_POSITIONNEE_LABELS = {
     "NON_RATTACHEE": "Amende non rattachée",
     "HORS_PERIMETRE": "Entreprise hors périmètre",
+    "REGISTRE_REJETE": "Ligne du registre rejetée (voir les rejets du registre)",
     "SIREN_INCONNU": "SIREN inconnu du registre",
 }
 
@@ -95,7 +97,21 @@ STATUTS = {
 }
 
 
-NATURES = {"CERTAINE": "Certaine", "POTENTIELLE": "Potentielle", "AUCUNE": "Rien n'est dû"}
+NATURES_DETTES = {
+    "EXIGIBLE": "Exigible",
+    "A_ECHOIR": "À échoir (pas encore exigible)",
+    "NON_VALEUR": "Admise en non-valeur (hors dettes poursuivies)",
+    "AUCUNE": "Rien n'est dû",
+}
+"""``core.lignes_dettes.nature``."""
+
+NATURES_CREANCES = {
+    "CERTAINE": "Certaine et exigible",
+    "A_ECHOIR": "À échoir (non compensable avant sa date)",
+    "POTENTIELLE": "Potentielle (en instruction)",
+    "AUCUNE": "Rien n'est dû",
+}
+"""``core.lignes_creances.nature``."""
 
 
 RATTACHEMENTS = {
