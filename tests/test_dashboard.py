@@ -105,17 +105,40 @@ def test_dashboard_shows_key_figures_dates_and_legal_basis(reports: Path, con: d
     page = (reports / "tableau_de_bord_17.html").read_text(encoding="utf-8")
     visible = Page(page).visible
     assert "One Vision — Département 17" in visible
-    assert "situation au" in visible and "20/11/2026" in visible
-    for amount in ("77 782,80", "49 700,00", "-28 082,80", "13 875,00", "9 500,00"):
+    assert "situation au" in visible and "27/11/2026" in visible
+    # due debts, due certain credits, balance, offsettable, potential; then what is shown apart
+    for amount in ("60 000,80", "6 500,00", "-53 500,80", "2 500,00", "7 000,00", "987,00", "450,00", "4 000,00",
+                   "27 200,00"):
         assert _euros(amount) in visible, amount
-    assert "80,0" + NBSP + "%" in visible  # fines attached
+    for label in ("Dettes exigibles", "Impôts à échoir", "Amendes admises en non-valeur", "Créances à échoir",
+                  "Passif déclaré", "Compensations bloquées"):
+        assert label in visible, label
+    assert "85,7" + NBSP + "%" in visible  # fines attached
     for article in ("L. 257 B", "R. 257 B-1", "L. 277", "L. 622-7"):
         assert article in visible
+    assert "hors L. 257 B" in visible and "à échoir (non compensable avant sa date)" in visible
+    assert "jamais compens" not in visible
     # the 10 largest opportunities also as a table, with exact amounts
-    assert re.search(r"TRANSPORTS CHARENTAIS</td><td>443210984</td><td class=montant>12\xa0500,00\xa0€", page)
+    assert re.search(r"ATLANTIC SHIPPING LIMITED</td><td>301122339</td><td class=montant>2\xa0500,00\xa0€", page)
+    # and the blocked ones, with why
+    blocked = re.search(r"OSTREICULTURE MARENNES OLERON</td><td>800000010</td><td>(.*?)</td>"
+                        r"<td class=montant>3\xa0200,00\xa0€</td><td class=montant>3\xa0000,00\xa0€", page)
+    assert blocked is not None
+    assert Page(blocked.group(1)).visible == (
+        "Compensation bloquée  créance déclarée au passif d'une procédure que le registre ne montre pas"
+    )
     # every chart is in the page
     for key in build_figures(load_dashboard_data(con, "17")):
         assert f'id="graphe-{key}"' in page
+
+
+def test_national_dashboard_names_both_blocks(reports: Path) -> None:
+    visible = Page((reports / "tableau_de_bord_national.html").read_text(encoding="utf-8")).visible
+    assert "procédure collective ouverte (art. L. 622-7 C. com.)" in visible  # FONDERIE, department 91
+    assert "créance déclarée au passif d'une procédure que le registre ne montre pas" in visible
+    assert "FONDERIE DE L'ESSONNE" in visible
+    assert "IMPRIMERIE DU HUREPOIX" in visible  # offsettable: judged after the as-of date
+    assert _euros("8 200,00") in visible  # 5 000 + 3 200 at stake
 
 
 def test_plotly_js_written_once_beside_the_pages_and_not_inlined(reports: Path) -> None:
@@ -234,7 +257,7 @@ def test_static_image_with_chromium(tmp_path: Path, con: duckdb.DuckDBPyConnecti
     # the hostile name is drawn as text, never as markup
     assert f"{XSS} ({XSS_SIREN})" in texts
     assert not any(el.tag.rsplit("}", 1)[-1] == "script" for el in root.iter())
-    assert any(f"1{NBSP}234,56{NBSP}€" in t for t in texts)  # French number in the title
+    assert any(f"1{NBSP}934,56{NBSP}€" in t for t in texts)  # French number in the title
     assert write_static_image(figures["compensation"][1], tmp_path / "x.bmp") is False
 
 

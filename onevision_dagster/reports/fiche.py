@@ -99,7 +99,7 @@ def _position_html(p: dict[str, Any], national: bool) -> str:
         ("Excédents à restituer", p["creances_excedents"]),
         ("Créances d'IS remboursables", p["creances_is"]),
         ("Total des créances certaines exigibles", p["total_creances"]),
-        (f"Créances à échoir (hors total, {CREANCE_A_ECHOIR})", p["creances_a_echoir"]),
+        ("Créances à échoir (hors total, non compensables avant leur date)", p["creances_a_echoir"]),
         ("Créances potentielles (en instruction)", p["creances_potentielles"]),
         ("Solde (créances − dettes exigibles)", p["solde"]),
         ("Dettes compensables (impôts exigibles sans sursis)", p["dettes_compensables"]),
@@ -123,11 +123,14 @@ def _position_html(p: dict[str, Any], national: bool) -> str:
     return f"<p>{esc(scope)} — situation au {esc(date)}</p><table>{cells}</table>"
 
 
-def debt_offsetting(line: dict[str, Any]) -> str:
-    """What art. L. 257 B allows for one debt line, in the contract's words (section 8)."""
+def debt_offsetting(line: dict[str, Any], blocage: str | None = None) -> str:
+    """What art. L. 257 B allows for one debt line, in the contract's words (section 8).
+
+    ``blocage``: the company's offsetting block, if any (a due tax is then offsettable in law but not now).
+    """
     nature = line.get("nature")
     if nature == "AUCUNE":
-        return "Rien n'est dû"
+        return MISSING
     if nature == "NON_VALEUR":
         return "Admise en non-valeur, hors dettes poursuivies"
     if line.get("source") != "impots_pro":
@@ -136,6 +139,8 @@ def debt_offsetting(line: dict[str, Any]) -> str:
         return "À échoir (non compensable avant sa date)"
     if line.get("sursis"):
         return SURSIS[:1].upper() + SURSIS[1:]
+    if line.get("compensable") and blocage is not None:
+        return f"Bloquée : {BLOCAGE_LABELS[blocage]}"
     if line.get("compensable"):
         return "Compensable (art. L. 257 B)"
     return "Non compensable"
@@ -159,7 +164,7 @@ def _line_flags(line: dict[str, Any]) -> str:
     return "".join(flags)
 
 
-def _lines_html(lines: list[dict[str, Any]], *, debts: bool, national: bool) -> str:
+def _lines_html(lines: list[dict[str, Any]], *, debts: bool, national: bool, blocage: str | None = None) -> str:
     if not lines:
         return "<p>Aucune ligne.</p>"
     headers: list[tuple[str, bool]] = [("Département", False)] if national else []
@@ -191,7 +196,7 @@ def _lines_html(lines: list[dict[str, Any]], *, debts: bool, national: bool) -> 
         ]
         if debts:
             etape = line.get("etape")
-            row += [esc(ETAPE_LABELS.get(etape, etape) if etape else MISSING), esc(debt_offsetting(line)),
+            row += [esc(ETAPE_LABELS.get(etape, etape) if etape else MISSING), esc(debt_offsetting(line, blocage)),
                     _line_flags(line)]
         row += [esc(line.get("fichier")), esc(line.get("ligne"))]
         rows.append(row)
@@ -256,8 +261,8 @@ def _offsetting_html(data: dict[str, Any]) -> str:
     n, amount = _of_nature(data["dettes"], "EXIGIBLE", sursis=True)
     if n:
         parts.append(
-            f"<p>{n} dette(s) sous sursis de paiement ({esc(format_euros(amount))}) : recouvrement et compensation "
-            f"{esc(SURSIS)} ; comptées dans les dettes exigibles, pas dans le montant compensable.</p>"
+            f"<p>{n} dette(s) sous sursis de paiement ({esc(format_euros(amount))}) : {esc(SURSIS)} ; "
+            "comptée(s) dans les dettes exigibles, pas dans le montant compensable.</p>"
         )
     if p["dettes_a_echoir"]:
         n, _ = _of_nature(data["dettes"], "A_ECHOIR")
@@ -269,7 +274,8 @@ def _offsetting_html(data: dict[str, Any]) -> str:
     if other:
         parts.append(
             f"<p>Amendes, produits locaux et recettes non fiscales ({esc(format_euros(other))}) : "
-            f"{esc(HORS_L257B)} (hors du champ de l'art. L. 257 B, ou créance d'un autre créancier) ; d'autres "
+            f"{esc(HORS_L257B)} (amendes et recettes non fiscales hors du champ de l'article, produits locaux "
+            "créances d'un autre créancier) ; d'autres "
             "voies existent (compensation de droit commun, art. 1347 du Code civil ; saisie administrative à tiers "
             "détenteur d'un remboursement dû par l'État), à apprécier par l'agent.</p>"
         )
@@ -335,7 +341,7 @@ def render_fiche(data: dict[str, Any], index_href: str | None = None) -> str:
         f'<section id="position"><h2>Position</h2>{_position_html(p, national)}</section>'
         f'<section id="compensation"><h2>Compensation</h2>{_offsetting_html(data)}</section>'
         f'<section id="dettes"><h2>Dettes ({n_debts} ligne(s), toutes situations)</h2>'
-        f"{_lines_html(data['dettes'], debts=True, national=national)}</section>"
+        f"{_lines_html(data['dettes'], debts=True, national=national, blocage=data['blocage'])}</section>"
         f'<section id="creances"><h2>Créances ({n_credits} ligne(s), toutes situations)</h2>'
         f"{_lines_html(data['creances'], debts=False, national=national)}</section>"
         '<section id="base-legale"><h2>Base légale</h2>'
