@@ -86,8 +86,9 @@ def _dashboard(departement: str | None, warehouse: Warehouse, reports: ReportsFo
     group_name="rapports",
     pool=DUCKDB_POOL,
     kinds={"plotly", "html"},
-    description="Tableau de bord HTML du département (dettes et créances par source, solde, compensations "
-    "possibles, ancienneté, étapes, débiteurs communs, qualité des données), lisible hors ligne.",
+    description="Tableau de bord HTML du département (dettes exigibles par source, à échoir et admises en "
+    "non-valeur à part, créances, solde, compensations possibles et bloquées avec leur motif, ancienneté, étapes, "
+    "débiteurs communs, qualité des données), lisible hors ligne.",
 )
 def tableau_de_bord(context: dg.AssetExecutionContext, warehouse: Warehouse, reports: ReportsFolder,
                     settings: Settings) -> dg.MaterializeResult:
@@ -118,7 +119,8 @@ def tableau_de_bord_national(warehouse: Warehouse, reports: ReportsFolder,
     kinds={"html"},
     description="Fiches HTML des entreprises aux plus forts enjeux du département (dettes + créances) : "
     "identité, position, chaque ligne avec son fichier et sa ligne d'origine, compensation possible et sa base "
-    "légale, alertes (procédure collective, sursis, contestation).",
+    "légale, alertes (compensation bloquée et pourquoi, procédure collective, passif déclaré, sursis, "
+    "contestation).",
 )
 def fiches_entreprises(context: dg.AssetExecutionContext, warehouse: Warehouse, reports: ReportsFolder,
                        settings: Settings) -> dg.MaterializeResult:

@@ -128,8 +128,9 @@ def test_dashboard_renders_its_charts_offline(materialized: dict[str, Path]) -> 
         dom = _dump_dom(chromium, f"{base}/tableau_de_bord_17.html", materialized["root"] / "profile-dash")
         text = dom.replace("&nbsp;", " ").replace("\u00a0", " ").replace("\u202f", " ")
         assert "One Vision — département 17" in text
-        assert "77 782,80 €" in text  # total debts of the sample department
-        assert "13 875,00 €" in text  # offsettable amount (12 500 + 1 375)
+        assert "60 000,80 €" in text  # due debts of the sample department at its latest snapshot (27/11/2026)
+        assert "2 500,00 €" in text  # offsettable amount (ATLANTIC SHIPPING: min(2 500, 8 000))
+        assert "créance déclarée au passif d'une procédure que le registre ne montre pas" in text.replace("&#x27;", "'")
         assert dom.count('class="main-svg"') >= 8  # plotly.js (served beside the page) drew the charts
     finally:
         proc.terminate()
