@@ -95,12 +95,12 @@ def key_figures_fr(data: DashboardData) -> list[tuple[str, str, str]]:
             "Impôts à échoir",
             format_euros(t["dettes_a_echoir"]),
             f"hors total : pas encore exigibles, non compensables avant leur date "
-            f"({format_nombre(t['nb_dettes_a_echoir'])} entreprises)",
+            f"({format_nombre(t['nb_dettes_a_echoir'])} entreprise(s))",
         ),
         (
             "Amendes admises en non-valeur",
             format_euros(t["dettes_non_valeur"]),
-            f"hors total : non éteintes, à reconsidérer ({format_nombre(t['nb_dettes_non_valeur'])} entreprises)",
+            f"hors total : non éteintes, à reconsidérer ({format_nombre(t['nb_dettes_non_valeur'])} entreprise(s))",
         ),
         (
             "Créances certaines exigibles",
@@ -110,7 +110,7 @@ def key_figures_fr(data: DashboardData) -> list[tuple[str, str, str]]:
         (
             "Créances à échoir",
             format_euros(t["creances_a_echoir"]),
-            f"hors total : {CREANCE_A_ECHOIR} ({format_nombre(t['nb_creances_a_echoir'])} entreprises)",
+            f"{CREANCE_A_ECHOIR}, hors total ({format_nombre(t['nb_creances_a_echoir'])} entreprise(s))",
         ),
         (
             "Créances potentielles",
@@ -138,7 +138,7 @@ def key_figures_fr(data: DashboardData) -> list[tuple[str, str, str]]:
             "Passif déclaré",
             format_euros(t["passif_declare"]),
             f"impôts déclarés au passif d'une procédure collective ({format_nombre(t['nb_passif_declare'])} "
-            "entreprises)",
+            "entreprise(s))",
         ),
         ("Débiteurs communs", format_nombre(t["nb_debiteurs_communs"]), "dettes exigibles dans au moins 2 sources"),
         (
