@@ -12,12 +12,12 @@ import dagster as dg
 
 from onevision_dagster.consolidate import build as consolidation
 from onevision_dagster.consolidate import consistency
-from onevision_dagster.consolidate.table_validation import validate_table
 from onevision_dagster.orchestration.automation import FOLLOW_UPSTREAM, NATIONAL_CONDITION
 from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.resources import Warehouse
 
 from .core import LIGNES_CREANCES, LIGNES_DETTES, NON_POSITIONNEES, RATTACHEMENT
+from .failures import reported_as_failure
 from .pools import DUCKDB_POOL
 from .sources import REGISTER_KEY
 
@@ -79,9 +79,8 @@ def _check(name: str, result: tuple[bool, dict], asset: dg.AssetKey, blocking_se
 )
 def positions(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     dept = context.partition_key
-    with warehouse.connect() as con:
-        consolidation.build_positions(con, dept)
-        validate_table(con, "marts.positions", dept)
+    with reported_as_failure(), warehouse.connect() as con:
+        consolidation.build_positions(con, dept)  # checked (models, consistency) before it is committed
         meta = _summary(con, "marts.positions", "departement = $d", {"d": dept})
         checks = [
             _check("totaux_egaux_aux_lignes", consistency.positions_match_lines(con, dept), POSITIONS),
@@ -105,9 +104,8 @@ def positions(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
 )
 def panel_debiteurs_communs(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     dept = context.partition_key
-    with warehouse.connect() as con:
-        consolidation.build_panel_debiteurs_communs(con, dept)
-        count = validate_table(con, "marts.panel_debiteurs_communs", dept)
+    with reported_as_failure(), warehouse.connect() as con:
+        count = consolidation.build_panel_debiteurs_communs(con, dept)["marts.panel_debiteurs_communs"]
     return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(count)})
 
 
@@ -128,9 +126,8 @@ def panel_debiteurs_communs(context: dg.AssetExecutionContext, warehouse: Wareho
     ],
 )
 def positions_nationales(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        consolidation.build_positions_nationales(con)
-        validate_table(con, "marts.positions_nationales", None)
+    with reported_as_failure(), warehouse.connect() as con:
+        consolidation.build_positions_nationales(con)  # checked before it is committed
         meta = _summary(con, "marts.positions_nationales", "TRUE", {})
         depts = [r[0] for r in con.execute(
             "SELECT DISTINCT departement FROM marts.positions ORDER BY 1").fetchall()]
@@ -153,9 +150,8 @@ def positions_nationales(context: dg.AssetExecutionContext, warehouse: Warehouse
     description="Panel national des débiteurs communs (même priorité que les panels départementaux).",
 )
 def panel_debiteurs_communs_national(warehouse: Warehouse) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        consolidation.build_panel_debiteurs_communs_national(con)
-        count = validate_table(con, "marts.panel_debiteurs_communs_national", None)
+    with reported_as_failure(), warehouse.connect() as con:
+        count = consolidation.build_panel_debiteurs_communs_national(con)["marts.panel_debiteurs_communs_national"]
     return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(count)})
 
 

@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 
 from onevision_dagster.contract.sources import PARTITIONED_SOURCES, REGISTER, Kind, SourceSpec
-from onevision_dagster.ingest.landing import LandingFile, parse_name
+from onevision_dagster.ingest.landing import LandingFile, scan_folder
 from onevision_dagster.ingest.load import SyncReport, sync_source
 from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.resources import LandingZone, Settings, Warehouse
@@ -151,19 +151,21 @@ def stored_checks(con: duckdb.DuckDBPyConnection, spec: SourceSpec, departement:
     ]
 
 
-def landing_files(landing: LandingZone, spec: SourceSpec, departement: str | None) -> list[LandingFile]:
+def landing_files(landing: LandingZone, spec: SourceSpec, departement: str | None,
+                  context: dg.AssetExecutionContext | None = None) -> list[LandingFile]:
     """This source's files of the department, listing only that source's folder (not the whole landing zone,
-    ~700 files nationally per date, at each of the ~700 source steps of a refresh)."""
-    folder = landing.root / spec.name
-    if not folder.is_dir():
-        return []
-    return [f for path in sorted(folder.iterdir()) if not path.is_dir() and not path.name.startswith(".")
-            and isinstance(f := parse_name(spec.name, path), LandingFile) and f.departement == departement]
+    ~700 files nationally per date, at each of the ~700 source steps of a refresh); what is not read is
+    reported in the log."""
+    files, reported = scan_folder(landing.root, spec.name, landing.follow_links)
+    if context is not None:
+        for bad in reported:
+            context.log.warning(f"Non lu : {spec.name}/{bad.path.name} ({bad.reason})")
+    return [f for f in files if f.departement == departement]
 
 
 def _materialize(context: dg.AssetExecutionContext, spec: SourceSpec, departement: str | None,
                  landing: LandingZone, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
-    files = landing_files(landing, spec, departement)
+    files = landing_files(landing, spec, departement, context)
     if not files:
         context.log.warning(f"{spec.name} {departement or ''} : aucun fichier dans la zone de dépôt "
                             "(les fichiers déjà chargés sont conservés)")

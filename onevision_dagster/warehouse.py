@@ -8,6 +8,8 @@ a run (see docs/warehouse.md and dagster.yaml for the pool that serialises write
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from onevision_dagster.contract.sources import ALL_SOURCES, Kind, SourceSpec
+from onevision_dagster.errors import OneVisionError
 
 LAYERS = ("raw", "quality", "core", "marts")
 
@@ -87,8 +90,15 @@ SESSION_MEMORY_LIMIT = "512MB"  # DuckDB's memory while a session keeps the file
 SESSION_CHECKPOINT_THRESHOLD = "256MB"
 
 
+def lock_timeout(default: float) -> float:
+    """Seconds to wait for another process's lock: `ONEVISION_LOCK_TIMEOUT` when set (an operator's script may
+    prefer to fail fast), else `default`."""
+    value = os.environ.get("ONEVISION_LOCK_TIMEOUT")
+    return float(value) if value else default
+
+
 @contextmanager
-def session(path: str | Path, lock_timeout_s: float = 60.0,
+def session(path: str | Path, lock_timeout_s: float | None = None,
             memory_limit: str = SESSION_MEMORY_LIMIT) -> Iterator[None]:
     """Keeps the warehouse open for a sequence of runs in this process (`pipeline.run_pipeline`).
 
@@ -101,7 +111,7 @@ def session(path: str | Path, lock_timeout_s: float = 60.0,
     if key in _SESSIONS:  # nested: the outer session already holds it
         yield
         return
-    with connect(path, lock_timeout_s=lock_timeout_s) as con:
+    with connect(path, lock_timeout_s=lock_timeout(60.0) if lock_timeout_s is None else lock_timeout_s) as con:
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute(f"SET checkpoint_threshold = '{SESSION_CHECKPOINT_THRESHOLD}'")
         _SESSIONS[key] = con
@@ -233,3 +243,52 @@ def record_refusal(con: duckdb.DuckDBPyConnection, spec: SourceSpec, departement
     replace_file(con, spec, departement, None, None,
                  {"fichier": fichier, "date_extraction": as_of, "statut": REFUSE, "message": message,
                   "empreinte": empreinte})
+
+
+class WarehouseUnavailable(OneVisionError):
+    """The warehouse cannot be used for what was asked: one French sentence says why."""
+
+
+def explain(error: Exception, path: str | Path) -> str:
+    """One French sentence for a DuckDB error an operator can cause (missing, locked, read-only, corrupt file,
+    table not built yet)."""
+    text = str(error)
+    name = Path(path)
+    if isinstance(error, duckdb.CatalogException):
+        table = re.search(r'name "([^"]+)"', text)
+        what = f"la table {table.group(1)}" if table else "une table demandée"
+        return (f"L'entrepôt {name} ne contient pas encore {what} : lancez d'abord `onevision run` "
+                "(ou matérialisez les assets correspondants).")
+    if "does not exist" in text and "read-only" in text:
+        return f"Entrepôt introuvable : {name} (lancez d'abord `onevision run`)."
+    if "lock" in text.lower():
+        return (f"L'entrepôt {name} est verrouillé par un autre processus (un rafraîchissement en cours ?) : "
+                "réessayez quand il sera terminé.")
+    if "not a valid DuckDB database" in text or isinstance(error, duckdb.SerializationException):
+        return (f"Le fichier {name} n'est pas un entrepôt DuckDB valide (corrompu ou d'un autre format) : "
+                "restaurez-le ou reconstruisez-le avec `onevision run`.")
+    if "Permission denied" in text or "Read-only file system" in text or "read-only" in text.lower():
+        return (f"L'entrepôt {name} n'est pas accessible en écriture (droits du fichier ou du dossier, ou "
+                "système de fichiers en lecture seule).")
+    return f"L'entrepôt {name} est inutilisable : {text.splitlines()[0]}"
+
+
+@contextmanager
+def open_for_reading(path: str | Path, required: tuple[str, ...] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection for the exports and sheets; `WarehouseUnavailable` (French) when the file is
+    missing, locked, corrupt, or lacks one of the `required` tables."""
+    path = Path(path)
+    if not path.exists():
+        raise WarehouseUnavailable(f"Entrepôt introuvable : {path} (lancez d'abord `onevision run`).")
+    try:
+        with connect(path, read_only=True, lock_timeout_s=lock_timeout(5.0)) as con:
+            present = {f"{s}.{n}" for s, n in con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+            missing = [t for t in required if t not in present]
+            if missing:
+                raise WarehouseUnavailable(
+                    f"L'entrepôt {path} ne contient pas encore {', '.join(missing)} : lancez d'abord "
+                    "`onevision run`.")
+            yield con
+    except duckdb.Error as e:
+        raise WarehouseUnavailable(explain(e, path)) from e

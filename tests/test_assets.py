@@ -11,6 +11,7 @@ import duckdb
 
 from onevision_dagster.assets.sources import CHECK_COUNTS, CHECK_KEYS
 from onevision_dagster.definitions import all_assets, defs
+from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.resources import LandingZone, ReportsFolder, Settings, Warehouse
 
 from .conftest import EXPECTED
@@ -32,7 +33,7 @@ def _materialize(resources: dict, selection, partition: str | None = None, raise
 
 def _register_and_department(resources: dict, dept: str = "17"):
     _materialize(resources, dg.AssetSelection.assets(["raw", "entreprises"]))
-    partitioned = [a for a in all_assets if a.partitions_def is not None]
+    partitioned = [a for a in all_assets if a.partitions_def == departements_partitions]
     return _materialize(resources, dg.AssetSelection.assets(*partitioned), dept)
 
 
@@ -106,7 +107,7 @@ def test_broken_file_fails_its_partition_and_keeps_last_good_data(landing_copy: 
         before = con.execute("SELECT * FROM marts.positions ORDER BY siren").fetchall()
         spl_before = con.execute("SELECT count(*) FROM raw.spl").fetchone()[0]
     (landing_copy / "spl" / "spl_17_20261128.csv").write_bytes(b"")  # newer, empty: unreadable
-    partitioned = [a for a in all_assets if a.partitions_def is not None]
+    partitioned = [a for a in all_assets if a.partitions_def == departements_partitions]
     result = _materialize(resources, dg.AssetSelection.assets(*partitioned), "17", raise_on_error=False)
     assert not result.success
     failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]

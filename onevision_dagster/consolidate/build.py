@@ -2,8 +2,10 @@
 
 Pure functions over a DuckDB connection, no Dagster import, so the CLI, the assets and the tests share one
 implementation. Each per-department build is idempotent and atomic: inside one transaction it deletes the
-department's rows then inserts them again, so a failure leaves the previous state in place. The national tables
-are rebuilt in full, also in one transaction.
+department's rows, inserts them again, and checks what it wrote (the Pandera model of each table, and for the
+positions the consistency with the lines) **before** committing: a failed check rolls back, so the last good
+figures stay published and the error names the check and the rows by their identifiers. The national tables
+are rebuilt in full the same way.
 """
 
 from __future__ import annotations
@@ -12,18 +14,42 @@ import datetime as dt
 
 import duckdb
 
+from onevision_dagster.consolidate import consistency
 from onevision_dagster.consolidate import snapshot as snapshots
 from onevision_dagster.consolidate.fines import insert_rattachement
 from onevision_dagster.consolidate.lines import insert_lines, insert_non_positionnees
 from onevision_dagster.consolidate.panels import insert_panel
 from onevision_dagster.consolidate.positions import insert_positions, insert_positions_nationales
 from onevision_dagster.consolidate.snapshot import Snapshot
+from onevision_dagster.consolidate.table_validation import validate_table
 from onevision_dagster.consolidate.tables import create_tables, execute, transaction
 from onevision_dagster.errors import OneVisionError
 
 
 class RegisterMissing(OneVisionError):
     """No register file was ever loaded: no company can be positioned."""
+
+
+class ConsistencyFailed(OneVisionError):
+    """A consistency rule between layers failed: nothing was published."""
+
+
+def _verify(con: duckdb.DuckDBPyConnection, departement: str | None, *tables: str) -> dict[str, int]:
+    """Row count of each table written, validated by its Pandera model; raises before the caller commits."""
+    return {table: validate_table(con, table, departement) for table in tables}
+
+
+def _require(name: str, result: tuple[bool, dict]) -> None:
+    passed, details = result
+    if not passed:
+        raise ConsistencyFailed(f"Contrôle « {name} » échoué, rien n'est publié : "
+                                + " ; ".join(f"{k} {v}" for k, v in details.items()))
+
+
+def _verify_positions(con: duckdb.DuckDBPyConnection, departement: str) -> None:
+    _require("totaux égaux aux lignes", consistency.positions_match_lines(con, departement))
+    _require("aucun SIREN hors périmètre", consistency.out_of_scope_in_positions(con, departement))
+    _require("amendes rattachées ou listées", consistency.fines_accounted_for(con, departement))
 
 
 def _prepare(con: duckdb.DuckDBPyConnection) -> None:
@@ -100,39 +126,46 @@ def _build_panel_national(con: duckdb.DuckDBPyConnection) -> None:
                  "marts.panel_debiteurs_communs_national")
 
 
-def build_rattachement_amendes(con: duckdb.DuckDBPyConnection, departement: str) -> None:
+def build_rattachement_amendes(con: duckdb.DuckDBPyConnection, departement: str) -> dict[str, int]:
     """(Re)build ``core.rattachement_amendes`` for one department's current snapshot (section 5)."""
     _prepare(con)
     with transaction(con):
         _build_rattachement(con, departement, _current(con, departement))
+        return _verify(con, departement, "core.rattachement_amendes")
 
 
-def build_lignes(con: duckdb.DuckDBPyConnection, departement: str) -> None:
+def build_lignes(con: duckdb.DuckDBPyConnection, departement: str) -> dict[str, int]:
     """(Re)build ``core.lignes_dettes`` and ``core.lignes_creances``; needs the department's fine attachments."""
     _prepare(con)
     with transaction(con):
         _build_lignes(con, departement, _current(con, departement))
+        return _verify(con, departement, "core.lignes_dettes", "core.lignes_creances")
 
 
-def build_non_positionnees(con: duckdb.DuckDBPyConnection, departement: str) -> None:
+def build_non_positionnees(con: duckdb.DuckDBPyConnection, departement: str) -> dict[str, int]:
     """(Re)build ``core.non_positionnees`` for one department from its unified lines."""
     _prepare(con)
     with transaction(con):
         _build_non_positionnees(con, departement, _current(con, departement))
+        return _verify(con, departement, "core.non_positionnees")
 
 
-def build_positions(con: duckdb.DuckDBPyConnection, departement: str) -> None:
+def build_positions(con: duckdb.DuckDBPyConnection, departement: str) -> dict[str, int]:
     """(Re)build ``marts.positions`` for one department from its unified lines (section 6)."""
     _prepare(con)
     with transaction(con):
         _build_positions(con, departement, _current(con, departement))
+        counts = _verify(con, departement, "marts.positions")
+        _verify_positions(con, departement)
+    return counts
 
 
-def build_panel_debiteurs_communs(con: duckdb.DuckDBPyConnection, departement: str) -> None:
+def build_panel_debiteurs_communs(con: duckdb.DuckDBPyConnection, departement: str) -> dict[str, int]:
     """(Re)build ``marts.panel_debiteurs_communs`` for one department from its positions."""
     _prepare(con)
     with transaction(con):
         _build_panel(con, departement)
+        return _verify(con, departement, "marts.panel_debiteurs_communs")
 
 
 def build_departement(con: duckdb.DuckDBPyConnection, departement: str) -> Snapshot | None:
@@ -145,29 +178,41 @@ def build_departement(con: duckdb.DuckDBPyConnection, departement: str) -> Snaps
         _build_non_positionnees(con, departement, snap)
         _build_positions(con, departement, snap)
         _build_panel(con, departement)
+        _verify(con, departement, "core.rattachement_amendes", "core.lignes_dettes", "core.lignes_creances",
+                "core.non_positionnees", "marts.positions", "marts.panel_debiteurs_communs")
+        _verify_positions(con, departement)
     return snap
 
 
-def build_positions_nationales(con: duckdb.DuckDBPyConnection) -> None:
+def build_positions_nationales(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Full rebuild of ``marts.positions_nationales`` from every department's positions."""
     _prepare(con)
     with transaction(con):
         _build_national(con)
+        counts = _verify(con, None, "marts.positions_nationales")
+        _require("sommes égales aux départements", consistency.national_sums_match(con))
+        _require("aucun SIREN hors périmètre", consistency.out_of_scope_in_positions(con, None))
+    return counts
 
 
-def build_panel_debiteurs_communs_national(con: duckdb.DuckDBPyConnection) -> None:
+def build_panel_debiteurs_communs_national(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Full rebuild of ``marts.panel_debiteurs_communs_national`` from the national positions."""
     _prepare(con)
     with transaction(con):
         _build_panel_national(con)
+        return _verify(con, None, "marts.panel_debiteurs_communs_national")
 
 
-def build_national(con: duckdb.DuckDBPyConnection) -> None:
+def build_national(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Both national tables in one transaction."""
     _prepare(con)
     with transaction(con):
         _build_national(con)
         _build_panel_national(con)
+        counts = _verify(con, None, "marts.positions_nationales", "marts.panel_debiteurs_communs_national")
+        _require("sommes égales aux départements", consistency.national_sums_match(con))
+        _require("aucun SIREN hors périmètre", consistency.out_of_scope_in_positions(con, None))
+    return counts
 
 
 def build_all(con: duckdb.DuckDBPyConnection, departements_: list[str] | None = None) -> list[str]:

@@ -27,15 +27,18 @@ and `$` accept no more than Python's.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
+import pandera.errors
 import pandera.pandas as pa
 
 from onevision_dagster.consolidate.schemas import TABLE_MODELS
 from onevision_dagster.consolidate.tables import CREDIT_COLUMNS, DEBT_COLUMNS
+from onevision_dagster.errors import OneVisionError
 
 MAX_EXACT = "1e12"  # above this amount, float rounding could exceed Pandera's tolerance: let Pandera judge
 MAX_CENTS = "1e13"  # above this, float64 cannot tell whole cents: let Pandera judge
@@ -193,9 +196,12 @@ def _column_check(name: str, check: pa.Check) -> str:
     raise _NoTwin(f"{name}: {check.name}")
 
 
-@functools.cache
 def _plan(table: str) -> _Plan | None:
-    model = TABLE_MODELS[table]
+    return _plan_of(TABLE_MODELS[table])
+
+
+@functools.cache
+def _plan_of(model: type[pa.DataFrameModel]) -> _Plan | None:
     schema = model.to_schema()
     if not schema.strict or schema.ordered:
         return None
@@ -233,9 +239,23 @@ def _duplicates(cols: list[str]) -> Callable[[str, str], str]:
                                  f"GROUP BY {keys} HAVING count(*) > 1)")
 
 
-def sql_failures(con: duckdb.DuckDBPyConnection, table: str, departement: str | None) -> tuple[int, list[str]] | None:
+def _scope(departement: str | None, date_situation: dt.date | None) -> tuple[str, list]:
+    """The rows a validation covers: a department (or all), and for the history one snapshot date."""
+    where, params = ["TRUE"], []
+    if departement is not None:
+        where.append("departement = ?")
+        params.append(departement)
+    if date_situation is not None:
+        where.append("date_situation = ?")
+        params.append(date_situation)
+    return " AND ".join(where), params
+
+
+def sql_failures(con: duckdb.DuckDBPyConnection, table: str, departement: str | None,
+                 date_situation: dt.date | None = None,
+                 model: type[pa.DataFrameModel] | None = None) -> tuple[int, list[str]] | None:
     """(rows, labels of the checks the SQL twins flag) for the stored rows, or None when the SQL cannot judge."""
-    plan = _plan(table)
+    plan = _plan_of(model or TABLE_MODELS[table])
     if plan is None:
         return None
     schema_name, name = table.split(".")
@@ -245,7 +265,7 @@ def sql_failures(con: duckdb.DuckDBPyConnection, table: str, departement: str | 
     if set(stored) != set(plan.columns) or not all(
             _TYPE_FAMILIES[dtype](stored[col]) for col, dtype in plan.columns.items()):
         return None  # strict column set and coercible types: Pandera will say what is wrong
-    where, params = ("departement = ?", [departement]) if departement is not None else ("TRUE", [])
+    where, params = _scope(departement, date_situation)
     counts = ", ".join(f"count(*) FILTER (WHERE NOT coalesce({cond}, false))" for _, cond in plan.row_checks)
     try:
         row = con.execute(f"SELECT count(*){', ' + counts if counts else ''} FROM {table} WHERE {where}",
@@ -259,13 +279,41 @@ def sql_failures(con: duckdb.DuckDBPyConnection, table: str, departement: str | 
     return int(row[0]), failed
 
 
-def validate_table(con: duckdb.DuckDBPyConnection, table: str, departement: str | None) -> int:
-    """Validates the stored rows of `table` (one department, or all) with its Pandera model; returns the
-    row count. Raises Pandera's `SchemaErrors` when they do not conform."""
-    checked = sql_failures(con, table, departement)
+def validate_table(con: duckdb.DuckDBPyConnection, table: str, departement: str | None,
+                   date_situation: dt.date | None = None, model: type[pa.DataFrameModel] | None = None) -> int:
+    """Validates the stored rows of `table` (one department, or all; for the history, one snapshot date) with
+    its Pandera model (`model`, default the one of `TABLE_MODELS`); returns the row count. Raises Pandera's
+    `SchemaErrors` when they do not conform."""
+    model = model or TABLE_MODELS[table]
+    checked = sql_failures(con, table, departement, date_situation, model)
     if checked is not None and not checked[1]:
         return checked[0]
-    where, params = ("departement = ?", [departement]) if departement is not None else ("TRUE", [])
+    where, params = _scope(departement, date_situation)
     frame = con.execute(f"SELECT * FROM {table} WHERE {where}", params).df()
-    TABLE_MODELS[table].validate(frame, lazy=True)
+    try:
+        model.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        raise TableCheckFailed(table, departement, date_situation, errors, frame) from None
     return len(frame)
+
+
+IDENTIFIER_COLUMNS = ("siren", "reference", "num_amende", "cle", "ligne")
+
+
+class TableCheckFailed(OneVisionError):
+    """Pandera rejected stored rows: the message names the checks and the rows by their identifiers only (never a
+    name, an address or a raw line: it goes to the run's log); Pandera's own report stays in `errors`."""
+
+    def __init__(self, table: str, departement: str | None, date_situation: dt.date | None,
+                 errors: pandera.errors.SchemaErrors, frame) -> None:
+        self.errors = errors
+        cases = errors.failure_cases
+        checks = sorted({str(c) for c in cases["check"].dropna()})
+        rows = [int(i) for i in cases["index"].dropna().unique()][:10] if "index" in cases else []
+        ids = [c for c in IDENTIFIER_COLUMNS if c in frame.columns][:2]
+        named = [" ".join(f"{c} {frame.iloc[r][c]}" for c in ids) for r in rows if 0 <= r < len(frame)]
+        scope = "".join([f" (département {departement}" if departement else " (national",
+                         f", instantané du {date_situation:%d/%m/%Y})" if date_situation else ")"])
+        super().__init__(
+            f"Contrôle de {table}{scope} échoué, rien n'est publié : {', '.join(checks) or 'schéma'}"
+            + (f" — lignes en cause : {'; '.join(named)}" if named else ""))

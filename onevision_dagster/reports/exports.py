@@ -52,6 +52,7 @@ from onevision_dagster.consolidate.tables import (
 )
 from onevision_dagster.contract.departements import is_departement
 from onevision_dagster.contract.sources import ALL_SOURCES
+from onevision_dagster.history.tables import IMPACT_COLUMNS, IMPACT_MONEY_COLUMNS, MOUVEMENT_COLUMNS
 from onevision_dagster.reports.formatting import to_decimal_euros
 from onevision_dagster.reports.xlsx import write_query_xlsx
 
@@ -266,14 +267,21 @@ def export_positions(
     out: str | Path,
     departement: str | None = None,
     national: bool = False,
+    date: dt.date | None = None,
     fmt: str | None = None,
 ) -> int:
-    """``marts.positions`` of one department (or all), or ``marts.positions_nationales``."""
+    """``marts.positions`` of one department (or all), or ``marts.positions_nationales``; with `date`, the
+    positions of that snapshot (``history.positions_historique``, section 9)."""
     if national:
-        if departement is not None:
-            raise ValueError("choose either a department or the national view, not both")
+        if departement is not None or date is not None:
+            raise ValueError("choose either a department (and a date) or the national view")
         cols = NATIONAL_POSITION_COLUMNS
         source, order = "marts.positions_nationales", "siren"
+    elif date is not None:
+        where = _department_filter(departement) or "WHERE TRUE"
+        cols = POSITION_COLUMNS
+        source = f"history.positions_historique {where} AND date_situation = DATE '{date.isoformat()}'"
+        order = "departement, siren"
     else:
         cols = POSITION_COLUMNS
         source, order = f"marts.positions {_department_filter(departement)}", "departement, siren"
@@ -305,3 +313,22 @@ def export_non_positionnees(
     """Every kept line with no position (``core.non_positionnees``)."""
     return _export_query(con, f"core.non_positionnees {_department_filter(departement)}", "source, fichier, ligne",
                          out, NON_POSITIONNEES_COLUMNS, fmt=export_format(out, fmt), sheet_title="non_positionnees")
+
+
+def export_mouvements(
+    con: duckdb.DuckDBPyConnection, out: str | Path, departement: str | None = None, fmt: str | None = None
+) -> int:
+    """Every movement between consecutive snapshots (section 9), in the contract's column order."""
+    return _export_query(con, f"history.mouvements {_department_filter(departement)}",
+                         "departement, date_fin, source, cle, type", out, MOUVEMENT_COLUMNS,
+                         date_columns=("date_debut", "date_fin"), money_columns=("montant",),
+                         fmt=export_format(out, fmt), sheet_title="mouvements")
+
+
+def export_impact(
+    con: duckdb.DuckDBPyConnection, out: str | Path, departement: str | None = None, fmt: str | None = None
+) -> int:
+    """The impact rows per department and consecutive pair (section 9), in the contract's column order."""
+    return _export_query(con, f"history.impact {_department_filter(departement)}", "departement, date_fin", out,
+                         IMPACT_COLUMNS, date_columns=("date_debut", "date_fin"), money_columns=IMPACT_MONEY_COLUMNS,
+                         fmt=export_format(out, fmt), sheet_title="impact")
