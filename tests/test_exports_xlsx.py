@@ -71,6 +71,12 @@ def con() -> duckdb.DuckDBPyConnection:
            contenu) VALUES ('amendes', '17', 'amendes_17_20261127.csv', DATE '2026-11-27', 3, 'NUM_AMENDE',
            'VALEUR_MANQUANTE', 'NUM_AMENDE : valeur manquante', '=1+2;' || chr(1) || 'x')"""
     )
+    connection.execute(  # the export covers the files of the latest snapshot: this file is one
+        """INSERT INTO quality.chargements (source, departement, fichier, date_extraction, statut, lignes_lues,
+           lignes_gardees, lignes_rejetees, charge_le) VALUES
+           ('amendes', '17', 'amendes_17_20261127.csv', DATE '2026-11-27', 'CHARGE', 3, 2, 1, now()),
+           ('amendes', '2A', 'amendes_2A_20261127.csv', DATE '2026-11-27', 'CHARGE', 1, 1, 0, now())"""
+    )
     connection.execute(
         """CREATE TABLE core.non_positionnees (departement VARCHAR, source VARCHAR, fichier VARCHAR, ligne INTEGER,
            reference VARCHAR, motif VARCHAR, siren VARCHAR)"""
@@ -209,3 +215,29 @@ def test_export_streams_rows_in_bounded_memory(tmp_path: Path, monkeypatch: pyte
     rows = list(wb.worksheets[0].iter_rows(min_row=20_001, values_only=True))
     wb.close()
     assert rows == [("amendes", "amendes_17_20261127.csv", 20_001, "NON_RATTACHEE", "000019999")]
+
+
+def test_history_exports_xlsx(tmp_path: Path) -> None:
+    """Movements and impact (section 9) too: SIREN and key as text, amounts as numbers, dates as dates."""
+    from onevision_dagster.history.snapshots import create_history_tables
+    from onevision_dagster.history.tables import IMPACT_COLUMNS, IMPACT_MONEY_COLUMNS, MOUVEMENT_COLUMNS
+    from onevision_dagster.reports.exports import export_impact, export_mouvements
+
+    con = duckdb.connect()
+    warehouse.create_raw_and_quality(con)
+    create_history_tables(con)
+    con.execute("""INSERT INTO history.mouvements VALUES ('17', DATE '2026-11-20', DATE '2026-11-27', '012345678',
+                   'impots_pro', '2026TVA0007', 'RECOUVRE', 7964.70)""")
+    money = ", ".join("1.50" for _ in IMPACT_MONEY_COLUMNS)
+    con.execute(f"INSERT INTO history.impact VALUES ('17', DATE '2026-11-20', DATE '2026-11-27', {money})")
+    assert export_mouvements(con, tmp_path / "m.xlsx") == 1
+    ws = _sheet(tmp_path / "m.xlsx")
+    assert [c.value for c in ws[1]] == list(MOUVEMENT_COLUMNS)
+    row = {h: c for h, c in zip(MOUVEMENT_COLUMNS, ws[2], strict=True)}
+    assert (row["siren"].value, row["siren"].data_type) == ("012345678", "s")
+    assert row["date_fin"].is_date and row["date_fin"].number_format == DATE_FORMAT
+    assert row["montant"].value == 7964.7 and row["montant"].number_format == MONEY_FORMAT
+    assert export_impact(con, tmp_path / "i.xlsx") == 1
+    ws = _sheet(tmp_path / "i.xlsx")
+    assert [c.value for c in ws[1]] == list(IMPACT_COLUMNS)
+    assert all(c.value == 1.5 and c.number_format == MONEY_FORMAT for c in ws[2][3:])
