@@ -59,10 +59,10 @@ def _text(dom: str) -> str:
     return re.sub(r"<[^>]+>", " ", dom)
 
 
-def _dump_dom(chromium: str, url: str, profile: Path, budget_ms: int = 15000) -> str:
+def _dump_dom(chromium: str, url: str, profile: Path, budget_ms: int = 15000, height: int = 1000) -> str:
     out = subprocess.run(
         [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}",
-         "--dump-dom", url],
+         f"--window-size=1400,{height}", "--dump-dom", url],
         capture_output=True, text=True, timeout=120,
     )
     return out.stdout
@@ -107,7 +107,9 @@ def test_webserver_on_loopback_shows_the_asset_graph(materialized: dict[str, Pat
         lineage = _text(_dump_dom(chromium, f"{base}/asset-groups", materialized["root"] / "profile-ui", 20000))
         for group in ("sources", "core", "marts", "national", "rapports"):
             assert group in lineage
-        catalog = _text(_dump_dom(chromium, f"{base}/assets?view=flat", materialized["root"] / "profile-ui", 20000))
+        # the catalog renders only the rows in view: a tall window shows every asset (history ones included)
+        catalog = _text(_dump_dom(chromium, f"{base}/assets?view=flat", materialized["root"] / "profile-ui", 20000,
+                                  height=6000))
         for name in ("amendes", "lignes_dettes", "positions_nationales"):
             assert name in catalog
     finally:
