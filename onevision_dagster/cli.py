@@ -57,6 +57,12 @@ def _add_warehouse(p: argparse.ArgumentParser) -> None:
                    help="fichier DuckDB de l'entrepôt (défaut : ONEVISION_WAREHOUSE, sinon %(default)s)")
 
 
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"entier ≥ 1 attendu, reçu {value!r}")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     cli_french.install()
     common = _common()
@@ -66,13 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
                                 title="commandes")
 
     g = sub.add_parser("generate", parents=[common], help="écrit une zone de dépôt de démonstration",
-                       description="Écrit des extraits de démonstration plausibles (SOURCES.md).")
+                       description="Écrit des extraits de démonstration plausibles (SOURCES.md, docs/demo.md).")
     g.add_argument("--out", required=True, type=Path, help="dossier de la zone de dépôt à écrire")
     g.add_argument("--departement", nargs="+", default=["17", "91", "95"], help="départements (défaut : 17 91 95)")
     g.add_argument("--entreprises", type=int, default=2000, help="entreprises par département (défaut : 2000)")
     g.add_argument("--date", type=_iso_date, default=date.today(),
                    help="date d'extraction AAAA-MM-JJ (défaut : aujourd'hui)")
     g.add_argument("--seed", type=int, default=1, help="graine du tirage aléatoire (défaut : 1)")
+    g.add_argument("--instantanes", type=_positive_int, default=1,
+                   help="nombre d'extractions hebdomadaires : --date, --date − 7 jours, ... (défaut : 1)")
+    g.add_argument("--pilotes", default=_setting("ONEVISION_PILOTES"),
+                   help="départements pilotes, qui compensent plus souvent (défaut : ONEVISION_PILOTES, sinon "
+                   "%(default)s)")
 
     r = sub.add_parser("run", parents=[common], help="matérialise tous les assets (départements, historique, "
                        "vues nationales)", description="Charge la zone de dépôt et recalcule tout, en local.")
@@ -132,11 +143,15 @@ def _generate(args: argparse.Namespace) -> int:
     from onevision_dagster.demo.generator import generate_landing
 
     depts = parse_departements(" ".join(args.departement))
-    summary = generate_landing(args.out, list(depts), args.entreprises, args.date, args.seed)
+    pilotes = parse_departements(args.pilotes)
+    summary = generate_landing(args.out, list(depts), args.entreprises, args.date, args.seed,
+                               instantanes=args.instantanes, pilotes=pilotes)
     rows = sum(summary.rows.values())
+    dates = (f"date d'extraction {args.date:%d/%m/%Y}" if args.instantanes == 1 else
+             f"{args.instantanes} extractions hebdomadaires du {summary.dates[0]:%d/%m/%Y} au {args.date:%d/%m/%Y}")
     print(f"Zone de dépôt écrite dans {args.out} : {len(summary.paths)} fichiers, {rows} lignes "
           f"(dont {sum(summary.bad_rows.values())} volontairement invalides), départements {', '.join(depts)}, "
-          f"date d'extraction {args.date:%d/%m/%Y}")
+          f"{dates}")
     return 0
 
 

@@ -206,3 +206,46 @@ def test_backfill_of_three_departments_queues_on_the_pool_and_national_follows(t
         depts = {r[0] for r in con.execute("SELECT DISTINCT departement FROM marts.positions").fetchall()}
         assert depts == {"17", "91", "95"}
         assert con.execute("SELECT count(*) FROM marts.positions_nationales").fetchone()[0] > 0
+
+
+def test_history_backfill_of_one_department_from_the_command_line(tmp_path: Path) -> None:
+    """`dagster job backfill -j historique` of every snapshot of department 17, through the daemon."""
+    import dagster as dg
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    landing = REPO.parent / "shared" / "samples" / "landing"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "ONEVISION_LANDING": str(landing),
+           "ONEVISION_WAREHOUSE": str(tmp_path / "w.duckdb"), "ONEVISION_REPORTS": str(tmp_path / "rapports"),
+           "ONEVISION_IMAGES": "0", "DAGSTER_GRPC_TIMEOUT_SECONDS": "180"}
+    bin_dir = Path(sys.executable).parent
+    workspace = str(REPO / "workspace.yaml")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.add_dynamic_partitions("dates_extraction", ["2026-11-20", "2026-11-27"])
+    daemon = subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _dagster_cli(bin_dir, env, "job", "launch", "-j", "chargement_registre", "-w", workspace)
+        _dagster_cli(bin_dir, env, "job", "backfill", "-j", "rafraichissement_departement", "--partitions", "17",
+                     "-w", workspace, "--noprompt")
+        _dagster_cli(bin_dir, env, "job", "backfill", "-j", "historique", "--partitions",
+                     "2026-11-20|17,2026-11-27|17", "-w", workspace, "--noprompt")
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                runs = [r for r in instance.get_runs() if r.job_name == "historique"]
+                if len(runs) == 2 and all(r.is_finished for r in runs):
+                    break
+                time.sleep(2)
+            statuses = [r.status for r in instance.get_runs() if r.job_name == "historique"]
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
+    assert statuses == [dg.DagsterRunStatus.SUCCESS] * 2
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        dates = con.execute("SELECT DISTINCT date_situation FROM history.positions_historique ORDER BY 1").fetchall()
+        assert [str(d[0]) for d in dates] == ["2026-11-20", "2026-11-27"]
+        assert con.execute("SELECT count(*) FROM history.mouvements").fetchone()[0] == 23

@@ -248,3 +248,31 @@ def test_backfill_of_two_snapshots_through_dagster(sample_landing: Path, tmp_pat
                             ("mouvements.csv", "history.mouvements"), ("impact.csv", "history.impact")):
             header, expected = _expected(name)
             assert _rows(con, table, header) == expected, name
+
+
+def test_onevision_historique_rebuilds_one_department_from_the_command_line(sample_landing: Path,
+                                                                          tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    onevision = Path(sys.executable).parent / "onevision"
+    env = {**os.environ, "ONEVISION_IMAGES": "0"}
+    warehouse_path = str(tmp_path / "w.duckdb")
+    run = subprocess.run([str(onevision), "run", "--landing", str(sample_landing), "--warehouse", warehouse_path,
+                          "--rapports", str(tmp_path / "r"), "--sans-historique"], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    with duckdb.connect(warehouse_path, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM history.positions_historique").fetchone()[0] == 0
+    backfill = subprocess.run([str(onevision), "historique", "--departement", "17", "--tout", "--warehouse",
+                               warehouse_path, "--landing", str(sample_landing)], env=env, capture_output=True,
+                              text=True, timeout=600)
+    assert backfill.returncode == 0, backfill.stderr
+    assert "historique 17 (2 instantané(s))" in backfill.stdout
+    with duckdb.connect(warehouse_path, read_only=True) as con:
+        header, expected = _expected("impact.csv")
+        assert _rows(con, "history.impact", header) == expected
+    refused = subprocess.run([str(onevision), "historique", "--departement", "91", "--warehouse", warehouse_path],
+                             env=env, capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 1 and "Département(s) jamais chargé(s)" in refused.stderr

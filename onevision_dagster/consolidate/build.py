@@ -22,7 +22,7 @@ from onevision_dagster.consolidate.panels import insert_panel
 from onevision_dagster.consolidate.positions import insert_positions, insert_positions_nationales
 from onevision_dagster.consolidate.snapshot import Snapshot
 from onevision_dagster.consolidate.table_validation import validate_table
-from onevision_dagster.consolidate.tables import create_tables, execute, transaction
+from onevision_dagster.consolidate.tables import create_tables, execute, tables, transaction
 from onevision_dagster.errors import OneVisionError
 
 
@@ -81,6 +81,24 @@ def _delete(con: duckdb.DuckDBPyConnection, table: str, departement: str) -> Non
     execute(con, f"DELETE FROM {table} WHERE departement = ?", [departement])
 
 
+def _record(con: duckdb.DuckDBPyConnection, departement: str, snap: Snapshot | None, *written: str) -> None:
+    """Which snapshot the tables now hold for the department (in the same transaction as the tables)."""
+    execute(con, "DELETE FROM core.instantanes_courants WHERE departement = ? AND table_name IN (SELECT unnest(?))",
+            [departement, list(written)])
+    if snap is not None:
+        for table in written:
+            execute(con, "INSERT INTO core.instantanes_courants VALUES (?, ?, ?)", [departement, table, snap.identity])
+
+
+def current_identity(con: duckdb.DuckDBPyConnection, departement: str, table: str) -> str | None:
+    """The identity of the snapshot `table` holds for the department (None when unknown)."""
+    if "core.instantanes_courants" not in tables(con):
+        return None
+    row = con.execute("SELECT identite FROM core.instantanes_courants WHERE departement = ? AND table_name = ?",
+                      [departement, table]).fetchone()
+    return row[0] if row else None
+
+
 def _build_rattachement(con: duckdb.DuckDBPyConnection, departement: str, snap: Snapshot | None) -> None:
     _delete(con, "core.rattachement_amendes", departement)
     if snap is not None:
@@ -93,6 +111,7 @@ def _build_lignes(con: duckdb.DuckDBPyConnection, departement: str, snap: Snapsh
     if snap is not None:
         insert_lines(con, snap, _of("core.rattachement_amendes", departement), "core.lignes_dettes",
                      "core.lignes_creances")
+    _record(con, departement, snap, "core.lignes_dettes", "core.lignes_creances")
 
 
 def _build_non_positionnees(con: duckdb.DuckDBPyConnection, departement: str, snap: Snapshot | None) -> None:
@@ -107,6 +126,7 @@ def _build_positions(con: duckdb.DuckDBPyConnection, departement: str, snap: Sna
     if snap is not None:
         insert_positions(con, snap, _of("core.lignes_dettes", departement), _of("core.lignes_creances", departement),
                          "marts.positions")
+    _record(con, departement, snap, "marts.positions")
 
 
 def _build_panel(con: duckdb.DuckDBPyConnection, departement: str) -> None:

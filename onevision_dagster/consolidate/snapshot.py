@@ -12,6 +12,7 @@ every file it loaded.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 import duckdb
@@ -27,6 +28,16 @@ class Snapshot:
     date_situation: dt.date
     files: dict[str, dt.date] = field(default_factory=dict)  # source -> extraction date of the file used
     registre: dt.date | None = None  # extraction date of the register version used
+
+    @property
+    def files_json(self) -> str:
+        """The files this snapshot reads (sorted JSON: source → date)."""
+        return json.dumps({s: d.isoformat() for s, d in sorted(self.files.items())}, sort_keys=True)
+
+    @property
+    def identity(self) -> str:
+        """The files this snapshot reads and its register version, as one comparable string."""
+        return f"{self.files_json}|{self.registre.isoformat() if self.registre else ''}"
 
     def rows(self, source: str, alias: str | None = None) -> str:
         """SQL relation of the rows this snapshot reads from `raw.<source>`."""

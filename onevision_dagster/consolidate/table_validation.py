@@ -293,11 +293,24 @@ def validate_table(con: duckdb.DuckDBPyConnection, table: str, departement: str 
     try:
         model.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as errors:
-        raise TableCheckFailed(table, departement, date_situation, errors, frame) from None
+        raise TableCheckFailed(table, departement, date_situation, errors, frame, model) from None
     return len(frame)
 
 
 IDENTIFIER_COLUMNS = ("siren", "reference", "num_amende", "cle", "ligne")
+
+
+def check_names(model: type[pa.DataFrameModel]) -> dict[str, str]:
+    """Method name → the check's French `name=`, for every custom check of the model and its bases (Pandera
+    reports an inherited check under its method name)."""
+    names = {}
+    for klass in reversed(model.__mro__):
+        for attr, value in vars(klass).items():
+            info = getattr(value, "__dataframe_check_config__", None) or getattr(value, "__check_config__", None)
+            name = (getattr(info, "check_kwargs", None) or {}).get("name")
+            if name:
+                names[attr] = name
+    return names
 
 
 class TableCheckFailed(OneVisionError):
@@ -305,10 +318,11 @@ class TableCheckFailed(OneVisionError):
     name, an address or a raw line: it goes to the run's log); Pandera's own report stays in `errors`."""
 
     def __init__(self, table: str, departement: str | None, date_situation: dt.date | None,
-                 errors: pandera.errors.SchemaErrors, frame) -> None:
+                 errors: pandera.errors.SchemaErrors, frame, model: type[pa.DataFrameModel]) -> None:
         self.errors = errors
         cases = errors.failure_cases
-        checks = sorted({str(c) for c in cases["check"].dropna()})
+        names = check_names(model)
+        checks = sorted({names.get(str(c), str(c)) for c in cases["check"].dropna()})
         rows = [int(i) for i in cases["index"].dropna().unique()][:10] if "index" in cases else []
         ids = [c for c in IDENTIFIER_COLUMNS if c in frame.columns][:2]
         named = [" ".join(f"{c} {frame.iloc[r][c]}" for c in ids) for r in rows if 0 <= r < len(frame)]

@@ -143,6 +143,12 @@ TABLE_DDL: dict[str, str] = {
         siren VARCHAR
     )""",
     "marts.positions": f"({_position_body('departement')})",
+    # which snapshot each current per-department table holds (the history copies it instead of recomputing)
+    "core.instantanes_courants": """(
+        departement VARCHAR NOT NULL,
+        table_name VARCHAR NOT NULL,
+        identite VARCHAR NOT NULL
+    )""",
     "marts.positions_nationales": f"({_position_body('departements')})",
     "marts.panel_debiteurs_communs": "(" + _PANEL_BODY.format(dept="departement VARCHAR NOT NULL") + ")",
     "marts.panel_debiteurs_communs_national": "(" + _PANEL_BODY.format(dept="departements VARCHAR NOT NULL") + ")",

@@ -12,10 +12,10 @@ whatever landed after it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import duckdb
 
+from onevision_dagster.consolidate.build import current_identity
 from onevision_dagster.consolidate.fines import insert_rattachement
 from onevision_dagster.consolidate.lines import insert_lines
 from onevision_dagster.consolidate.positions import insert_positions
@@ -39,9 +39,11 @@ def create_history_tables(con: duckdb.DuckDBPyConnection) -> None:
     create_tables(con, HISTORY_DDL)
 
 
-def identity(snap: Snapshot) -> str:
-    """The files a snapshot reads, as stored in `history.instantanes` (sorted JSON)."""
-    return json.dumps({s: d.isoformat() for s, d in sorted(snap.files.items())}, sort_keys=True)
+def _current_holds(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> bool:
+    """The current tables (`core.lignes_*`, `marts.positions`) hold exactly this snapshot: the history copies
+    them instead of computing the same rows again (the latest snapshot, at every weekly refresh)."""
+    return all(current_identity(con, snap.departement, t) == snap.identity
+               for t in ("core.lignes_dettes", "core.lignes_creances", "marts.positions"))
 
 
 def _work_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -73,38 +75,50 @@ def build_snapshot(con: duckdb.DuckDBPyConnection, departement: str, when: dt.da
             _delete(con, departement, when)
         return None
     snap = snapshot_at(con, departement, when)
+    if _current_holds(con, snap):
+        source = {"lignes_dettes": f"(SELECT * FROM core.lignes_dettes WHERE departement = '{departement}')",
+                  "lignes_creances": f"(SELECT * FROM core.lignes_creances WHERE departement = '{departement}')",
+                  "positions": f"(SELECT * FROM marts.positions WHERE departement = '{departement}')"}
+        _store(con, snap, source)
+        return snap
     work = _work_tables(con)
     try:
         insert_rattachement(con, snap, work["rattachement_amendes"])
         insert_lines(con, snap, work["rattachement_amendes"], work["lignes_dettes"], work["lignes_creances"])
         insert_positions(con, snap, work["lignes_dettes"], work["lignes_creances"], work["positions"])
-        with transaction(con):
-            _delete(con, departement, when)
-            execute(con, f"INSERT INTO history.positions_historique SELECT * FROM {work['positions']}")
-            lines = " UNION ALL ".join(
-                f"SELECT '{sens}' AS sens, source, reference AS cle, siren, nature, statut, montant, montant_du, "
-                f"montant_paye FROM {work[table]}"
-                for sens, table in (("D", "lignes_dettes"), ("C", "lignes_creances")))
-            execute(
-                con,
-                f"""INSERT INTO history.lignes
-                    SELECT $dept, $ds, l.sens, l.source, l.cle, l.siren, l.nature, l.statut, l.montant,
-                           l.montant_du, l.montant_paye,
-                           l.montant > 0 AND p.siren IS NOT NULL
-                             AND l.nature IN ('EXIGIBLE', 'A_ECHOIR', 'NON_VALEUR', 'CERTAINE') AS suivie,
-                           e.siren IS NOT NULL AND {in_scope_sql("e")} AS positionnable
-                    FROM ({lines}) l
-                    LEFT JOIN {work['positions']} p ON p.siren = l.siren
-                    LEFT JOIN {snap.register("e")} ON e.siren = l.siren""",
-                {"dept": departement, "ds": when},
-            )
-            execute(con, "INSERT INTO history.instantanes VALUES (?, ?, ?, ?, now())",
-                    [departement, when, identity(snap), snap.registre])
-            for table in ("history.positions_historique", "history.lignes"):  # checked before it is committed
-                validate_table(con, table, departement, when, HISTORY_MODELS[table])
+        _store(con, snap, work)
     finally:
         _drop_work_tables(con, work)
     return snap
+
+
+def _store(con: duckdb.DuckDBPyConnection, snap: Snapshot, source: dict[str, str]) -> None:
+    """Replaces the stored snapshot by the lines and positions of `source` (relations), checked before commit."""
+    departement, when = snap.departement, snap.date_situation
+    with transaction(con):
+        _delete(con, departement, when)
+        execute(con, f"INSERT INTO history.positions_historique SELECT * FROM {source['positions']} AS p")
+        lines = " UNION ALL ".join(
+            f"SELECT '{sens}' AS sens, source, reference AS cle, siren, nature, statut, montant, montant_du, "
+            f"montant_paye FROM {source[table]} AS l{sens}"
+            for sens, table in (("D", "lignes_dettes"), ("C", "lignes_creances")))
+        execute(
+            con,
+            f"""INSERT INTO history.lignes
+                SELECT $dept, $ds, l.sens, l.source, l.cle, l.siren, l.nature, l.statut, l.montant,
+                       l.montant_du, l.montant_paye,
+                       l.montant > 0 AND p.siren IS NOT NULL
+                         AND l.nature IN ('EXIGIBLE', 'A_ECHOIR', 'NON_VALEUR', 'CERTAINE') AS suivie,
+                       e.siren IS NOT NULL AND {in_scope_sql("e")} AS positionnable
+                FROM ({lines}) l
+                LEFT JOIN {source['positions']} p ON p.siren = l.siren
+                LEFT JOIN {snap.register("e")} ON e.siren = l.siren""",
+            {"dept": departement, "ds": when},
+        )
+        execute(con, "INSERT INTO history.instantanes VALUES (?, ?, ?, ?, now())",
+                [departement, when, snap.files_json, snap.registre])
+        for table in ("history.positions_historique", "history.lignes"):  # checked before it is committed
+            validate_table(con, table, departement, when, HISTORY_MODELS[table])
 
 
 def stored_identity(con: duckdb.DuckDBPyConnection, departement: str, when: dt.date) -> str | None:
@@ -116,6 +130,4 @@ def stored_identity(con: duckdb.DuckDBPyConnection, departement: str, when: dt.d
 
 def is_up_to_date(con: duckdb.DuckDBPyConnection, departement: str, when: dt.date) -> bool:
     """The stored snapshot read the files the snapshot would read now (nothing landed or was refused since)."""
-    snap = snapshot_at(con, departement, when)
-    expected = identity(snap) + "|" + (snap.registre.isoformat() if snap.registre else "")
-    return stored_identity(con, departement, when) == expected
+    return stored_identity(con, departement, when) == snapshot_at(con, departement, when).identity
