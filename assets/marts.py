@@ -22,11 +22,13 @@ from .pools import DUCKDB_POOL
 from .sources import REGISTER_KEY
 
 OFFSETTING_BASIS = (
-    "`montant_compensable` = min(total des créances certaines, dettes compensables), où seules les dettes "
+    "`montant_compensable` = min(créances certaines et exigibles, dettes compensables), où seules les dettes "
     "d'impôts professionnels exigibles à la date de situation et sans sursis de paiement sont compensables "
-    "(art. L. 257 B et R. 257 B-1 LPF ; sursis : art. L. 277 LPF). Amendes, recettes non fiscales et produits "
-    "locaux ne sont jamais compensés. Il vaut 0 quand une procédure collective est ouverte (art. L. 622-7 Code "
-    "de commerce) : l'agent décide au cas par cas. C'est une opportunité à examiner, pas une action du logiciel."
+    "(art. L. 257 B et R. 257 B-1 LPF ; sursis : art. L. 277 LPF) ; une créance à échoir ne l'est pas avant sa date. "
+    "Amendes, recettes non fiscales et produits locaux sont hors L. 257 B (d'autres voies existent : compensation "
+    "de droit commun, SATD ; l'agent en juge). Il vaut 0 quand une procédure collective est ouverte (art. L. 622-7 "
+    "Code de commerce) ou qu'une créance a été déclarée au passif d'une procédure, même absente du registre : "
+    "l'agent décide au cas par cas. C'est une opportunité à examiner, pas une action du logiciel."
 )
 
 POSITIONS = dg.AssetKey(["marts", "positions"])

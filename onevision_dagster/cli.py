@@ -109,11 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--landing", type=Path, default=Path(_setting("ONEVISION_LANDING")),
                    help="zone de dépôt (défaut : ONEVISION_LANDING, sinon %(default)s)")
 
-    e = sub.add_parser("export", parents=[common], help="exports CSV pour les agents",
-                       description="Exports au format des agents (section 6) : « ; », UTF-8 avec BOM, "
-                       "virgule décimale, dates JJ/MM/AAAA.")
+    e = sub.add_parser("export", parents=[common], help="exports CSV ou Excel (.xlsx) pour les agents",
+                       description="Exports au format des agents (section 6) : CSV « ; », UTF-8 avec BOM, "
+                       "virgule décimale, dates JJ/MM/AAAA ; ou classeur Excel .xlsx aux cellules typées.")
     e.add_argument("what", choices=EXPORTS, metavar="quoi", help="|".join(EXPORTS))
-    e.add_argument("--out", required=True, type=Path, help="fichier à écrire")
+    e.add_argument("--out", required=True, type=Path, help="fichier à écrire (.csv ou .xlsx)")
+    e.add_argument("--format", choices=["csv", "xlsx"], default=None,
+                   help="csv ou xlsx (cellules typées, à ouvrir dans Excel) ; défaut : d'après l'extension de --out")
     scope = e.add_mutually_exclusive_group()
     scope.add_argument("--departement", type=_departement, help="un département (ex. 17, 2A)")
     scope.add_argument("--national", action="store_true", help="positions nationales (export positions)")
@@ -281,15 +283,15 @@ def _export(args: argparse.Namespace) -> int:
                                          + (f" pour le département {args.departement}" if args.departement else "")
                                          + " dans l'historique (voir `onevision historique`).")
             n = exports.export_positions(con, args.out, departement=args.departement, national=args.national,
-                                         date=args.date)
+                                         date=args.date, fmt=args.format)
         elif args.what == "rejets":
-            n = exports.export_rejets(con, args.out, departement=args.departement)
+            n = exports.export_rejets(con, args.out, departement=args.departement, fmt=args.format)
         elif args.what == "non_positionnees":
-            n = exports.export_non_positionnees(con, args.out, departement=args.departement)
+            n = exports.export_non_positionnees(con, args.out, departement=args.departement, fmt=args.format)
         elif args.what == "mouvements":
-            n = exports.export_mouvements(con, args.out, departement=args.departement)
+            n = exports.export_mouvements(con, args.out, departement=args.departement, fmt=args.format)
         else:
-            n = exports.export_impact(con, args.out, departement=args.departement)
+            n = exports.export_impact(con, args.out, departement=args.departement, fmt=args.format)
     print(f"{args.out} : {n} ligne(s)")
     return 0
 

@@ -59,10 +59,10 @@ def _text(dom: str) -> str:
     return re.sub(r"<[^>]+>", " ", dom)
 
 
-def _dump_dom(chromium: str, url: str, profile: Path, budget_ms: int = 15000) -> str:
+def _dump_dom(chromium: str, url: str, profile: Path, budget_ms: int = 15000, height: int = 1000) -> str:
     out = subprocess.run(
         [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}",
-         "--dump-dom", url],
+         f"--window-size=1400,{height}", "--dump-dom", url],
         capture_output=True, text=True, timeout=120,
     )
     return out.stdout
@@ -129,8 +129,9 @@ def test_dashboard_renders_its_charts_offline(materialized: dict[str, Path]) -> 
         dom = _dump_dom(chromium, f"{base}/tableau_de_bord_17.html", materialized["root"] / "profile-dash")
         text = dom.replace("&nbsp;", " ").replace("\u00a0", " ").replace("\u202f", " ")
         assert "One Vision — département 17" in text
-        assert "60 000,80 €" in text  # due debts of the sample department at 2026-11-27
-        assert "2 500,00 €" in text  # offsettable amount (the foreign company's IS receivable)
+        assert "60 000,80 €" in text  # due debts of the sample department at its latest snapshot (27/11/2026)
+        assert "2 500,00 €" in text  # offsettable amount (ATLANTIC SHIPPING: min(2 500, 8 000))
+        assert "créance déclarée au passif d'une procédure que le registre ne montre pas" in text.replace("&#x27;", "'")
         assert dom.count('class="main-svg"') >= 8  # plotly.js (served beside the page) drew the charts
     finally:
         proc.terminate()

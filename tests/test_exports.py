@@ -218,3 +218,31 @@ def test_export_rejets_neutralises_formula_like_content(tmp_path: Path) -> None:
              "NUM_AMENDE : valeur manquante", '"\'=HYPERLINK(""http://x"";""clic"")"'],
         ],
     )
+
+
+def test_export_positions_17_xlsx_matches_the_expected_positions(
+    samples: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """The workbook of the samples holds the expected positions, each cell typed (text, number, date)."""
+    from openpyxl import load_workbook
+
+    out = tmp_path / "positions_17.xlsx"
+    assert export_positions(samples, out, departement="17") == 8
+    ws = load_workbook(out).worksheets[0]
+    with (SAMPLES / "expected" / "positions_17.csv").open(encoding="utf-8", newline="") as fh:
+        header, *expected = list(csv.reader(fh))
+    assert [c.value for c in ws[1]] == header
+    money = set(POSITION_MONEY_COLUMNS)
+    for want, got in zip(expected, ws.iter_rows(min_row=2), strict=True):
+        for col, cell_text, cell in zip(header, want, got, strict=True):
+            if cell_text == "":
+                assert cell.value is None, col
+            elif col in money:
+                assert cell.data_type == "n" and Decimal(str(cell.value)) == Decimal(cell_text), col
+            elif col == "date_situation":
+                assert cell.is_date and cell.value.date() == dt.date.fromisoformat(cell_text)
+            elif col in ("nb_sources_dettes", "anciennete_jours"):
+                assert cell.value == int(cell_text)
+            else:
+                assert cell.data_type == "s" and cell.value == cell_text, col
+    assert ws.max_row == 9
