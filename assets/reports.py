@@ -7,24 +7,30 @@ static PNG of the main chart.
 """
 
 import base64
+import os
 from pathlib import Path
 
 import dagster as dg
 
-from onevision_dagster.orchestration.automation import FOLLOW_UPSTREAM
+from onevision_dagster.orchestration.automation import FOLLOW_UPSTREAM, NATIONAL_CONDITION
 from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.reports.charts import build_figures
 from onevision_dagster.reports.dashboard import write_dashboard
 from onevision_dagster.reports.dashboard_data import DashboardData, load_dashboard_data
+from onevision_dagster.reports.experiment_data import load_experiment_data
+from onevision_dagster.reports.experiment_followup import load_followup, store_url
+from onevision_dagster.reports.experiment_page import write_experiment_dashboard
 from onevision_dagster.reports.fiche import write_fiche
 from onevision_dagster.reports.fiche_data import top_companies
 from onevision_dagster.reports.html_page import FICHES_DIR, dashboard_filename, fiche_filename
 from onevision_dagster.reports.index_page import write_index
 from onevision_dagster.reports.key_figures import key_figures, summary_markdown
+from onevision_dagster.reports.refunds_at_risk import AT_RISK_CSV, export_refunds_at_risk
 from onevision_dagster.reports.static_image import write_static_image
 from onevision_dagster.resources import ReportsFolder, Settings, Warehouse
 
 from .core import NON_POSITIONNEES, RATTACHEMENT
+from .history import IMPACT, IMPACT_NATIONAL, MOUVEMENTS, POSITIONS_HISTORIQUE
 from .marts import PANEL, PANEL_NATIONAL, POSITIONS, POSITIONS_NATIONALES
 from .pools import DUCKDB_POOL
 
@@ -140,4 +146,51 @@ def fiches_entreprises(context: dg.AssetExecutionContext, warehouse: Warehouse, 
     })
 
 
-report_assets = [tableau_de_bord, tableau_de_bord_national, fiches_entreprises]
+@dg.asset(
+    key=["rapports", "tableau_de_bord_experimentation"],
+    deps=[IMPACT_NATIONAL, IMPACT, MOUVEMENTS, POSITIONS_HISTORIQUE],
+    # the national views' condition: its deps are partitioned by snapshot, most (date, department) pairs of which
+    # never hold an extract; plain `eager()` would wait for them for ever
+    automation_condition=NATIONAL_CONDITION,
+    group_name="national",
+    pool=DUCKDB_POOL,
+    kinds={"plotly", "html"},
+    description="Tableau de bord HTML de l'expérimentation : par semaine, départements pilotes "
+    "(`ONEVISION_PILOTES`) contre les autres — taux de compensation, recouvré, compensé (dont signalé), remboursé "
+    "et remboursé à risque, stocks ; l'évolution de chaque pilote ; par département, les entreprises derrière le "
+    "remboursé à risque de la dernière période (et leur export CSV) ; les suites données et l'usage de "
+    "l'application des agents quand sa base existe.",
+)
+def tableau_de_bord_experimentation(warehouse: Warehouse, reports: ReportsFolder,
+                                    settings: Settings) -> dg.MaterializeResult:
+    root = reports.root
+    with warehouse.connect() as con:
+        data = load_experiment_data(con, settings.pilot_codes())
+        companies = 0
+        if data.tables_absentes:
+            (root / AT_RISK_CSV).unlink(missing_ok=True)  # no list of a history that is not there
+        else:
+            companies = export_refunds_at_risk(con, root / AT_RISK_CSV)
+    followup = load_followup(store_url(warehouse.path, os.environ), data.pilotes)
+    path = write_experiment_dashboard(data, followup, root)
+    meta: dict[str, dg.MetadataValue] = {
+        "tableau_de_bord": dg.MetadataValue.path(str(path.resolve())),
+        "ouvrir": dg.MetadataValue.text(REPORT_SERVER_HINT.format(name=path.name)),
+        "pilotes": dg.MetadataValue.text(", ".join(data.pilotes)),
+        "entreprises_a_risque": dg.MetadataValue.int(companies),
+        "suivi_des_agents": dg.MetadataValue.text("oui" if followup.available else f"non : {followup.note}"),
+    }
+    if data.tables_absentes:
+        meta["tables_absentes"] = dg.MetadataValue.text(", ".join(data.tables_absentes))
+    week = data.derniere_semaine
+    if week is not None:  # aggregates only, never a company name: metadata ends up in the run history
+        meta["semaine"] = dg.MetadataValue.text(week)
+        for r in data.semaines[data.semaines["semaine"] == week].itertuples(index=False):
+            if r.taux_compensation is not None:
+                meta[f"taux_compensation_{r.groupe}"] = dg.MetadataValue.float(float(r.taux_compensation))
+            meta[f"rembourse_a_risque_{r.groupe}"] = dg.MetadataValue.float(float(r.rembourse_a_risque))
+            meta[f"recouvre_{r.groupe}"] = dg.MetadataValue.float(float(r.recouvre))
+    return dg.MaterializeResult(metadata=meta)
+
+
+report_assets = [tableau_de_bord, tableau_de_bord_national, fiches_entreprises, tableau_de_bord_experimentation]

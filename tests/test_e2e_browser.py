@@ -138,6 +138,45 @@ def test_dashboard_renders_its_charts_offline(materialized: dict[str, Path]) -> 
         proc.wait(timeout=10)
 
 
+def test_experiment_dashboard_renders_its_charts_offline(materialized: dict[str, Path]) -> None:
+    """`onevision run` on the samples writes the experiment's page; Chromium draws its charts (DOM and pixels)."""
+    from onevision_dagster.reports.charts_experiment import GROUP_COLOURS
+
+    from .png_pixels import count_colour, distinct_colours, rgb_pixels
+
+    chromium = _chromium()
+    port = _free_port()
+    onevision = Path(sys.executable).parent / "onevision"
+    proc = subprocess.Popen([str(onevision), "rapports", "--dossier", str(materialized["rapports"]), "--port",
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        index = _wait_http(f"{base}/index.html", 30).decode()
+        assert 'href="tableau_de_bord_experimentation.html"' in index
+        url = f"{base}/tableau_de_bord_experimentation.html"
+        dom = _dump_dom(chromium, url, materialized["root"] / "profile-exp")
+        text = _text(dom).replace("&nbsp;", " ").replace("\u00a0", " ")
+        assert "76,3 %" in text  # 12 500 / 16 375 in department 17, a pilot
+        assert "SOLAIRE ATLANTIQUE" in text and "1 375,00 €" in text
+        assert "Aucune donnée de suivi" in text  # no application store beside this warehouse
+        # taux, recouvré, compensations, remboursements, stocks and department 17: drawn by the local plotly.js
+        assert dom.count('class="main-svg"') >= 6
+        shot = materialized["root"] / "experimentation.png"
+        out = subprocess.run(
+            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={materialized['root'] / 'profile-shot'}",
+             "--virtual-time-budget=15000", "--window-size=1400,2400", "--force-device-scale-factor=0.5",
+             f"--screenshot={shot}", url], capture_output=True, text=True, timeout=120)
+        assert shot.is_file(), out.stderr[-2000:]
+        pixels = rgb_pixels(shot.read_bytes())
+        assert pixels.shape[:2] == (1200, 700)
+        # a blank or text-only page has a handful of colours and none of the pilots' bars and markers
+        assert distinct_colours(pixels) > 50
+        assert count_colour(pixels, GROUP_COLOURS["pilotes"]) > 5000
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def _dagster_cli(bin_dir: Path, env: dict, *args: str, attempts: int = 3) -> None:
     """Runs a `dagster` command; a code server slow to start on a loaded machine gets another try."""
     for attempt in range(1, attempts + 1):

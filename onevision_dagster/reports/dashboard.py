@@ -213,7 +213,8 @@ def _quality_notes(data: DashboardData) -> str:
     return "".join(parts)
 
 
-def _figure_div(key: str, fig: go.Figure) -> str:
+def figure_div(key: str, fig: go.Figure) -> str:
+    """A chart as a ``<div>`` drawn by the plotly.js served beside the page (never inlined, never a CDN)."""
     return fig.to_html(
         full_html=False,
         include_plotlyjs=False,
@@ -248,7 +249,7 @@ def render_dashboard(data: DashboardData, out_dir: Path, title: str) -> str:
             extra = _quality_notes(data)
         sections.append(
             f'<section id="{esc(key)}"><h2>{esc(section)}</h2>'
-            f'<p class="aide">{esc(_SECTION_HELP.get(key, ""))}</p>{_figure_div(key, fig)}{extra}</section>'
+            f'<p class="aide">{esc(_SECTION_HELP.get(key, ""))}</p>{figure_div(key, fig)}{extra}</section>'
         )
     body = (
         f'<section id="chiffres-cles"><h2>Chiffres clés</h2><div class="chiffres">{cards}</div></section>'

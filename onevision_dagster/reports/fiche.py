@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from onevision_dagster.reports.fiche_data import PositionIntrouvable, load_fiche, top_companies
+from onevision_dagster.reports.fiche_history import history_html
 from onevision_dagster.reports.formatting import MISSING, format_date, format_euros, format_nombre
 from onevision_dagster.reports.html_page import (
     FICHES_DIR,
@@ -344,6 +345,7 @@ def render_fiche(data: dict[str, Any], index_href: str | None = None) -> str:
         f"{_lines_html(data['dettes'], debts=True, national=national, blocage=data['blocage'])}</section>"
         f'<section id="creances"><h2>Créances ({n_credits} ligne(s), toutes situations)</h2>'
         f"{_lines_html(data['creances'], debts=False, national=national)}</section>"
+        f'<section id="historique"><h2>Historique</h2>{history_html(data.get("historique"))}</section>'
         '<section id="base-legale"><h2>Base légale</h2>'
         f'<div class="encadre">{LEGAL_BASIS_HTML}</div></section>'
     )

@@ -1,4 +1,5 @@
-"""What a company sheet reads: one SIREN's position, register identity and every line, and the top list.
+"""What a company sheet reads: one SIREN's position, register identity, every line and its history, and the top
+list.
 
 Raises `PositionIntrouvable` (a `ValueError`, French message) when there is
 nothing to show, so the command line can say so in one sentence.
@@ -13,6 +14,7 @@ from typing import Any
 import duckdb
 
 from onevision_dagster.consolidate import snapshot
+from onevision_dagster.reports.frames import history_tables_missing
 from onevision_dagster.reports.html_page import check_departement
 from onevision_dagster.reports.legal import BLOCAGE_PASSIF, BLOCAGE_PROCEDURE
 
@@ -125,7 +127,27 @@ def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | No
         "blocage": blocage(ident, position),
         "dettes": dettes,
         "creances": creances,
+        "historique": load_history(con, siren, departement),
     }
+
+
+HISTORY_POSITION_COLUMNS = ("date_situation", "departement", "total_dettes", "dettes_a_echoir", "dettes_non_valeur",
+                            "total_creances", "montant_compensable", "passif_declare")
+HISTORY_MOVEMENT_COLUMNS = ("departement", "date_debut", "date_fin", "source", "cle", "type", "montant")
+
+
+def load_history(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None) -> dict[str, Any] | None:
+    """The company's position at each snapshot and its movements (SOURCES.md section 9), in the sheet's scope;
+    None when the warehouse holds no history (the sheet then says so and shows the rest)."""
+    if history_tables_missing(con, ("history.positions_historique", "history.mouvements")):
+        return None
+    where, params = ("siren = ?", [siren]) if departement is None else ("siren = ? AND departement = ?",
+                                                                        [siren, departement])
+    positions = _rows(con, f"SELECT {', '.join(HISTORY_POSITION_COLUMNS)} FROM history.positions_historique "
+                           f"WHERE {where} ORDER BY date_situation, departement", params)
+    movements = _rows(con, f"SELECT {', '.join(HISTORY_MOVEMENT_COLUMNS)} FROM history.mouvements WHERE {where} "
+                           "ORDER BY date_fin, departement, source, cle, type", params)
+    return {"positions": positions, "mouvements": movements}
 
 
 _NATURE_ORDER = "coalesce(list_position([{natures}], l.nature), 99)"

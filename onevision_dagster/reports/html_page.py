@@ -31,6 +31,12 @@ PAGE_KIND_DASHBOARD = "tableau-de-bord"
 PAGE_KIND_FICHE = "fiche"
 
 
+PAGE_KIND_EXPERIMENT = "experimentation"
+
+
+EXPERIMENT_FILENAME = "tableau_de_bord_experimentation.html"
+
+
 _SAFE_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.html")
 
 
@@ -60,6 +66,7 @@ table { border-collapse: collapse; width: 100%; font-size: .88rem; margin: .5rem
 th, td { border: 1px solid #ddd; padding: .3rem .5rem; text-align: left; vertical-align: top; }
 th { background: var(--gris); }
 td.montant, th.montant { text-align: right; white-space: nowrap; }
+.defile { overflow-x: auto; }
 tr.fermee td { color: #777; }
 .drapeau { display: inline-block; padding: .1rem .45rem; margin: .1rem .2rem .1rem 0; border-radius: 3px;
            font-size: .8rem; font-weight: bold; background: #fee9e9; color: var(--rouge); }

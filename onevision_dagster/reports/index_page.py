@@ -1,4 +1,5 @@
-"""``index.html`` of the report folder: the dashboards, then the company sheets, read from the pages present."""
+"""``index.html`` of the report folder: the dashboards, the experiment's, then the company sheets, read from the
+pages present."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from onevision_dagster.reports.html_page import (
     FICHES_DIR,
     INDEX,
     PAGE_KIND_DASHBOARD,
+    PAGE_KIND_EXPERIMENT,
     PAGE_KIND_FICHE,
     esc,
     page_html,
@@ -48,9 +50,10 @@ def _perimetre_key(perimetre: str) -> tuple[int, str]:
 
 
 def write_index(out_dir: Path) -> Path:
-    """Rebuilds ``index.html`` from the pages present (dashboards, then company sheets)."""
+    """Rebuilds ``index.html`` from the pages present (dashboards, the experiment's, then company sheets)."""
     out_dir = Path(out_dir)
     dashboards: list[tuple[str, str, str]] = []
+    experiments: list[tuple[str, str]] = []
     fiches: list[tuple[str, str, str]] = []
     candidates = sorted(out_dir.glob("*.html")) + sorted((out_dir / FICHES_DIR).glob("*.html"))
     for path in candidates:
@@ -63,6 +66,8 @@ def write_index(out_dir: Path) -> Path:
         rel = path.relative_to(out_dir).as_posix()
         if kind == PAGE_KIND_DASHBOARD:
             dashboards.append((perimetre, title, rel))
+        elif kind == PAGE_KIND_EXPERIMENT:
+            experiments.append((title, rel))
         elif kind == PAGE_KIND_FICHE:
             fiches.append((perimetre, title, rel))
     dashboards.sort(key=lambda d: (_perimetre_key(d[0]), d[2]))
@@ -72,6 +77,10 @@ def write_index(out_dir: Path) -> Path:
         body = f'<section><h2>Tableaux de bord</h2><ul id="tableaux-de-bord">{items}</ul></section>'
     else:
         body = "<section><h2>Tableaux de bord</h2><p>Aucun tableau de bord n'a encore été produit.</p></section>"
+    if experiments:
+        items = "".join(f'<li><a href="{esc(rel)}">{esc(title)}</a></li>' for title, rel in experiments)
+        body += ('<section><h2>Expérimentation</h2><p>Départements pilotes et autres départements, semaine par '
+                 f'semaine (historique des instantanés).</p><ul id="experimentation">{items}</ul></section>')
     if fiches:
         rows = [
             [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 
 from onevision_dagster.contract.sources import SOURCES_BY_NAME
+from onevision_dagster.history.tables import OTHERS, PILOT
 
 ETAPE_LABELS = {
     "AMIABLE": "Amiable",
@@ -135,3 +136,21 @@ def label_entreprise(denomination: str | None, siren: str, max_len: int = 40) ->
     if len(name) > max_len:
         name = name[: max_len - 1].rstrip() + "…"
     return html.escape(f"{name} ({siren})", quote=False)
+
+
+MOUVEMENT_LABELS = {
+    "PAIEMENT": "Paiement",
+    "ANNULATION": "Annulation ou dégrèvement",
+    "NON_VALEUR": "Admission en non-valeur",
+    "SORTIE": "Sortie du fichier",
+    "HAUSSE": "Hausse (pénalités)",
+    "NOUVELLE": "Nouvelle dette",
+    "IMPUTATION": "Imputation sur des dettes (compensation faite)",
+    "REMBOURSEMENT": "Remboursement par l'État",
+    "NOUVELLE_CREANCE": "Nouvelle créance",
+}
+"""`history.mouvements.type` (SOURCES.md section 9)."""
+
+
+GROUPE_LABELS = {PILOT: "Départements pilotes", OTHERS: "Autres départements"}
+"""`history.impact_national.groupe`: the experiment's two groups."""
