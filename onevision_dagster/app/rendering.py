@@ -24,9 +24,8 @@ from onevision_dagster.app.identity import User, user_from_headers
 from onevision_dagster.app.reader import NoPublication, PublishedData
 from onevision_dagster.app.settings import AppSettings
 from onevision_dagster.contract.departements import is_departement
-from onevision_dagster.reports.charts import ETAPE_LABELS, source_label
-from onevision_dagster.reports.fiche import PROCEDURES, STATUTS
 from onevision_dagster.reports.formatting import format_date, format_euros, format_nombre
+from onevision_dagster.reports.labels import ETAPE_LABELS, PROCEDURES, STATUTS, source_label
 
 log = logging.getLogger("onevision.app")
 

@@ -17,7 +17,7 @@ from onevision_dagster.app.reader import PublishedData
 from onevision_dagster.app.rendering import PACKAGE, Context, templates
 from onevision_dagster.app.settings import AppSettings
 from onevision_dagster.app.store import open_store
-from onevision_dagster.reports.dashboard import PAGE_CSS
+from onevision_dagster.reports.html_page import PAGE_CSS
 
 
 def _plotly(request: Request) -> Response:

@@ -80,10 +80,9 @@ class Mouvements(_Model):
         return (debt & df["type"].isin(DEBT_MOVEMENTS)) | (~debt & df["type"].isin(CREDIT_MOVEMENTS))
 
 
-class Impact(_Model):
-    departement: Series[str] = pa.Field(str_matches=DEPT_RE)
-    date_debut: Series[pa.DateTime]
-    date_fin: Series[pa.DateTime]
+class _ImpactSums(_Model):
+    """The impact's money columns (section 9), shared by the department rows and the weekly comparison."""
+
     recouvre: Series[float] = pa.Field(ge=0)
     annule: Series[float] = pa.Field(ge=0)
     non_valeur: Series[float] = pa.Field(ge=0)
@@ -95,13 +94,19 @@ class Impact(_Model):
     rembourse_a_risque: Series[float] = pa.Field(ge=0)
     compensable_debut: Series[float] = pa.Field(ge=0)
 
-    class Config:
-        unique = ["departement", "date_fin"]
-
     @pa.check(*IMPACT_MONEY_COLUMNS, name="au_centime")
     @classmethod
     def _cents(cls, s: pd.Series) -> pd.Series:
         return _whole_cents(s)
+
+
+class Impact(_ImpactSums):
+    departement: Series[str] = pa.Field(str_matches=DEPT_RE)
+    date_debut: Series[pa.DateTime]
+    date_fin: Series[pa.DateTime]
+
+    class Config:
+        unique = ["departement", "date_fin"]
 
     @pa.dataframe_check(name="signale_borne")
     @classmethod
@@ -115,20 +120,10 @@ class Impact(_Model):
                 & (df["date_debut"] < df["date_fin"]))
 
 
-class ImpactNational(_Model):
+class ImpactNational(_ImpactSums):
     semaine: Series[str] = pa.Field(str_matches=r"^\d{4}-W\d{2}$")
     groupe: Series[str] = pa.Field(isin=[PILOT, OTHERS])
     nb_departements: Series[pd.Int64Dtype] = pa.Field(ge=1)
-    recouvre: Series[float] = pa.Field(ge=0)
-    annule: Series[float] = pa.Field(ge=0)
-    non_valeur: Series[float] = pa.Field(ge=0)
-    sorties: Series[float] = pa.Field(ge=0)
-    nouvelles_dettes: Series[float] = pa.Field(ge=0)
-    compense: Series[float] = pa.Field(ge=0)
-    compense_signale: Series[float] = pa.Field(ge=0)
-    rembourse: Series[float] = pa.Field(ge=0)
-    rembourse_a_risque: Series[float] = pa.Field(ge=0)
-    compensable_debut: Series[float] = pa.Field(ge=0)
     taux_compensation: Series[float] = pa.Field(ge=0, le=1, nullable=True)
     stock_dettes: Series[float] = pa.Field(ge=0)
     stock_creances: Series[float] = pa.Field(ge=0)
