@@ -17,6 +17,7 @@ from onevision_dagster.ingest.load import SyncReport, sync_source
 from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.resources import LandingZone, Settings, Warehouse
 
+from .failures import reported_as_failure
 from .pools import DUCKDB_POOL
 
 CHECK_COUNTS = "lignes_lues_egal_gardees_plus_rejetees"
@@ -169,7 +170,7 @@ def _materialize(context: dg.AssetExecutionContext, spec: SourceSpec, departemen
     if not files:
         context.log.warning(f"{spec.name} {departement or ''} : aucun fichier dans la zone de dépôt "
                             "(les fichiers déjà chargés sont conservés)")
-    with warehouse.connect() as con:
+    with reported_as_failure(), warehouse.connect() as con:
         sync = sync_source(con, spec, departement, files)
         meta = stored_metadata(con, spec, departement, sync)
         checks = stored_checks(con, spec, departement, settings.freshness_days)

@@ -45,9 +45,10 @@ def _departement(value: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _common() -> argparse.ArgumentParser:
+def _common(top: bool = False) -> argparse.ArgumentParser:
+    """`--verbose` before or after the command; after it, it must not reset what was given before it."""
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("-v", "--verbose", action="store_true",
+    parent.add_argument("-v", "--verbose", action="store_true", default=False if top else argparse.SUPPRESS,
                         help="affiche aussi le détail technique (journal Dagster, trace) après le message")
     return parent
 
@@ -66,7 +67,7 @@ def _positive_int(value: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     cli_french.install()
     common = _common()
-    parser = argparse.ArgumentParser(prog="onevision", parents=[common],
+    parser = argparse.ArgumentParser(prog="onevision", parents=[_common(top=True)],
                                      description="One Vision : position consolidée des débiteurs professionnels.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="commande",
                                 title="commandes")

@@ -11,6 +11,7 @@ import pytest
 from onevision_dagster import warehouse
 from onevision_dagster.contract.sources import SOURCES_BY_NAME
 from onevision_dagster.errors import FileRejected
+from onevision_dagster.ingest import schemas as ingest_schemas
 from onevision_dagster.ingest.landing import scan_landing
 from onevision_dagster.ingest.load import ingest_landing, load_file, read_source_file
 
@@ -168,3 +169,21 @@ def test_department_without_file_has_nothing_from_that_source(landing_copy: Path
         ingest_landing(con, landing_copy, departements=["17"])
         assert con.execute("SELECT count(*) FROM raw.rnf").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM quality.chargements WHERE source='rnf'").fetchone()[0] == 0
+
+
+def test_a_model_rejecting_kept_rows_refuses_the_file_without_its_contents(landing_copy: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A defect of the validation is caught by the source's Pandera model: the file is refused like an unreadable
+    one, and the message names the check and the lines, never a company name (it goes to the run's log)."""
+    real = ingest_schemas.SOURCE_MODELS["amendes"]
+
+    class Stricter(real):  # type: ignore[misc, valid-type]
+        montant_majore: ingest_schemas.Cents = ingest_schemas.pa.Field(le=10000)  # above 100,00 € "fails"
+
+    monkeypatch.setitem(ingest_schemas.SOURCE_MODELS, "amendes", Stricter)
+    path = landing_copy / "amendes" / "amendes_17_20261127.csv"
+    with pytest.raises(FileRejected) as refused:
+        read_source_file(AMENDES, path)
+    message = str(refused.value)
+    assert "amendes_17_20261127.csv" in message and "lignes 2" in message
+    assert "BOULANGERIE" not in message and "QUAI" not in message

@@ -63,7 +63,7 @@ def read_source_file(spec: SourceSpec, path: Path, as_of: date | None = None) ->
         raise InvariantBroken(
             f"{path.name} : {validated.rows_read} lignes lues ≠ {kept} gardées + {rejected} rejetées"
         )
-    validate_kept(spec.name, validated.kept)
+    validate_kept(spec.name, validated.kept, path.name)
     return validated
 
 

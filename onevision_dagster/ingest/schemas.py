@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import pandas as pd
+import pandera.errors
 import pandera.pandas as pa
 from pandera.engines import pandas_engine
 from pandera.typing import Series
@@ -26,6 +27,7 @@ from onevision_dagster.contract.sources import (
     FilledOnlyWhen,
     SourceSpec,
 )
+from onevision_dagster.errors import FileRejected
 
 SIREN_RE = r"^\d{9}$"
 Text = Series[Annotated[pd.StringDtype, "pyarrow", pd.NA]]
@@ -193,6 +195,24 @@ SOURCE_MODELS: dict[str, type[pa.DataFrameModel]] = {
 }
 
 
-def validate_kept(source: str, kept: pd.DataFrame) -> pd.DataFrame:
-    """Raises `pandera.errors.SchemaErrors` listing every failing check."""
-    return SOURCE_MODELS[source].validate(kept, lazy=True)
+class KeptRowsInvalid(FileRejected):
+    """The kept rows broke a rule the validation should have enforced: the file is refused like an unreadable one
+    (nothing of it is loaded), reported without the rows' contents (the run's log must hold identifiers only);
+    Pandera's own report is in `errors`."""
+
+    def __init__(self, source: str, fichier: str | None, errors: pandera.errors.SchemaErrors, kept: pd.DataFrame):
+        self.errors = errors
+        cases = errors.failure_cases
+        checks = sorted({str(c) for c in cases["check"].dropna()})
+        rows = [int(i) for i in cases["index"].dropna().unique()][:10] if "index" in cases else []
+        lines = [str(kept.iloc[r]["ligne"]) for r in rows if 0 <= r < len(kept) and "ligne" in kept]
+        super().__init__(fichier or source, f"contrôle des lignes gardées échoué ({', '.join(checks)})"
+                         + (f", lignes {', '.join(lines)}" if lines else ""))
+
+
+def validate_kept(source: str, kept: pd.DataFrame, fichier: str | None = None) -> pd.DataFrame:
+    """Raises `KeptRowsInvalid` (checks and line numbers only) when a model rejects the kept rows."""
+    try:
+        return SOURCE_MODELS[source].validate(kept, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        raise KeptRowsInvalid(source, fichier, errors, kept) from None
