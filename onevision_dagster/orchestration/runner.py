@@ -139,19 +139,39 @@ def run_pipeline(departements: list[str], include_national: bool = True,
             result.stages.append(StageResult(name, res.success, time.perf_counter() - start,
                                              [] if res.success else _failures(res), started, _step_seconds(res)))
 
+        # the company sheets show each company's history: with the history on, they are written after it
+        sheets = [a for a in partitioned if SHEETS in a.keys] if include_history else []
         if include_current:
             run("registre", register)
             if not result.stages[-1].ok:
                 return result
             for dept in departements:
-                run(f"département {dept}", partitioned, dept)
+                run(f"département {dept}", [a for a in partitioned if a not in sheets], dept)
         if include_history:
             _run_history(instance, path or _warehouse_path(resources), departements, history_dates,
                          lambda name, key: run(name, history, key), result)
+        if include_current and sheets:
+            for dept in departements:
+                stage = next(s for s in result.stages if s.name == f"département {dept}")
+                if stage.ok:
+                    run(f"fiches {dept}", sheets, dept)
+                    _fold(result, stage)
         if include_national:
             run("vue nationale", national if include_current else
                 [a for a in national if any(k.path[0] == "history" for k in a.keys)])
     return result
+
+
+SHEETS = dg.AssetKey(["rapports", "fiches_entreprises"])
+
+
+def _fold(result: PipelineResult, into: StageResult) -> None:
+    """The last stage becomes part of `into` (one line per department in the summary)."""
+    last = result.stages.pop()
+    into.ok = into.ok and last.ok
+    into.seconds += last.seconds
+    into.errors += last.errors
+    into.steps.update(last.steps)
 
 
 def _run_history(instance: dg.DagsterInstance, path: str, departements: list[str],
