@@ -484,3 +484,18 @@ def test_rebuilding_one_department_leaves_others(multi: duckdb.DuckDBPyConnectio
     build_departement(multi, "91")
     build_national(multi)
     assert multi.execute("SELECT * FROM marts.positions ORDER BY ALL").fetchall() == before
+
+
+def test_consistency_checks_catch_a_spoiled_line(samples: duckdb.DuckDBPyConnection) -> None:
+    from onevision_dagster.consolidate import consistency
+
+    assert consistency.positions_match_lines(samples, "17")[0]
+    con = samples.cursor()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("UPDATE core.lignes_dettes SET montant = montant + 1 WHERE nature = 'A_ECHOIR'")
+        passed, details = consistency.positions_match_lines(con, "17")
+        assert not passed and details["dettes_a_echoir"] == "987.00 (positions) / 988.00 (lignes)"
+        assert details["total_dettes"] == "60000.80 (positions) / 60000.80 (lignes)"
+    finally:
+        con.execute("ROLLBACK")

@@ -27,18 +27,30 @@ _LINE_SUMS = (
 
 
 def positions_match_lines(con: duckdb.DuckDBPyConnection, departement: str) -> tuple[bool, dict]:
-    """Each money column of the positions equals the sum of the matching unified lines of positioned companies."""
-    parts = []
+    """Each money column of the positions equals the sum of the matching unified lines of positioned companies
+    (one scan of the positions and one of each line table)."""
+    columns = [column for column, _, _ in _LINE_SUMS]
+    by_table: dict[str, list[tuple[str, str]]] = {}
     for column, table, cond in _LINE_SUMS:
-        parts.append(f"(SELECT coalesce(sum({column}), 0) FROM marts.positions WHERE departement = $d)")
-        parts.append(f"(SELECT coalesce(sum(montant), 0) FROM {table} WHERE departement = $d AND {cond} "
-                     "AND siren IN (SELECT siren FROM marts.positions WHERE departement = $d))")
-    row = con.execute("SELECT " + ", ".join(parts), {"d": departement}).fetchone()
+        by_table.setdefault(table, []).append((column, cond))
+    parts = ["p AS (SELECT * FROM marts.positions WHERE departement = $d)",
+             "pos AS (SELECT " + ", ".join(f"coalesce(sum({c}), 0) AS {c}" for c in columns) + " FROM p)"]
+    for i, (table, sums) in enumerate(by_table.items()):
+        parts.append(f"l{i} AS (SELECT " + ", ".join(f"coalesce(sum(montant) FILTER (WHERE {cond}), 0) AS {c}"
+                                                    for c, cond in sums)
+                     + f" FROM {table} l SEMI JOIN p ON p.siren = l.siren WHERE l.departement = $d)")
+    lines = {c: f"l{i}.{c}" for i, (_, sums) in enumerate(by_table.items()) for c, _ in sums}
+    row = con.execute(
+        "WITH " + ", ".join(parts) + " SELECT "
+        + ", ".join(f"pos.{c}, {lines[c]}" for c in columns)
+        + " FROM pos, " + ", ".join(f"l{i}" for i in range(len(by_table))),
+        {"d": departement},
+    ).fetchone()
     details, ok = {}, True
-    for i, (column, _, _) in enumerate(_LINE_SUMS):
-        positions, lines = row[2 * i], row[2 * i + 1]
-        details[column] = f"{positions} (positions) / {lines} (lignes)"
-        ok = ok and positions == lines
+    for i, column in enumerate(columns):
+        positions, lines_sum = row[2 * i], row[2 * i + 1]
+        details[column] = f"{positions} (positions) / {lines_sum} (lignes)"
+        ok = ok and positions == lines_sum
     return ok, details
 
 

@@ -48,8 +48,9 @@ def insert_rattachement(con: duckdb.DuckDBPyConnection, snap: Snapshot, target: 
             INSERT INTO {target}
             WITH a AS (
                 SELECT a.*, replace(a.siren_source, ' ', '') AS siren_compact FROM {fines}
-            ), e AS (
+            ), e AS (  -- the register's rows in the fines' postal codes only
                 SELECT siren, code_postal, nom_normalise, sigle_normalise FROM {snap.register("e")}
+                WHERE code_postal IN (SELECT DISTINCT code_postal FROM a WHERE code_postal IS NOT NULL)
             ), v AS (
                 SELECT a.*, n.nom_normalise,
                        CASE WHEN {luhn_siren_sql("a.siren_compact")} THEN a.siren_compact END AS siren_valide

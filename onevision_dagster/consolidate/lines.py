@@ -154,6 +154,9 @@ def insert_non_positionnees(con: duckdb.DuckDBPyConnection, snap: Snapshot, dett
             SELECT departement, source, fichier, ligne, reference, siren FROM {dettes}
             UNION ALL
             SELECT departement, source, fichier, ligne, reference, siren FROM {creances}
+        ), e AS (  -- the register rows of the lines' companies only (a SIREN is unique in a register version)
+            SELECT e0.siren, e0.categorie_juridique FROM {snap.register("e0")}
+            SEMI JOIN (SELECT DISTINCT siren FROM l WHERE siren IS NOT NULL) s ON s.siren = e0.siren
         )
         SELECT l.departement, l.source, l.fichier, l.ligne, l.reference,
                CASE WHEN l.siren IS NULL THEN 'NON_RATTACHEE'
@@ -162,7 +165,7 @@ def insert_non_positionnees(con: duckdb.DuckDBPyConnection, snap: Snapshot, dett
                     ELSE 'SIREN_INCONNU' END AS motif,
                l.siren
         FROM l
-        LEFT JOIN (SELECT DISTINCT siren, categorie_juridique FROM {snap.register("e0")}) e ON e.siren = l.siren
+        LEFT JOIN e ON e.siren = l.siren
         LEFT JOIN {snap.register_rejected("rr")} ON rr.siren = l.siren AND e.siren IS NULL
         WHERE l.siren IS NULL OR e.siren IS NULL OR NOT coalesce({in_scope_sql("e")}, false)
         """,

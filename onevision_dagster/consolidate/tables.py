@@ -6,6 +6,7 @@ to ``DECIMAL(18,2)``, no ``DOUBLE`` ever touches an amount.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -176,29 +177,28 @@ def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
         "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
 
 
-def _column_names(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    schema, name = table.split(".")
-    return [r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ? "
-        "AND table_name = ? ORDER BY column_index", [schema, name]).fetchall()]
-
-
-def ddl_columns(body: str) -> list[str]:
+@functools.cache
+def ddl_columns(body: str) -> tuple[str, ...]:
     """Column names of a `(name TYPE, ...)` table body, in order."""
-    return re.findall(r"^\s*\(?\s*([a-z_]+)\s+(?:VARCHAR|DATE|DECIMAL|INTEGER|BOOLEAN|BIGINT|TIMESTAMP)",
-                      body, flags=re.M)
+    return tuple(re.findall(r"^\s*\(?\s*([a-z_]+)\s+(?:VARCHAR|DATE|DECIMAL|INTEGER|BOOLEAN|BIGINT|TIMESTAMP)",
+                      body, flags=re.M))
 
 
 def create_tables(con: duckdb.DuckDBPyConnection, ddl: dict[str, str] | None = None) -> None:
     """Creates the derived tables; one whose columns differ from its definition (a warehouse of an earlier
-    version) is dropped and created again: derived tables are rebuilt from the raw layer, nothing is lost."""
+    version) is dropped and created again: derived tables are rebuilt from the raw layer, nothing is lost.
+    Called before every build: one query when everything is in place."""
     ddl = TABLE_DDL if ddl is None else ddl
-    present = tables(con)
+    present = {table: tuple(columns) for table, columns in con.execute(
+        "SELECT schema_name || '.' || table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
+        "WHERE database_name = current_database() GROUP BY 1").fetchall()}
+    if all(present.get(table) == ddl_columns(body) for table, body in ddl.items()):
+        return
     for schema in sorted({t.split(".")[0] for t in ddl}):
         execute(con, f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table, body in ddl.items():
         if table in present:
-            if _column_names(con, table) == ddl_columns(body):
+            if present[table] == ddl_columns(body):
                 continue
             execute(con, f"DROP TABLE {table}")
         execute(con, f"CREATE TABLE IF NOT EXISTS {table} {body}")
