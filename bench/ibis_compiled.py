@@ -1,0 +1,135 @@
+"""Option measured beside `pandera.ibis`: the Ibis models compiled into one scan, Pandera judging on a flag.
+
+`pandera.ibis` runs one query per check (about forty for `marts.positions`), each compiled by
+Ibis: on a small department the fixed cost of compiling and running them dominates. Here the
+checks of a model are turned, once per table, into one aggregate query (`count(*) FILTER (WHERE
+NOT check)` per row-level check) plus one query per uniqueness rule and per table-level check:
+
+- built-in checks through Pandera's own Ibis implementation (the boolean expression it builds for
+  the column), with its `ignore_na`;
+- custom checks by calling the model's own check function on the table: a row-level check is one
+  more count, a check returning one boolean (ranks) a query of its own;
+- nullability, the strict column set and the dtypes in Python from the stored schema, as Pandera
+  compares them.
+
+The SQL is compiled once per table against an unbound table `__rows__`, then run for every
+department as `WITH __rows__ AS (SELECT * FROM <table> WHERE departement = ?) ...`. When anything
+is flagged (or cannot be compiled), the rows are validated by `pandera.ibis` itself, so a failure
+is Pandera's own `SchemaErrors`. No rule is written twice: the SQL comes from the models.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import pandera.backends.ibis.builtin_checks  # noqa: F401 - registers Pandera's Ibis built-in checks
+from ibis import _
+from pandera.api.ibis.types import IbisData
+from pandera.engines.ibis_engine import Engine
+
+from bench.ibis_models import TABLE_MODELS
+
+_ROWS = "__rows__"
+
+
+class _CannotCompile(Exception):
+    """A check the scan cannot stand in for: the table goes to Pandera."""
+
+
+@dataclass
+class _Scan:
+    labels: list[str]  # row-level checks, in the order of the scan's counts
+    scan_sql: str
+    queries: list[tuple[str, str]] = field(default_factory=list)  # (label, SQL giving a failure count / False)
+
+
+def _stored_schema(con: duckdb.DuckDBPyConnection, table: str) -> ibis.Schema:
+    schema_name, name = table.split(".")
+    return ibis.duckdb.from_connection(con).table(name, database=schema_name).schema()
+
+
+def _row_condition(check, t: ir.Table, key: str | None) -> ir.BooleanValue | ir.BooleanScalar:
+    out = check._check_fn(IbisData(t, key), **check._check_kwargs)
+    if isinstance(out, ibis.Table):  # built-in checks: a projection of `t` holding one boolean column
+        values = out.op().values
+        if len(values) != 1:
+            raise _CannotCompile(check.name)
+        out = next(iter(values.values())).to_expr()
+    if isinstance(out, ir.BooleanScalar):
+        return out
+    if not isinstance(out, ir.BooleanColumn):
+        raise _CannotCompile(check.name)
+    if check.ignore_na and key is not None:
+        out = out | t[key].isnull()
+    return out
+
+
+@functools.cache
+def _compile(table: str, stored: ibis.Schema) -> _Scan | None:
+    model = TABLE_MODELS[table]
+    schema = model.to_schema()
+    if set(stored.names) != set(schema.columns):
+        return None  # strict column set: Pandera says which column is missing or extra
+    t = ibis.table(stored, name=_ROWS)
+    rows: list[tuple[str, ir.BooleanValue]] = []
+    scalars: list[tuple[str, ir.BooleanScalar]] = []
+    try:
+        for name, col in schema.columns.items():
+            if col.dtype is not None and not col.dtype.check(Engine.dtype(stored[name])):
+                return None
+            if not col.nullable:
+                rows.append((f"{name} non nul", t[name].notnull()))
+            for check in col.checks:
+                cond = _row_condition(check, t, name)
+                (scalars if isinstance(cond, ir.BooleanScalar) else rows).append((f"{name} {check.name}", cond))
+        for check in schema.checks:
+            cond = _row_condition(check, t, None)
+            (scalars if isinstance(cond, ir.BooleanScalar) else rows).append((str(check.name), cond))
+    except _CannotCompile:
+        return None
+    counts = {f"f{i}": t.count(where=~cond.fill_null(False)) for i, (_label, cond) in enumerate(rows)}
+    scan = ibis.to_sql(t.aggregate(n=t.count(), **counts), dialect="duckdb")
+    plan = _Scan(labels=[label for label, _c in rows], scan_sql=str(scan))
+    unique = schema.unique or []
+    for cols in [unique] if unique and isinstance(unique[0], str) else unique:
+        dupes = t.group_by(list(cols)).aggregate(k=_.count()).filter(_.k > 1).count()
+        plan.queries.append((f"unique {list(cols)}", str(ibis.to_sql(dupes, dialect="duckdb"))))
+    for label, cond in scalars:
+        failed = ibis.ifelse(cond.fill_null(False), 0, 1)
+        plan.queries.append((label, str(ibis.to_sql(failed, dialect="duckdb"))))
+    return plan
+
+
+def scan_failures(con: duckdb.DuckDBPyConnection, table: str, departement: str | None) -> tuple[int, list[str]] | None:
+    """(rows, labels of the flagged checks), or None when the scan cannot judge."""
+    plan = _compile(table, _stored_schema(con, table))
+    if plan is None:
+        return None
+    where, params = ("departement = ?", [departement]) if departement is not None else ("TRUE", [])
+    with_rows = f'WITH "{_ROWS}" AS (SELECT * FROM {table} WHERE {where}) '
+    try:
+        row = con.execute(with_rows + plan.scan_sql, params).fetchall()[0]
+        failed = [label for label, n in zip(plan.labels, row[1:], strict=True) if n]
+        for label, sql in plan.queries:
+            if con.execute(with_rows + sql, params).fetchall()[0][0]:
+                failed.append(label)
+    except duckdb.Error:
+        return None
+    return int(row[0]), failed
+
+
+def validate_table(con: duckdb.DuckDBPyConnection, table: str, departement: str | None) -> int:
+    """Row count of the stored rows when they conform; Pandera's `SchemaErrors` (pandera.ibis) when not."""
+    checked = scan_failures(con, table, departement)
+    if checked is not None and not checked[1]:
+        return checked[0]
+    schema_name, name = table.split(".")
+    t = ibis.duckdb.from_connection(con).table(name, database=schema_name)
+    if departement is not None:
+        t = t.filter(t.departement == departement)
+    TABLE_MODELS[table].validate(t, lazy=True)
+    return int(t.count().execute())

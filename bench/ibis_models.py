@@ -1,0 +1,342 @@
+"""The Pandera models of `onevision_dagster.consolidate.schemas`, written for Pandera's Ibis backend.
+
+Scratch module of the `pandera.ibis` measurement (docs/decisions.md, "Validation of the derived
+tables"): the same rules as the pandas models, checked where the rows are (DuckDB, through Ibis)
+instead of on a frame read back. Two things change with the representation, not with the rules:
+
+- money is typed `DECIMAL(18,2)` (the dtype check is exact), so the pandas models' `au_centime`
+  check and the half-cent tolerance of their equalities disappear: sums are compared exactly;
+- integers are `INTEGER` (Int32) and dates `DATE`, as DuckDB stores them (no coercion: the Ibis
+  backend checks the stored types, it does not cast).
+
+Custom checks are Ibis expressions. A row-level check returns a boolean column; Pandera's Ibis
+backend reduces it with `all()` (SQL `bool_and`, which skips NULL), so every row condition is
+closed with `_sure` (NULL counts as a failure, as `fillna(False)` did in pandas). The ranking
+rule is a window: DuckDB refuses a window inside an aggregate, so it returns one boolean for the
+table (as the pandas model did).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated
+
+import ibis
+import ibis.expr.types as ir
+import pandera.ibis as pa
+from pandera.api.ibis.types import IbisData
+from pandera.engines import ibis_engine
+
+from onevision_dagster.contract.sources import DEPARTEMENT_PATTERN
+
+SIREN_RE = r"^\d{9}$"
+DEPT_RE = rf"^{DEPARTEMENT_PATTERN}$"
+DEPTS_RE = rf"^{DEPARTEMENT_PATTERN}(,{DEPARTEMENT_PATTERN})*$"
+DEBT_SOURCES = ["amendes", "spl", "impots_pro", "rnf"]
+CREDIT_SOURCES = ["credits_tva", "excedents", "creances_is"]
+PROCEDURES = ["SAUVEGARDE", "REDRESSEMENT", "LIQUIDATION"]
+STAGES = ["AMIABLE", "RELANCE", "MISE_EN_DEMEURE", "CONTESTATION", "SAISIE", "SATD", "PASSIF_PROCEDURE"]
+_DEBTS = ["dettes_amendes", "dettes_spl", "dettes_impots_pro", "dettes_rnf"]
+_CREDITS = ["creances_tva", "creances_excedents", "creances_is"]
+
+Money = Annotated[ibis_engine.Decimal, 18, 2]
+Score = Annotated[ibis_engine.Decimal, 5, 2]
+Int = ibis_engine.Int32
+
+
+def _sure(condition: ir.BooleanValue) -> ir.BooleanValue:
+    """A row passes only when its condition is true (NULL is a failure, as `fillna(False)` in pandas)."""
+    return condition.fill_null(False)
+
+
+def _sum(t: ir.Table, cols: list[str]) -> ir.NumericValue:
+    total = t[cols[0]]
+    for c in cols[1:]:
+        total = total + t[c]
+    return total
+
+
+class _Model(pa.DataFrameModel):
+    class Config:
+        strict = True
+
+
+# --------------------------------------------------------------------------- core
+
+
+class RattachementAmendes(_Model):
+    departement: str = pa.Field(str_matches=DEPT_RE)
+    num_amende: str
+    fichier: str = pa.Field(nullable=True)
+    ligne: Int = pa.Field(ge=2, nullable=True)
+    raison_sociale: str = pa.Field(nullable=True)
+    code_postal: str = pa.Field(nullable=True)
+    siren_source: str = pa.Field(nullable=True)
+    nom_normalise: str = pa.Field(nullable=True)
+    methode: str = pa.Field(
+        isin=["SIREN", "SIREN_SANS_ESPACES", "NOM_CODE_POSTAL", "SIGLE_CODE_POSTAL"], nullable=True
+    )
+    siren: str = pa.Field(str_matches=SIREN_RE, nullable=True)
+    motif: str = pa.Field(isin=["AMBIGUE", "AUCUN_CANDIDAT"], nullable=True)
+    nb_candidats: Int = pa.Field(ge=0, nullable=True)
+
+    class Config:
+        unique = ["departement", "num_amende"]
+
+    @pa.dataframe_check(name="attachee_xor_motif")
+    @classmethod
+    def _attached_xor_reason(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        attached = t.siren.notnull()
+        return (attached == t.methode.notnull()) & (attached == t.motif.isnull())
+
+    @pa.dataframe_check(name="candidats_coherents")
+    @classmethod
+    def _candidates(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        n = t.nb_candidats
+        by_name = _sure(t.methode.isin(["NOM_CODE_POSTAL", "SIGLE_CODE_POSTAL"]))
+        return (
+            (~by_name | _sure(n == 1))
+            & (t.motif.isnull() | (t.motif != "AMBIGUE") | _sure(n > 1))
+            & (t.motif.isnull() | (t.motif != "AUCUN_CANDIDAT") | _sure(n == 0))
+        )
+
+
+class _Lignes(_Model):
+    departement: str = pa.Field(str_matches=DEPT_RE)
+    siren: str = pa.Field(str_matches=SIREN_RE, nullable=True)
+    source: str
+    reference: str
+    date_ligne: datetime.date = pa.Field(nullable=True)
+    montant: Money = pa.Field(ge=0)
+    statut: str = pa.Field(nullable=True)
+    etape: str = pa.Field(isin=STAGES, nullable=True)
+    ouverte: bool
+    nature: str = pa.Field(nullable=True)
+    compensable: bool
+    sursis: bool
+    conteste: bool
+    fichier: str = pa.Field(nullable=True)
+    ligne: Int = pa.Field(ge=2, nullable=True)
+    date_extraction: datetime.date = pa.Field(nullable=True)
+
+    @pa.dataframe_check(name="ouverte_si_montant")
+    @classmethod
+    def _open_iff_amount(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(t.ouverte == (t.montant > 0))
+
+
+class LignesDettes(_Lignes):
+    source: str = pa.Field(isin=DEBT_SOURCES)
+
+    class Config:
+        unique = ["departement", "source", "reference"]
+
+    @pa.dataframe_check(name="compensable_impots_pro_ouvert")
+    @classmethod
+    def _offsettable(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(~t.compensable | (t.ouverte & (t.source == "impots_pro") & ~t.sursis))
+
+    @pa.dataframe_check(name="rattachement_seulement_amendes")
+    @classmethod
+    def _null_siren_only_fines(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(t.siren.notnull() | (t.source == "amendes"))
+
+    @pa.dataframe_check(name="pas_de_nature")
+    @classmethod
+    def _no_nature(cls, data: IbisData) -> ir.BooleanColumn:
+        return data.table.nature.isnull()
+
+
+class LignesCreances(_Lignes):
+    siren: str = pa.Field(str_matches=SIREN_RE)
+    source: str = pa.Field(isin=CREDIT_SOURCES)
+    nature: str = pa.Field(isin=["CERTAINE", "POTENTIELLE", "AUCUNE"])
+
+    class Config:
+        unique = ["departement", "source", "reference"]
+
+    @pa.dataframe_check(name="aucune_sans_montant")
+    @classmethod
+    def _none_is_zero(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure((t.nature != "AUCUNE") | (t.montant == 0))
+
+    @pa.dataframe_check(name="compensable_si_certaine")
+    @classmethod
+    def _certain(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(t.compensable == _sure(t.nature == "CERTAINE"))
+
+
+class NonPositionnees(_Model):
+    departement: str = pa.Field(str_matches=DEPT_RE)
+    source: str = pa.Field(isin=DEBT_SOURCES + CREDIT_SOURCES)
+    fichier: str = pa.Field(nullable=True)
+    ligne: Int = pa.Field(ge=2, nullable=True)
+    reference: str = pa.Field(nullable=True)
+    motif: str = pa.Field(isin=["NON_RATTACHEE", "HORS_PERIMETRE", "SIREN_INCONNU"])
+    siren: str = pa.Field(str_matches=SIREN_RE, nullable=True)
+
+    class Config:
+        unique = ["departement", "source", "fichier", "ligne"]
+
+    @pa.dataframe_check(name="siren_vide_si_non_rattachee")
+    @classmethod
+    def _siren(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(t.motif == "NON_RATTACHEE") == t.siren.isnull()
+
+
+# --------------------------------------------------------------------------- marts
+
+
+class _PositionBase(_Model):
+    siren: str = pa.Field(str_matches=SIREN_RE)
+    denomination: str = pa.Field(nullable=True)
+    date_situation: datetime.date
+    dettes_amendes: Money = pa.Field(ge=0)
+    dettes_spl: Money = pa.Field(ge=0)
+    dettes_impots_pro: Money = pa.Field(ge=0)
+    dettes_rnf: Money = pa.Field(ge=0)
+    total_dettes: Money = pa.Field(ge=0)
+    creances_tva: Money = pa.Field(ge=0)
+    creances_excedents: Money = pa.Field(ge=0)
+    creances_is: Money = pa.Field(ge=0)
+    total_creances: Money = pa.Field(ge=0)
+    creances_potentielles: Money = pa.Field(ge=0)
+    solde: Money
+    dettes_compensables: Money = pa.Field(ge=0)
+    montant_compensable: Money = pa.Field(ge=0)
+    nb_sources_dettes: Int = pa.Field(ge=0, le=4)
+    anciennete_jours: Int = pa.Field(ge=0, nullable=True)
+    procedure_collective: str = pa.Field(isin=PROCEDURES, nullable=True)
+
+    @pa.dataframe_check(name="totaux")
+    @classmethod
+    def _totals(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(
+            (t.total_dettes == _sum(t, _DEBTS))
+            & (t.total_creances == _sum(t, _CREDITS))
+            & (t.solde == t.total_creances - t.total_dettes)
+        )
+
+    @pa.dataframe_check(name="compensation")
+    @classmethod
+    def _offsetting(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        bound = ibis.least(t.total_creances, t.dettes_compensables)
+        mc = t.montant_compensable
+        return _sure(((mc == bound) | (mc == 0)) & (t.dettes_compensables <= t.dettes_impots_pro))
+
+    @pa.dataframe_check(name="nb_sources_dettes")
+    @classmethod
+    def _nb_sources(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        count = (t[_DEBTS[0]] > 0).cast("int32")
+        for c in _DEBTS[1:]:
+            count = count + (t[c] > 0).cast("int32")
+        return _sure(t.nb_sources_dettes == count)
+
+    @pa.dataframe_check(name="anciennete_si_dette")
+    @classmethod
+    def _age(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(t.anciennete_jours.notnull() == (t.total_dettes > 0))
+
+    @pa.dataframe_check(name="position_non_vide")
+    @classmethod
+    def _not_empty(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure((t.total_dettes > 0) | (t.total_creances > 0) | (t.creances_potentielles > 0))
+
+
+class Positions(_PositionBase):
+    departement: str = pa.Field(str_matches=DEPT_RE)
+
+    class Config:
+        unique = ["siren", "departement"]
+
+
+class PositionsNationales(_PositionBase):
+    departements: str = pa.Field(str_matches=DEPTS_RE)
+
+    class Config:
+        unique = ["siren"]
+
+    @pa.check("departements", name="departements_tries")
+    @classmethod
+    def _sorted(cls, data: IbisData) -> ir.BooleanColumn:
+        codes = data.table[data.key]
+        return _sure(codes.split(",").unique().sort().join(",") == codes)
+
+
+def _ranks_ok(t: ir.Table, group_by: list[str]) -> ir.BooleanScalar:
+    """Ranks are 1..n and follow the score (non-increasing): one boolean for the table."""
+    window = ibis.window(group_by=group_by, order_by="rang")
+    ranked = t.mutate(_rn=ibis.row_number().over(window) + 1, _previous=t.score.lag().over(window))
+    ok = (ranked.rang == ranked._rn) & ranked.score.notnull() & (
+        ranked._previous.isnull() | (ranked.score <= ranked._previous))
+    return ranked.select(ok=_sure(ok)).ok.all().fill_null(True)
+
+
+class _PanelBase(_Model):
+    rang: Int = pa.Field(ge=1)
+    siren: str = pa.Field(str_matches=SIREN_RE)
+    denomination: str = pa.Field(nullable=True)
+    nb_sources_dettes: Int = pa.Field(ge=2, le=4)
+    total_dettes: Money = pa.Field(gt=0)
+    dettes_amendes: Money = pa.Field(ge=0)
+    dettes_spl: Money = pa.Field(ge=0)
+    dettes_impots_pro: Money = pa.Field(ge=0)
+    dettes_rnf: Money = pa.Field(ge=0)
+    anciennete_jours: Int = pa.Field(ge=0)
+    etape_la_plus_avancee: str = pa.Field(isin=STAGES, nullable=True)
+    score: Score = pa.Field(ge=0, le=100)
+
+    @pa.dataframe_check(name="total_dettes")
+    @classmethod
+    def _total(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(t.total_dettes == _sum(t, _DEBTS))
+
+
+class PanelDebiteursCommuns(_PanelBase):
+    departement: str = pa.Field(str_matches=DEPT_RE)
+
+    class Config:
+        unique = ["siren", "departement"]
+
+    @pa.dataframe_check(name="rangs_contigus_par_score")
+    @classmethod
+    def _ranks(cls, data: IbisData) -> ir.BooleanScalar:
+        return _ranks_ok(data.table, ["departement"])  # ranks restart in every department
+
+
+class PanelDebiteursCommunsNational(_PanelBase):
+    departements: str = pa.Field(str_matches=DEPTS_RE)
+
+    class Config:
+        unique = ["siren"]
+
+    @pa.dataframe_check(name="rangs_contigus_par_score")
+    @classmethod
+    def _ranks(cls, data: IbisData) -> ir.BooleanScalar:
+        return _ranks_ok(data.table, [])
+
+
+TABLE_MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "core.rattachement_amendes": RattachementAmendes,
+    "core.lignes_dettes": LignesDettes,
+    "core.lignes_creances": LignesCreances,
+    "core.non_positionnees": NonPositionnees,
+    "marts.positions": Positions,
+    "marts.positions_nationales": PositionsNationales,
+    "marts.panel_debiteurs_communs": PanelDebiteursCommuns,
+    "marts.panel_debiteurs_communs_national": PanelDebiteursCommunsNational,
+}
