@@ -1,26 +1,23 @@
 """Times the validation of the derived tables of a benchmark warehouse, as the assets run it.
 
-    .venv/bin/python -m bench.validation --warehouse bench/out/onevision.duckdb --mode sql
-    .venv/bin/python -m bench.validation --warehouse bench/out/onevision.duckdb --mode ibis
-    .venv/bin/python -m bench.validation --warehouse bench/out/onevision.duckdb --mode compiled
-    .venv/bin/python -m bench.validation --warehouse bench/out/onevision.duckdb --mode pandas
+    .venv/bin/python -m bench.validation --warehouse bench/out/onevision.duckdb --mode scan
+    .venv/bin/python -m bench.validation --warehouse bench/out/onevision.duckdb --mode pandera
 
 Scope of one pass, as in a national refresh: the four core tables, `marts.positions` and
 `marts.panel_debiteurs_communs` once per department (`WHERE departement = ?`), then the two
 national tables once. Modes:
 
-- `sql`: today's path, `table_validation.validate_table` (SQL twins of the Pandera models, the
-  pandas models only when the SQL flags something);
-- `ibis`: the models of `bench.ibis_models` run by `pandera.ibis` on the DuckDB table itself (the
-  connection wrapped by `ibis.duckdb.from_connection` at every call, as an asset step would);
-- `compiled`: the same Ibis models compiled into one scan per table (`bench.ibis_compiled`),
-  `pandera.ibis` judging only when the scan flags something;
-- `pandas`: the rows read back (`.df()`) and validated by the pandas models (the path before the
-  twins).
+- `scan`: what the assets run, `table_validation.validate_table` (the Pandera models compiled into
+  one scan per table, `pandera.ibis` judging only when the scan flags something);
+- `pandera`: `pandera.ibis` itself on every table (one query per check), the connection wrapped
+  by `ibis.duckdb.from_connection` at every call, as an asset step would.
 
-Each mode should run in its own process (one per invocation) so that its peak RSS is its own.
-Prints one JSON object: wall and CPU seconds per table and in total, RSS before and peak after,
-load average (other processes on the machine inflate the wall time, much less the CPU time).
+The figures of docs/decisions.md ("Validation of the derived tables") also compare the SQL twins
+and the pandas models this replaced: see this file at commit 6550226 (modes `sql`, `ibis`,
+`compiled`, `pandas`). Run each mode in its own process (one per invocation) so that its peak
+RSS is its own. Prints one JSON object: wall and CPU seconds per table and in total, RSS before and
+peak after, load average (other processes on the machine inflate the wall time, much less the CPU
+time).
 """
 
 from __future__ import annotations
@@ -47,37 +44,23 @@ def _rss() -> int:
 
 
 def _validator(mode: str) -> Callable[[duckdb.DuckDBPyConnection, str, str | None], int]:
-    if mode == "sql":
-        from onevision_dagster.consolidate.table_validation import validate_table
-
-        return validate_table
-    if mode == "compiled":
-        from bench.ibis_compiled import validate_table as compiled
-
-        return compiled
-    if mode == "pandas":
-        from onevision_dagster.consolidate.schemas import TABLE_MODELS
-
-        def by_pandas(con: duckdb.DuckDBPyConnection, table: str, departement: str | None) -> int:
-            where, params = ("departement = ?", [departement]) if departement is not None else ("TRUE", [])
-            frame = con.execute(f"SELECT * FROM {table} WHERE {where}", params).df()
-            TABLE_MODELS[table].validate(frame, lazy=True)
-            return len(frame)
-
-        return by_pandas
     import ibis
 
-    from bench.ibis_models import TABLE_MODELS as IBIS_MODELS
+    from onevision_dagster.consolidate.schemas import TABLE_MODELS
+    from onevision_dagster.consolidate.table_validation import validate_table
 
-    def by_ibis(con: duckdb.DuckDBPyConnection, table: str, departement: str | None) -> int:
+    if mode == "scan":
+        return validate_table
+
+    def by_pandera(con: duckdb.DuckDBPyConnection, table: str, departement: str | None) -> int:
         schema, name = table.split(".")
         t = ibis.duckdb.from_connection(con).table(name, database=schema)
         if departement is not None:
             t = t.filter(t.departement == departement)
-        IBIS_MODELS[table].validate(t, lazy=True)
-        return -1  # the row count would cost one more query; the assets need it: see the report
+        TABLE_MODELS[table].validate(t, lazy=True)
+        return -1  # the row count would cost one more query (the assets need it)
 
-    return by_ibis
+    return by_pandera
 
 
 def run(warehouse: Path, mode: str, limit: int | None) -> dict:
@@ -119,7 +102,7 @@ def run(warehouse: Path, mode: str, limit: int | None) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.validation", description=__doc__.split("\n\n")[0])
     parser.add_argument("--warehouse", type=Path, default=Path("bench/out/onevision.duckdb"))
-    parser.add_argument("--mode", choices=("sql", "ibis", "compiled", "pandas"), required=True)
+    parser.add_argument("--mode", choices=("scan", "pandera"), required=True)
     parser.add_argument("--limit", type=int, help="only the first N departments (quick runs)")
     args = parser.parse_args(argv)
     print(json.dumps(run(args.warehouse, args.mode, args.limit)))

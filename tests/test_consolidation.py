@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import ibis
 import pandas as pd
 import pytest
 
@@ -104,8 +105,10 @@ def add_company(con: duckdb.DuckDBPyConnection, **row: str | None) -> None:
 
 
 def validate_all(con: duckdb.DuckDBPyConnection) -> None:
+    backend = ibis.duckdb.from_connection(con)
     for table, model in TABLE_MODELS.items():
-        model.validate(con.execute(f"SELECT * FROM {table}").df(), lazy=True)
+        schema, name = table.split(".")
+        model.validate(backend.table(name, database=schema), lazy=True)
 
 
 @pytest.fixture(scope="module")

@@ -1,243 +1,126 @@
-"""Validates a derived table (or one department of it) with its Pandera model, as stored.
+"""Validates a derived table (or one department of it) with its Pandera model, in DuckDB.
 
-The Pandera models of `schemas_marts` are the single statement of what a
-core/marts table must satisfy, checked on what was written (read back from
-DuckDB), not on the frame that was inserted.
+The models of `schemas` are the one statement of each rule. Run as Pandera's Ibis backend runs
+them — one query per check, each compiled by Ibis, about forty for `marts.positions` — they cost
+about six times the rest of the validation over a national refresh (docs/decisions.md,
+"Validation of the derived tables"). So the checks of a model are first turned, once per table,
+into one aggregate query over the stored rows (`count(*) FILTER (WHERE NOT check)` per row-level
+check), plus one query per uniqueness rule and per table-level check:
 
-Reading a department back into pandas and running Pandera costs seconds for a
-large department and about a minute over a national refresh, so the model is
-first checked where the rows are: every check of the model has a DuckDB SQL
-twin that is *at least as strict* (built-in checks are translated from the
-model; custom checks have their twin in `CUSTOM_CHECKS`), all evaluated in one
-scan plus one query per uniqueness or ranking rule. When the SQL finds nothing,
-Pandera would find nothing either, and the row count is returned. When the SQL
-finds anything — or cannot judge (a check without a twin, an unexpected column
-type, a query error) — the rows are read back and validated by Pandera exactly
-as before, so a failure is always Pandera's own `SchemaErrors`, and the verdict
-is always Pandera's.
+- built-in checks through Pandera's own Ibis implementation (the boolean expression it builds for
+  the column), with its `ignore_na`;
+- custom checks by calling the model's own check function on the table: a row-level check is one
+  more count, a check returning one boolean (ranks) a query of its own;
+- nullability, the strict column set and the dtypes in Python from the stored schema, compared as
+  Pandera compares them.
 
-Why the twins are at least as strict: money is `DECIMAL(18,2)` in DuckDB and
-`float64` in the frame (DuckDB's `CAST(... AS DOUBLE)` gives the very same
-floats); equalities Pandera checks within half a cent on floats are checked
-exactly on decimals, which implies the float check for amounts below 10^12 €
-(above that, the SQL says "cannot judge"); `str_matches` (Python `re.match`)
-becomes an RE2 full match of the pattern followed by anything, and RE2's `\\d`
-and `$` accept no more than Python's.
+Nothing is written twice: the SQL is Ibis's compilation of the model. It is compiled against an
+unbound table `__rows__` and run for each department as `WITH __rows__ AS (SELECT * FROM <table>
+WHERE departement = ?) ...`. When the scan flags anything, or cannot judge (a check it cannot
+compile, a column set or type that differs, a query error), Pandera validates the rows itself
+(`pandera.ibis`, in DuckDB), so a failure is always Pandera's own `SchemaErrors` with its
+messages, and the verdict is always Pandera's. The scan is at least as strict: a NULL check result
+counts as a failure, where Pandera's `all()` would skip it.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
-import pandera.pandas as pa
+import ibis
+import ibis.expr.types as ir
+import pandera.backends.ibis.builtin_checks  # noqa: F401 - registers Pandera's Ibis built-in checks
+from ibis import _
+from pandera.api.ibis.types import IbisData
+from pandera.engines.ibis_engine import Engine
 
 from onevision_dagster.consolidate.schemas import TABLE_MODELS
 
-MAX_EXACT = "1e12"  # above this amount, float rounding could exceed Pandera's tolerance: let Pandera judge
-MAX_CENTS = "1e13"  # above this, float64 cannot tell whole cents: let Pandera judge
-WHOLE_CENTS_MARGIN = "5e-7"  # Pandera's `au_centime` fails at 1e-6: flag from half of it
-
-_DEBTS = ("dettes_amendes", "dettes_spl", "dettes_impots_pro", "dettes_rnf")
-_CREDITS = ("creances_tva", "creances_excedents", "creances_is")
+_ROWS = "__rows__"
 
 
-def _small(*cols: str) -> str:
-    return " AND ".join(f"abs({c}) < {MAX_EXACT}" for c in cols)
-
-
-def _sum(cols: tuple[str, ...]) -> str:
-    return " + ".join(cols)
-
-
-def _ranks(partition: str) -> Callable[[str, str], str]:
-    """Ranks 1..n in `rang` order with a non-increasing score (per `partition` when given)."""
-    over = f"(PARTITION BY {partition} ORDER BY rang)" if partition else "(ORDER BY rang)"
-
-    def query(table: str, where: str) -> str:
-        return f"""SELECT count(*) FROM (
-                       SELECT rang, score, row_number() OVER {over} AS rn, lag(score) OVER {over} AS previous
-                       FROM {table} WHERE {where})
-                   WHERE rang IS DISTINCT FROM rn OR score IS NULL OR (previous IS NOT NULL AND score > previous)"""
-
-    return query
-
-
-# SQL twins of the custom checks of `schemas_marts`, by the qualified name of the check method:
-# a row-level condition that holds when the row passes (NULL counts as a failure), a function
-# (table, where) -> query counting the failures, or for column checks a function of the column.
-CUSTOM_CHECKS: dict[str, str | Callable[[str, str], str]] = {
-    "RattachementAmendes._attached_xor_reason":
-        "(siren IS NOT NULL) = (methode IS NOT NULL) AND (siren IS NOT NULL) = (motif IS NULL)",
-    "RattachementAmendes._candidates": (
-        "(NOT coalesce(methode IN ('NOM_CODE_POSTAL', 'SIGLE_CODE_POSTAL'), false)"
-        " OR coalesce(nb_candidats = 1, false))"
-        " AND (motif IS DISTINCT FROM 'AMBIGUE' OR coalesce(nb_candidats > 1, false))"
-        " AND (motif IS DISTINCT FROM 'AUCUN_CANDIDAT' OR coalesce(nb_candidats = 0, false))"
-    ),
-    "_Lignes._open_iff_amount": "ouverte = (montant > 0)",
-    "LignesDettes._offsettable": "NOT compensable OR (ouverte AND source = 'impots_pro' AND NOT sursis)",
-    "LignesDettes._null_siren_only_fines": "siren IS NOT NULL OR source = 'amendes'",
-    "LignesDettes._no_nature": "nature IS NULL",
-    "LignesCreances._none_is_zero": "nature IS DISTINCT FROM 'AUCUNE' OR montant = 0",
-    "LignesCreances._certain": "compensable = coalesce(nature = 'CERTAINE', false)",
-    "NonPositionnees._siren": "coalesce(motif = 'NON_RATTACHEE', false) = (siren IS NULL)",
-    "_PositionBase._totals": (
-        f"total_dettes = {_sum(_DEBTS)} AND total_creances = {_sum(_CREDITS)}"
-        " AND solde = total_creances - total_dettes"
-        f" AND {_small(*_DEBTS, *_CREDITS, 'total_dettes', 'total_creances', 'solde')}"
-    ),
-    "_PositionBase._offsetting": (
-        "(montant_compensable = least(total_creances, dettes_compensables) OR montant_compensable = 0)"
-        " AND dettes_compensables <= dettes_impots_pro"
-    ),
-    "_PositionBase._nb_sources": "nb_sources_dettes = " + " + ".join(f"({c} > 0)::INTEGER" for c in _DEBTS),
-    "_PositionBase._age": "(anciennete_jours IS NOT NULL) = (total_dettes > 0)",
-    "_PositionBase._not_empty": "total_dettes > 0 OR total_creances > 0 OR creances_potentielles > 0",
-    "_PanelBase._total": f"total_dettes = {_sum(_DEBTS)} AND {_small(*_DEBTS, 'total_dettes')}",
-    "PanelDebiteursCommuns._ranks": _ranks("departement"),
-    "PanelDebiteursCommunsNational._ranks": _ranks(""),
-}
-COLUMN_CUSTOM_CHECKS: dict[str, Callable[[str], str]] = {
-    # `_whole_cents`: |float(x) * 100 - round(float(x) * 100)| < 1e-6, replayed on the same doubles
-    "_Lignes._cents": lambda c: _whole_cents(c),
-    "_PositionBase._cents": lambda c: _whole_cents(c),
-    "PositionsNationales._sorted": lambda c: (
-        f"{c} IS NULL OR array_to_string(list_sort(list_distinct(string_split({c}, ','))), ',') = {c}"
-    ),
-}
-
-
-def _whole_cents(c: str) -> str:
-    return (f"{c} IS NULL OR (abs({c}) < {MAX_CENTS} AND "
-            f"abs(CAST({c} AS DOUBLE) * 100 - round(CAST({c} AS DOUBLE) * 100)) < {WHOLE_CENTS_MARGIN})")
-
-
-# DuckDB types that `.df()` turns into a frame the model's coercion accepts without error
-_TYPE_FAMILIES: dict[str, Callable[[str], bool]] = {
-    "str": lambda t: t == "VARCHAR",
-    "float64": lambda t: t.startswith("DECIMAL("),
-    "Int64": lambda t: t in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT"),
-    "bool": lambda t: t == "BOOLEAN",
-    "datetime64[ns]": lambda t: t == "DATE",
-}
-_DATE_RANGE = "BETWEEN DATE '1677-09-22' AND DATE '2262-04-11'"  # what datetime64[ns] can hold
-
-
-def _literal(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-class _NoTwin(Exception):
-    """A check the SQL cannot stand in for: the table goes to Pandera."""
+class _CannotCompile(Exception):
+    """A check the scan cannot stand in for: the table goes to Pandera."""
 
 
 @dataclass
-class _Plan:
-    columns: dict[str, str]  # column -> pandera dtype
-    row_checks: list[tuple[str, str]] = field(default_factory=list)  # (label, condition that must hold)
-    queries: list[tuple[str, Callable[[str, str], str]]] = field(default_factory=list)  # (label, count query)
+class _Scan:
+    labels: list[str]  # row-level checks, in the order of the scan's counts
+    scan_sql: str
+    queries: list[tuple[str, str]] = field(default_factory=list)  # (label, SQL giving a failure count / False)
 
 
-def _custom(check: pa.Check) -> str | None:
-    """Qualified name of the model method behind a custom check (None when it cannot be told).
-
-    Pandera's check names are no help (an inherited check loses its `name=` in all but the first
-    subclass that builds a schema): the method is found in the closure of the check function.
-    """
-    for cell in getattr(getattr(check, "_check_fn", None), "__closure__", None) or ():
-        fn = getattr(cell.cell_contents, "check_fn", None)
-        if fn is not None:
-            return getattr(fn, "__qualname__", None)
-    return None
+def _stored_schema(con: duckdb.DuckDBPyConnection, table: str) -> ibis.Schema:
+    schema_name, name = table.split(".")
+    return ibis.duckdb.from_connection(con).table(name, database=schema_name).schema()
 
 
-def _column_check(name: str, check: pa.Check) -> str:
-    stats = check.statistics or {}
-    q = f'"{name}"'
-    if check.name == "str_matches":
-        pattern = "(?:" + stats["pattern"] + ")(?s:.*)"  # re.match: a prefix matches
-        return f"{q} IS NULL OR regexp_full_match({q}, {_literal(pattern)})"
-    if check.name == "isin":
-        values = ", ".join(_literal(v) for v in stats["allowed_values"])
-        return f"{q} IS NULL OR {q} IN ({values})"
-    bounds = {"greater_than_or_equal_to": (">=", "min_value"), "less_than_or_equal_to": ("<=", "max_value"),
-              "greater_than": (">", "min_value"), "less_than": ("<", "max_value")}
-    if check.name in bounds:
-        op, key = bounds[check.name]
-        return f"{q} IS NULL OR CAST({q} AS DOUBLE) {op} {float(stats[key])!r}"
-    custom = _custom(check)
-    if custom in COLUMN_CUSTOM_CHECKS:
-        return COLUMN_CUSTOM_CHECKS[custom](q)
-    raise _NoTwin(f"{name}: {check.name}")
+def _row_condition(check, t: ir.Table, key: str | None) -> ir.BooleanValue | ir.BooleanScalar:
+    out = check._check_fn(IbisData(t, key), **check._check_kwargs)
+    if isinstance(out, ibis.Table):  # built-in checks: a projection of `t` holding one boolean column
+        values = out.op().values
+        if len(values) != 1:
+            raise _CannotCompile(check.name)
+        out = next(iter(values.values())).to_expr()
+    if isinstance(out, ir.BooleanScalar):
+        return out
+    if not isinstance(out, ir.BooleanColumn):
+        raise _CannotCompile(check.name)
+    if check.ignore_na and key is not None:
+        out = out | t[key].isnull()
+    return out
 
 
 @functools.cache
-def _plan(table: str) -> _Plan | None:
+def _compile(table: str, stored: ibis.Schema) -> _Scan | None:
     model = TABLE_MODELS[table]
     schema = model.to_schema()
-    if not schema.strict or schema.ordered:
-        return None
+    if set(stored.names) != set(schema.columns):
+        return None  # strict column set: Pandera says which column is missing or extra
+    t = ibis.table(stored, name=_ROWS)
+    rows: list[tuple[str, ir.BooleanValue]] = []
+    scalars: list[tuple[str, ir.BooleanScalar]] = []
     try:
-        plan = _Plan(columns={name: str(col.dtype) for name, col in schema.columns.items()})
         for name, col in schema.columns.items():
-            if col.regex or not col.required or str(col.dtype) not in _TYPE_FAMILIES:
-                raise _NoTwin(name)
+            if col.dtype is not None and not col.dtype.check(Engine.dtype(stored[name])):
+                return None
             if not col.nullable:
-                plan.row_checks.append((f"{name} non nul", f'"{name}" IS NOT NULL'))
-            if str(col.dtype) == "datetime64[ns]":
-                plan.row_checks.append((f"{name} datable", f'"{name}" IS NULL OR "{name}" {_DATE_RANGE}'))
+                rows.append((f"{name} non nul", t[name].notnull()))
             for check in col.checks:
-                plan.row_checks.append((f"{name} {check.name}", _column_check(name, check)))
-            if col.unique:
-                plan.queries.append((f"{name} unique", _duplicates([name])))
-        if schema.unique:
-            plan.queries.append((f"unique {schema.unique}", _duplicates(list(schema.unique))))
+                cond = _row_condition(check, t, name)
+                (scalars if isinstance(cond, ir.BooleanScalar) else rows).append((f"{name} {check.name}", cond))
         for check in schema.checks:
-            twin = CUSTOM_CHECKS.get(_custom(check))
-            if twin is None:
-                raise _NoTwin(check.name)
-            if isinstance(twin, str):
-                plan.row_checks.append((check.name, twin))
-            else:
-                plan.queries.append((check.name, twin))
-        return plan
-    except _NoTwin:
+            cond = _row_condition(check, t, None)
+            (scalars if isinstance(cond, ir.BooleanScalar) else rows).append((str(check.name), cond))
+    except _CannotCompile:
         return None
+    counts = {f"f{i}": t.count(where=~cond.fill_null(False)) for i, (_label, cond) in enumerate(rows)}
+    scan = ibis.to_sql(t.aggregate(n=t.count(), **counts), dialect="duckdb")
+    plan = _Scan(labels=[label for label, _c in rows], scan_sql=str(scan))
+    unique = schema.unique or []
+    for cols in [unique] if unique and isinstance(unique[0], str) else unique:
+        dupes = t.group_by(list(cols)).aggregate(k=_.count()).filter(_.k > 1).count()
+        plan.queries.append((f"unique {list(cols)}", str(ibis.to_sql(dupes, dialect="duckdb"))))
+    for label, cond in scalars:
+        failed = ibis.ifelse(cond.fill_null(False), 0, 1)
+        plan.queries.append((label, str(ibis.to_sql(failed, dialect="duckdb"))))
+    return plan
 
 
-def _duplicates(cols: list[str]) -> Callable[[str, str], str]:
-    keys = ", ".join(f'"{c}"' for c in cols)
-    return lambda table, where: (f"SELECT count(*) FROM (SELECT {keys} FROM {table} WHERE {where} "
-                                 f"GROUP BY {keys} HAVING count(*) > 1)")
-
-
-def sql_failures(con: duckdb.DuckDBPyConnection, table: str, departement: str | None) -> tuple[int, list[str]] | None:
-    """(rows, labels of the checks the SQL twins flag) for the stored rows, or None when the SQL cannot judge."""
-    plan = _plan(table)
+def scan_failures(con: duckdb.DuckDBPyConnection, table: str, departement: str | None) -> tuple[int, list[str]] | None:
+    """(rows, labels of the flagged checks), or None when the scan cannot judge."""
+    plan = _compile(table, _stored_schema(con, table))
     if plan is None:
         return None
-    schema_name, name = table.split(".")
-    stored = dict(con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
-        "AND schema_name = ? AND table_name = ?", [schema_name, name]).fetchall())
-    if set(stored) != set(plan.columns) or not all(
-            _TYPE_FAMILIES[dtype](stored[col]) for col, dtype in plan.columns.items()):
-        return None  # strict column set and coercible types: Pandera will say what is wrong
     where, params = ("departement = ?", [departement]) if departement is not None else ("TRUE", [])
-    counts = ", ".join(f"count(*) FILTER (WHERE NOT coalesce({cond}, false))" for _, cond in plan.row_checks)
+    with_rows = f'WITH "{_ROWS}" AS (SELECT * FROM {table} WHERE {where}) '
     try:
-        row = con.execute(f"SELECT count(*){', ' + counts if counts else ''} FROM {table} WHERE {where}",
-                          params).fetchone()
-        failed = [label for (label, _), n in zip(plan.row_checks, row[1:], strict=True) if n]
-        for label, query in plan.queries:
-            if con.execute(query(table, where), params).fetchone()[0]:
+        row = con.execute(with_rows + plan.scan_sql, params).fetchall()[0]
+        failed = [label for label, n in zip(plan.labels, row[1:], strict=True) if n]
+        for label, sql in plan.queries:
+            if con.execute(with_rows + sql, params).fetchall()[0][0]:
                 failed.append(label)
     except duckdb.Error:
         return None
@@ -245,12 +128,13 @@ def sql_failures(con: duckdb.DuckDBPyConnection, table: str, departement: str | 
 
 
 def validate_table(con: duckdb.DuckDBPyConnection, table: str, departement: str | None) -> int:
-    """Validates the stored rows of `table` (one department, or all) with its Pandera model; returns the
-    row count. Raises Pandera's `SchemaErrors` when they do not conform."""
-    checked = sql_failures(con, table, departement)
+    """Row count of the stored rows when they conform; Pandera's `SchemaErrors` (pandera.ibis) when not."""
+    checked = scan_failures(con, table, departement)
     if checked is not None and not checked[1]:
         return checked[0]
-    where, params = ("departement = ?", [departement]) if departement is not None else ("TRUE", [])
-    frame = con.execute(f"SELECT * FROM {table} WHERE {where}", params).df()
-    TABLE_MODELS[table].validate(frame, lazy=True)
-    return len(frame)
+    schema_name, name = table.split(".")
+    t = ibis.duckdb.from_connection(con).table(name, database=schema_name)
+    if departement is not None:
+        t = t.filter(t.departement == departement)
+    TABLE_MODELS[table].validate(t, lazy=True)
+    return int(t.count().execute())
