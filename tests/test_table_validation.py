@@ -35,7 +35,7 @@ def samples_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # (table, rule, statements on `t`, the check Pandera must name; None: the rows stay valid).
-# Every rule of every core/marts model has at least one case.
+# Every custom check of every core/marts model, and every kind of built-in one, has at least one case.
 MUTATIONS: list[tuple[str, str, list[str], str | None]] = [
     ("core.rattachement_amendes", "clean", [], None),
     ("core.rattachement_amendes", "not null", ["UPDATE t SET num_amende = NULL WHERE rowid = 0"], "not_nullable"),
@@ -130,6 +130,9 @@ MUTATIONS: list[tuple[str, str, list[str], str | None]] = [
      "somme_des_dettes"),
     ("marts.panel_debiteurs_communs", "sources", ["UPDATE t SET nb_sources_dettes = 1 WHERE rowid = 0"],
      "greater_than_or_equal_to(2)"),
+    ("marts.panel_debiteurs_communs", "no debt", ["UPDATE t SET total_dettes = 0, dettes_amendes = 0, dettes_spl = 0, "
+                                                  "dettes_impots_pro = 0, dettes_rnf = 0 WHERE rowid = 0"],
+     "greater_than(0)"),
     ("marts.panel_debiteurs_communs_national", "clean", [], None),
     ("marts.panel_debiteurs_communs_national", "ranks", ["UPDATE t SET rang = 1 WHERE rang = 2"],
      "rangs_contigus_par_score"),

@@ -13,11 +13,11 @@ offsetting bounds, number of debtor sources) so a regression in the SQL is stopp
 agent sees it.
 
 Custom checks are Ibis expressions on the table, each method named as its check: Pandera forgets
-a `name=` in every subclass after the first that builds its schema (it pops it), and falls back to
-the method's name, so an inherited check keeps its name only this way. A row-level check returns a boolean column,
-which Pandera reduces with `all()` (SQL `bool_and`, which skips NULL): every row condition is
-therefore closed with `_sure` (NULL is a failure). The ranking rule needs a window, which DuckDB
-refuses inside an aggregate: it returns one boolean for the table.
+a `name=` in every subclass after the first that builds its schema (it pops it) and falls back to
+the method's name, so an inherited check keeps its name only this way. A row-level check returns
+a boolean column, which Pandera reduces with `all()` (SQL `bool_and`, which skips NULL): every row
+condition is therefore closed with `_sure` (NULL is a failure). The ranking rule needs a window,
+which DuckDB refuses inside an aggregate: it returns one boolean for the table.
 """
 
 from __future__ import annotations
