@@ -200,3 +200,13 @@ def test_each_rule_catches_a_broken_row(samples_db: Path, table: str, rule: str,
     assert pandera_passes == (check is None)
     if scanned is not None:
         assert (scanned[1] == []) == pandera_passes, f"{table} {rule}: scan {scanned[1]}"
+
+
+def test_pandera_leaves_the_connection_settings_as_they_were(samples_db: Path) -> None:
+    # Ibis sets TimeZone and python_enable_replacements on a connection it wraps; the pipeline's session goes on
+    con = _copy(samples_db, "marts.positions", ["UPDATE t SET solde = solde + 1"])
+    con.execute("SET TimeZone = 'Europe/Paris'")
+    with pytest.raises(pandera.errors.SchemaErrors):
+        table_validation.validate_table(con, "marts.positions", "17")  # the scan flags: pandera.ibis judges
+    assert con.execute("SELECT current_setting('TimeZone'), current_setting('python_enable_replacements')"
+                       ).fetchall() == [("Europe/Paris", True)]

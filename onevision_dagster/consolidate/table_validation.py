@@ -26,6 +26,8 @@ counts as a failure, where Pandera's `all()` would skip it.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import duckdb
@@ -33,6 +35,7 @@ import ibis
 import ibis.expr.types as ir
 import pandera.backends.ibis.builtin_checks  # noqa: F401 - registers Pandera's Ibis built-in checks
 from ibis import _
+from ibis.backends.sql.datatypes import DuckDBType
 from pandera.api.checks import Check
 from pandera.api.ibis.types import IbisData
 from pandera.engines.ibis_engine import Engine
@@ -54,8 +57,30 @@ class _Scan:
 
 
 def _stored_schema(con: duckdb.DuckDBPyConnection, table: str) -> ibis.Schema:
+    """The table's Ibis schema, as `Backend.table(...).schema()` gives it, read without an Ibis backend."""
     schema_name, name = table.split(".")
-    return ibis.duckdb.from_connection(con).table(name, database=schema_name).schema()
+    rows = con.execute(
+        "SELECT column_name, data_type, is_nullable FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema_name, name]).fetchall()
+    return ibis.schema({col: DuckDBType.from_string(dtype, nullable=nullable) for col, dtype, nullable in rows})
+
+
+@contextmanager
+def _ibis_table(con: duckdb.DuckDBPyConnection, table: str, departement: str | None) -> Iterator[ir.Table]:
+    """The stored rows as an Ibis table on `con`, the connection's settings left as they were.
+
+    Wrapping a connection, Ibis sets its `TimeZone` to UTC and turns `python_enable_replacements` off: in the
+    pipeline's shared session that would, for instance, change what `now()` records in `quality.chargements`.
+    """
+    saved = con.execute("SELECT current_setting('TimeZone'), current_setting('python_enable_replacements')"
+                        ).fetchall()[0]
+    try:
+        schema_name, name = table.split(".")
+        t = ibis.duckdb.from_connection(con).table(name, database=schema_name)
+        yield t if departement is None else t.filter(t.departement == departement)
+    finally:
+        con.execute(f"SET TimeZone = '{saved[0].replace(chr(39), chr(39) * 2)}'")
+        con.execute(f"SET python_enable_replacements = {'true' if saved[1] else 'false'}")
 
 
 def _row_condition(check: Check, t: ir.Table, key: str | None) -> ir.BooleanValue | ir.BooleanScalar:
@@ -133,9 +158,6 @@ def validate_table(con: duckdb.DuckDBPyConnection, table: str, departement: str 
     checked = scan_failures(con, table, departement)
     if checked is not None and not checked[1]:
         return checked[0]
-    schema_name, name = table.split(".")
-    t = ibis.duckdb.from_connection(con).table(name, database=schema_name)
-    if departement is not None:
-        t = t.filter(t.departement == departement)
-    TABLE_MODELS[table].validate(t, lazy=True)
-    return int(t.count().execute())
+    with _ibis_table(con, table, departement) as rows:
+        TABLE_MODELS[table].validate(rows, lazy=True)
+        return int(rows.count().execute())
