@@ -8,12 +8,12 @@ asset in the lineage graph, with its own row count and Pandera validation.
 
 import dagster as dg
 
-from onevision_dagster.consolidate import consolidation
-from onevision_dagster.consolidate.table_validation import validate_table
+from onevision_dagster.consolidate import build as consolidation
 from onevision_dagster.orchestration.automation import FOLLOW_UPSTREAM
 from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.resources import Warehouse
 
+from .failures import reported_as_failure
 from .pools import DUCKDB_POOL
 from .sources import REGISTER_KEY, SOURCE_KEYS
 
@@ -47,14 +47,13 @@ _DESCRIPTIONS = {
 )
 def lignes_unifiees(context: dg.AssetExecutionContext, warehouse: Warehouse):
     dept = context.partition_key
-    with warehouse.connect() as con:
-        consolidation.build_rattachement_amendes(con, dept)
-        consolidation.build_lignes(con, dept)
-        consolidation.build_non_positionnees(con, dept)
-        for key in _DESCRIPTIONS:
-            table = ".".join(key.path)
-            count = validate_table(con, table, dept)
-            yield dg.MaterializeResult(asset_key=key, metadata={"dagster/row_count": dg.MetadataValue.int(count)})
+    # each build is checked by its Pandera models before it is committed
+    with reported_as_failure(), warehouse.connect() as con:
+        counts = {**consolidation.build_rattachement_amendes(con, dept), **consolidation.build_lignes(con, dept),
+                  **consolidation.build_non_positionnees(con, dept)}
+    for key in _DESCRIPTIONS:
+        count = counts[".".join(key.path)]
+        yield dg.MaterializeResult(asset_key=key, metadata={"dagster/row_count": dg.MetadataValue.int(count)})
 
 
 core_assets = [lignes_unifiees]

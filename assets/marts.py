@@ -10,22 +10,25 @@ procedure) exclude it.
 
 import dagster as dg
 
-from onevision_dagster.consolidate import consistency, consolidation
-from onevision_dagster.consolidate.table_validation import validate_table
+from onevision_dagster.consolidate import build as consolidation
+from onevision_dagster.consolidate import consistency
 from onevision_dagster.orchestration.automation import FOLLOW_UPSTREAM, NATIONAL_CONDITION
 from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.resources import Warehouse
 
 from .core import LIGNES_CREANCES, LIGNES_DETTES, NON_POSITIONNEES, RATTACHEMENT
+from .failures import reported_as_failure
 from .pools import DUCKDB_POOL
 from .sources import REGISTER_KEY
 
 OFFSETTING_BASIS = (
-    "`montant_compensable` = min(total des créances certaines, dettes compensables), où seules les dettes "
+    "`montant_compensable` = min(créances certaines et exigibles, dettes compensables), où seules les dettes "
     "d'impôts professionnels exigibles à la date de situation et sans sursis de paiement sont compensables "
-    "(art. L. 257 B et R. 257 B-1 LPF ; sursis : art. L. 277 LPF). Amendes, recettes non fiscales et produits "
-    "locaux ne sont jamais compensés. Il vaut 0 quand une procédure collective est ouverte (art. L. 622-7 Code "
-    "de commerce) : l'agent décide au cas par cas. C'est une opportunité à examiner, pas une action du logiciel."
+    "(art. L. 257 B et R. 257 B-1 LPF ; sursis : art. L. 277 LPF) ; une créance à échoir ne l'est pas avant sa date. "
+    "Amendes, recettes non fiscales et produits locaux sont hors L. 257 B (d'autres voies existent : compensation "
+    "de droit commun, SATD ; l'agent en juge). Il vaut 0 quand une procédure collective est ouverte (art. L. 622-7 "
+    "Code de commerce) ou qu'une créance a été déclarée au passif d'une procédure, même absente du registre : "
+    "l'agent décide au cas par cas. C'est une opportunité à examiner, pas une action du logiciel."
 )
 
 POSITIONS = dg.AssetKey(["marts", "positions"])
@@ -78,9 +81,8 @@ def _check(name: str, result: tuple[bool, dict], asset: dg.AssetKey, blocking_se
 )
 def positions(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     dept = context.partition_key
-    with warehouse.connect() as con:
-        consolidation.build_positions(con, dept)
-        validate_table(con, "marts.positions", dept)
+    with reported_as_failure(), warehouse.connect() as con:
+        consolidation.build_positions(con, dept)  # checked (models, consistency) before it is committed
         meta = _summary(con, "marts.positions", "departement = $d", {"d": dept})
         checks = [
             _check("totaux_egaux_aux_lignes", consistency.positions_match_lines(con, dept), POSITIONS),
@@ -104,9 +106,8 @@ def positions(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mat
 )
 def panel_debiteurs_communs(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     dept = context.partition_key
-    with warehouse.connect() as con:
-        consolidation.build_panel_debiteurs_communs(con, dept)
-        count = validate_table(con, "marts.panel_debiteurs_communs", dept)
+    with reported_as_failure(), warehouse.connect() as con:
+        count = consolidation.build_panel_debiteurs_communs(con, dept)["marts.panel_debiteurs_communs"]
     return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(count)})
 
 
@@ -127,9 +128,8 @@ def panel_debiteurs_communs(context: dg.AssetExecutionContext, warehouse: Wareho
     ],
 )
 def positions_nationales(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        consolidation.build_positions_nationales(con)
-        validate_table(con, "marts.positions_nationales", None)
+    with reported_as_failure(), warehouse.connect() as con:
+        consolidation.build_positions_nationales(con)  # checked before it is committed
         meta = _summary(con, "marts.positions_nationales", "TRUE", {})
         depts = [r[0] for r in con.execute(
             "SELECT DISTINCT departement FROM marts.positions ORDER BY 1").fetchall()]
@@ -152,9 +152,8 @@ def positions_nationales(context: dg.AssetExecutionContext, warehouse: Warehouse
     description="Panel national des débiteurs communs (même priorité que les panels départementaux).",
 )
 def panel_debiteurs_communs_national(warehouse: Warehouse) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        consolidation.build_panel_debiteurs_communs_national(con)
-        count = validate_table(con, "marts.panel_debiteurs_communs_national", None)
+    with reported_as_failure(), warehouse.connect() as con:
+        count = consolidation.build_panel_debiteurs_communs_national(con)["marts.panel_debiteurs_communs_national"]
     return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(count)})
 
 

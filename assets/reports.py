@@ -13,16 +13,15 @@ import dagster as dg
 
 from onevision_dagster.orchestration.automation import FOLLOW_UPSTREAM
 from onevision_dagster.orchestration.partitions import departements_partitions
-from onevision_dagster.reports import charts
-from onevision_dagster.reports.dashboard import (
-    FICHES_DIR,
-    dashboard_filename,
-    fiche_filename,
-    write_dashboard,
-    write_index,
-    write_static_image,
-)
-from onevision_dagster.reports.fiche import top_companies, write_fiche
+from onevision_dagster.reports.charts import build_figures
+from onevision_dagster.reports.dashboard import write_dashboard
+from onevision_dagster.reports.dashboard_data import DashboardData, load_dashboard_data
+from onevision_dagster.reports.fiche import write_fiche
+from onevision_dagster.reports.fiche_data import top_companies
+from onevision_dagster.reports.html_page import FICHES_DIR, dashboard_filename, fiche_filename
+from onevision_dagster.reports.index_page import write_index
+from onevision_dagster.reports.key_figures import key_figures, summary_markdown
+from onevision_dagster.reports.static_image import write_static_image
 from onevision_dagster.resources import ReportsFolder, Settings, Warehouse
 
 from .core import NON_POSITIONNEES, RATTACHEMENT
@@ -34,9 +33,9 @@ MAIN_CHART = "bilan"
 MAX_INLINE_IMAGE_BYTES = 300_000
 
 
-def _figures_metadata(data: charts.DashboardData) -> dict[str, dg.MetadataValue]:
+def _figures_metadata(data: DashboardData) -> dict[str, dg.MetadataValue]:
     meta: dict[str, dg.MetadataValue] = {}
-    for key, value in charts.key_figures(data).items():
+    for key, value in key_figures(data).items():
         if value is None:
             continue
         if isinstance(value, int):
@@ -61,13 +60,13 @@ def _image_markdown(fig, path: Path) -> str:
 def _dashboard(departement: str | None, warehouse: Warehouse, reports: ReportsFolder,
                static_image: bool) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        data = charts.load_dashboard_data(con, departement)
+        data = load_dashboard_data(con, departement)
     title = f"One Vision — département {departement}" if departement else "One Vision — France entière"
     name = dashboard_filename(departement)
     path = write_dashboard(data, reports.root, title, name)
-    summary = charts.summary_markdown(data)
+    summary = summary_markdown(data)
     if static_image:
-        figures = charts.build_figures(data)
+        figures = build_figures(data)
         if MAIN_CHART in figures:
             summary += _image_markdown(figures[MAIN_CHART][1], reports.root / "images" / f"{path.stem}.png")
     meta = _figures_metadata(data)
@@ -87,8 +86,9 @@ def _dashboard(departement: str | None, warehouse: Warehouse, reports: ReportsFo
     group_name="rapports",
     pool=DUCKDB_POOL,
     kinds={"plotly", "html"},
-    description="Tableau de bord HTML du département (dettes et créances par source, solde, compensations "
-    "possibles, ancienneté, étapes, débiteurs communs, qualité des données), lisible hors ligne.",
+    description="Tableau de bord HTML du département (dettes exigibles par source, à échoir et admises en "
+    "non-valeur à part, créances, solde, compensations possibles et bloquées avec leur motif, ancienneté, étapes, "
+    "débiteurs communs, qualité des données), lisible hors ligne.",
 )
 def tableau_de_bord(context: dg.AssetExecutionContext, warehouse: Warehouse, reports: ReportsFolder,
                     settings: Settings) -> dg.MaterializeResult:
@@ -119,7 +119,8 @@ def tableau_de_bord_national(warehouse: Warehouse, reports: ReportsFolder,
     kinds={"html"},
     description="Fiches HTML des entreprises aux plus forts enjeux du département (dettes + créances) : "
     "identité, position, chaque ligne avec son fichier et sa ligne d'origine, compensation possible et sa base "
-    "légale, alertes (procédure collective, sursis, contestation).",
+    "légale, alertes (compensation bloquée et pourquoi, procédure collective, passif déclaré, sursis, "
+    "contestation).",
 )
 def fiches_entreprises(context: dg.AssetExecutionContext, warehouse: Warehouse, reports: ReportsFolder,
                        settings: Settings) -> dg.MaterializeResult:

@@ -10,13 +10,10 @@ from datetime import date
 
 import dagster as dg
 import duckdb
-import pandas as pd
 
-from onevision_dagster.contract.money import to_decimal_euros
 from onevision_dagster.contract.sources import PARTITIONED_SOURCES, REGISTER, Kind, SourceSpec
-from onevision_dagster.errors import FileRejected
-from onevision_dagster.ingest.landing import LandingFile, parse_name
-from onevision_dagster.ingest.load import LoadReport, load_source
+from onevision_dagster.ingest.landing import LandingFile, scan_folder
+from onevision_dagster.ingest.load import SyncReport, sync_source
 from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.resources import LandingZone, Settings, Warehouse
 
@@ -45,64 +42,107 @@ def _preview_columns(spec: SourceSpec) -> list[str]:
     return ["ligne", *dict.fromkeys(cols), "siren"] if "siren" not in cols else ["ligne", *dict.fromkeys(cols)]
 
 
-def preview_markdown(spec: SourceSpec, preview) -> str:
-    """First rows as a markdown table, amounts in euros (the frame holds integer cents)."""
-    frame = preview[[c for c in _preview_columns(spec) if c in preview.columns]].copy()
-    for col in spec.columns:
-        if col.kind in (Kind.AMOUNT, Kind.CENTS) and col.db_name in frame:
-            frame[col.db_name] = [
-                "" if v is None or v is pd.NA else str(to_decimal_euros(int(v))) for v in frame[col.db_name]
-            ]
-        elif col.kind is Kind.DATE and col.db_name in frame:
-            frame[col.db_name] = frame[col.db_name].dt.strftime("%d/%m/%Y")
-    return frame.astype(str).replace({"<NA>": "", "NaT": "", "nan": ""}).to_markdown(index=False, disable_numparse=True)
+def preview_sql(spec: SourceSpec) -> str:
+    """The preview columns as text, formatted by DuckDB: amounts exact in euros, dates as JJ/MM/AAAA."""
+    exprs = []
+    for name in _preview_columns(spec):
+        kind = next((c.kind for c in spec.columns if c.db_name == name), Kind.TEXT)
+        if kind is Kind.DATE:
+            exprs.append(f"coalesce(strftime({name}, '%d/%m/%Y'), '') AS {name}")
+        else:
+            exprs.append(f"coalesce(CAST({name} AS VARCHAR), '') AS {name}")
+    return ", ".join(exprs)
 
 
-def report_metadata(spec: SourceSpec, report: LoadReport) -> dict[str, dg.MetadataValue]:
+def _file_where(spec: SourceSpec, departement: str | None) -> tuple[str, list]:
+    if departement is None:
+        return "departement IS NULL", []
+    return "departement = ?", [departement]
+
+
+def stored_metadata(con: duckdb.DuckDBPyConnection, spec: SourceSpec, departement: str | None,
+                    sync: SyncReport) -> dict[str, dg.MetadataValue]:
+    """What the warehouse now holds for this source's current file (read back, not what the loader believes),
+    and what the synchronisation did. Identifiers, codes, dates and amounts only: no names or addresses."""
+    where, params = _file_where(spec, departement)
+    current = con.execute(
+        f"SELECT fichier, date_extraction, lignes_lues, lignes_gardees, lignes_rejetees, colonnes_ignorees "
+        f"FROM quality.chargements WHERE source = ? AND {where} AND statut = 'CHARGE' "
+        "ORDER BY date_extraction DESC LIMIT 1", [spec.name, *params]).fetchone()
     meta: dict[str, dg.MetadataValue] = {
-        "fichier": dg.MetadataValue.text(report.fichier or "aucun fichier pour ce département"),
-        "date_extraction": dg.MetadataValue.text(report.date_extraction.isoformat() if report.date_extraction
-                                                 else "—"),
-        "dagster/row_count": dg.MetadataValue.int(report.rows_kept),
-        "lignes_lues": dg.MetadataValue.int(report.rows_read),
-        "lignes_gardees": dg.MetadataValue.int(report.rows_kept),
-        "lignes_rejetees": dg.MetadataValue.int(report.rows_rejected),
-        "rejets_par_motif": dg.MetadataValue.json(report.rejects_by_motif),
+        "fichiers_charges": dg.MetadataValue.int(len(sync.loaded)),
+        "fichiers_inchanges": dg.MetadataValue.int(len(sync.unchanged)),
     }
-    for name, total in report.totals.items():
-        meta[f"total_{name}"] = dg.MetadataValue.float(float(total))  # display only; sums stay exact in SQL
-    if report.ignored_columns:
-        meta["colonnes_ignorees"] = dg.MetadataValue.text(", ".join(report.ignored_columns))
-    if report.preview is not None and len(report.preview):
-        meta["apercu"] = dg.MetadataValue.md(preview_markdown(spec, report.preview))
+    refused = {**sync.still_refused, **sync.refused}
+    if refused:
+        meta["fichiers_refuses"] = dg.MetadataValue.json(refused)
+    if sync.absent:
+        meta["fichiers_absents_de_la_zone"] = dg.MetadataValue.text(
+            ", ".join(sync.absent) + " (lignes conservées dans l'entrepôt)")
+    if current is None:
+        meta["fichier"] = dg.MetadataValue.text("aucun fichier lisible pour ce département")
+        meta["dagster/row_count"] = dg.MetadataValue.int(0)
+        return meta
+    fichier, as_of, read, kept, rejected, ignored = current
+    raw_where = ("departement = ? AND " if spec.partitioned else "") + "date_extraction = ?"
+    raw_params = ([departement] if spec.partitioned else []) + [as_of]
+    motifs = con.execute(f"SELECT motif, count(*) FROM quality.rejets WHERE source = ? AND {where} "
+                         "AND date_extraction = ? GROUP BY 1 ORDER BY 1", [spec.name, *params, as_of]).fetchall()
+    meta.update({
+        "fichier": dg.MetadataValue.text(fichier),
+        "date_extraction": dg.MetadataValue.text(as_of.isoformat()),
+        "dagster/row_count": dg.MetadataValue.int(int(kept)),
+        "lignes_lues": dg.MetadataValue.int(int(read)),
+        "lignes_gardees": dg.MetadataValue.int(int(kept)),
+        "lignes_rejetees": dg.MetadataValue.int(int(rejected)),
+        "rejets_par_motif": dg.MetadataValue.json({m: int(n) for m, n in motifs}),
+    })
+    amounts = [c.db_name for c in spec.columns if c.kind in (Kind.AMOUNT, Kind.CENTS)]
+    if amounts:
+        totals = con.execute(f"SELECT {', '.join(f'coalesce(sum({a}), 0)' for a in amounts)} FROM {spec.table} "
+                             f"WHERE {raw_where}", raw_params).fetchone()
+        for name, total in zip(amounts, totals, strict=True):
+            meta[f"total_{name}"] = dg.MetadataValue.float(float(total))  # display only; sums stay exact in SQL
+    if ignored:
+        meta["colonnes_ignorees"] = dg.MetadataValue.text(ignored)
+    preview = con.execute(f"SELECT {preview_sql(spec)} FROM {spec.table} WHERE {raw_where} ORDER BY ligne LIMIT 10",
+                          raw_params).df()
+    if len(preview):
+        meta["apercu"] = dg.MetadataValue.md(preview.to_markdown(index=False, disable_numparse=True))
     return meta
 
 
 def stored_checks(con: duckdb.DuckDBPyConnection, spec: SourceSpec, departement: str | None,
-                  report: LoadReport, freshness_days: int, today: date | None = None) -> list[dg.AssetCheckResult]:
-    """Checks what the warehouse now holds, not what the loader believes it wrote."""
-    where = "departement IS NULL" if departement is None else "departement = ?"
-    params = [] if departement is None else [departement]
-    raw_where = "TRUE" if departement is None else "departement = ?"
-    kept = con.execute(f"SELECT count(*) FROM {spec.table} WHERE {raw_where}", params).fetchone()[0]
-    rejected = con.execute(f"SELECT count(*) FROM quality.rejets WHERE source = ? AND {where}",
-                           [spec.name, *params]).fetchone()[0]
-    read = con.execute(f"SELECT coalesce(sum(lignes_lues), 0) FROM quality.chargements WHERE source = ? AND {where}",
-                       [spec.name, *params]).fetchone()[0]
+                  freshness_days: int, today: date | None = None) -> list[dg.AssetCheckResult]:
+    """Checks what the warehouse now holds for every loaded file of this source, not what the loader believes."""
+    where, params = _file_where(spec, departement)
+    raw_where = "departement = ?" if spec.partitioned else "TRUE"
+    raw_params = [departement] if spec.partitioned else []
+    files = con.execute(
+        f"""WITH c AS (SELECT date_extraction, lignes_lues FROM quality.chargements
+                       WHERE source = ? AND {where} AND statut = 'CHARGE'),
+                 k AS (SELECT date_extraction, count(*) AS n FROM {spec.table} WHERE {raw_where} GROUP BY 1),
+                 r AS (SELECT date_extraction, count(*) AS n FROM quality.rejets WHERE source = ? AND {where}
+                       GROUP BY 1)
+            SELECT c.date_extraction, c.lignes_lues, coalesce(k.n, 0), coalesce(r.n, 0)
+            FROM c LEFT JOIN k USING (date_extraction) LEFT JOIN r USING (date_extraction)""",
+        [spec.name, *params, *raw_params, spec.name, *params]).fetchall()
+    unbalanced = [d.isoformat() for d, read, kept, rejected in files if read != kept + rejected]
     key_cols = ", ".join(spec.column(k).db_name for k in spec.key)
     duplicates = con.execute(
-        f"SELECT count(*) FROM (SELECT {key_cols} FROM {spec.table} WHERE {raw_where} "
-        f"GROUP BY ALL HAVING count(*) > 1)", params).fetchone()[0]
+        f"SELECT count(*) FROM (SELECT date_extraction, {key_cols} FROM {spec.table} WHERE {raw_where} "
+        f"GROUP BY ALL HAVING count(*) > 1)", raw_params).fetchone()[0]
+    latest = max((d for d, *_ in files), default=None)
     today = today or date.today()
-    if report.date_extraction is None:
+    if latest is None:
         fresh, age_text = True, "aucun fichier"
     else:
-        age = (today - report.date_extraction).days
+        age = (today - latest).days
         fresh, age_text = age <= freshness_days, f"{age} jour(s)"
     return [
-        dg.AssetCheckResult(check_name=CHECK_COUNTS, passed=bool(read == kept + rejected),
-                            severity=dg.AssetCheckSeverity.ERROR,
-                            metadata={"lues": int(read), "gardees": int(kept), "rejetees": int(rejected)}),
+        dg.AssetCheckResult(check_name=CHECK_COUNTS, passed=not unbalanced, severity=dg.AssetCheckSeverity.ERROR,
+                            metadata={"fichiers": len(files), "fichiers_desequilibres": ", ".join(unbalanced)
+                                      or "aucun"}),
         dg.AssetCheckResult(check_name=CHECK_KEYS, passed=bool(duplicates == 0),
                             severity=dg.AssetCheckSeverity.ERROR,
                             metadata={"cles_en_double": int(duplicates), "cle": key_cols}),
@@ -111,33 +151,39 @@ def stored_checks(con: duckdb.DuckDBPyConnection, spec: SourceSpec, departement:
     ]
 
 
-def current_file(landing: LandingZone, spec: SourceSpec, departement: str | None) -> LandingFile | None:
-    """`landing.scan().latest(spec.name, departement)`, listing only that source's folder (not the
-    whole landing zone, ~700 files nationally, at each of the ~700 source steps of a refresh)."""
-    folder = landing.root / spec.name
-    if not folder.is_dir():
-        return None
-    files = [f for path in sorted(folder.iterdir()) if not path.is_dir() and not path.name.startswith(".")
-             and isinstance(f := parse_name(spec.name, path), LandingFile) and f.departement == departement]
-    return max(files, key=lambda f: f.as_of, default=None)
+def landing_files(landing: LandingZone, spec: SourceSpec, departement: str | None,
+                  context: dg.AssetExecutionContext | None = None) -> list[LandingFile]:
+    """This source's files of the department, listing only that source's folder (not the whole landing zone,
+    ~700 files nationally per date, at each of the ~700 source steps of a refresh); what is not read is
+    reported in the log."""
+    files, reported = scan_folder(landing.root, spec.name, landing.follow_links)
+    if context is not None:
+        for bad in reported:
+            context.log.warning(f"Non lu : {spec.name}/{bad.path.name} ({bad.reason})")
+    return [f for f in files if f.departement == departement]
 
 
 def _materialize(context: dg.AssetExecutionContext, spec: SourceSpec, departement: str | None,
                  landing: LandingZone, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
-    current = current_file(landing, spec, departement)
-    if current is None:
-        context.log.warning(f"{spec.name} {departement or ''} : aucun fichier dans la zone de dépôt")
-    try:
-        with warehouse.connect() as con:
-            report = load_source(con, spec, departement, current)
-            checks = stored_checks(con, spec, departement, report, settings.freshness_days)
-    except FileRejected as e:
-        context.log.error(str(e))
-        raise dg.Failure(description=str(e), metadata={"fichier": e.fichier, "probleme": e.probleme},
-                         allow_retries=False) from None
-    context.log.info(f"{report.fichier} : {report.rows_read} lues, {report.rows_kept} gardées, "
-                     f"{report.rows_rejected} rejetées")
-    return dg.MaterializeResult(metadata=report_metadata(spec, report), check_results=checks)
+    files = landing_files(landing, spec, departement, context)
+    if not files:
+        context.log.warning(f"{spec.name} {departement or ''} : aucun fichier dans la zone de dépôt "
+                            "(les fichiers déjà chargés sont conservés)")
+    with warehouse.connect() as con:
+        sync = sync_source(con, spec, departement, files)
+        meta = stored_metadata(con, spec, departement, sync)
+        checks = stored_checks(con, spec, departement, settings.freshness_days)
+    for name, reason in sync.refused.items():
+        context.log.error(f"Fichier {name} refusé : {reason}")
+    for report in sync.loaded:
+        context.log.info(f"{report.fichier} : {report.rows_read} lues, {report.rows_kept} gardées, "
+                         f"{report.rows_rejected} rejetées")
+    if sync.latest_refused is not None:
+        problem = sync.latest_refused
+        raise dg.Failure(
+            description=f"Fichier {sync.latest} refusé : {problem}. Les dernières données valides sont conservées.",
+            metadata={"fichier": sync.latest, "probleme": problem, **meta}, allow_retries=False)
+    return dg.MaterializeResult(metadata=meta, check_results=checks)
 
 
 def _source_asset(spec: SourceSpec) -> dg.AssetsDefinition:

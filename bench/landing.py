@@ -1,14 +1,10 @@
 """A national landing zone whose departments have different sizes.
 
-`onevision_dagster.generator.generate_landing` gives every department the same
-number of companies, and a department's block of global company indices (hence
-of SIRENs) is `position × (2n + 1000)`: two calls with different `n` would give
-overlapping SIRENs. This module drives the same generator (its `_Gen` engine,
-byte-compatible files) with one layout stride for all departments — the stride
-of the largest one — so every department keeps its own disjoint SIREN block
-while having its own number of companies. Multi-site debtors of a department
-are drawn from departments at least as large as itself, so they always exist
-in the register.
+`generate_landing` gives every department the same number of companies. This module drives the same
+generator (`write_zone`, byte-compatible files) with a plan of its own: one layout stride for all
+departments — the stride of the largest one — so every department keeps its own disjoint SIREN block while
+having its own number of companies. Multi-site debtors of a department are drawn from departments at least
+as large as itself, so they always exist in the register.
 """
 
 from __future__ import annotations
@@ -19,8 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from onevision_dagster.contract.departements import ALL_DEPARTEMENTS
 from onevision_dagster.contract.sources import ENTREPRISES
-from onevision_dagster.demo import generator as g
+from onevision_dagster.demo.companies import Layout
+from onevision_dagster.demo.generator import ZonePlan, snapshot_dates, write_zone
 
 WEIGHTS_FILE = Path(__file__).with_name("departements.csv")
 FULL_SCALE_LARGEST = 200_000  # companies of the largest department (Paris) at --scale 1.0
@@ -38,24 +36,13 @@ def department_sizes(scale: float, weights: Mapping[str, float] | None = None) -
     return {d: max(20, round(w * FULL_SCALE_LARGEST * scale)) for d, w in weights.items()}
 
 
-@dataclass(frozen=True)
-class _WideLayout(g._Layout):
-    """The generator's layout with a stride shared by every department."""
-
-    wide: int = 0
-
-    @property
-    def stride(self) -> int:
-        return self.wide
-
-
 @dataclass
 class LandingSummary:
     out: Path
     as_of: date
     sizes: dict[str, int]
-    files: dict[tuple[str, str | None], Path] = field(default_factory=dict)  # (source, dept) -> path
-    rows: dict[tuple[str, str | None], int] = field(default_factory=dict)  # data rows per file
+    files: dict[tuple[str, str | None], Path] = field(default_factory=dict)  # (source, dept) -> latest path
+    rows: dict[tuple[str, str | None], int] = field(default_factory=dict)  # data rows, every snapshot
 
     @property
     def register_rows(self) -> int:
@@ -66,44 +53,30 @@ class LandingSummary:
         return sum(n for (s, d), n in self.rows.items() if d is not None and (keep is None or d in keep))
 
 
+def plan_for(sizes: Mapping[str, int], sources_for: Iterable[str] | None = None) -> ZonePlan:
+    order = [d for d in ALL_DEPARTEMENTS if d in sizes]
+    return ZonePlan(
+        sizes=dict(sizes),
+        with_sources=frozenset(order if sources_for is None else sources_for),
+        stride=max(Layout.stride_for(n) for n in sizes.values()),
+        outside=(),
+        peers={d: tuple(p for p in order if sizes[p] >= sizes[d]) for d in order},
+    )
+
+
 def generate(out: Path, sizes: Mapping[str, int], as_of: date, seed: int,
-             sources_for: Iterable[str] | None = None, bad_row_rate: float = 0.01) -> LandingSummary:
+             sources_for: Iterable[str] | None = None, bad_row_rate: float = 0.01,
+             instantanes: int = 1) -> LandingSummary:
     """Writes the register (every department of `sizes`) and the seven extracts of `sources_for`
-    (default: every department)."""
-    out = Path(out)
-    order = [d for d in g.ALL_DEPARTEMENTS if d in sizes]
-    with_sources = set(order if sources_for is None else sources_for)
-    stride = max(g._Layout.stride_for(n) for n in sizes.values())
-    if stride * len(g.ALL_DEPARTEMENTS) > g._SIREN_SPACE:
-        raise ValueError("scale too large: SIREN blocks of the departments would overlap")
-    stamp = as_of.strftime("%Y%m%d")
-    summary = LandingSummary(out=out, as_of=as_of, sizes=dict(sizes))
-    reg_path = out / ENTREPRISES.name / f"{ENTREPRISES.name}_{stamp}.csv"
-    reg_path.parent.mkdir(parents=True, exist_ok=True)
-    reg_rows = 0
-    with reg_path.open("wb") as reg:
-        reg.write(g._header(ENTREPRISES))
-        for d in order:
-            n = sizes[d]
-            peers = tuple(p for p in order if sizes[p] >= n)  # where multi-site debtors come from
-            gen = g._Gen(seed=seed, n=n, as_of=as_of, bad_rate=bad_row_rate, depts=peers, outside=())
-            gen.lay = _WideLayout(n, 0, wide=stride)
-            ctx = gen.dept(d)
-            body, rows, _ = gen.register_chunk(ctx)
-            reg.write(body)
-            reg_rows += rows
-            if d not in with_sources:
-                continue
-            for spec, build in gen.builders():
-                path = out / spec.name / f"{spec.name}_{d}_{stamp}.csv"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                k = g._row_count(n, g.ROWS_PER_COMPANY[spec.name])
-                rng = g._rng(seed, g._DEPT_POS[d], 10 + g._SOURCE_IDS[spec.name])
-                lines, rows, _ = gen.finish(spec, ctx, rng, build(ctx, rng, k))
-                path.write_bytes(g._header(spec) + g._encode(spec, lines))
-                summary.files[(spec.name, d)] = path
-                summary.rows[(spec.name, d)] = rows
-        reg.write(g._encode(ENTREPRISES, g._lines(ENTREPRISES, g._la_poste_register_cells())))
-    summary.files[(ENTREPRISES.name, None)] = reg_path
-    summary.rows[(ENTREPRISES.name, None)] = reg_rows + 1
+    (default: every department), for `instantanes` weekly dates ending on `as_of`."""
+    plan = plan_for(sizes, sources_for)
+    try:
+        written = write_zone(Path(out), plan, snapshot_dates(as_of, instantanes), seed, bad_row_rate)
+    except ValueError as e:
+        raise ValueError(f"scale too large: {e}") from e
+    summary = LandingSummary(out=Path(out), as_of=as_of, sizes=dict(sizes))
+    for r in written.records:
+        key = (r.source, r.departement)
+        summary.files[key] = r.path
+        summary.rows[key] = summary.rows.get(key, 0) + r.rows
     return summary

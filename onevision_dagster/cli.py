@@ -1,8 +1,10 @@
 """`onevision` command line (SOURCES.md section 7).
 
 `run` materializes the same Dagster assets as the UI, in-process, on the
-embedded DuckDB file: one run for the register, one per department, one for
-the national views. Every command exits non-zero with a clear message on failure.
+embedded DuckDB file: one run for the register, one per department, one per
+snapshot to compute, one for the national views. Every command exits non-zero
+with one French sentence when it did not do what was asked; `--verbose` adds
+the technical detail (Dagster's log, the traceback) after it.
 """
 
 from __future__ import annotations
@@ -10,58 +12,146 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from datetime import date
 from pathlib import Path
 
+from onevision_dagster import cli_french
 from onevision_dagster.errors import OneVisionError
 from onevision_dagster.orchestration.config import ENV_DEFAULTS
 
 EXIT_FAILURE = 1
+EXPORTS = ("positions", "rejets", "non_positionnees", "mouvements", "impact")
+
+
+def _setting(name: str) -> str:
+    """The configured value (environment variable, else the project's default): the README's promise."""
+    return os.environ.get(name) or ENV_DEFAULTS[name]
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"date invalide {value!r} (attendu AAAA-MM-JJ)") from None
+
+
+def _departement(value: str) -> str:
+    from onevision_dagster.contract.departements import departement_code
+
+    try:
+        return departement_code(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _common() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("-v", "--verbose", action="store_true",
+                        help="affiche aussi le détail technique (journal Dagster, trace) après le message")
+    return parent
 
 
 def _add_warehouse(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--warehouse", default=os.environ.get("ONEVISION_WAREHOUSE", ENV_DEFAULTS["ONEVISION_WAREHOUSE"]),
-                   help="fichier DuckDB (défaut : %(default)s)")
+    p.add_argument("--warehouse", type=Path, default=Path(_setting("ONEVISION_WAREHOUSE")),
+                   help="fichier DuckDB de l'entrepôt (défaut : ONEVISION_WAREHOUSE, sinon %(default)s)")
+
+
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"entier ≥ 1 attendu, reçu {value!r}")
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="onevision", description="One Vision : position consolidée des "
-                                     "débiteurs professionnels.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    cli_french.install()
+    common = _common()
+    parser = argparse.ArgumentParser(prog="onevision", parents=[common],
+                                     description="One Vision : position consolidée des débiteurs professionnels.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="commande",
+                                title="commandes")
 
-    g = sub.add_parser("generate", help="écrit une zone de dépôt de démonstration")
-    g.add_argument("--out", required=True, type=Path)
-    g.add_argument("--departement", nargs="+", default=["17", "91", "95"])
-    g.add_argument("--entreprises", type=int, default=2000, help="entreprises par département")
-    g.add_argument("--date", type=date.fromisoformat, default=date.today(), help="date d'extraction AAAA-MM-JJ")
-    g.add_argument("--seed", type=int, default=1)
+    g = sub.add_parser("generate", parents=[common], help="écrit une zone de dépôt de démonstration",
+                       description="Écrit des extraits de démonstration plausibles (SOURCES.md, docs/demo.md).")
+    g.add_argument("--out", required=True, type=Path, help="dossier de la zone de dépôt à écrire")
+    g.add_argument("--departement", nargs="+", default=["17", "91", "95"], help="départements (défaut : 17 91 95)")
+    g.add_argument("--entreprises", type=int, default=2000, help="entreprises par département (défaut : 2000)")
+    g.add_argument("--date", type=_iso_date, default=date.today(),
+                   help="date d'extraction AAAA-MM-JJ (défaut : aujourd'hui)")
+    g.add_argument("--seed", type=int, default=1, help="graine du tirage aléatoire (défaut : 1)")
+    g.add_argument("--instantanes", type=_positive_int, default=1,
+                   help="nombre d'extractions hebdomadaires : --date, --date − 7 jours, ... (défaut : 1)")
+    g.add_argument("--pilotes", default=_setting("ONEVISION_PILOTES"),
+                   help="départements pilotes, qui compensent plus souvent (défaut : ONEVISION_PILOTES, sinon "
+                   "%(default)s)")
 
-    r = sub.add_parser("run", help="matérialise tous les assets pour les départements donnés")
-    r.add_argument("--landing", required=True, type=Path)
+    r = sub.add_parser("run", parents=[common], help="matérialise tous les assets (départements, historique, "
+                       "vues nationales)", description="Charge la zone de dépôt et recalcule tout, en local.")
+    r.add_argument("--landing", type=Path, default=Path(_setting("ONEVISION_LANDING")),
+                   help="zone de dépôt (défaut : ONEVISION_LANDING, sinon %(default)s)")
     _add_warehouse(r)
-    r.add_argument("--departement", nargs="+", help="défaut : tous les départements présents dans la zone")
-    r.add_argument("--rapports", type=Path, default=Path(os.environ.get("ONEVISION_REPORTS",
-                                                                        ENV_DEFAULTS["ONEVISION_REPORTS"])))
+    r.add_argument("--departement", nargs="+", type=_departement,
+                   help="départements à traiter (défaut : tous ceux qui ont des extraits dans la zone)")
+    r.add_argument("--rapports", type=Path, default=Path(_setting("ONEVISION_REPORTS")),
+                   help="dossier des tableaux de bord (défaut : ONEVISION_REPORTS, sinon %(default)s)")
+    r.add_argument("--sans-historique", action="store_true",
+                   help="ne calcule pas les instantanés manquants (positions courantes seulement)")
 
-    e = sub.add_parser("export", help="exports CSV pour les agents")
-    e.add_argument("what", choices=["positions", "rejets", "non_positionnees"])
-    e.add_argument("--out", required=True, type=Path)
+    h = sub.add_parser("historique", parents=[common], help="calcule ou recalcule des instantanés (rattrapage)",
+                       description="Rattrapage de l'historique (section 9) à partir des fichiers déjà chargés : "
+                       "par défaut les instantanés manquants ou périmés ; --tout : tous ceux des départements ; "
+                       "--date : ces dates pour chaque département.")
+    h.add_argument("--departement", nargs="+", type=_departement,
+                   help="départements (défaut : tous ceux de l'entrepôt)")
+    h.add_argument("--date", nargs="+", type=_iso_date, help="dates d'extraction AAAA-MM-JJ à recalculer")
+    h.add_argument("--tout", action="store_true", help="recalcule tous les instantanés des départements")
+    _add_warehouse(h)
+    h.add_argument("--landing", type=Path, default=Path(_setting("ONEVISION_LANDING")),
+                   help="zone de dépôt (défaut : ONEVISION_LANDING, sinon %(default)s)")
+
+    e = sub.add_parser("export", parents=[common], help="exports CSV ou Excel (.xlsx) pour les agents",
+                       description="Exports au format des agents (section 6) : CSV « ; », UTF-8 avec BOM, "
+                       "virgule décimale, dates JJ/MM/AAAA ; ou classeur Excel .xlsx aux cellules typées.")
+    e.add_argument("what", choices=EXPORTS, metavar="quoi", help="|".join(EXPORTS))
+    e.add_argument("--out", required=True, type=Path, help="fichier à écrire (.csv ou .xlsx)")
+    e.add_argument("--format", choices=["csv", "xlsx"], default=None,
+                   help="csv ou xlsx (cellules typées, à ouvrir dans Excel) ; défaut : d'après l'extension de --out")
     scope = e.add_mutually_exclusive_group()
-    scope.add_argument("--departement")
-    scope.add_argument("--national", action="store_true")
+    scope.add_argument("--departement", type=_departement, help="un département (ex. 17, 2A)")
+    scope.add_argument("--national", action="store_true", help="positions nationales (export positions)")
+    e.add_argument("--date", type=_iso_date, help="positions d'un instantané passé AAAA-MM-JJ (export positions)")
     _add_warehouse(e)
 
-    f = sub.add_parser("fiche", help="fiche HTML d'une entreprise")
-    f.add_argument("siren")
-    f.add_argument("--departement")
-    f.add_argument("--out", required=True, type=Path)
+    f = sub.add_parser("fiche", parents=[common], help="fiche HTML d'une entreprise",
+                       description="Fiche d'une entreprise : positions, lignes et leur origine.")
+    f.add_argument("siren", help="SIREN (9 chiffres, espaces admis)")
+    f.add_argument("--departement", type=_departement, help="un département (défaut : fiche nationale)")
+    f.add_argument("--out", required=True, type=Path, help="fichier .html ou dossier à écrire")
     _add_warehouse(f)
 
-    s = sub.add_parser("rapports", help="sert le dossier des rapports sur 127.0.0.1")
-    s.add_argument("--dossier", type=Path, default=Path(os.environ.get("ONEVISION_REPORTS",
-                                                                       ENV_DEFAULTS["ONEVISION_REPORTS"])))
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8765)
+    s = sub.add_parser("rapports", parents=[common], help="sert le dossier des rapports sur 127.0.0.1",
+                       description="Serveur en lecture seule des tableaux de bord et fiches.")
+    s.add_argument("--dossier", type=Path, default=Path(_setting("ONEVISION_REPORTS")),
+                   help="dossier des rapports (défaut : ONEVISION_REPORTS, sinon %(default)s)")
+    s.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (défaut : %(default)s)")
+    s.add_argument("--port", type=int, default=8765, help="port (défaut : %(default)s)")
+
+    a = sub.add_parser("app", parents=[common],
+                       help="application web des agents (recherche, fiches, listes de travail)",
+                       description="Sert l'application des agents derrière le proxy d'authentification ; "
+                       "configuration par variables d'environnement ONEVISION_APP_* (docs/app.md).")
+    a.add_argument("--host", default=None, help="adresse d'écoute (défaut : ONEVISION_APP_HOST ou 127.0.0.1 ; "
+                   "hors boucle locale, ONEVISION_PROXY_SECRET est obligatoire)")
+    a.add_argument("--port", type=int, default=None, help="port d'écoute (défaut : ONEVISION_APP_PORT ou 8766)")
+
+    au = sub.add_parser("audit", parents=[common], help="exporte le journal d'audit de l'application en CSV",
+                        description="Exporte le journal d'audit (recherches, consultations, listes, exports, "
+                        "suites données, refus) au format CSV des agents, heure de Paris.")
+    au.add_argument("--out", required=True, type=Path, help="fichier CSV à écrire")
+    au.add_argument("--depuis", type=_iso_date, default=None,
+                    help="premier jour exporté, AAAA-MM-JJ (défaut : tout le journal)")
+    au.add_argument("--base", default=None, help="URL SQLAlchemy de la base de l'application (défaut : "
+                    "ONEVISION_APP_DATABASE_URL ou le fichier SQLite à côté de l'entrepôt)")
     return parser
 
 
@@ -70,12 +160,30 @@ def _generate(args: argparse.Namespace) -> int:
     from onevision_dagster.demo.generator import generate_landing
 
     depts = parse_departements(" ".join(args.departement))
-    summary = generate_landing(args.out, list(depts), args.entreprises, args.date, args.seed)
+    pilotes = parse_departements(args.pilotes)
+    summary = generate_landing(args.out, list(depts), args.entreprises, args.date, args.seed,
+                               instantanes=args.instantanes, pilotes=pilotes)
     rows = sum(summary.rows.values())
+    dates = (f"date d'extraction {args.date:%d/%m/%Y}" if args.instantanes == 1 else
+             f"{args.instantanes} extractions hebdomadaires du {summary.dates[0]:%d/%m/%Y} au {args.date:%d/%m/%Y}")
     print(f"Zone de dépôt écrite dans {args.out} : {len(summary.paths)} fichiers, {rows} lignes "
           f"(dont {sum(summary.bad_rows.values())} volontairement invalides), départements {', '.join(depts)}, "
-          f"date d'extraction {args.date:%d/%m/%Y}")
+          f"{dates}")
     return 0
+
+
+def _configure(args: argparse.Namespace, departements: list[str]) -> None:
+    """Partitions are defined at import time from these variables: set them before loading the definitions."""
+    os.environ["ONEVISION_DEPARTEMENTS"] = ",".join(departements)
+    os.environ["ONEVISION_LANDING"] = str(args.landing)
+    os.environ["ONEVISION_WAREHOUSE"] = str(args.warehouse)
+    if getattr(args, "rapports", None) is not None:
+        os.environ["ONEVISION_REPORTS"] = str(args.rapports)
+
+
+def _print_result(result, verbose: bool) -> None:
+    for line in result.lines():
+        print(line)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -84,51 +192,124 @@ def _run(args: argparse.Namespace) -> int:
 
     if not args.landing.is_dir():
         raise OneVisionError(f"Zone de dépôt introuvable : {args.landing}")
-    scan = scan_landing(args.landing)
+    scan = scan_landing(args.landing, os.environ.get("ONEVISION_LANDING_LIENS", "0") in ("1", "true", "oui"))
     for bad in scan.badly_named:
-        print(f"Fichier ignoré : {bad.path} ({bad.reason})", file=sys.stderr)
-    depts = list(parse_departements(" ".join(args.departement))) if args.departement else scan.departements()
+        print(f"Fichier non lu : {bad.path} ({bad.reason})", file=sys.stderr)
+    present = scan.departements()
+    depts = list(parse_departements(" ".join(args.departement))) if args.departement else present
     if not depts:
         raise OneVisionError(f"Aucun extrait départemental dans {args.landing}")
-    # Partitions are defined at import time from this variable: set it before loading the definitions.
-    os.environ["ONEVISION_DEPARTEMENTS"] = ",".join(depts)
-    os.environ["ONEVISION_LANDING"] = str(args.landing)
-    os.environ["ONEVISION_WAREHOUSE"] = str(args.warehouse)
-    os.environ["ONEVISION_REPORTS"] = str(args.rapports)
+    not_refreshed = []
+    if scan.latest("entreprises") is None:
+        not_refreshed.append("registre : aucun fichier entreprises_<AAAAMMJJ>.csv dans la zone de dépôt, le "
+                             "dernier registre chargé est conservé")
+    not_refreshed += [f"département {d} : aucun extrait dans la zone de dépôt, son dernier instantané est conservé"
+                      for d in depts if d not in present]
+    _configure(args, depts)
     from onevision_dagster.orchestration.runner import run_pipeline
 
-    result = run_pipeline(depts)
-    for line in result.lines():
-        print(line)
+    result = run_pipeline(depts, include_history=not args.sans_historique,
+                          log_level="INFO" if args.verbose else "CRITICAL")
+    _print_result(result, args.verbose)
     print(f"Entrepôt : {args.warehouse} — rapports : {args.rapports}")
+    for line in not_refreshed:
+        print(f"Non rafraîchi — {line}.", file=sys.stderr)
+    return 0 if result.ok and not not_refreshed else EXIT_FAILURE
+
+
+def _historique(args: argparse.Namespace) -> int:
+    from onevision_dagster.consolidate.snapshot import departements, snapshot_dates
+    from onevision_dagster.warehouse import open_for_reading
+
+    with open_for_reading(args.warehouse, ("quality.chargements",)) as con:
+        known = departements(con)
+        depts = args.departement or known
+        unknown = [d for d in depts if d not in known]
+        forced = None
+        if args.tout:
+            forced = sorted({day for d in depts for day in snapshot_dates(con, d)})
+        elif args.date:
+            forced = sorted(set(args.date))
+            missing = [day for day in forced if not any(day in snapshot_dates(con, d) for d in depts)]
+            if missing:
+                raise OneVisionError("Aucun département demandé n'a d'extrait daté du "
+                                     + ", ".join(f"{d:%d/%m/%Y}" for d in missing))
+    if unknown:
+        raise OneVisionError(f"Département(s) jamais chargé(s) dans {args.warehouse} : {', '.join(unknown)}")
+    args.rapports = None
+    _configure(args, depts)
+    from onevision_dagster.orchestration.runner import run_pipeline
+
+    result = run_pipeline(depts, include_current=False, history_dates=forced,
+                          log_level="INFO" if args.verbose else "CRITICAL")
+    _print_result(result, args.verbose)
     return 0 if result.ok else EXIT_FAILURE
+
+
+_EXPORT_TABLES = {
+    "positions": ("marts.positions",),
+    "rejets": ("quality.rejets", "quality.chargements"),
+    "non_positionnees": ("core.non_positionnees",),
+    "mouvements": ("history.mouvements",),
+    "impact": ("history.impact",),
+}
 
 
 def _export(args: argparse.Namespace) -> int:
     from onevision_dagster.reports import exports
-    from onevision_dagster.warehouse import connect
+    from onevision_dagster.warehouse import open_for_reading
 
-    if not Path(args.warehouse).exists():
-        raise OneVisionError(f"Entrepôt introuvable : {args.warehouse} (lancez d'abord `onevision run`)")
-    with connect(args.warehouse, read_only=True) as con:
+    if args.what == "positions" and not args.departement and not args.national:
+        raise OneVisionError("export positions : précisez --departement D ou --national")
+    if args.date and args.what != "positions":
+        raise OneVisionError("--date ne s'applique qu'à l'export des positions")
+    required = ("history.positions_historique",) if args.date else _EXPORT_TABLES[args.what]
+    if args.national:
+        required = ("marts.positions_nationales",)
+    with open_for_reading(args.warehouse, required) as con:
+        if args.departement:
+            loaded = con.execute("SELECT count(*) FROM quality.chargements WHERE departement = ?",
+                                 [args.departement]).fetchone()[0]
+            if not loaded:
+                raise OneVisionError(f"Le département {args.departement} n'a jamais été chargé dans "
+                                     f"{args.warehouse} : rien à exporter.")
         if args.what == "positions":
-            if not args.departement and not args.national:
-                raise OneVisionError("export positions : précisez --departement D ou --national")
-            n = exports.export_positions(con, args.out, departement=args.departement, national=args.national)
+            if args.date:
+                taken = con.execute("SELECT count(*) FROM history.instantanes WHERE date_situation = ?"
+                                    + (" AND departement = ?" if args.departement else ""),
+                                    [args.date] + ([args.departement] if args.departement else [])).fetchone()[0]
+                if not taken:
+                    raise OneVisionError(f"Aucun instantané du {args.date:%d/%m/%Y}"
+                                         + (f" pour le département {args.departement}" if args.departement else "")
+                                         + " dans l'historique (voir `onevision historique`).")
+            n = exports.export_positions(con, args.out, departement=args.departement, national=args.national,
+                                         date=args.date, fmt=args.format)
         elif args.what == "rejets":
-            n = exports.export_rejets(con, args.out, departement=args.departement)
+            n = exports.export_rejets(con, args.out, departement=args.departement, fmt=args.format)
+        elif args.what == "non_positionnees":
+            n = exports.export_non_positionnees(con, args.out, departement=args.departement, fmt=args.format)
+        elif args.what == "mouvements":
+            n = exports.export_mouvements(con, args.out, departement=args.departement, fmt=args.format)
         else:
-            n = exports.export_non_positionnees(con, args.out, departement=args.departement)
+            n = exports.export_impact(con, args.out, departement=args.departement, fmt=args.format)
     print(f"{args.out} : {n} ligne(s)")
     return 0
 
 
 def _fiche(args: argparse.Namespace) -> int:
-    from onevision_dagster.reports.fiche import write_fiche
-    from onevision_dagster.warehouse import connect
+    import pyarrow as pa
 
-    with connect(args.warehouse, read_only=True) as con:
-        path = write_fiche(con, args.siren.replace(" ", ""), args.departement, args.out)
+    from onevision_dagster.contract.identifiers import valid_siren
+    from onevision_dagster.reports.fiche import write_fiche
+    from onevision_dagster.warehouse import open_for_reading
+
+    siren = args.siren.replace(" ", "")
+    if not (len(siren) == 9 and siren.isdigit() and bool(valid_siren(pa.array([siren]))[0])):
+        raise OneVisionError(f"SIREN invalide : {args.siren!r} (9 chiffres dont une clé de contrôle de Luhn "
+                             "attendus)")
+    required = ("marts.positions",) if args.departement else ("marts.positions_nationales",)
+    with open_for_reading(args.warehouse, required) as con:
+        path = write_fiche(con, siren, args.departement, args.out)
     print(f"Fiche écrite : {path}")
     return 0
 
@@ -140,15 +321,46 @@ def _rapports(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"generate": _generate, "run": _run, "export": _export, "fiche": _fiche, "rapports": _rapports}
+def _app(args: argparse.Namespace) -> int:
+    from onevision_dagster.app.server import serve
+    from onevision_dagster.app.settings import load_settings
+
+    settings = load_settings().with_listen(args.host, args.port)
+    settings.check_listen()
+    serve(settings)
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from onevision_dagster.app import audit
+    from onevision_dagster.app.settings import load_settings
+    from onevision_dagster.app.store import open_store
+
+    url = args.base or load_settings().database_url
+    n = audit.export(open_store(url), args.out, args.depuis)
+    print(f"{args.out} : {n} ligne(s) d'audit")
+    return 0
+
+
+COMMANDS = {"generate": _generate, "run": _run, "historique": _historique, "export": _export, "fiche": _fiche,
+            "rapports": _rapports, "app": _app, "audit": _audit}
 
 
 def main(argv: list[str] | None = None) -> int:
+    import duckdb
+
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (OneVisionError, ValueError, FileNotFoundError) as e:
-        print(f"Erreur : {e}", file=sys.stderr)
+    except (OneVisionError, ValueError, FileNotFoundError, PermissionError, duckdb.Error) as e:
+        message = str(e)
+        if isinstance(e, duckdb.Error):
+            from onevision_dagster.warehouse import explain
+
+            message = explain(e, getattr(args, "warehouse", ""))
+        print(f"Erreur : {message}", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc()
         return EXIT_FAILURE
 
 

@@ -13,10 +13,11 @@ class LandingZone(dg.ConfigurableResource):
     """The landing zone folder (`ONEVISION_LANDING`, default `data/landing`)."""
 
     path: str = "data/landing"
+    follow_links: bool = False  # `ONEVISION_LANDING_LIENS`: follow links leading out of the landing zone
 
     @property
     def root(self) -> Path:
         return Path(self.path)
 
     def scan(self) -> LandingScan:
-        return scan_landing(self.root)
+        return scan_landing(self.root, self.follow_links)

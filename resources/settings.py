@@ -9,12 +9,17 @@ from onevision_dagster.contract.departements import parse_departements
 
 class Settings(dg.ConfigurableResource):
     """`ONEVISION_DEPARTEMENTS` (e.g. `17,91,95` or `all`), `ONEVISION_FRESHNESS_DAYS`,
-    `ONEVISION_TOP_FICHES` (company sheets per department), `ONEVISION_IMAGES` (0 to skip PNG charts)."""
+    `ONEVISION_TOP_FICHES` (company sheets per department), `ONEVISION_IMAGES` (0 to skip PNG charts),
+    `ONEVISION_PILOTES` (the experiment's pilot departments, compared with the others)."""
 
     departements: str = "17,91,95"
+    pilotes: str = "17,91,95"
     freshness_days: int = 7
     top_fiches: int = 20
     static_images: bool = True  # PNG of the main chart in the UI (needs a local Chromium)
 
     def active_departements(self) -> tuple[str, ...]:
         return parse_departements(self.departements)
+
+    def pilot_codes(self) -> tuple[str, ...]:
+        return parse_departements(self.pilotes)

@@ -20,5 +20,6 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        with warehouse.connect(Path(self.path), read_only=read_only, lock_timeout_s=self.lock_timeout_s) as con:
+        timeout = warehouse.lock_timeout(self.lock_timeout_s)
+        with warehouse.connect(Path(self.path), read_only=read_only, lock_timeout_s=timeout) as con:
             yield con

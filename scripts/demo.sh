@@ -6,10 +6,15 @@ bash scripts/setup.sh
 export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/.dagster_home}"
 mkdir -p "$DAGSTER_HOME" data
 [ -f "$DAGSTER_HOME/dagster.yaml" ] || cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+# Dagster's telemetry off in every instance we start, an instance created before this line included
+grep -q '^telemetry:' "$DAGSTER_HOME/dagster.yaml" || printf '\ntelemetry:\n  enabled: false\n' >> "$DAGSTER_HOME/dagster.yaml"
 DATE="${ONEVISION_DEMO_DATE:-$(date +%F)}"
 rm -rf data/landing
-.venv/bin/onevision generate --out data/landing --departement 17 91 95 --entreprises "${ONEVISION_DEMO_ENTREPRISES:-5000}" \
-  --date "$DATE" --seed 42
+# four weekly snapshots; 33 and 69 are not pilots, so the experiment has departments to compare with
+# shellcheck disable=SC2086
+.venv/bin/onevision generate --out data/landing --departement ${ONEVISION_DEMO_DEPARTEMENTS:-17 91 95 33 69} \
+  --entreprises "${ONEVISION_DEMO_ENTREPRISES:-5000}" --date "$DATE" --seed 42 \
+  --instantanes "${ONEVISION_DEMO_INSTANTANES:-4}"
 .venv/bin/onevision run --landing data/landing --warehouse data/onevision.duckdb --rapports data/rapports
 .venv/bin/onevision export positions --national --out data/exports/positions_nationales.csv
 .venv/bin/onevision export rejets --out data/exports/rejets.csv

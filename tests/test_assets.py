@@ -11,6 +11,7 @@ import duckdb
 
 from onevision_dagster.assets.sources import CHECK_COUNTS, CHECK_KEYS
 from onevision_dagster.definitions import all_assets, defs
+from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.resources import LandingZone, ReportsFolder, Settings, Warehouse
 
 from .conftest import EXPECTED
@@ -32,7 +33,7 @@ def _materialize(resources: dict, selection, partition: str | None = None, raise
 
 def _register_and_department(resources: dict, dept: str = "17"):
     _materialize(resources, dg.AssetSelection.assets(["raw", "entreprises"]))
-    partitioned = [a for a in all_assets if a.partitions_def is not None]
+    partitioned = [a for a in all_assets if a.partitions_def == departements_partitions]
     return _materialize(resources, dg.AssetSelection.assets(*partitioned), dept)
 
 
@@ -55,10 +56,12 @@ def test_department_partition_materializes_with_metadata_and_checks(sample_landi
     amendes = mats["raw/amendes"].materialization
     assert amendes.partition == "17"
     meta = amendes.metadata
-    assert (meta["lignes_lues"].value, meta["lignes_gardees"].value, meta["lignes_rejetees"].value) == (16, 10, 6)
-    assert meta["fichier"].value == "amendes_17_20261120.csv"
-    assert meta["rejets_par_motif"].value == {"CODE_INCONNU": 1, "DATE_INVALIDE": 1, "DOUBLON": 1,
-                                              "INCOHERENCE": 1, "MONTANT_INVALIDE": 1, "NB_CELLULES": 1}
+    # the current file is the latest (2026-11-27): 21 rows, 7 rejected (expected/rejets.csv)
+    assert (meta["lignes_lues"].value, meta["lignes_gardees"].value, meta["lignes_rejetees"].value) == (21, 14, 7)
+    assert meta["fichier"].value == "amendes_17_20261127.csv"
+    assert meta["fichiers_charges"].value == 2  # both snapshots' files are kept
+    assert meta["rejets_par_motif"].value == {"CODE_INCONNU": 1, "DOUBLON": 1, "FUTURE_DATE": 1,
+                                              "INCOHERENCE": 1, "MONTANT_INVALIDE": 2, "NB_CELLULES": 1}
     preview = meta["apercu"].value
     assert preview.startswith("|") and "ligne" in preview.splitlines()[0] and "375.00" in preview
     assert "LA ROCHELLE" not in preview  # no names or addresses in the UI metadata
@@ -103,13 +106,13 @@ def test_broken_file_fails_its_partition_and_keeps_last_good_data(landing_copy: 
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         before = con.execute("SELECT * FROM marts.positions ORDER BY siren").fetchall()
         spl_before = con.execute("SELECT count(*) FROM raw.spl").fetchone()[0]
-    (landing_copy / "spl" / "spl_17_20261121.csv").write_bytes(b"")  # newer, empty: unreadable
-    partitioned = [a for a in all_assets if a.partitions_def is not None]
+    (landing_copy / "spl" / "spl_17_20261128.csv").write_bytes(b"")  # newer, empty: unreadable
+    partitioned = [a for a in all_assets if a.partitions_def == departements_partitions]
     result = _materialize(resources, dg.AssetSelection.assets(*partitioned), "17", raise_on_error=False)
     assert not result.success
     failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert [e.step_key for e in failures] == ["raw__spl"]
-    assert "spl_17_20261121.csv" in failures[0].step_failure_data.user_failure_data.description
+    assert "spl_17_20261128.csv" in failures[0].step_failure_data.user_failure_data.description
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.spl").fetchone()[0] == spl_before
         assert con.execute("SELECT * FROM marts.positions ORDER BY siren").fetchall() == before
@@ -128,9 +131,9 @@ def test_department_without_extracts_materializes_empty(sample_landing: Path, tm
 
 
 def test_reports_escape_a_hostile_company_name(landing_copy: Path, tmp_path: Path) -> None:
-    register = landing_copy / "entreprises" / "entreprises_20261120.csv"
-    text = register.read_text(encoding="utf-8").replace("SOLAIRE ATLANTIQUE;", "<script>alert(1)</script>;", 1)
-    register.write_text(text, encoding="utf-8")
+    for register in (landing_copy / "entreprises").iterdir():
+        text = register.read_text(encoding="utf-8").replace("SOLAIRE ATLANTIQUE;", "<script>alert(1)</script>;", 1)
+        register.write_text(text, encoding="utf-8")
     resources = _resources(landing_copy, tmp_path / "w.duckdb", tmp_path)
     assert _register_and_department(resources).success
     national = [a for a in all_assets if a.partitions_def is None and a.key.path[-1] != "entreprises"]
@@ -147,4 +150,4 @@ def test_reports_escape_a_hostile_company_name(landing_copy: Path, tmp_path: Pat
     assert "plotly.min.js" in dashboard and (reports / "plotly.min.js").exists()
     assert len(dashboard) < 1_000_000  # plotly.js is beside the page, not inlined
     plain = dashboard.replace("\\u00a0", " ").replace("\u00a0", " ").replace("\\u202f", " ").replace("\u202f", " ")
-    assert "77 782,80" in plain  # total debts of the samples, French formatting
+    assert "60 000,80" in plain  # due debts of the samples at 2026-11-27, French formatting

@@ -96,3 +96,40 @@ def test_national_views_do_not_wait_for_missing_departments() -> None:
     graph = defs.resolve_asset_graph()
     national = graph.get(dg.AssetKey(["marts", "positions_nationales"]))
     assert national.automation_condition is NATIONAL_CONDITION
+
+
+def test_new_dates_become_snapshot_partitions_and_department_runs_carry_them(landing_copy: Path) -> None:
+    result = _evaluate(landing_copy)
+    (request,) = result.dynamic_partitions_requests
+    assert request.partitions_def_name == "dates_extraction"
+    assert list(request.partition_keys) == ["2026-11-20", "2026-11-27"]
+    run_17 = next(r for r in result.run_requests if r.partition_key == "17")
+    assert run_17.tags["onevision/instantanes"] == "2026-11-20,2026-11-27"
+
+
+def test_a_late_file_dated_earlier_touches_its_snapshot_and_the_next(landing_copy: Path) -> None:
+    cursor = _evaluate(landing_copy).cursor
+    late = landing_copy / "rnf" / "rnf_17_20261123.csv"
+    late.write_bytes((landing_copy / "rnf" / "rnf_17_20261120.csv").read_bytes())
+    result = _evaluate(landing_copy, cursor)
+    (run,) = result.run_requests
+    # the new snapshot of 23/11, and 27/11 whose pair is now (23/11, 27/11)
+    assert run.tags["onevision/instantanes"] == "2026-11-23,2026-11-27"
+    assert list(result.dynamic_partitions_requests[0].partition_keys) == ["2026-11-23", "2026-11-27"]
+
+
+def test_a_successful_department_run_requests_its_snapshots() -> None:
+    from onevision_dagster.orchestration.sensors import historique_apres_departement
+
+    with dg.instance_for_test() as instance:
+        run = instance.create_run_for_job(
+            job_def=defs.resolve_job_def("rafraichissement_departement"),
+            tags={"onevision/departement": "17", "onevision/instantanes": "2026-11-20,2026-11-27",
+                  "dagster/partition": "17"},
+        )
+        context = dg.build_run_status_sensor_context(
+            sensor_name="historique_apres_departement", dagster_instance=instance, dagster_run=run,
+            dagster_event=dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name=run.job_name),
+        )
+        requests = historique_apres_departement(context)
+    assert [r.partition_key for r in requests] == ["2026-11-20|17", "2026-11-27|17"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from onevision_dagster import warehouse
 from onevision_dagster.contract.sources import SOURCES_BY_NAME
 from onevision_dagster.errors import FileRejected
 from onevision_dagster.ingest.landing import scan_landing
-from onevision_dagster.ingest.load import ingest_landing, load_source, read_source_file
+from onevision_dagster.ingest.load import ingest_landing, load_file, read_source_file
 
 AMENDES = SOURCES_BY_NAME["amendes"]
 RNF = SOURCES_BY_NAME["rnf"]
@@ -108,37 +110,61 @@ def test_broken_file_keeps_the_last_good_snapshot(landing_copy: Path, warehouse_
         before = con.execute("SELECT count(*), sum(montant_majore) FROM raw.amendes").fetchone()
         rejects_before = con.execute("SELECT count(*) FROM quality.rejets WHERE source='amendes'").fetchone()
         # a newer extract arrives, but it is UTF-8 instead of cp1252
-        newer = landing_copy / "amendes" / "amendes_17_20261121.csv"
+        newer = landing_copy / "amendes" / "amendes_17_20261128.csv"
         newer.write_bytes(f"{HEADER}\r\n{ROW.replace('GARAGE', 'GARAGE ÉLITE')}\r\n".encode())
         scan = scan_landing(landing_copy)
         assert scan.latest("amendes", "17").path == newer
-        with pytest.raises(FileRejected, match="amendes_17_20261121.csv"):
-            load_source(con, AMENDES, "17", scan.latest("amendes", "17"))
+        with pytest.raises(FileRejected, match="amendes_17_20261128.csv"):
+            load_file(con, AMENDES, scan.latest("amendes", "17"))
         assert con.execute("SELECT count(*), sum(montant_majore) FROM raw.amendes").fetchone() == before
         assert con.execute("SELECT count(*) FROM quality.rejets WHERE source='amendes'").fetchone() == \
             rejects_before
-        assert con.execute("SELECT DISTINCT fichier FROM raw.amendes").fetchall() == [("amendes_17_20261120.csv",)]
+        assert con.execute("SELECT DISTINCT fichier FROM raw.amendes ORDER BY 1").fetchall() == [
+            ("amendes_17_20261120.csv",), ("amendes_17_20261127.csv",)]
+        # the refusal is recorded, with its reason, so that snapshots skip the file and say so
+        refused = con.execute("SELECT statut, message FROM quality.chargements "
+                              "WHERE fichier = 'amendes_17_20261128.csv'").fetchone()
+        assert refused[0] == "REFUSE" and "UTF-8" in refused[1]
+        # the next synchronisation does not read it again, but still reports it
+        report = [r for r in ingest_landing(con, landing_copy) if r.source == "amendes"][0]
+        assert report.loaded == [] and report.latest_refused is not None
 
 
-def test_reloading_replaces_exactly_the_partition(landing_copy: Path, warehouse_path: Path) -> None:
+def test_reloading_replaces_exactly_the_file(landing_copy: Path, warehouse_path: Path) -> None:
     with warehouse.connect(warehouse_path) as con:
         ingest_landing(con, landing_copy)
-        snapshot = con.execute("SELECT * FROM raw.spl ORDER BY ligne").fetchall()
+        snapshot = con.execute("SELECT * FROM raw.spl ORDER BY date_extraction, ligne").fetchall()
         # another department's data must survive a reload of 17
         con.execute("INSERT INTO raw.spl SELECT * REPLACE ('91' AS departement) FROM raw.spl")
         ingest_landing(con, landing_copy, departements=["17"])
-        ingest_landing(con, landing_copy, departements=["17"])
-        assert con.execute("SELECT * FROM raw.spl WHERE departement='17' ORDER BY ligne").fetchall() == snapshot
+        # a file rewritten in place is read again, replacing exactly its own rows
+        rewritten = landing_copy / "spl" / "spl_17_20261127.csv"
+        rewritten.write_bytes(rewritten.read_bytes())
+        os.utime(rewritten, ns=(rewritten.stat().st_atime_ns, rewritten.stat().st_mtime_ns + 10**9))
+        reports = ingest_landing(con, landing_copy, departements=["17"])
+        assert [r.fichier for s in reports if s.source == "spl" for r in s.loaded] == ["spl_17_20261127.csv"]
+        assert con.execute("SELECT * FROM raw.spl WHERE departement='17' ORDER BY date_extraction, ligne"
+                           ).fetchall() == snapshot
         assert con.execute("SELECT count(*) FROM raw.spl WHERE departement='91'").fetchone()[0] == len(snapshot)
-        assert con.execute("SELECT count(*) FROM quality.chargements WHERE source='spl'").fetchone()[0] == 1
+        assert con.execute("SELECT count(*) FROM quality.chargements WHERE source='spl'").fetchone()[0] == 2
+
+
+def test_files_gone_from_the_landing_zone_keep_their_rows(landing_copy: Path, warehouse_path: Path) -> None:
+    """Nothing is lost when a source folder disappears: the loaded files stay and are reported absent."""
+    with warehouse.connect(warehouse_path) as con:
+        ingest_landing(con, landing_copy)
+        before = con.execute("SELECT count(*) FROM raw.rnf").fetchone()[0]
+        shutil.rmtree(landing_copy / "rnf")
+        reports = ingest_landing(con, landing_copy, departements=["17"])
+        rnf = [r for r in reports if r.source == "rnf"][0]
+        assert rnf.absent == ["rnf_17_20261120.csv", "rnf_17_20261127.csv"] and rnf.loaded == []
+        assert con.execute("SELECT count(*) FROM raw.rnf").fetchone()[0] == before > 0
 
 
 def test_department_without_file_has_nothing_from_that_source(landing_copy: Path, warehouse_path: Path) -> None:
     with warehouse.connect(warehouse_path) as con:
-        ingest_landing(con, landing_copy)
         for f in (landing_copy / "rnf").iterdir():
             f.unlink()
         ingest_landing(con, landing_copy, departements=["17"])
         assert con.execute("SELECT count(*) FROM raw.rnf").fetchone()[0] == 0
-        row = con.execute("SELECT fichier, lignes_lues FROM quality.chargements WHERE source='rnf'").fetchone()
-        assert row == (None, 0)
+        assert con.execute("SELECT count(*) FROM quality.chargements WHERE source='rnf'").fetchone()[0] == 0

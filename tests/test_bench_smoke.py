@@ -1,4 +1,7 @@
-"""The benchmark command at a tiny scale prints every stage and the ratios."""
+"""The benchmark commands at a tiny scale print every stage and the ratios.
+
+(Every rule of the derived-table models is exercised on a broken row in tests/test_table_validation.py.)
+"""
 
 from __future__ import annotations
 
@@ -26,3 +29,12 @@ def test_bench_command_prints_every_stage_and_the_ratios(tmp_path: Path) -> None
     assert re.search(r"nation: pipeline [\d.]+ s / baseline [\d.]+ s = [\d.]+x", text)
     assert re.search(r"peak RSS: [\d,]+ MiB", text)
     assert "lignes_unifiees" in text  # --steps: time of every Dagster step
+
+
+def test_history_bench_prints_the_weekly_ratio_and_the_year_estimate(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.history", "--scale", "0.002", "--instantanes", "2", "--departements", "17",
+         "--out", str(tmp_path / "h")], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.search(r"weekly addition: worst [\d.]+ s / first refresh [\d.]+ s = [\d.]+x", out.stdout)
+    assert re.search(r"a year of weekly snapshots ≈ [\d.]+ GiB", out.stdout)

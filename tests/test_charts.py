@@ -12,104 +12,107 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
 
-from onevision_dagster.reports import charts
-from onevision_dagster.reports.charts import (
-    ANCIENNETE_TRANCHES,
-    SOLDE_TRANCHES,
-    build_figures,
-    key_figures,
-    load_dashboard_data,
-    summary_markdown,
-)
+from onevision_dagster.consolidate.tables import NATIONAL_POSITION_COLUMNS, POSITION_COLUMNS, create_tables
+from onevision_dagster.reports.charts import build_figures
+from onevision_dagster.reports.dashboard_data import ANCIENNETE_TRANCHES, SOLDE_TRANCHES, load_dashboard_data
 from onevision_dagster.reports.formatting import NBSP, format_date, format_euros, format_nombre, format_pourcentage
+from onevision_dagster.reports.key_figures import key_figures, summary_markdown
+from onevision_dagster.reports.labels import label_entreprise
 from onevision_dagster.warehouse import create_raw_and_quality
 
 XSS = "<script>alert(1)</script>"
 XSS_SIREN = "123456782"
+FONDERIE = "910000017"  # department 91, in liquidation since 01/09/2026: offsetting blocked
+IMPRIMERIE = "910000025"  # department 91, judgment on 01/12/2026, after the as-of date: not blocked
 D = Decimal
 
-POSITION_COLUMNS = (
-    "siren,denomination,departement,date_situation,dettes_amendes,dettes_spl,dettes_impots_pro,dettes_rnf,"
-    "total_dettes,creances_tva,creances_excedents,creances_is,total_creances,creances_potentielles,solde,"
-    "dettes_compensables,montant_compensable,nb_sources_dettes,anciennete_jours,procedure_collective"
-)
-# samples/expected/positions_17.csv, then department 91 (made up for the escaping tests)
-POSITIONS_CSV = (
-    POSITION_COLUMNS
-    + "\n"
-    + """\
-356000000,LA POSTE,17,2026-11-20,0.00,2500.00,0.00,0.00,2500.00,0.00,0.00,0.00,0.00,0.00,-2500.00,0.00,0.00,1,264,
-443210984,TRANSPORTS CHARENTAIS,17,2026-11-20,1000.00,0.00,18035.30,0.00,19035.30,12500.00,0.00,0.00,12500.00,7000.00,-6535.30,18035.30,12500.00,2,340,
-520987611,ÉCURIES DE L'ÎLE DE RÉ,17,2026-11-20,450.00,980.00,24200.00,0.00,25630.00,9000.00,0.00,0.00,9000.00,0.00,-16630.00,24200.00,0.00,3,554,REDRESSEMENT
-612345009,SOLAIRE ATLANTIQUE,17,2026-11-20,0.00,0.00,1375.00,12000.00,13375.00,0.00,20000.00,0.00,20000.00,0.00,6625.00,1375.00,1375.00,2,235,
-790112239,GARAGE MARTIN,17,2026-11-20,0.00,2310.00,8030.00,0.00,10340.00,0.00,0.00,5000.00,5000.00,0.00,-5340.00,0.00,0.00,2,189,
-800000010,OSTREICULTURE MARENNES OLERON,17,2026-11-20,375.00,0.00,0.00,2000.00,2375.00,0.00,3200.00,0.00,3200.00,1700.00,825.00,0.00,0.00,2,193,
-812345676,BOULANGERIE DU PORT,17,2026-11-20,645.00,1840.50,987.00,845.00,4317.50,0.00,0.00,0.00,0.00,800.00,-4317.50,0.00,0.00,4,616,
-908070600,ASSOCIATION LES GOELANDS,17,2026-11-20,0.00,210.00,0.00,0.00,210.00,0.00,0.00,0.00,0.00,0.00,-210.00,0.00,0.00,1,199,
-123456782,<script>alert(1)</script>,91,2026-11-18,0.00,500.00,3000.00,0.00,3500.00,0.00,1234.56,0.00,1234.56,0.00,-2265.44,3000.00,1234.56,2,100,
-552100554,"Dupont & Fils \"\"<b>SA</b>\"\"",91,2026-11-18,250.00,0.00,0.00,0.00,250.00,0.00,0.00,0.00,0.00,0.00,-250.00,0.00,0.00,1,40,
-"""
-)
+EXPECTED = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "expected"
+# department 91, made up for the escaping tests and the procedure cases (positions in POSITION_COLUMNS order)
+POSITIONS_91 = f'''\
+123456782,{XSS},91,2026-11-18,0.00,500.00,3000.00,0.00,3500.00,0.00,0.00,0.00,1234.56,0.00,1234.56,0.00,0.00,-2265.44,3000.00,1234.56,0.00,2,100,
+552100554,"Dupont & Fils ""<b>SA</b>""",91,2026-11-18,250.00,0.00,0.00,0.00,250.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,-250.00,0.00,0.00,0.00,1,40,
+910000017,FONDERIE DE L'ESSONNE,91,2026-11-18,0.00,0.00,8000.00,0.00,8000.00,0.00,0.00,5000.00,0.00,0.00,5000.00,0.00,0.00,-3000.00,8000.00,0.00,0.00,1,187,LIQUIDATION
+910000025,IMPRIMERIE DU HUREPOIX,91,2026-11-18,0.00,0.00,1000.00,0.00,1000.00,0.00,0.00,0.00,700.00,0.00,700.00,0.00,0.00,-300.00,1000.00,700.00,0.00,1,34,REDRESSEMENT
+'''
 
-# (departement, siren, source, reference, date_ligne, montant, statut, etape, ouverte, nature,
-#  compensable, sursis, conteste, fichier, ligne)
-F17 = "{}_17_20261120.csv"
+LINE_COLUMNS = ("departement", "siren", "source", "reference", "date_ligne", "montant", "statut", "etape", "ouverte",
+                "nature", "compensable", "sursis", "conteste", "passif", "fichier", "ligne")
+# The lines of the 2026-11-27 sample files, by hand (README of the samples): what each adds to its position.
+F17 = "{}_17_20261127.csv"
+AM, SP, IP, RN = F17.format("amendes"), F17.format("spl"), F17.format("impots_pro"), F17.format("rnf")
 DETTES = [
-    ("17", "812345676", "amendes", "1700000000001", "2026-03-15", "375.00", "EN_RECOUVREMENT", None, True, None, False, False, False, F17.format("amendes"), 2),
-    ("17", "812345676", "amendes", "1700000000002", "2026-04-20", "135.00", "EN_RECOUVREMENT", None, True, None, False, False, False, F17.format("amendes"), 3),
-    ("17", "812345676", "amendes", "1700000000003", "2026-07-30", "135.00", "EN_RECOUVREMENT", None, True, None, False, False, False, F17.format("amendes"), 4),
-    ("17", None, "amendes", "1700000000004", "2026-08-10", "750.00", "EN_RECOUVREMENT", None, True, None, False, False, False, F17.format("amendes"), 5),
-    ("17", "443210984", "amendes", "1700000000005", "2026-08-11", "1000.00", "EN_RECOUVREMENT", None, True, None, False, False, False, F17.format("amendes"), 6),
-    ("17", "443210984", "amendes", "1700000000006", "2026-08-12", "0.00", "PAYEE", None, False, None, False, False, False, F17.format("amendes"), 7),
-    ("17", "520987611", "amendes", "1700000000011", "2026-08-16", "450.00", "EN_RECOUVREMENT", None, True, None, False, False, False, F17.format("amendes"), 12),
-    ("17", None, "amendes", "1700000000013", "2026-08-18", "135.00", "EN_RECOUVREMENT", None, True, None, False, False, False, F17.format("amendes"), 14),
-    ("17", "800000010", "amendes", "1700000000014", "2026-08-19", "375.00", "EN_RECOUVREMENT", None, True, None, False, False, False, F17.format("amendes"), 15),
-    ("17", "424242428", "amendes", "1700000000015", "2026-08-20", "135.00", "EN_RECOUVREMENT", None, True, None, False, False, False, F17.format("amendes"), 16),
-    ("17", "812345676", "spl", "17300/2025/1542", "2025-03-14", "1200.00", "OUVERT", "RELANCE", True, None, False, False, False, F17.format("spl"), 2),
-    ("17", "812345676", "spl", "17300/2026/88", "2026-02-02", "640.50", "OUVERT", "AMIABLE", True, None, False, False, False, F17.format("spl"), 3),
-    ("17", "790112239", "spl", "17306/2026/301", "2026-05-15", "2310.00", "OUVERT", "CONTESTATION", True, None, False, False, True, F17.format("spl"), 4),
-    ("17", "520987611", "spl", "17415/2026/12", "2026-01-20", "980.00", "OUVERT", "MISE_EN_DEMEURE", True, None, False, False, False, F17.format("spl"), 5),
-    ("17", "356000000", "spl", "17300/2026/400", "2026-03-01", "2500.00", "OUVERT", "AMIABLE", True, None, False, False, False, F17.format("spl"), 6),
-    ("17", "443210984", "spl", "17300/2024/77", "2024-10-10", "0.00", "SOLDE", "SAISIE", False, None, False, False, False, F17.format("spl"), 9),
-    ("17", "908070600", "spl", "17415/2026/5", "2026-05-05", "210.00", "OUVERT", "RELANCE", True, None, False, False, False, F17.format("spl"), 10),
-    ("17", "443210984", "impots_pro", "2025CFE0001", "2025-12-15", "4535.30", "OUVERT", "SATD", True, None, True, False, False, F17.format("impots_pro"), 2),
-    ("17", "443210984", "impots_pro", "2026TVA0007", "2026-08-24", "13500.00", "OUVERT", "MISE_EN_DEMEURE", True, None, True, False, False, F17.format("impots_pro"), 3),
-    ("17", "790112239", "impots_pro", "2026TVA0100", "2026-06-24", "8030.00", "OUVERT", "MISE_EN_DEMEURE", True, None, False, True, True, F17.format("impots_pro"), 4),
-    ("17", "520987611", "impots_pro", "2025IS00055", "2025-05-15", "24200.00", "OUVERT", "PASSIF_PROCEDURE", True, None, True, False, False, F17.format("impots_pro"), 5),
-    ("17", "812345676", "impots_pro", "2026CFE0002", "2026-12-15", "987.00", "OUVERT", "AMIABLE", True, None, False, False, False, F17.format("impots_pro"), 6),
-    ("17", "812345676", "impots_pro", "2025CFE0002", "2025-12-15", "0.00", "SOLDE", "AMIABLE", False, None, False, False, False, F17.format("impots_pro"), 7),
-    ("17", "999999998", "impots_pro", "2026CFE0999", "2026-12-15", "500.00", "OUVERT", "AMIABLE", True, None, False, False, False, F17.format("impots_pro"), 10),
-    ("17", "612345009", "impots_pro", "2026TS00001", "2026-04-15", "1375.00", "OUVERT", "MISE_EN_DEMEURE", True, None, True, False, False, F17.format("impots_pro"), 11),
-    ("17", "812345676", "rnf", "2026-RNF-000101", "2026-04-02", "845.00", "EN_RECOUVREMENT", None, True, None, False, False, False, F17.format("rnf"), 2),
-    ("17", "800000010", "rnf", "2026-RNF-000102", "2026-05-11", "2000.00", "PRIS_EN_CHARGE", None, True, None, False, False, False, F17.format("rnf"), 3),
-    ("17", "443210984", "rnf", "2026-RNF-000103", "2026-01-20", "0.00", "SOLDE", None, False, None, False, False, False, F17.format("rnf"), 4),
-    ("17", "612345009", "rnf", "2026-RNF-000105", "2026-03-30", "12000.00", "EN_RECOUVREMENT", None, True, None, False, False, False, F17.format("rnf"), 6),
-    ("91", XSS_SIREN, "impots_pro", "2026TS91001", "2026-08-10", "3000.00", "OUVERT", "SATD", True, None, True, False, False, "impots_pro_91_20261118.csv", 2),
-    ("91", XSS_SIREN, "spl", "91228/2026/7", "2026-09-01", "500.00", "OUVERT", "AMIABLE", True, None, False, False, False, "spl_91_20261118.csv", 2),
-    ("91", "552100554", "amendes", "9100000000001", "2026-10-09", "250.00", "EN_RECOUVREMENT", None, True, None, False, False, False, "amendes_91_20261118.csv", 2),
+    ("17", "812345676", "amendes", "1700000000001", "2026-03-15", "0.00", "PAYEE", None, False, "AUCUNE", False, False, False, False, AM, 2),
+    ("17", "812345676", "amendes", "1700000000002", "2026-04-20", "80.00", "EN_RECOUVREMENT", None, True, "EXIGIBLE", False, False, False, False, AM, 3),
+    ("17", "812345676", "amendes", "1700000000003", "2026-07-30", "0.00", "ANNULEE", None, False, "AUCUNE", False, False, False, False, AM, 4),
+    ("17", None, "amendes", "1700000000004", "2026-08-10", "750.00", "EN_RECOUVREMENT", None, True, "EXIGIBLE", False, False, False, False, AM, 5),
+    ("17", "443210984", "amendes", "1700000000006", "2026-08-12", "0.00", "PAYEE", None, False, "AUCUNE", False, False, False, False, AM, 7),
+    ("17", "443210984", "amendes", "1700000000007", "2026-08-13", "375.00", "EN_RECOUVREMENT", None, True, "EXIGIBLE", False, False, False, False, AM, 8),
+    ("17", "520987611", "amendes", "1700000000011", "2026-08-16", "450.00", "ADMISE_NON_VALEUR", None, False, "NON_VALEUR", False, False, False, False, AM, 12),
+    ("17", None, "amendes", "1700000000013", "2026-08-18", "135.00", "EN_RECOUVREMENT", None, True, "EXIGIBLE", False, False, False, False, AM, 14),
+    ("17", "424242428", "amendes", "1700000000015", "2026-08-20", "135.00", "EN_RECOUVREMENT", None, True, "EXIGIBLE", False, False, False, False, AM, 15),
+    ("17", "790112239", "amendes", "1700000000017", "2026-07-10", "0.00", "PAYEE", None, False, "AUCUNE", False, False, False, False, AM, 17),
+    ("17", "735173510", "amendes", "1700000000019", "2026-07-11", "450.00", "EN_RECOUVREMENT", None, True, "EXIGIBLE", False, False, False, False, AM, 19),
+    ("17", "301122339", "amendes", "1700000000020", "2026-07-12", "1125.00", "EN_RECOUVREMENT", None, True, "EXIGIBLE", False, False, False, False, AM, 20),
+    ("17", "444555668", "amendes", "1700000000022", "2026-07-13", "135.00", "EN_RECOUVREMENT", None, True, "EXIGIBLE", False, False, False, False, AM, 21),
+    ("17", "443210984", "amendes", "1700000000021", "2026-11-25", "750.00", "EN_RECOUVREMENT", None, True, "EXIGIBLE", False, False, False, False, AM, 22),
+    ("17", "812345676", "spl", "17300/2025/1542", "2025-03-14", "700.00", "OUVERT", "SAISIE", True, "EXIGIBLE", False, False, False, False, SP, 2),
+    ("17", "812345676", "spl", "17300/2026/88", "2026-02-02", "640.50", "OUVERT", "AMIABLE", True, "EXIGIBLE", False, False, False, False, SP, 3),
+    ("17", "790112239", "spl", "17306/2026/301", "2026-05-15", "1800.00", "OUVERT", "CONTESTATION", True, "EXIGIBLE", False, False, True, False, SP, 4),
+    ("17", "520987611", "spl", "17415/2026/12", "2026-01-20", "980.00", "OUVERT", "MISE_EN_DEMEURE", True, "EXIGIBLE", False, False, False, False, SP, 5),
+    ("17", "356000000", "spl", "17300/2026/400", "2026-03-01", "0.00", "SOLDE", "AMIABLE", False, "AUCUNE", False, False, False, False, SP, 6),
+    ("17", "443210984", "spl", "17300/2024/77", "2024-10-10", "0.00", "SOLDE", "SAISIE", False, "AUCUNE", False, False, False, False, SP, 9),
+    ("17", "908070600", "spl", "17415/2026/5", "2026-05-05", "210.00", "OUVERT", "RELANCE", True, "EXIGIBLE", False, False, False, False, SP, 10),
+    ("17", "443210984", "impots_pro", "2025CFE0001", "2025-12-15", "0.00", "SOLDE", "SATD", False, "AUCUNE", False, False, False, False, IP, 2),
+    ("17", "443210984", "impots_pro", "2026TVA0007", "2026-08-24", "7385.30", "OUVERT", "MISE_EN_DEMEURE", True, "EXIGIBLE", True, False, False, False, IP, 3),
+    ("17", "790112239", "impots_pro", "2026TVA0100", "2026-06-24", "5730.00", "OUVERT", "MISE_EN_DEMEURE", True, "EXIGIBLE", False, True, True, False, IP, 4),
+    ("17", "520987611", "impots_pro", "2025IS00055", "2025-05-15", "24200.00", "OUVERT", "PASSIF_PROCEDURE", True, "EXIGIBLE", True, False, False, True, IP, 5),
+    ("17", "812345676", "impots_pro", "2026CFE0002", "2026-12-15", "987.00", "OUVERT", "AMIABLE", True, "A_ECHOIR", False, False, False, False, IP, 6),
+    ("17", "812345676", "impots_pro", "2025CFE0002", "2025-12-15", "0.00", "SOLDE", "AMIABLE", False, "AUCUNE", False, False, False, False, IP, 7),
+    ("17", "999999998", "impots_pro", "2026CFE0999", "2026-12-15", "500.00", "OUVERT", "AMIABLE", True, "A_ECHOIR", False, False, False, False, IP, 10),
+    ("17", "612345009", "impots_pro", "2026TS00001", "2026-04-15", "1375.00", "OUVERT", "MISE_EN_DEMEURE", True, "EXIGIBLE", True, False, False, False, IP, 11),
+    ("17", "800000010", "impots_pro", "2026CFE0010", "2026-06-15", "1650.00", "OUVERT", "SATD", True, "EXIGIBLE", True, False, False, False, IP, 12),
+    ("17", "800000010", "impots_pro", "2024IS00010", "2024-05-15", "3000.00", "OUVERT", "PASSIF_PROCEDURE", True, "EXIGIBLE", True, False, False, True, IP, 13),
+    ("17", "301122339", "impots_pro", "2026IS00077", "2026-04-15", "8000.00", "OUVERT", "MISE_EN_DEMEURE", True, "EXIGIBLE", True, False, False, False, IP, 14),
+    ("17", "812345676", "rnf", "2026-RNF-000101", "2026-04-02", "0.00", "SOLDE", None, False, "AUCUNE", False, False, False, False, RN, 2),
+    ("17", "800000010", "rnf", "2026-RNF-000102", "2026-05-11", "2000.00", "PRIS_EN_CHARGE", None, True, "EXIGIBLE", False, False, False, False, RN, 3),
+    ("17", "443210984", "rnf", "2026-RNF-000103", "2026-01-20", "0.00", "SOLDE", None, False, "AUCUNE", False, False, False, False, RN, 4),
+    ("17", "612345009", "rnf", "2026-RNF-000105", "2026-03-30", "0.00", "ANNULE", None, False, "AUCUNE", False, False, False, False, RN, 6),
+    ("91", XSS_SIREN, "impots_pro", "2026TS91001", "2026-08-10", "3000.00", "OUVERT", "SATD", True, "EXIGIBLE", True, False, False, False, "impots_pro_91_20261118.csv", 2),
+    ("91", XSS_SIREN, "spl", "91228/2026/7", "2026-09-01", "500.00", "OUVERT", "AMIABLE", True, "EXIGIBLE", False, False, False, False, "spl_91_20261118.csv", 2),
+    ("91", "552100554", "amendes", "9100000000001", "2026-10-09", "250.00", "EN_RECOUVREMENT", None, True, "EXIGIBLE", False, False, False, False, "amendes_91_20261118.csv", 2),
+    ("91", FONDERIE, "impots_pro", "2026CFE91002", "2026-05-15", "8000.00", "OUVERT", "MISE_EN_DEMEURE", True, "EXIGIBLE", True, False, False, False, "impots_pro_91_20261118.csv", 3),
+    ("91", IMPRIMERIE, "impots_pro", "2026TVA91003", "2026-10-15", "1000.00", "OUVERT", "AMIABLE", True, "EXIGIBLE", True, False, False, False, "impots_pro_91_20261118.csv", 4),
 ]  # fmt: skip
+CT, EX, CI = F17.format("credits_tva"), F17.format("excedents"), F17.format("creances_is")
 CREANCES = [
-    ("17", "443210984", "credits_tva", "3519-2026-0001", "2026-07-15", "12500.00", "ACCORDEE", None, True, "CERTAINE", True, False, False, F17.format("credits_tva"), 2),
-    ("17", "812345676", "credits_tva", "3519-2026-0002", "2026-10-01", "800.00", "EN_INSTRUCTION", None, True, "POTENTIELLE", False, False, False, F17.format("credits_tva"), 3),
-    ("17", "520987611", "credits_tva", "3519-2026-0003", "2026-05-20", "9000.00", "ACCORDEE", None, True, "CERTAINE", True, False, False, F17.format("credits_tva"), 4),
-    ("17", "800000010", "credits_tva", "3519-2026-0004", "2026-03-10", "0.00", "REMBOURSEE", None, False, "AUCUNE", False, False, False, F17.format("credits_tva"), 5),
-    ("17", "800000010", "credits_tva", "3519-2026-0006", "2026-09-11", "1700.00", "DEPOSEE", None, True, "POTENTIELLE", False, False, False, F17.format("credits_tva"), 7),
-    ("17", "800000010", "excedents", "EXC-2026-0001", "2026-05-30", "3200.00", "A_RESTITUER", None, True, "CERTAINE", True, False, False, F17.format("excedents"), 2),
-    ("17", "812345676", "excedents", "EXC-2026-0002", "2026-01-15", "0.00", "RESTITUE", None, False, "AUCUNE", False, False, False, F17.format("excedents"), 3),
-    ("17", "612345009", "excedents", "EXC-2026-0003", "2026-06-15", "20000.00", "A_RESTITUER", None, True, "CERTAINE", True, False, False, F17.format("excedents"), 4),
-    ("17", "790112239", "creances_is", "CIS-2026-0001", "2026-09-01", "5000.00", "REMBOURSABLE", None, True, "CERTAINE", True, False, False, F17.format("creances_is"), 2),
-    ("17", "443210984", "creances_is", "CIS-2026-0002", "2030-06-01", "7000.00", "EN_COURS", None, True, "POTENTIELLE", False, False, False, F17.format("creances_is"), 3),
-    ("17", "908070600", "creances_is", "CIS-2026-0003", "2027-01-01", "0.00", "REMBOURSEE", None, False, "AUCUNE", False, False, False, F17.format("creances_is"), 4),
-    ("91", XSS_SIREN, "excedents", "EXC-91-0001", "2026-07-01", "1234.56", "A_RESTITUER", None, True, "CERTAINE", True, False, False, "excedents_91_20261118.csv", 2),
+    ("17", "443210984", "credits_tva", "3519-2026-0001", "2026-07-15", "0.00", "IMPUTEE", None, False, "AUCUNE", False, False, False, False, CT, 2),
+    ("17", "812345676", "credits_tva", "3519-2026-0002", "2026-10-01", "800.00", "ACCORDEE", None, True, "CERTAINE", True, False, False, False, CT, 3),
+    ("17", "520987611", "credits_tva", "3519-2026-0003", "2026-05-20", "0.00", "REMBOURSEE", None, False, "AUCUNE", False, False, False, False, CT, 4),
+    ("17", "800000010", "credits_tva", "3519-2026-0004", "2026-03-10", "0.00", "REMBOURSEE", None, False, "AUCUNE", False, False, False, False, CT, 5),
+    ("17", "800000010", "credits_tva", "3519-2026-0006", "2026-09-11", "0.00", "REMBOURSEE", None, False, "AUCUNE", False, False, False, False, CT, 7),
+    ("17", "812345676", "credits_tva", "3519-2026-0007", "2026-04-01", "0.00", "IMPUTEE", None, False, "AUCUNE", False, False, False, False, CT, 8),
+    ("17", "800000010", "excedents", "EXC-2026-0001", "2026-05-30", "3200.00", "A_RESTITUER", None, True, "CERTAINE", True, False, False, False, EX, 2),
+    ("17", "812345676", "excedents", "EXC-2026-0002", "2026-01-15", "0.00", "RESTITUE", None, False, "AUCUNE", False, False, False, False, EX, 3),
+    ("17", "612345009", "excedents", "EXC-2026-0003", "2026-06-15", "0.00", "RESTITUE", None, False, "AUCUNE", False, False, False, False, EX, 4),
+    ("17", "790112239", "creances_is", "CIS-2026-0001", "2026-09-01", "0.00", "REMBOURSEE", None, False, "AUCUNE", False, False, False, False, CI, 2),
+    ("17", "443210984", "creances_is", "CIS-2026-0002", "2030-06-01", "7000.00", "EN_COURS", None, True, "POTENTIELLE", False, False, False, False, CI, 3),
+    ("17", "908070600", "creances_is", "CIS-2026-0003", "2027-01-01", "0.00", "REMBOURSEE", None, False, "AUCUNE", False, False, False, False, CI, 4),
+    ("17", "443210984", "creances_is", "CIS-2026-0004", "2028-06-01", "4000.00", "REMBOURSABLE", None, True, "A_ECHOIR", False, False, False, False, CI, 5),
+    ("17", "301122339", "creances_is", "CIS-2026-0005", None, "2500.00", "REMBOURSABLE", None, True, "CERTAINE", True, False, False, False, CI, 6),
+    ("91", XSS_SIREN, "excedents", "EXC-91-0001", "2026-07-01", "1234.56", "A_RESTITUER", None, True, "CERTAINE", True, False, False, False, "excedents_91_20261118.csv", 2),
+    ("91", FONDERIE, "credits_tva", "3591-2026-0001", "2026-09-15", "5000.00", "ACCORDEE", None, True, "CERTAINE", True, False, False, False, "credits_tva_91_20261118.csv", 2),
+    ("91", IMPRIMERIE, "excedents", "EXC-91-0002", "2026-09-30", "700.00", "A_RESTITUER", None, True, "CERTAINE", True, False, False, False, "excedents_91_20261118.csv", 3),
 ]  # fmt: skip
 
 # siren, denomination, sigle, categorie_juridique, adresse, code_postal, commune, departement,
-# date_creation, etat_administratif, procedure_collective, date_jugement
+# date_creation, etat_administratif, procedure_collective, date_jugement: the register rows kept in both versions
 ENTREPRISES = [
     ("812345676", "BOULANGERIE DU PORT", None, "5499", "12 QUAI DUPERRE", "17000", "LA ROCHELLE", "17", "2015-03-02", "A", None, None),
     ("443210984", "TRANSPORTS CHARENTAIS", "TC", "5710", "ZI DE PERIGNY", "17180", "PERIGNY", "17", "2001-06-15", "A", None, None),
@@ -122,54 +125,71 @@ ENTREPRISES = [
     ("800000010", "OSTREICULTURE MARENNES OLERON", "OMO", "5710", "PORT DE LA CAYENNE", "17320", "MARENNES-HIERS-BROUAGE", "17", "2014-07-07", "A", None, None),
     ("612345009", "SOLAIRE ATLANTIQUE", None, "5599", "8 RUE DE LA MUSE", "95000", "CERGY", "95", "2012-12-12", "A", None, None),
     ("356000000", "LA POSTE", None, "5510", "9 RUE DU COLONEL PIERRE AVIA", "75015", "PARIS", "75", "1991-01-01", "A", None, None),
+    ("301122339", "ATLANTIC SHIPPING LIMITED", None, "3120", "QUAI DES PECHEURS", "17000", "LA ROCHELLE", "17", "2016-04-04", "A", None, None),
+    ("444555668", "OFFICE DU TOURISME DE MALTE", None, "3110", "4 RUE DU PALAIS", "17000", "LA ROCHELLE", "17", "2011-03-03", "A", None, None),
     (XSS_SIREN, XSS, "<b>X</b>", "5499", '<img src=x onerror="alert(2)">', "91000", "EVRY", "91", "2020-01-01", "C", None, None),
     ("552100554", 'Dupont & Fils "<b>SA</b>"', None, "5499", "1 RUE DE LA PAIX", "91000", "EVRY", "91", "2019-01-01", "A", None, None),
+    (FONDERIE, "FONDERIE DE L'ESSONNE", None, "5710", "ZI DES RADARS", "91080", "EVRY-COURCOURONNES", "91", "1988-05-02", "A", "LIQUIDATION", "2026-09-01"),
+    (IMPRIMERIE, "IMPRIMERIE DU HUREPOIX", None, "5499", "3 RUE VERTE", "91290", "ARPAJON", "91", "2001-10-10", "A", "REDRESSEMENT", "2026-12-01"),
 ]  # fmt: skip
+OLD_ADDRESS = {"443210984": "ANCIENNE ADRESSE DU 20/11"}
+"""The 2026-11-20 register version differs here: a sheet of the 27/11 snapshot must show the 27/11 version."""
 
-# panel ranks as the consolidation would give them (by score)
+# panel ranks and scores as the consolidation gives them (by score)
 PANEL = {
     "17": [
-        ("520987611", "PASSIF_PROCEDURE", "61.90"),
-        ("443210984", "SATD", "58.84"),
-        ("812345676", "RELANCE", "49.76"),
-        ("790112239", "MISE_EN_DEMEURE", "43.47"),
-        ("612345009", "MISE_EN_DEMEURE", "40.24"),
-        ("800000010", None, "31.37"),
+        ("800000010", "PASSIF_PROCEDURE", "77.23"),
+        ("520987611", "PASSIF_PROCEDURE", "72.05"),
+        ("812345676", "SAISIE", "59.34"),
+        ("301122339", "MISE_EN_DEMEURE", "51.19"),
+        ("790112239", "MISE_EN_DEMEURE", "49.68"),
+        ("443210984", "MISE_EN_DEMEURE", "47.65"),
     ],
     "91": [(XSS_SIREN, "SATD", "42.00")],
 }
 
-# source, departement, fichier, lues, gardees, rejetees
+# source, departement, fichier, date_extraction, lues, gardees, rejetees: both sample snapshots of 17 (each
+# 2026-11-20 file read the same as its 2026-11-27 successor), both register versions, one file of 91
 CHARGEMENTS = [
-    ("entreprises", None, "entreprises_20261120.csv", 12, 11, 1),
-    ("amendes", "17", F17.format("amendes"), 16, 10, 6),
-    ("spl", "17", F17.format("spl"), 9, 7, 2),
-    ("impots_pro", "17", F17.format("impots_pro"), 10, 8, 2),
-    ("rnf", "17", F17.format("rnf"), 6, 4, 2),
-    ("credits_tva", "17", F17.format("credits_tva"), 6, 5, 1),
-    ("excedents", "17", F17.format("excedents"), 3, 3, 0),
-    ("creances_is", "17", F17.format("creances_is"), 3, 3, 0),
-    ("amendes", "91", "amendes_91_20261118.csv", 3, 1, 2),
-    ("rnf", "91", None, 0, 0, 0),
-]
-# samples/expected/rejets.csv with their reasons, plus two rejects in 91
+    row
+    for date in ("20261120", "20261127")
+    for row in (
+        ("entreprises", None, f"entreprises_{date}.csv", date, 15, 13, 2),
+        ("amendes", "17", f"amendes_17_{date}.csv", date, 21, 14, 7),
+        ("spl", "17", f"spl_17_{date}.csv", date, 10, 7, 3),
+        ("impots_pro", "17", f"impots_pro_17_{date}.csv", date, 13, 11, 2),
+        ("rnf", "17", f"rnf_17_{date}.csv", date, 7, 4, 3),
+        ("credits_tva", "17", f"credits_tva_17_{date}.csv", date, 7, 6, 1),
+        ("excedents", "17", f"excedents_17_{date}.csv", date, 3, 3, 0),
+        ("creances_is", "17", f"creances_is_17_{date}.csv", date, 5, 5, 0),
+    )
+] + [("amendes", "91", "amendes_91_20261118.csv", "20261118", 3, 1, 2)]
+# source, departement, fichier, date_extraction, ligne, colonne, motif: samples/expected/rejets.csv with their
+# reasons, two rejects of the older 17 files (not in the current figures), and 91's
 REJETS = [
-    ("entreprises", None, "entreprises_20261120.csv", 13, "siren", "DOUBLON"),
-    ("amendes", "17", F17.format("amendes"), 8, "DATE_MAJORATION", "DATE_INVALIDE"),
-    ("amendes", "17", F17.format("amendes"), 9, "MONTANT_MAJORE", "MONTANT_INVALIDE"),
-    ("amendes", "17", F17.format("amendes"), 10, "MONTANT_PAYE", "INCOHERENCE"),
-    ("amendes", "17", F17.format("amendes"), 11, "NUM_AMENDE", "DOUBLON"),
-    ("amendes", "17", F17.format("amendes"), 13, "STATUT", "CODE_INCONNU"),
-    ("amendes", "17", F17.format("amendes"), 17, None, "NB_CELLULES"),
-    ("credits_tva", "17", F17.format("credits_tva"), 6, "MONTANT_ACCORDE", "INCOHERENCE"),
-    ("impots_pro", "17", F17.format("impots_pro"), 8, "CODE_IMPOT", "CODE_INCONNU"),
-    ("impots_pro", "17", F17.format("impots_pro"), 9, "DATE_EXIGIBILITE", "DATE_INVALIDE"),
-    ("rnf", "17", F17.format("rnf"), 5, "identifiant_debiteur", "IDENTIFIANT_INVALIDE"),
-    ("rnf", "17", F17.format("rnf"), 7, "montant", "MONTANT_NEGATIF"),
-    ("spl", "17", F17.format("spl"), 7, "siret_debiteur", "IDENTIFIANT_INVALIDE"),
-    ("spl", "17", F17.format("spl"), 8, "reste_a_recouvrer", "INCOHERENCE"),
-    ("amendes", "91", "amendes_91_20261118.csv", 3, "DATE_MAJORATION", "DATE_INVALIDE"),
-    ("amendes", "91", "amendes_91_20261118.csv", 4, "RAISON_SOCIALE", "VALEUR_MANQUANTE"),
+    ("entreprises", None, "entreprises_20261127.csv", "20261127", 13, "siren", "DOUBLON"),
+    ("entreprises", None, "entreprises_20261127.csv", "20261127", 16, "date_creation", "DATE_INVALIDE"),
+    ("amendes", "17", AM, "20261127", 6, "MONTANT_MAJORE", "MONTANT_INVALIDE"),
+    ("amendes", "17", AM, "20261127", 9, "MONTANT_MAJORE", "MONTANT_INVALIDE"),
+    ("amendes", "17", AM, "20261127", 10, "MONTANT_PAYE", "INCOHERENCE"),
+    ("amendes", "17", AM, "20261127", 11, "NUM_AMENDE", "DOUBLON"),
+    ("amendes", "17", AM, "20261127", 13, "STATUT", "CODE_INCONNU"),
+    ("amendes", "17", AM, "20261127", 16, None, "NB_CELLULES"),
+    ("amendes", "17", AM, "20261127", 18, "DATE_MAJORATION", "FUTURE_DATE"),
+    ("spl", "17", SP, "20261127", 7, "siret_debiteur", "IDENTIFIANT_INVALIDE"),
+    ("spl", "17", SP, "20261127", 8, "reste_a_recouvrer", "INCOHERENCE"),
+    ("spl", "17", SP, "20261127", 11, "date_emission", "FUTURE_DATE"),
+    ("impots_pro", "17", IP, "20261127", 8, "CODE_IMPOT", "CODE_INCONNU"),
+    ("impots_pro", "17", IP, "20261127", 9, "DATE_EXIGIBILITE", "DATE_INVALIDE"),
+    ("rnf", "17", RN, "20261127", 5, "identifiant_debiteur", "IDENTIFIANT_INVALIDE"),
+    ("rnf", "17", RN, "20261127", 7, "montant", "MONTANT_NEGATIF"),
+    ("rnf", "17", RN, "20261127", 8, "date_emission", "FUTURE_DATE"),
+    ("credits_tva", "17", CT, "20261127", 6, "MONTANT_ACCORDE", "INCOHERENCE"),
+    ("entreprises", None, "entreprises_20261120.csv", "20261120", 13, "siren", "DOUBLON"),
+    ("entreprises", None, "entreprises_20261120.csv", "20261120", 16, "date_creation", "DATE_INVALIDE"),
+    ("amendes", "17", "amendes_17_20261120.csv", "20261120", 8, "DATE_MAJORATION", "DATE_INVALIDE"),
+    ("amendes", "91", "amendes_91_20261118.csv", "20261118", 3, "DATE_MAJORATION", "DATE_INVALIDE"),
+    ("amendes", "91", "amendes_91_20261118.csv", "20261118", 4, "RAISON_SOCIALE", "VALEUR_MANQUANTE"),
 ]
 # departement, num_amende, ligne, methode, siren, motif
 RATTACHEMENT = [
@@ -177,66 +197,53 @@ RATTACHEMENT = [
     ("17", "1700000000002", 3, "SIREN_SANS_ESPACES", "812345676", None),
     ("17", "1700000000003", 4, "NOM_CODE_POSTAL", "812345676", None),
     ("17", "1700000000004", 5, None, None, "AMBIGUE"),
-    ("17", "1700000000005", 6, "NOM_CODE_POSTAL", "443210984", None),
     ("17", "1700000000006", 7, "SIREN", "443210984", None),
+    ("17", "1700000000007", 8, "SIREN", "443210984", None),
     ("17", "1700000000011", 12, "NOM_CODE_POSTAL", "520987611", None),
     ("17", "1700000000013", 14, None, None, "AUCUN_CANDIDAT"),
-    ("17", "1700000000014", 15, "SIGLE_CODE_POSTAL", "800000010", None),
-    ("17", "1700000000015", 16, "SIREN", "424242428", None),
+    ("17", "1700000000015", 15, "SIREN", "424242428", None),
+    ("17", "1700000000017", 17, "SIREN", "790112239", None),
+    ("17", "1700000000019", 19, "SIREN", "735173510", None),
+    ("17", "1700000000020", 20, "SIREN", "301122339", None),
+    ("17", "1700000000022", 21, "SIREN", "444555668", None),
+    ("17", "1700000000021", 22, "SIREN", "443210984", None),
     ("91", "9100000000001", 2, "SIREN", "552100554", None),
 ]
+# samples/expected/non_positionnees.csv, with the references
 NON_POSITIONNEES = [
-    ("17", "amendes", F17.format("amendes"), 5, "1700000000004", "NON_RATTACHEE", None),
-    ("17", "amendes", F17.format("amendes"), 14, "1700000000013", "NON_RATTACHEE", None),
-    ("17", "amendes", F17.format("amendes"), 16, "1700000000015", "HORS_PERIMETRE", "424242428"),
-    ("17", "impots_pro", F17.format("impots_pro"), 10, "2026CFE0999", "SIREN_INCONNU", "999999998"),
+    ("17", "amendes", AM, 5, "1700000000004", "NON_RATTACHEE", None),
+    ("17", "amendes", AM, 14, "1700000000013", "NON_RATTACHEE", None),
+    ("17", "amendes", AM, 15, "1700000000015", "HORS_PERIMETRE", "424242428"),
+    ("17", "amendes", AM, 19, "1700000000019", "REGISTRE_REJETE", "735173510"),
+    ("17", "amendes", AM, 21, "1700000000022", "HORS_PERIMETRE", "444555668"),
+    ("17", "impots_pro", IP, 10, "2026CFE0999", "SIREN_INCONNU", "999999998"),
 ]
 
-_MONEY = "DECIMAL(18,2)"
-_POSITION_BODY = f"""siren VARCHAR NOT NULL, denomination VARCHAR, {{dept}} VARCHAR NOT NULL, date_situation DATE,
-    dettes_amendes {_MONEY}, dettes_spl {_MONEY}, dettes_impots_pro {_MONEY}, dettes_rnf {_MONEY},
-    total_dettes {_MONEY}, creances_tva {_MONEY}, creances_excedents {_MONEY}, creances_is {_MONEY},
-    total_creances {_MONEY}, creances_potentielles {_MONEY}, solde {_MONEY}, dettes_compensables {_MONEY},
-    montant_compensable {_MONEY}, nb_sources_dettes INTEGER, anciennete_jours INTEGER,
-    procedure_collective VARCHAR"""
-_LIGNES_BODY = f"""departement VARCHAR NOT NULL, siren VARCHAR, source VARCHAR NOT NULL, reference VARCHAR NOT NULL,
-    date_ligne DATE, montant {_MONEY} NOT NULL, statut VARCHAR, etape VARCHAR, ouverte BOOLEAN NOT NULL,
-    nature VARCHAR, compensable BOOLEAN NOT NULL, sursis BOOLEAN NOT NULL, conteste BOOLEAN NOT NULL,
-    fichier VARCHAR, ligne INTEGER, date_extraction DATE"""
-_PANEL_BODY = f"""rang INTEGER NOT NULL, siren VARCHAR NOT NULL, denomination VARCHAR, {{dept}} VARCHAR NOT NULL,
-    nb_sources_dettes INTEGER NOT NULL, total_dettes {_MONEY} NOT NULL, dettes_amendes {_MONEY} NOT NULL,
-    dettes_spl {_MONEY} NOT NULL, dettes_impots_pro {_MONEY} NOT NULL, dettes_rnf {_MONEY} NOT NULL,
-    anciennete_jours INTEGER, etape_la_plus_avancee VARCHAR, score DECIMAL(5,2) NOT NULL"""
-CORE_MARTS_DDL = (
-    "CREATE SCHEMA IF NOT EXISTS core",
-    "CREATE SCHEMA IF NOT EXISTS marts",
-    """CREATE TABLE core.rattachement_amendes (departement VARCHAR, num_amende VARCHAR, fichier VARCHAR,
-        ligne INTEGER, raison_sociale VARCHAR, code_postal VARCHAR, siren_source VARCHAR, nom_normalise VARCHAR,
-        methode VARCHAR, siren VARCHAR, motif VARCHAR, nb_candidats INTEGER)""",
-    f"CREATE TABLE core.lignes_dettes ({_LIGNES_BODY})",
-    f"CREATE TABLE core.lignes_creances ({_LIGNES_BODY})",
-    """CREATE TABLE core.non_positionnees (departement VARCHAR, source VARCHAR, fichier VARCHAR, ligne INTEGER,
-        reference VARCHAR, motif VARCHAR, siren VARCHAR)""",
-    f"CREATE TABLE marts.positions ({_POSITION_BODY.format(dept='departement')})",
-    f"CREATE TABLE marts.positions_nationales ({_POSITION_BODY.format(dept='departements')})",
-    f"CREATE TABLE marts.panel_debiteurs_communs ({_PANEL_BODY.format(dept='departement')})",
-    f"CREATE TABLE marts.panel_debiteurs_communs_national ({_PANEL_BODY.format(dept='departements')})",
-)
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+    con.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [list(r) for r in rows],
+    )
+
+
+def _positions_csv(name: str) -> list[list[str | None]]:
+    rows = list(csv.reader(io.StringIO((EXPECTED / name).read_text(encoding="utf-8"))))[1:]
+    rows += list(csv.reader(io.StringIO(POSITIONS_91)))
+    return [[cell if cell != "" else None for cell in row] for row in rows]
 
 
 def build_warehouse(con: duckdb.DuckDBPyConnection) -> None:
-    """Fills every table the reports read (docs/warehouse.md) with the fixture above."""
+    """Fills every table the reports read (docs/warehouse.md, contract version 2) with the fixture above.
+
+    Department 17 is the latest sample snapshot (2026-11-27): positions are samples/expected/positions_17.csv,
+    lines are those of the 2026-11-27 files. Department 91 (2026-11-18) holds an HTML-injection name and two
+    companies in a collective procedure, one opened before the as-of date, one after.
+    """
     create_raw_and_quality(con)
-    for stmt in CORE_MARTS_DDL:
-        con.execute(stmt)
-    rows = list(csv.DictReader(io.StringIO(POSITIONS_CSV)))
-    cols = POSITION_COLUMNS.split(",")
-    con.executemany(
-        f"INSERT INTO marts.positions ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-        [[r[c] if r[c] != "" else None for c in cols] for r in rows],
-    )
-    # each SIREN of the fixture is in one department only: the national row is its row
-    con.execute("INSERT INTO marts.positions_nationales SELECT * FROM marts.positions")
+    create_tables(con)
+    _insert(con, "marts.positions", POSITION_COLUMNS, _positions_csv("positions_17.csv"))
+    _insert(con, "marts.positions_nationales", NATIONAL_POSITION_COLUMNS, _positions_csv("positions_nationales.csv"))
     for dept, entries in PANEL.items():
         for rang, (siren, etape, score) in enumerate(entries, start=1):
             con.execute(
@@ -254,30 +261,32 @@ def build_warehouse(con: duckdb.DuckDBPyConnection) -> None:
            FROM marts.panel_debiteurs_communs"""
     )
     for table, lines in (("core.lignes_dettes", DETTES), ("core.lignes_creances", CREANCES)):
-        con.executemany(
-            f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [[*line, "2026-11-20" if line[0] == "17" else "2026-11-18"] for line in lines],
-        )
-    con.executemany(
-        "INSERT INTO raw.entreprises (siren, denomination, sigle, categorie_juridique, adresse, code_postal, "
-        "commune, departement, date_creation, etat_administratif, procedure_collective, date_jugement, "
-        "fichier, ligne, date_extraction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '2026-11-20')",
-        [[*e, "entreprises_20261120.csv", i] for i, e in enumerate(ENTREPRISES, start=2)],
-    )
-    con.executemany(
-        "INSERT INTO quality.chargements VALUES (?, ?, ?, DATE '2026-11-20', ?, ?, ?, NULL, now())",
-        CHARGEMENTS,
-    )
-    con.executemany(
-        "INSERT INTO quality.rejets VALUES (?, ?, ?, DATE '2026-11-20', ?, ?, ?, 'message', 'contenu')",
-        REJETS,
-    )
-    con.executemany(
-        "INSERT INTO core.rattachement_amendes (departement, num_amende, ligne, methode, siren, motif) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        RATTACHEMENT,
-    )
-    con.executemany("INSERT INTO core.non_positionnees VALUES (?, ?, ?, ?, ?, ?, ?)", NON_POSITIONNEES)
+        _insert(con, table, (*LINE_COLUMNS, "date_extraction"),
+                [[*line, "2026-11-27" if line[0] == "17" else "2026-11-18"] for line in lines])
+    register_columns = ("siren", "denomination", "sigle", "categorie_juridique", "adresse", "code_postal", "commune",
+                        "departement", "date_creation", "etat_administratif", "procedure_collective", "date_jugement",
+                        "fichier", "ligne", "date_extraction")
+    for date in ("2026-11-20", "2026-11-27"):
+        name = f"entreprises_{date.replace('-', '')}.csv"
+        rows = []
+        for i, e in enumerate(ENTREPRISES, start=2):
+            row = list(e)
+            if date == "2026-11-20" and row[0] in OLD_ADDRESS:
+                row[4] = OLD_ADDRESS[row[0]]
+            rows.append([*row, name, i, date])
+        _insert(con, "raw.entreprises", register_columns, rows)
+    _insert(con, "quality.chargements",
+            ("source", "departement", "fichier", "date_extraction", "lignes_lues", "lignes_gardees", "lignes_rejetees",
+             "statut", "charge_le"),
+            [[*r[:3], dt.datetime.strptime(r[3], "%Y%m%d").date(), *r[4:], "CHARGE", dt.datetime(2026, 11, 27)]
+             for r in CHARGEMENTS])
+    _insert(con, "quality.rejets",
+            ("source", "departement", "fichier", "date_extraction", "ligne", "colonne", "motif", "message", "contenu"),
+            [[*r[:3], dt.datetime.strptime(r[3], "%Y%m%d").date(), *r[4:], "message", "contenu"] for r in REJETS])
+    _insert(con, "core.rattachement_amendes", ("departement", "num_amende", "ligne", "methode", "siren", "motif"),
+            RATTACHEMENT)
+    _insert(con, "core.non_positionnees", ("departement", "source", "fichier", "ligne", "reference", "motif", "siren"),
+            NON_POSITIONNEES)
 
 
 @pytest.fixture()
@@ -314,54 +323,97 @@ def test_format_euros_is_french_and_exact() -> None:
 def test_totals_of_department_17_match_the_sample_by_hand(con: duckdb.DuckDBPyConnection) -> None:
     data = load_dashboard_data(con, "17")
     t = data.totaux
-    assert data.date_situation == dt.date(2026, 11, 20)
+    assert data.date_situation == dt.date(2026, 11, 27)
     assert t["nb_entreprises"] == 8
-    assert t["total_dettes"] == D("77782.80")
+    # due debts only: 1 125 + 1 125 + 80 fines; 980 + 1 800 + 1 340,50 + 210 local; 8 000 + 7 385,30 + 24 200
+    # + 1 375 + 5 730 + 4 650 taxes; 2 000 rnf
     assert (t["dettes_amendes"], t["dettes_spl"], t["dettes_impots_pro"], t["dettes_rnf"]) == (
-        D("2470.00"),
-        D("7840.50"),
-        D("52627.30"),
-        D("14845.00"),
+        D("2330.00"),
+        D("4330.50"),
+        D("51340.30"),
+        D("2000.00"),
     )
-    assert t["total_creances"] == D("49700.00")
-    assert t["creances_potentielles"] == D("9500.00")
-    assert t["solde"] == D("-28082.80")
-    assert t["montant_compensable"] == D("13875.00")  # 12 500 (TRANSPORTS) + 1 375 (SOLAIRE)
-    assert t["nb_compensables"] == 2
-    # ÉCURIES: 9 000 € of credits against 24 200 € of due taxes, blocked by its redressement
-    assert (t["nb_compensation_bloquee"], t["montant_compensation_bloquee"]) == (1, D("9000.00"))
+    assert t["total_dettes"] == D("60000.80")
+    assert t["dettes_a_echoir"] == D("987.00")  # BOULANGERIE's CFE due on 15/12/2026
+    assert t["dettes_non_valeur"] == D("450.00")  # ÉCURIES' written-off fine
+    assert (t["creances_tva"], t["creances_excedents"], t["creances_is"]) == (D("800.00"), D("3200.00"), D("2500.00"))
+    assert t["total_creances"] == D("6500.00")
+    assert t["creances_a_echoir"] == D("4000.00")  # TRANSPORTS' CIR refundable on 01/06/2028
+    assert t["creances_potentielles"] == D("7000.00")
+    assert t["solde"] == D("-53500.80")
+    assert t["montant_compensable"] == D("2500.00")  # ATLANTIC SHIPPING: min(2 500, 8 000)
+    assert t["nb_compensables"] == 1
+    assert t["passif_declare"] == D("27200.00") and t["nb_passif_declare"] == 2  # 24 200 (ÉCURIES) + 3 000 (OMO)
+    # OSTREICULTURE: 3 200 € of credits against 4 650 € of due taxes, blocked by its declared claim although the
+    # register shows no procedure; ÉCURIES is in redressement but has no credit left: nothing at stake
+    assert (t["nb_compensation_bloquee"], t["nb_bloquee_procedure"], t["nb_bloquee_passif"]) == (1, 0, 1)
+    assert t["montant_compensation_bloquee"] == D("3200.00")
     assert t["nb_debiteurs_communs"] == 6
-    assert list(data.top_compensation["siren"]) == ["443210984", "612345009"]
+    assert t["nb_procedure_collective"] == 1
+    assert list(data.top_compensation["siren"]) == ["301122339"]
+    blocked = data.compensation_bloquee
+    assert list(blocked["siren"]) == ["800000010"]
+    assert list(blocked["motif"]) == ["créance déclarée au passif d'une procédure que le registre ne montre pas"]
+    assert list(blocked["montant_en_jeu"]) == [D("3200.00")]
+    assert list(data.blocages["nb_entreprises"]) == [0, 1]
+
+
+def test_department_91_reads_its_own_register_version(con: duckdb.DuckDBPyConnection) -> None:
+    data = load_dashboard_data(con, "91")
+    t = data.totaux
+    assert data.date_situation == dt.date(2026, 11, 18)
+    # FONDERIE: liquidation judged on 01/09/2026 <= 18/11/2026; IMPRIMERIE: judgment on 01/12/2026, not yet open
+    assert (t["nb_compensation_bloquee"], t["nb_bloquee_procedure"], t["nb_bloquee_passif"]) == (1, 1, 0)
+    assert t["montant_compensation_bloquee"] == D("5000.00")  # min(5 000, 8 000)
+    assert list(data.compensation_bloquee["motif"]) == ["procédure collective ouverte (art. L. 622-7 C. com.)"]
+    assert list(data.top_compensation["siren"]) == [XSS_SIREN, IMPRIMERIE]
+    assert t["montant_compensable"] == D("1934.56")  # 1 234,56 + 700
 
 
 def test_national_scope_adds_the_other_departments(con: duckdb.DuckDBPyConnection) -> None:
     data = load_dashboard_data(con, None)
+    t = data.totaux
     assert data.libelle == "France entière"
-    assert data.totaux["nb_entreprises"] == 10
-    assert data.totaux["total_dettes"] == D("81532.80")  # 77 782,80 + 3 500 + 250
-    assert data.totaux["montant_compensable"] == D("15109.56")
-    assert data.date_situation == dt.date(2026, 11, 20)
-    assert list(data.top_compensation["siren"]) == ["443210984", "612345009", XSS_SIREN]
-    # the national quality view sums every department and the register once
-    assert int(data.chargements["lignes_lues"].sum()) == 65 + 3
+    assert t["nb_entreprises"] == 12
+    assert t["total_dettes"] == D("72750.80")  # 60 000,80 + 3 500 + 250 + 8 000 + 1 000
+    assert t["montant_compensable"] == D("4434.56")  # 2 500 + 1 234,56 + 700
+    assert data.date_situation == dt.date(2026, 11, 27)
+    assert list(data.top_compensation["siren"]) == ["301122339", XSS_SIREN, IMPRIMERIE]
+    assert (t["nb_compensation_bloquee"], t["nb_bloquee_procedure"], t["nb_bloquee_passif"]) == (2, 1, 1)
+    assert t["montant_compensation_bloquee"] == D("8200.00")  # 5 000 (FONDERIE) + 3 200 (OMO)
+    assert list(data.compensation_bloquee["siren"]) == [FONDERIE, "800000010"]
+    # quality of the files the current snapshots read: 17's 2026-11-27 files and register (81 rows), 91's file
+    # (3) and the register version 91 read, the oldest (15); the 2026-11-20 files of 17 are not counted again
+    assert int(data.chargements["lignes_lues"].sum()) == 81 + 3 + 15
+    assert int(data.rejets["nb"].sum()) == 18 + 2 + 2
 
 
 def test_key_figures_and_summary(con: duckdb.DuckDBPyConnection) -> None:
     data = load_dashboard_data(con, "17")
     k = key_figures(data)
-    assert k["date_situation"] == "2026-11-20"
-    assert k["total_dettes_euros"] == 77782.80
-    assert k["montant_compensable_euros"] == 13875.0
-    assert k["nb_entreprises_compensables"] == 2
-    # register (12 read, 1 rejected) counts in every department's quality figures
-    assert (k["lignes_lues"], k["lignes_gardees"], k["lignes_rejetees"]) == (65, 51, 14)
-    assert (k["amendes_rattachees"], k["amendes_total"], k["taux_rattachement_amendes_pct"]) == (8, 10, 80.0)
-    assert k["lignes_non_positionnees"] == 4
+    assert k["date_situation"] == "2026-11-27"
+    assert k["total_dettes_euros"] == 60000.80
+    assert (k["dettes_a_echoir_euros"], k["dettes_non_valeur_euros"]) == (987.0, 450.0)
+    assert (k["creances_a_echoir_euros"], k["passif_declare_euros"]) == (4000.0, 27200.0)
+    assert k["montant_compensable_euros"] == 2500.0
+    assert k["nb_entreprises_compensables"] == 1
+    assert (k["nb_compensation_bloquee_procedure"], k["nb_compensation_bloquee_passif_declare"]) == (0, 1)
+    # the 2026-11-27 files and register: 21 + 10 + 13 + 7 + 7 + 3 + 5 + 15 read, 7 + 3 + 2 + 3 + 1 + 2 rejected
+    assert (k["lignes_lues"], k["lignes_gardees"], k["lignes_rejetees"]) == (81, 63, 18)
+    assert (k["amendes_rattachees"], k["amendes_total"], k["taux_rattachement_amendes_pct"]) == (12, 14, 85.7)
+    assert k["lignes_non_positionnees"] == 6
     md = summary_markdown(data)
-    assert "situation au 20/11/2026" in md
-    assert f"77{NBSP}782,80{NBSP}€" in md
-    assert f"13{NBSP}875,00{NBSP}€" in md
+    assert "situation au 27/11/2026" in md
+    assert f"**Dettes exigibles** : 60{NBSP}000,80{NBSP}€" in md
+    assert f"**Impôts à échoir** : 987,00{NBSP}€" in md
+    assert f"**Amendes admises en non-valeur** : 450,00{NBSP}€" in md
+    assert f"**Créances à échoir** : 4{NBSP}000,00{NBSP}€" in md and "non compensable avant sa date" in md
+    assert f"**Montant compensable** : 2{NBSP}500,00{NBSP}€" in md
+    assert "1 : créance déclarée au passif d'une procédure que le registre ne montre pas" in md
+    assert "0 : procédure collective ouverte (art. L. 622-7 C. com.)" in md
+    assert f"**Passif déclaré** : 27{NBSP}200,00{NBSP}€" in md
     assert "BOULANGERIE" not in md  # aggregates only, no company name in metadata
+    assert "jamais" not in md
 
 
 def test_missing_quality_tables_give_empty_sections(con: duckdb.DuckDBPyConnection) -> None:
@@ -389,58 +441,69 @@ def test_debts_and_credits_by_source(con: duckdb.DuckDBPyConnection) -> None:
         "Produits locaux (Hélios)",
         "Impôts professionnels",
         "Recettes non fiscales",
+        "Impôts professionnels à échoir",
+        "Amendes admises en non-valeur",
     ]
-    assert list(dettes.data[0].y) == [2470.0, 7840.5, 52627.3, 14845.0]
+    assert list(dettes.data[0].y) == [2330.0, 4330.5, 51340.3, 2000.0, 987.0, 450.0]
+    assert list(dettes.data[0].marker.pattern.shape) == ["", "", "", "", "/", "/"]  # outside the total: hatched
     assert dettes.layout.separators == f",{NBSP}"
-    assert [c[0] for c in dettes.data[0].customdata] == [
-        f"2{NBSP}470,00{NBSP}€",
-        f"7{NBSP}840,50{NBSP}€",
-        f"52{NBSP}627,30{NBSP}€",
-        f"14{NBSP}845,00{NBSP}€",
+    assert [c[0] for c in dettes.data[0].customdata][:4] == [
+        f"2{NBSP}330,00{NBSP}€",
+        f"4{NBSP}330,50{NBSP}€",
+        f"51{NBSP}340,30{NBSP}€",
+        f"2{NBSP}000,00{NBSP}€",
     ]
-    assert [c[1] for c in dettes.data[0].customdata] == ["4", "5", "5", "3"]  # companies per source
-    assert "€" in dettes.data[0].hovertemplate or "€" in dettes.layout.yaxis.ticksuffix
+    assert [c[1] for c in dettes.data[0].customdata] == ["3", "4", "6", "1", "1", "1"]  # companies per column
+    assert dettes.data[0].customdata[4][2] == "à échoir, hors total (non compensable avant sa date)"
     assert dettes.layout.yaxis.ticksuffix == f"{NBSP}€"
-    assert f"total 77{NBSP}782,80{NBSP}€" in dettes.layout.title.text
+    title = dettes.layout.title.text
+    assert f"total 60{NBSP}000,80{NBSP}€" in title
+    assert f"à échoir 987,00{NBSP}€" in title and f"admises en non-valeur 450,00{NBSP}€" in title
 
     creances = figs["creances"][1]
-    assert list(creances.data[0].y) == [21500.0, 23200.0, 5000.0, 9500.0]
-    assert list(creances.data[0].marker.pattern.shape) == ["", "", "", "/"]  # potential credits hatched
-    assert f"certaines : 49{NBSP}700,00{NBSP}€" in creances.layout.title.text
+    assert unwrap(creances.data[0].x)[3] == "Créances d'IS à échoir"
+    assert list(creances.data[0].y) == [800.0, 3200.0, 2500.0, 4000.0, 7000.0]
+    assert list(creances.data[0].marker.pattern.shape) == ["", "", "", ".", "/"]
+    assert creances.data[0].customdata[3][2] == "à échoir (non compensable avant sa date)"
+    assert f"certaines et exigibles : 6{NBSP}500,00{NBSP}€" in creances.layout.title.text
 
 
 def test_net_balance(con: duckdb.DuckDBPyConnection) -> None:
     figs = build_figures(load_dashboard_data(con, "17"))
     bilan = figs["bilan"][1].data[0]
-    assert list(bilan.y) == [49700.0, -77782.8, -28082.8]
-    assert list(bilan.customdata)[-1] == f"-28{NBSP}082,80{NBSP}€"
+    assert list(bilan.y) == [6500.0, -60000.8, -53500.8]
+    assert list(bilan.customdata)[-1] == f"-53{NBSP}500,80{NBSP}€"
     solde = figs["solde"][1].data[0]
     assert unwrap(solde.x) == list(SOLDE_TRANCHES)
-    # -16 630 | -2 500, -6 535,30, -5 340, -4 317,50 | -210 | 6 625, 825
-    assert list(solde.y) == [0, 1, 4, 1, 0, 2, 0]
-    assert solde.customdata[2][1] == f"-18{NBSP}692,80{NBSP}€"
+    # -25 180 | -6 625, -8 510,30, -1 375, -7 530, -3 450 | -620,50, -210
+    assert list(solde.y) == [0, 1, 5, 2, 0, 0, 0]
+    assert solde.customdata[2][1] == f"-27{NBSP}490,30{NBSP}€"
 
 
 def test_offsetting_opportunities(con: duckdb.DuckDBPyConnection) -> None:
     fig = build_figures(load_dashboard_data(con, "17"))["compensation"][1]
     bar = fig.data[0]
-    assert list(bar.x) == [1375.0, 12500.0]  # largest on top of a horizontal chart
-    assert list(bar.y) == ["SOLAIRE ATLANTIQUE (612345009)", "TRANSPORTS CHARENTAIS (443210984)"]
-    assert bar.customdata[1][1] == f"12{NBSP}500,00{NBSP}€"
-    assert bar.customdata[1][3] == f"18{NBSP}035,30{NBSP}€"  # due taxes that could be offset
-    assert f"13{NBSP}875,00{NBSP}€ pour 2 entreprise(s)" in fig.layout.title.text
+    assert list(bar.x) == [2500.0]
+    assert list(bar.y) == ["ATLANTIC SHIPPING LIMITED (301122339)"]
+    assert bar.customdata[0][1] == f"2{NBSP}500,00{NBSP}€"
+    assert bar.customdata[0][3] == f"8{NBSP}000,00{NBSP}€"  # due taxes without sursis
+    assert f"2{NBSP}500,00{NBSP}€ pour 1 entreprise(s)" in fig.layout.title.text
 
 
 def test_offsetting_top_is_ten_and_escaped(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        """INSERT INTO marts.positions SELECT lpad((100000000 + i)::VARCHAR, 9, '0'), 'FILLER ' || i, '91',
-           DATE '2026-11-18', 0, 0, 100 * i, 0, 100 * i, 0, 100 * i, 0, 100 * i, 0, 0, 100 * i, 100 * i, 1, 10, NULL
-           FROM range(1, 13) t(i)"""
-    )
+    money = {"dettes_impots_pro", "total_dettes", "creances_excedents", "total_creances", "dettes_compensables",
+             "montant_compensable"}
+    exprs = {"siren": "lpad((100000000 + i)::VARCHAR, 9, '0')", "denomination": "'FILLER ' || i",
+             "departement": "'91'", "date_situation": "DATE '2026-11-18'", "nb_sources_dettes": "1",
+             "anciennete_jours": "10", "procedure_collective": "NULL", "solde": "0"}
+    select = ", ".join(exprs.get(c, "100 * i" if c in money else "0") for c in POSITION_COLUMNS)
+    con.execute(f"INSERT INTO marts.positions SELECT {select} FROM range(1, 13) t(i)")
     fig = build_figures(load_dashboard_data(con, "91"))["compensation"][1]
     labels = list(fig.data[0].y)
     assert len(labels) == 10
-    assert fig.data[0].x[-1] == 1234.56 and fig.data[0].x[0] == 400.0  # 1 234,56, then 1 200 … 400
+    # 1 234,56 then 1 200 … 700 (FILLER 7, then IMPRIMERIE at 700, by SIREN), 600, 500
+    assert list(fig.data[0].x) == [500.0, 600.0, 700.0, 700.0, 800.0, 900.0, 1000.0, 1100.0, 1200.0, 1234.56]
+    assert labels[2] == f"IMPRIMERIE DU HUREPOIX ({IMPRIMERIE})"
     assert f"&lt;script&gt;alert(1)&lt;/script&gt; ({XSS_SIREN})" in labels
     assert all("<script>" not in str(v) for v in (*labels, *(c[0] for c in fig.data[0].customdata)))
 
@@ -450,16 +513,17 @@ def test_ageing_of_open_debts(con: duckdb.DuckDBPyConnection) -> None:
     fig = build_figures(data)["anciennete"][1]
     assert unwrap(fig.data[0].x) == list(ANCIENNETE_TRANCHES)
     by_source = {trace.name: dict(zip(unwrap(trace.x), trace.y, strict=True)) for trace in fig.data}
-    # 2026-12-15 CFE of BOULANGERIE is not due yet on 20/11/2026
-    assert by_source["Impôts professionnels"]["Pas encore exigible"] == 987.0
-    # 616 days (spl 14/03/2025) and 554 days (IS 15/05/2025 of ÉCURIES)
-    assert by_source["Produits locaux (Hélios)"]["1 à 2 ans"] == 1200.0
+    # the 15/12/2026 CFE of BOULANGERIE is not due on 27/11/2026
+    assert by_source["Impôts professionnels"]["À échoir (pas encore exigible)"] == 987.0
+    # 623 days (spl 14/03/2025) and 561 days (IS 15/05/2025 of ÉCURIES); 926 days (IS 15/05/2024 of OMO)
+    assert by_source["Produits locaux (Hélios)"]["1 à 2 ans"] == 700.0
     assert by_source["Impôts professionnels"]["1 à 2 ans"] == 24200.0
-    assert all(v == 0 for v in (s["Plus de 2 ans"] for s in by_source.values()))
-    # every open line of a positioned company lands in one bucket: the buckets add up to total_dettes
-    assert sum(data.anciennete["montant"], D(0)) == data.totaux["total_dettes"]
-    # unattached, out-of-scope and unknown-SIREN lines are not there
-    assert int(data.anciennete["nb_lignes"].sum()) == 21
+    assert by_source["Impôts professionnels"]["Plus de 2 ans"] == 3000.0
+    assert by_source["Amendes"]["Moins de 3 mois"] == 750.0  # fine of 25/11/2026
+    # every open line of a positioned company lands in one bucket: due debts plus not-yet-due taxes
+    assert sum(data.anciennete["montant"], D(0)) == data.totaux["total_dettes"] + data.totaux["dettes_a_echoir"]
+    # unattached, out-of-scope, rejected-register and unknown-SIREN lines are not there; written-off fines neither
+    assert int(data.anciennete["nb_lignes"].sum()) == 18
 
 
 def test_recovery_stages(con: duckdb.DuckDBPyConnection) -> None:
@@ -477,33 +541,34 @@ def test_recovery_stages(con: duckdb.DuckDBPyConnection) -> None:
     spl_count = dict(zip(spl_n.y, spl_n.x, strict=True))
     spl_amount = dict(zip(spl_eur.y, spl_eur.x, strict=True))
     tax_amount = dict(zip(tax_eur.y, tax_eur.x, strict=True))
-    assert spl_count["Amiable"] == 2 and spl_amount["Amiable"] == 3140.5  # 640,50 + 2 500 (La Poste)
-    assert spl_count["Relance"] == 2 and spl_amount["Relance"] == 1410.0
-    assert spl_amount["Contestation par le débiteur"] == 2310.0
-    assert tax_amount["Mise en demeure"] == 22905.0  # 13 500 + 8 030 + 1 375
-    assert tax_amount["Déclarée au passif (procédure collective)"] == 24200.0
-    assert "Saisie" not in spl_amount or spl_amount["Saisie"] == 0  # settled title: not open
+    assert spl_count["Amiable"] == 1 and spl_amount["Amiable"] == 640.5  # La Poste's title is paid
+    assert spl_count["Saisie"] == 1 and spl_amount["Saisie"] == 700.0
+    assert spl_amount["Contestation par le débiteur"] == 1800.0
+    assert tax_amount["Mise en demeure"] == 22490.3  # 7 385,30 + 5 730 + 1 375 + 8 000
+    assert tax_amount["Déclarée au passif (procédure collective)"] == 27200.0
+    assert tax_amount["Amiable"] == 987.0  # the CFE not yet due is an open title
 
 
 def test_common_debtor_panel(con: duckdb.DuckDBPyConnection) -> None:
     fig = build_figures(load_dashboard_data(con, "17"))["panel"][1]
     impots = next(t for t in fig.data if t.name == "Impôts professionnels")
-    assert list(impots.y)[-1] == "1. ÉCURIES DE L'ÎLE DE RÉ (520987611)"  # rank 1 on top
-    assert list(impots.y)[0] == "6. OSTREICULTURE MARENNES OLERON (800000010)"
-    assert impots.x[-1] == 24200.0
-    assert impots.customdata[-1][3] == f"25{NBSP}630,00{NBSP}€"
+    assert list(impots.y)[-1] == "1. OSTREICULTURE MARENNES OLERON (800000010)"  # rank 1 on top
+    assert list(impots.y)[0] == "6. TRANSPORTS CHARENTAIS (443210984)"
+    assert impots.x[-1] == 4650.0
+    assert impots.customdata[-1][3] == f"6{NBSP}650,00{NBSP}€"
     assert impots.customdata[-1][5] == "Déclarée au passif (procédure collective)"
-    assert impots.customdata[-1][6] == "61,90"
-    assert sum(sum(t.x) for t in fig.data) == pytest.approx(25630 + 19035.30 + 4317.50 + 10340 + 13375 + 2375)
+    assert impots.customdata[-1][6] == "77,23"
+    assert sum(sum(t.x) for t in fig.data) == pytest.approx(6650 + 25180 + 1420.50 + 9125 + 7530 + 8510.30)
 
 
 def test_data_quality(con: duckdb.DuckDBPyConnection) -> None:
     figs = build_figures(load_dashboard_data(con, "17"))
     kept, rejected = figs["qualite"][1].data
     assert unwrap(kept.x)[:2] == ["Registre des entreprises", "Amendes"]
-    assert list(kept.y) == [11, 10, 7, 8, 4, 5, 3, 3]
-    assert list(rejected.y) == [1, 6, 2, 2, 2, 1, 0, 0]
-    assert rejected.customdata[1][2] == f"37,5{NBSP}%"  # 6 of 16 fines rejected
+    # the 2026-11-27 files only (each 2026-11-20 file is in the warehouse too: not counted twice)
+    assert list(kept.y) == [13, 14, 7, 11, 4, 6, 3, 5]
+    assert list(rejected.y) == [2, 7, 3, 2, 3, 1, 0, 0]
+    assert rejected.customdata[1][2] == f"33,3{NBSP}%"  # 7 of 21 fines rejected
 
     rejets = figs["rejets"][1]
     per_reason = {y: 0 for y in rejets.data[0].y}
@@ -512,11 +577,12 @@ def test_data_quality(con: duckdb.DuckDBPyConnection) -> None:
             per_reason[y] += x
     assert per_reason["Montants incohérents"] == 3
     assert per_reason["Doublon"] == 2  # amendes + register
-    assert sum(per_reason.values()) == 14  # department 91 rejects are not counted
+    assert per_reason["Date postérieure à l'extraction"] == 3
+    assert sum(per_reason.values()) == 18  # older files' and department 91's rejects are not counted
 
     pie = figs["rattachement"][1].data[0]
-    assert list(pie.values) == [4, 4, 1, 1]
-    assert f"80,0{NBSP}% rattachées" in figs["rattachement"][1].layout.title.text
+    assert list(pie.values) == [10, 2, 1, 1]
+    assert f"85,7{NBSP}% rattachées" in figs["rattachement"][1].layout.title.text
 
 
 def test_empty_department_gives_readable_empty_charts(con: duckdb.DuckDBPyConnection) -> None:
@@ -531,6 +597,6 @@ def test_empty_department_gives_readable_empty_charts(con: duckdb.DuckDBPyConnec
 
 
 def test_company_labels_are_escaped() -> None:
-    assert charts.label_entreprise(XSS, XSS_SIREN) == f"&lt;script&gt;alert(1)&lt;/script&gt; ({XSS_SIREN})"
-    assert charts.label_entreprise("A" * 60, "1").startswith("A" * 39 + "…")
-    assert charts.label_entreprise(None, "1") == "(sans dénomination) (1)"
+    assert label_entreprise(XSS, XSS_SIREN) == f"&lt;script&gt;alert(1)&lt;/script&gt; ({XSS_SIREN})"
+    assert label_entreprise("A" * 60, "1").startswith("A" * 39 + "…")
+    assert label_entreprise(None, "1") == "(sans dénomination) (1)"

@@ -13,18 +13,14 @@ import pandas as pd
 import pytest
 
 from onevision_dagster import warehouse
-from onevision_dagster.consolidate import consolidation
-from onevision_dagster.consolidate.consolidation import (
-    NATIONAL_POSITION_COLUMNS,
-    POSITION_COLUMNS,
-    build_all,
-    build_departement,
-    build_national,
-    date_situation,
-)
+from onevision_dagster.consolidate import build as consolidation
+from onevision_dagster.consolidate import panels, tables
+from onevision_dagster.consolidate.build import build_all, build_departement, build_national, date_situation
 from onevision_dagster.consolidate.matching import normalise_names
 from onevision_dagster.consolidate.schemas import TABLE_MODELS
 from onevision_dagster.consolidate.table_validation import validate_table
+from onevision_dagster.consolidate.tables import NATIONAL_POSITION_COLUMNS, POSITION_COLUMNS
+from onevision_dagster.contract.sources import in_scope_sql
 from onevision_dagster.ingest.load import ingest_landing
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
@@ -86,12 +82,15 @@ def insert_raw(
         con.unregister("_rows")
     if departement:
         con.execute(
-            "INSERT INTO quality.chargements VALUES (?, ?, ?, CAST(? AS DATE), ?, ?, 0, NULL, now())",
+            "INSERT INTO quality.chargements (source, departement, fichier, date_extraction, lignes_lues, "
+            "lignes_gardees, lignes_rejetees, charge_le, statut) "
+            "VALUES (?, ?, ?, CAST(? AS DATE), ?, ?, 0, now(), 'CHARGE')",
             [source, departement, fichier, date, len(rows), len(rows)],
         ).fetchall()
 
 
 def add_company(con: duckdb.DuckDBPyConnection, **row: str | None) -> None:
+    """A register row, added to every register version loaded (as if every register file listed it)."""
     row.setdefault("sigle", None)
     row.setdefault("procedure_collective", None)
     row.setdefault("date_jugement", None)
@@ -100,13 +99,14 @@ def add_company(con: duckdb.DuckDBPyConnection, **row: str | None) -> None:
     row["sigle_normalise"] = normalise_names(pd.Series([row["sigle"]], dtype=object)).iloc[0]
     df = pd.DataFrame([row]).astype(object)
     con.register("_co", df)
-    con.execute("INSERT INTO raw.entreprises BY NAME SELECT * FROM _co").fetchall()
+    con.execute("INSERT INTO raw.entreprises BY NAME SELECT _co.*, v.date_extraction FROM _co, "
+                "(SELECT DISTINCT date_extraction FROM raw.entreprises) v").fetchall()
     con.unregister("_co")
 
 
 def validate_all(con: duckdb.DuckDBPyConnection) -> None:
     for table in TABLE_MODELS:
-        validate_table(con, table, None)  # Pandera's SchemaErrors when a model rejects the stored rows
+        validate_table(con, table, None)  # TableCheckFailed (Pandera's verdict) when a model rejects the rows
 
 
 @pytest.fixture(scope="module")
@@ -152,22 +152,42 @@ def test_fine_attachment_methods(samples: duckdb.DuckDBPyConnection) -> None:
             "WHERE departement = '17'",
         )
     }
+    # the kept fines of the latest file (2026-11-27; lines 6, 9, 10, 11, 13, 16 and 18 are rejected)
     assert got == {
         "2": ("SIREN", "812345676", "", ""),
         "3": ("SIREN_SANS_ESPACES", "812345676", "", ""),
         "4": ("NOM_CODE_POSTAL", "812345676", "", "1"),
         "5": ("", "", "AMBIGUE", "2"),
-        "6": ("NOM_CODE_POSTAL", "443210984", "", "1"),
         "7": ("SIREN", "443210984", "", ""),
+        "8": ("SIREN", "443210984", "", ""),
         "12": ("NOM_CODE_POSTAL", "520987611", "", "1"),
         "14": ("", "", "AUCUN_CANDIDAT", "0"),
-        "15": ("SIGLE_CODE_POSTAL", "800000010", "", "1"),
-        "16": ("SIREN", "424242428", "", ""),
+        "15": ("SIREN", "424242428", "", ""),
+        "17": ("SIREN", "790112239", "", ""),
+        "19": ("SIREN", "735173510", "", ""),
+        "20": ("SIREN", "301122339", "", ""),
+        "21": ("SIREN", "444555668", "", ""),
+        "22": ("SIREN", "443210984", "", ""),
     }
 
 
+def test_fines_match_names_and_acronyms_in_the_first_snapshot() -> None:
+    """The 2026-11-20 snapshot holds the name matches the later file lost (invalid SIREN, acronym)."""
+    con = sample_warehouse()
+    from onevision_dagster.consolidate.fines import insert_rattachement
+    from onevision_dagster.consolidate.snapshot import snapshot_at
+
+    tables.create_tables(con)
+    insert_rattachement(con, snapshot_at(con, "17", dt.date(2026, 11, 20)), "core.rattachement_amendes")
+    got = {r[0]: tuple(r[1:]) for r in table_rows(
+        con, "SELECT ligne, methode, siren, motif, nb_candidats FROM core.rattachement_amendes")}
+    assert got["6"] == ("NOM_CODE_POSTAL", "443210984", "", "1")  # invalid SIREN, STE TRANSPORTS CHARENTAIS
+    assert got["15"] == ("SIGLE_CODE_POSTAL", "800000010", "", "1")  # OMO, the register's acronym
+
+
 def test_every_fine_is_attached_or_listed(samples: duckdb.DuckDBPyConnection) -> None:
-    (n_fines,) = samples.execute("SELECT count(*) FROM raw.amendes").fetchone()
+    (n_fines,) = samples.execute("SELECT count(*) FROM raw.amendes WHERE date_extraction = DATE '2026-11-27'"
+                                 ).fetchone()
     (n_att,) = samples.execute("SELECT count(*) FROM core.rattachement_amendes").fetchone()
     assert n_att == n_fines
     orphans = samples.execute(
@@ -181,20 +201,20 @@ def test_every_fine_is_attached_or_listed(samples: duckdb.DuckDBPyConnection) ->
 
 def test_every_line_is_positioned_or_listed(samples: duckdb.DuckDBPyConnection) -> None:
     rows = samples.execute(
-        """WITH l AS (SELECT departement, source, reference, siren FROM core.lignes_dettes
+        f"""WITH l AS (SELECT departement, source, reference, siren FROM core.lignes_dettes
                       UNION ALL SELECT departement, source, reference, siren FROM core.lignes_creances)
            SELECT count(*) FILTER (WHERE p.siren IS NULL AND n.motif IS NULL),
                   count(*) FILTER (WHERE p.siren IS NOT NULL AND n.motif IS NOT NULL),
                   count(*)
            FROM l
-           LEFT JOIN (SELECT DISTINCT siren FROM raw.entreprises
-                      WHERE substr(categorie_juridique, 1, 1) IN ('5','6','8','9')) p ON p.siren = l.siren
+           LEFT JOIN (SELECT DISTINCT siren FROM raw.entreprises e
+                      WHERE date_extraction = DATE '2026-11-27' AND {in_scope_sql("e")}) p ON p.siren = l.siren
            LEFT JOIN core.non_positionnees n
              ON n.departement = l.departement AND n.source = l.source AND n.reference = l.reference"""
     ).fetchone()
     assert rows[0] == 0 and rows[1] == 0
-    kept = sum(samples.execute(f"SELECT count(*) FROM raw.{s}").fetchone()[0]
-               for s in consolidation.PARTITIONED_SOURCES)
+    kept = sum(samples.execute(f"SELECT count(*) FROM raw.{s} WHERE date_extraction = DATE '2026-11-27'"
+                               ).fetchone()[0] for s in tables.PARTITIONED_SOURCES)
     assert rows[2] == kept
 
 
@@ -214,25 +234,39 @@ def test_pandera_models_accept_the_samples(samples: duckdb.DuckDBPyConnection) -
     validate_all(samples)
 
 
+def _score(total: Decimal, age: int, stage: str | None) -> Decimal:
+    """The panel's formula (docs/warehouse.md), by hand."""
+    rank = panels.STAGE_RANKS.get(stage, 0) if stage else 0
+    value = 100 * (0.5 * min(1.0, math.log(1 + float(total)) / math.log(1 + 1_000_000))
+                   + 0.3 * min(1.0, age / 1095) + 0.2 * rank / 5)
+    return Decimal(f"{value:.2f}")
+
+
 def test_panel(samples: duckdb.DuckDBPyConnection) -> None:
     rows = samples.execute(
         """SELECT rang, siren, nb_sources_dettes, total_dettes, anciennete_jours, etape_la_plus_avancee, score
            FROM marts.panel_debiteurs_communs WHERE departement = '17' ORDER BY rang"""
     ).fetchall()
-    assert [r[1] for r in rows] == [
-        "520987611", "443210984", "812345676", "612345009", "790112239", "800000010"
-    ]
-    assert [r[0] for r in rows] == list(range(1, 7))
     by_siren = {r[1]: r for r in rows}
-    # Écuries: 25 630,00 € owed, 554 days, claim filed in the collective procedure (stage 5)
-    _, _, nb, total, age, etape, score = by_siren["520987611"]
-    assert (nb, etape) == (3, "PASSIF_PROCEDURE")
-    expected = 100 * (0.5 * math.log(1 + float(total)) / math.log(1 + 1_000_000) + 0.3 * age / 1095 + 0.2)
-    assert score == Decimal(f"{expected:.2f}")
-    # Garage Martin: the contested spl title ranks 0, the tax under sursis is at MISE_EN_DEMEURE
-    assert by_siren["790112239"][5] == "MISE_EN_DEMEURE"
-    # Fines and rnf carry no stage
-    assert by_siren["800000010"][5] is None
+    # companies with due debts in two debtor sources at 2026-11-27 (expected/positions_17.csv)
+    assert set(by_siren) == {"301122339", "443210984", "520987611", "790112239", "800000010", "812345676"}
+    assert [r[0] for r in rows] == list(range(1, 7))
+    # the most advanced stage of a due debt, read off the 2026-11-27 files
+    assert {s: r[5] for s, r in by_siren.items()} == {
+        "301122339": "MISE_EN_DEMEURE",  # IS at MISE_EN_DEMEURE; the fine has no stage
+        "443210984": "MISE_EN_DEMEURE",  # the CFE at SATD was paid by 2026-11-27: the VAT remains
+        "520987611": "PASSIF_PROCEDURE",  # IS claim filed in the procedure
+        "790112239": "MISE_EN_DEMEURE",  # the contested spl title ranks 0; the VAT under sursis is MISE_EN_DEMEURE
+        "800000010": "PASSIF_PROCEDURE",
+        "812345676": "SAISIE",  # the CFE not yet due (AMIABLE) does not count; spl title 1542 at SAISIE
+    }
+    for siren, (_, _, nb, total, age, stage, score) in by_siren.items():
+        assert nb == 2
+        assert score == _score(total, age, stage), siren
+    # Écuries: 25 180,00 € due, 561 days, stage 5
+    assert by_siren["520987611"][3:5] == (Decimal("25180.00"), 561)
+    scores = [r[6] for r in rows]
+    assert scores == sorted(scores, reverse=True)
     national = samples.execute(
         "SELECT rang, siren, score FROM marts.panel_debiteurs_communs_national ORDER BY rang"
     ).fetchall()
@@ -240,7 +274,7 @@ def test_panel(samples: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_date_situation_from_samples(samples: duckdb.DuckDBPyConnection) -> None:
-    assert date_situation(samples, "17") == dt.date(2026, 11, 20)
+    assert date_situation(samples, "17") == dt.date(2026, 11, 27)
     assert date_situation(samples, "91") is None
 
 
@@ -251,7 +285,7 @@ def test_rebuild_is_idempotent_and_atomic(monkeypatch: pytest.MonkeyPatch) -> No
     def snapshot() -> dict[str, list]:
         return {
             t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-            for t in consolidation.DEPARTEMENT_TABLES + consolidation.NATIONAL_TABLES
+            for t in tables.DEPARTEMENT_TABLES + tables.NATIONAL_TABLES
         }
 
     before = snapshot()
@@ -305,7 +339,7 @@ def multi() -> duckdb.DuckDBPyConnection:
     ])
     insert_raw(con, "impots_pro", "91", "2026-11-18", [
         dict(siren="443210984", ref_article="91CFE1", code_impot="CFE", date_exigibilite="2026-10-01",
-             mt_droits="1000.00", mt_penalites="0.00", mt_paye="0.00", phase="AMIABLE", sursis="N"),
+             mt_droits="1000.00", mt_penalites="0.00", mt_paye="0.00", phase="SATD", sursis="N"),
         # due exactly on the as-of date: offsettable
         dict(siren="443210984", ref_article="91IS2", code_impot="IS", date_exigibilite="2026-11-19",
              mt_droits="150.00", mt_penalites="50.00", mt_paye="0.00", phase="AMIABLE", sursis="N"),
@@ -355,7 +389,7 @@ def test_department_as_of_dates(multi: duckdb.DuckDBPyConnection) -> None:
     assert date_situation(multi, "91") == dt.date(2026, 11, 19)
     assert date_situation(multi, "2A") == dt.date(2026, 11, 21)
     assert date_situation(multi, "971") == dt.date(2026, 11, 10)
-    assert date_situation(multi, "17") == dt.date(2026, 11, 20)
+    assert date_situation(multi, "17") == dt.date(2026, 11, 27)
 
 
 def test_position_91(multi: duckdb.DuckDBPyConnection) -> None:
@@ -365,11 +399,11 @@ def test_position_91(multi: duckdb.DuckDBPyConnection) -> None:
         "date_situation": "2026-11-19",
         "dettes_amendes": "100.00", "dettes_spl": "300.00", "dettes_impots_pro": "1200.00",
         "dettes_rnf": "0.00",
-        "total_dettes": "1600.00",
+        "total_dettes": "1600.00", "dettes_a_echoir": "0.00", "dettes_non_valeur": "0.00",
         "creances_tva": "0.00", "creances_excedents": "500.00", "creances_is": "0.00",
-        "total_creances": "500.00",
+        "total_creances": "500.00", "creances_a_echoir": "0.00",
         "creances_potentielles": "0.00", "solde": "-1100.00",
-        "dettes_compensables": "1200.00", "montant_compensable": "500.00",
+        "dettes_compensables": "1200.00", "montant_compensable": "500.00", "passif_declare": "0.00",
         "nb_sources_dettes": "3", "anciennete_jours": "687", "procedure_collective": "",
     }
     b = position(multi, "marts.positions", B, "91")
@@ -379,37 +413,41 @@ def test_position_91(multi: duckdb.DuckDBPyConnection) -> None:
     )
     assert b["procedure_collective"] == "REDRESSEMENT"
     # the 17 positions are untouched by the other departments
-    assert position(multi, "marts.positions", "443210984", "17")["total_dettes"] == "19035.30"
+    assert position(multi, "marts.positions", "443210984", "17")["total_dettes"] == "8510.30"
 
 
 def test_national_sums_departments(multi: duckdb.DuckDBPyConnection) -> None:
     a = position(multi, "marts.positions_nationales", "443210984")
+    # 17 at 2026-11-27 (expected/positions_17.csv) + 91 at 2026-11-19 (test_position_91)
     assert a == {
         "siren": "443210984", "denomination": "TRANSPORTS CHARENTAIS", "departements": "17,91",
-        "date_situation": "2026-11-20",
-        "dettes_amendes": "1100.00", "dettes_spl": "300.00", "dettes_impots_pro": "19235.30",
-        "dettes_rnf": "0.00", "total_dettes": "20635.30",
-        "creances_tva": "12500.00", "creances_excedents": "500.00", "creances_is": "0.00",
-        "total_creances": "13000.00", "creances_potentielles": "7000.00", "solde": "-7635.30",
-        "dettes_compensables": "19235.30", "montant_compensable": "13000.00",
-        "nb_sources_dettes": "3", "anciennete_jours": "687", "procedure_collective": "",
+        "date_situation": "2026-11-27",
+        "dettes_amendes": "1225.00", "dettes_spl": "300.00", "dettes_impots_pro": "8585.30",
+        "dettes_rnf": "0.00", "total_dettes": "10110.30", "dettes_a_echoir": "0.00", "dettes_non_valeur": "0.00",
+        "creances_tva": "0.00", "creances_excedents": "500.00", "creances_is": "0.00",
+        "total_creances": "500.00", "creances_a_echoir": "4000.00", "creances_potentielles": "7000.00",
+        "solde": "-9610.30", "dettes_compensables": "8585.30", "montant_compensable": "500.00",
+        "passif_declare": "0.00", "nb_sources_dettes": "3", "anciennete_jours": "687", "procedure_collective": "",
     }
     b = position(multi, "marts.positions_nationales", B)
     assert b == {
         "siren": B, "denomination": "CHAIS DU SUD", "departements": "2A,91", "date_situation": "2026-11-21",
         "dettes_amendes": "0.00", "dettes_spl": "0.00", "dettes_impots_pro": "3000.00",
         "dettes_rnf": "400.00",
-        "total_dettes": "3400.00", "creances_tva": "1000.00", "creances_excedents": "0.00",
-        "creances_is": "0.00", "total_creances": "1000.00", "creances_potentielles": "0.00",
-        "solde": "-2400.00", "dettes_compensables": "3000.00",
+        "total_dettes": "3400.00", "dettes_a_echoir": "0.00", "dettes_non_valeur": "0.00",
+        "creances_tva": "1000.00", "creances_excedents": "0.00",
+        "creances_is": "0.00", "total_creances": "1000.00", "creances_a_echoir": "0.00",
+        "creances_potentielles": "0.00", "solde": "-2400.00", "dettes_compensables": "3000.00",
         # national as-of 2026-11-21 >= judgment 2026-11-20: the procedure blocks offsetting
-        "montant_compensable": "0.00",
+        "montant_compensable": "0.00", "passif_declare": "0.00",
         # recomputed from the sums: impots_pro (91) + rnf (2A), though each department has one source
         "nb_sources_dettes": "2", "anciennete_jours": "171", "procedure_collective": "REDRESSEMENT",
     }
+    # La Poste paid its 17 title by 2026-11-27: only 971 remains (a title dated after 971's as-of date,
+    # inserted straight into the raw table: the age is clamped to 0)
     poste = position(multi, "marts.positions_nationales", "356000000")
     got = (poste["departements"], poste["dettes_spl"], poste["anciennete_jours"])
-    assert got == ("17,971", "2600.00", "264")
+    assert got == ("971", "100.00", "0")
     assert position(multi, "marts.positions", "356000000", "971")["anciennete_jours"] == "0"
 
 
@@ -434,7 +472,7 @@ def test_national_panel_and_models(multi: duckdb.DuckDBPyConnection) -> None:
     ).fetchall()
     by_siren = {r[0]: r[1:] for r in rows}
     assert by_siren[B] == ("2A,91", 2, "MISE_EN_DEMEURE")
-    # SATD (17) and SAISIE (91) share the top enforcement rank: the name breaks the tie
+    # SATD and SAISIE (both in 91) share the top enforcement rank: the name breaks the tie
     assert by_siren["443210984"] == ("17,91", 3, "SAISIE")
     dept_91 = multi.execute(
         "SELECT siren FROM marts.panel_debiteurs_communs WHERE departement = '91'"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import re
 import sys
@@ -17,19 +18,15 @@ import duckdb
 import plotly.graph_objects as go
 import pytest
 
-from onevision_dagster.reports.charts import build_figures, load_dashboard_data
-from onevision_dagster.reports.dashboard import (
-    PLOTLY_JS,
-    dashboard_filename,
-    ensure_plotly_js,
-    find_browser,
-    write_dashboard,
-    write_index,
-    write_static_image,
-)
+from onevision_dagster.reports.charts import build_figures
+from onevision_dagster.reports.dashboard import PLOTLY_JS, ensure_plotly_js, write_dashboard
+from onevision_dagster.reports.dashboard_data import load_dashboard_data
 from onevision_dagster.reports.fiche import write_fiche
 from onevision_dagster.reports.formatting import NBSP
+from onevision_dagster.reports.html_page import dashboard_filename
+from onevision_dagster.reports.index_page import write_index
 from onevision_dagster.reports.server import make_server
+from onevision_dagster.reports.static_image import find_browser, write_static_image
 
 
 def _fixture_module():
@@ -108,17 +105,40 @@ def test_dashboard_shows_key_figures_dates_and_legal_basis(reports: Path, con: d
     page = (reports / "tableau_de_bord_17.html").read_text(encoding="utf-8")
     visible = Page(page).visible
     assert "One Vision — Département 17" in visible
-    assert "situation au" in visible and "20/11/2026" in visible
-    for amount in ("77 782,80", "49 700,00", "-28 082,80", "13 875,00", "9 500,00"):
+    assert "situation au" in visible and "27/11/2026" in visible
+    # due debts, due certain credits, balance, offsettable, potential; then what is shown apart
+    for amount in ("60 000,80", "6 500,00", "-53 500,80", "2 500,00", "7 000,00", "987,00", "450,00", "4 000,00",
+                   "27 200,00"):
         assert _euros(amount) in visible, amount
-    assert "80,0" + NBSP + "%" in visible  # fines attached
+    for label in ("Dettes exigibles", "Impôts à échoir", "Amendes admises en non-valeur", "Créances à échoir",
+                  "Passif déclaré", "Compensations bloquées"):
+        assert label in visible, label
+    assert "85,7" + NBSP + "%" in visible  # fines attached
     for article in ("L. 257 B", "R. 257 B-1", "L. 277", "L. 622-7"):
         assert article in visible
+    assert "hors L. 257 B" in visible and "à échoir (non compensable avant sa date)" in visible
+    assert "jamais compens" not in visible
     # the 10 largest opportunities also as a table, with exact amounts
-    assert re.search(r"TRANSPORTS CHARENTAIS</td><td>443210984</td><td class=montant>12\xa0500,00\xa0€", page)
+    assert re.search(r"ATLANTIC SHIPPING LIMITED</td><td>301122339</td><td class=montant>2\xa0500,00\xa0€", page)
+    # and the blocked ones, with why
+    blocked = re.search(r"OSTREICULTURE MARENNES OLERON</td><td>800000010</td><td>(.*?)</td>"
+                        r"<td class=montant>3\xa0200,00\xa0€</td><td class=montant>3\xa0000,00\xa0€", page)
+    assert blocked is not None
+    assert Page(blocked.group(1)).visible == (
+        "Compensation bloquée  créance déclarée au passif d'une procédure que le registre ne montre pas"
+    )
     # every chart is in the page
     for key in build_figures(load_dashboard_data(con, "17")):
         assert f'id="graphe-{key}"' in page
+
+
+def test_national_dashboard_names_both_blocks(reports: Path) -> None:
+    visible = Page((reports / "tableau_de_bord_national.html").read_text(encoding="utf-8")).visible
+    assert "procédure collective ouverte (art. L. 622-7 C. com.)" in visible  # FONDERIE, department 91
+    assert "créance déclarée au passif d'une procédure que le registre ne montre pas" in visible
+    assert "FONDERIE DE L'ESSONNE" in visible
+    assert "IMPRIMERIE DU HUREPOIX" in visible  # offsettable: judged after the as-of date
+    assert _euros("8 200,00") in visible  # 5 000 + 3 200 at stake
 
 
 def test_plotly_js_written_once_beside_the_pages_and_not_inlined(reports: Path) -> None:
@@ -237,7 +257,7 @@ def test_static_image_with_chromium(tmp_path: Path, con: duckdb.DuckDBPyConnecti
     # the hostile name is drawn as text, never as markup
     assert f"{XSS} ({XSS_SIREN})" in texts
     assert not any(el.tag.rsplit("}", 1)[-1] == "script" for el in root.iter())
-    assert any(f"1{NBSP}234,56{NBSP}€" in t for t in texts)  # French number in the title
+    assert any(f"1{NBSP}934,56{NBSP}€" in t for t in texts)  # French number in the title
     assert write_static_image(figures["compensation"][1], tmp_path / "x.bmp") is False
 
 
@@ -273,3 +293,73 @@ def test_report_server_is_read_only_and_local(reports: Path) -> None:
         server.server_close()
     with pytest.raises(FileNotFoundError):
         make_server(reports / "absent", port=0)
+
+
+def _raw_get(port: int, path: str, method: str = "GET") -> tuple[int, bytes]:
+    """Sends the path as written (urllib would not keep every `..` or `%2e%2e`)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.putrequest(method, path, skip_host=False, skip_accept_encoding=True)
+        conn.endheaders()
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def test_report_server_lists_no_folder_and_never_leaves_its_root(
+    reports: Path, tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    write_fiche(con, "443210984", "17", reports / "fiches")
+    secret = tmp_path / "secret.html"  # outside the report folder
+    secret.write_text("<p>hors du dossier</p>", encoding="utf-8")
+    (reports / "passwd").symlink_to("/etc/passwd")
+    (reports / "etc").symlink_to("/etc", target_is_directory=True)
+    (reports / "fuite.html").symlink_to(secret)
+    (reports / "fiches" / "index.html").symlink_to(secret)  # an index that points outside is no index
+    (reports / "vide").mkdir()
+    (reports / "alias.html").symlink_to(reports / "tableau_de_bord_17.html")  # inside: served
+    (reports / ".tableau_de_bord_17.html.tmp").write_text("moitié de page", encoding="utf-8")
+    server = make_server(reports, port=0)
+    port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        refused = [
+            "/../../../etc/passwd",
+            "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+            "/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
+            "/..%2f..%2f..%2fetc%2fpasswd",
+            "/passwd",
+            "/etc/passwd",
+            "/etc/",
+            "/fuite.html",
+            "/fiches/",
+            "/fiches/index.html",
+            "/vide/",
+            "/.tableau_de_bord_17.html.tmp",
+            "/index.html/",
+        ]
+        for path in refused:
+            for method in ("GET", "HEAD"):
+                status, body = _raw_get(port, path, method)
+                assert status == 404, (method, path, status)
+                assert b"root:" not in body and b"hors du dossier" not in body, path
+                assert b"fiche_443210984_17.html" not in body, path  # no listing
+        # a folder URL without its slash is redirected, then refused: never listed
+        assert _raw_get(port, "/fiches")[0] == 301
+        assert _raw_get(port, "/vide")[0] == 301
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "//exemple.invalid/..")
+        redirect = conn.getresponse()
+        assert redirect.status == 301 and redirect.getheader("Location") == "/exemple.invalid/../"  # same site
+        conn.close()
+        status, body = _raw_get(port, "/fiches/fiche_443210984_17.html")
+        assert status == 200 and b"TRANSPORTS CHARENTAIS" in body
+        status, body = _raw_get(port, "/alias.html")
+        assert status == 200 and body == (reports / "tableau_de_bord_17.html").read_bytes()
+        status, body = _raw_get(port, "/")
+        assert status == 200 and body == (reports / "index.html").read_bytes()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from onevision_dagster import warehouse
-from onevision_dagster.consolidate.consolidation import POSITION_MONEY_COLUMNS, build_all
+from onevision_dagster.consolidate.build import build_all
+from onevision_dagster.consolidate.tables import POSITION_MONEY_COLUMNS
 from onevision_dagster.ingest.load import ingest_landing
 from onevision_dagster.reports.exports import (
     export_non_positionnees,
@@ -131,7 +132,7 @@ def test_export_positions_17(samples: duckdb.DuckDBPyConnection, tmp_path: Path)
     assert export_positions(samples, out, departement="17") == 8
     expected = expected_as_agent("positions_17.csv", {"date_situation"}, set(POSITION_MONEY_COLUMNS))
     assert out.read_bytes() == expected
-    assert b";-2500,00;" in expected and b"'-2500" not in expected
+    assert b";-6625,00;" in expected and b"'-6625" not in expected
 
 
 def test_export_positions_national(samples: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
@@ -154,7 +155,7 @@ def test_export_positions_unknown_department_is_header_only(
 
 def test_export_non_positionnees(samples: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     out = tmp_path / "np.csv"
-    assert export_non_positionnees(samples, out, departement="17") == 4
+    assert export_non_positionnees(samples, out, departement="17") == 6
     assert out.read_bytes() == expected_as_agent("non_positionnees.csv", set(), set())
     out_all = tmp_path / "np_all.csv"
     export_non_positionnees(samples, out_all)
@@ -175,7 +176,8 @@ def test_export_rejets(samples: duckdb.DuckDBPyConnection, tmp_path: Path) -> No
     assert len(rows) == n
     with (SAMPLES / "expected" / "rejets.csv").open(encoding="utf-8", newline="") as fh:
         _, *expected = list(csv.reader(fh))
-    assert [r[:4] for r in rows] == expected  # same rows, same order (register first, then by source)
+    # the rejects of the files of the latest snapshot (2026-11-27), in the contract's order of sources
+    assert [r[:4] for r in rows] == expected
     raw = out.read_bytes().decode("utf-8")
     # the raw line holds the separator: quoted, one record per line
     assert '"1700000000016;12/06/2026;21/08/2026;BOULANGERIE DU PORT;812345676;12 QUAI DUPERRE;17000"' in raw
@@ -193,13 +195,18 @@ def test_export_rejets_neutralises_formula_like_content(tmp_path: Path) -> None:
     con = duckdb.connect()
     warehouse.create_raw_and_quality(con)
     con.execute(
-        """INSERT INTO quality.rejets VALUES
+        """INSERT INTO quality.rejets (source, departement, fichier, date_extraction, ligne, colonne, motif, message,
+                                       contenu) VALUES
            ('amendes', '17', 'amendes_17_20261120.csv', DATE '2026-11-20', 3, 'NUM_AMENDE',
             'VALEUR_MANQUANTE',
             'NUM_AMENDE : valeur manquante', '=HYPERLINK(\"http://x\";\"clic\")'),
            ('amendes', '17', 'amendes_17_20261120.csv', DATE '2026-11-20', 2, 'MONTANT_MAJORE',
             'MONTANT_NEGATIF', '-5 est négatif', '-5;x')"""
     ).fetchall()
+    con.execute("""INSERT INTO quality.chargements (source, departement, fichier, date_extraction, lignes_lues,
+                   lignes_gardees, lignes_rejetees, charge_le, statut)
+                   VALUES ('amendes', '17', 'amendes_17_20261120.csv', DATE '2026-11-20', 2, 0, 2, now(), 'CHARGE')
+                """).fetchall()
     out = tmp_path / "r.csv"
     export_rejets(con, out)
     assert out.read_bytes() == agent_bytes(
@@ -211,3 +218,31 @@ def test_export_rejets_neutralises_formula_like_content(tmp_path: Path) -> None:
              "NUM_AMENDE : valeur manquante", '"\'=HYPERLINK(""http://x"";""clic"")"'],
         ],
     )
+
+
+def test_export_positions_17_xlsx_matches_the_expected_positions(
+    samples: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """The workbook of the samples holds the expected positions, each cell typed (text, number, date)."""
+    from openpyxl import load_workbook
+
+    out = tmp_path / "positions_17.xlsx"
+    assert export_positions(samples, out, departement="17") == 8
+    ws = load_workbook(out).worksheets[0]
+    with (SAMPLES / "expected" / "positions_17.csv").open(encoding="utf-8", newline="") as fh:
+        header, *expected = list(csv.reader(fh))
+    assert [c.value for c in ws[1]] == header
+    money = set(POSITION_MONEY_COLUMNS)
+    for want, got in zip(expected, ws.iter_rows(min_row=2), strict=True):
+        for col, cell_text, cell in zip(header, want, got, strict=True):
+            if cell_text == "":
+                assert cell.value is None, col
+            elif col in money:
+                assert cell.data_type == "n" and Decimal(str(cell.value)) == Decimal(cell_text), col
+            elif col == "date_situation":
+                assert cell.is_date and cell.value.date() == dt.date.fromisoformat(cell_text)
+            elif col in ("nb_sources_dettes", "anciennete_jours"):
+                assert cell.value == int(cell_text)
+            else:
+                assert cell.data_type == "s" and cell.value == cell_text, col
+    assert ws.max_row == 9

@@ -12,8 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from onevision_dagster.reports.fiche import PositionIntrouvable, fiche_filename, top_companies, write_fiche
+from onevision_dagster.reports.fiche import write_fiche
+from onevision_dagster.reports.fiche_data import PositionIntrouvable, top_companies
 from onevision_dagster.reports.formatting import NBSP
+from onevision_dagster.reports.html_page import fiche_filename
 
 
 def _fixture_module():
@@ -109,52 +111,61 @@ def _sheet(con: duckdb.DuckDBPyConnection, tmp_path: Path, siren: str, dept: str
 
 def test_sheet_lists_every_line_with_its_origin(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     s = _sheet(con, tmp_path, "443210984", "17")
-    # source, reference, date, amount, status, stage, flags, file, line
+    # source, reference, date, amount, status, nature, stage, offsetting, flags, file, line
     debts = {r[1].split(" ")[0]: r for r in s.rows["dettes"]}
     assert set(debts) == {
-        "1700000000005",
         "1700000000006",
+        "1700000000007",
+        "1700000000021",
         "2025CFE0001",
         "2026TVA0007",
         "2026-RNF-000103",
         "17300/2024/77",
     }
-    assert debts["2025CFE0001"] == [
+    assert debts["2026TVA0007"] == [
         "Impôts professionnels",
-        "2025CFE0001",
-        "15/12/2025",
-        eur("4 535,30"),
+        "2026TVA0007",
+        "24/08/2026",
+        eur("7 385,30"),
         "Ouvert",
-        "Saisie administrative à tiers détenteur",
-        "Compensable",
-        "impots_pro_17_20261120.csv",
-        "2",
+        "Exigible",
+        "Mise en demeure",
+        "Compensable (art. L. 257 B)",
+        "",
+        "impots_pro_17_20261127.csv",
+        "3",
     ]
+    assert debts["1700000000007"][5:8] == ["Exigible", "—", "Hors L. 257 B (amende)"]  # never "jamais compensée"
     # settled lines are listed too, greyed, with their origin
-    assert debts["1700000000006"][3:5] == [eur("0,00"), "Payée"]
-    assert debts["1700000000006"][-2:] == ["amendes_17_20261120.csv", "7"]
-    assert debts["17300/2024/77"][-2:] == ["spl_17_20261120.csv", "9"]
-    assert debts["2026-RNF-000103"][-2:] == ["rnf_17_20261120.csv", "4"]
-    assert s.classes["dettes"].count("fermee") == 3
-    # a fine attached by name says so
-    assert "rattachée par nom et code postal" in debts["1700000000005"][1]
-    # the open lines add up to the position
-    assert s.footers["dettes"][0][2:4] == ["Total restant dû (lignes ouvertes)", eur("19 035,30")]
+    assert debts["1700000000006"][3:6] == [eur("0,00"), "Payée", "Rien n'est dû"]
+    assert debts["1700000000006"][-2:] == ["amendes_17_20261127.csv", "7"]
+    assert debts["17300/2024/77"][-2:] == ["spl_17_20261127.csv", "9"]
+    assert debts["2026-RNF-000103"][-2:] == ["rnf_17_20261127.csv", "4"]
+    assert s.classes["dettes"].count("fermee") == 4
+    assert "rattachée par SIREN" in debts["1700000000021"][1]
+    # the due lines add up to the position; what is owed apart is totalled apart
+    assert [f[2:4] for f in s.footers["dettes"]] == [
+        ["Total des dettes exigibles", eur("8 510,30")],
+        ["À échoir (hors total)", eur("0,00")],
+        ["Admises en non-valeur (hors total)", eur("0,00")],
+    ]
 
     credits = {r[1]: r for r in s.rows["creances"]}
-    assert credits["3519-2026-0001"] == [
-        "Crédits de TVA",
-        "3519-2026-0001",
-        "15/07/2026",
-        eur("12 500,00"),
-        "Accordée",
-        "Certaine",
-        "credits_tva_17_20261120.csv",
-        "2",
+    assert credits["CIS-2026-0004"] == [
+        "Créances d'impôt sur les sociétés",
+        "CIS-2026-0004",
+        "01/06/2028",
+        eur("4 000,00"),
+        "Remboursable",
+        "À échoir (non compensable avant sa date)",
+        "creances_is_17_20261127.csv",
+        "5",
     ]
-    assert credits["CIS-2026-0002"][5:] == ["Potentielle", "creances_is_17_20261120.csv", "3"]
-    assert [f[2:4] for f in s.footers["creances"]] == [
-        ["Total des créances certaines", eur("12 500,00")],
+    assert credits["CIS-2026-0002"][5:] == ["Potentielle (en instruction)", "creances_is_17_20261127.csv", "3"]
+    assert credits["3519-2026-0001"][4:6] == ["Imputée", "Rien n'est dû"]
+    assert [f[1:3] for f in s.footers["creances"]] == [
+        ["Total des créances certaines exigibles", eur("0,00")],
+        ["Créances à échoir (hors total)", eur("4 000,00")],
         ["Total des créances potentielles", eur("7 000,00")],
     ]
 
@@ -164,36 +175,97 @@ def test_sheet_shows_identity_position_and_offsetting(con: duckdb.DuckDBPyConnec
     identity = dict((r[0], r[1]) for r in s.rows["identite"])
     assert identity["Dénomination"] == "TRANSPORTS CHARENTAIS"
     assert identity["Sigle"] == "TC"
+    # the register version of the 27/11 snapshot, not the 20/11 one (its address differs)
     assert identity["Adresse du siège"] == "ZI DE PERIGNY 17180 PERIGNY"
+    assert identity["Origine"] == "entreprises_20261127.csv, ligne 3"
     assert identity["Catégorie juridique"] == "5710 — Société commerciale"
     assert identity["État administratif"] == "Active"
     assert identity["Procédure collective"] == "Aucune"
     position = dict((r[0], r[1]) for r in s.rows["position"])
-    assert position["Total des dettes"] == eur("19 035,30")
-    assert position["Solde (créances − dettes)"] == eur("-6 535,30")
-    assert position["Montant compensable"] == eur("12 500,00")
-    assert position["Ancienneté de la plus vieille dette ouverte"] == "340 jours"
+    assert position["Total des dettes exigibles"] == eur("8 510,30")
+    assert position["Créances à échoir (hors total, non compensables avant leur date)"] == eur("4 000,00")
+    assert position["Créances potentielles (en instruction)"] == eur("7 000,00")
+    assert position["Solde (créances − dettes exigibles)"] == eur("-8 510,30")
+    assert position["Montant compensable"] == eur("0,00")
+    assert position["Passif déclaré (impôts déclarés au passif d'une procédure)"] == eur("0,00")
+    assert position["Ancienneté de la plus vieille dette exigible"] == "106 jours"
     offsetting = s.visible("compensation")
-    assert f"Montant compensable : {eur('12 500,00')}" in offsetting
-    assert f"impôts professionnels exigibles sans sursis : {eur('18 035,30')}" in offsetting
+    assert f"Montant compensable : {eur('0,00')}" in offsetting
+    assert f"impôts professionnels exigibles sans sursis : {eur('7 385,30')}" in offsetting
     assert "art. L. 257 B du LPF" in offsetting and "R. 257 B-1" in offsetting
-    assert f"({eur('1 000,00')}) : jamais compensés" in offsetting  # the fine
+    assert f"({eur('1 125,00')}) : hors L. 257 B" in offsetting  # the two fines
+    assert f"Créances à échoir ({eur('4 000,00')})" in offsetting
+    assert "à échoir (non compensable avant sa date)" in offsetting
+    assert "jamais" not in offsetting
     assert "L. 277" in s.visible("base-legale") and "L. 622-7" in s.visible("base-legale")
-    assert f"Compensation possible : {eur('12 500,00')}" in s.visible("indicateurs")
+    assert "Compensation" not in s.visible("indicateurs")  # nothing to offset, nothing blocked
 
 
 def test_collective_procedure_blocks_offsetting(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     s = _sheet(con, tmp_path, "520987611", "17")
     flags = s.visible("indicateurs")
+    assert "Compensation bloquée : procédure collective ouverte (art. L. 622-7 C. com.)" in flags
     assert "Procédure collective : Redressement judiciaire (12/06/2026)" in flags
+    assert f"Passif déclaré : {eur('24 200,00')}" in flags
     assert "Compensation possible" not in flags
     offsetting = s.visible("compensation")
     assert f"Montant compensable : {eur('0,00')}" in offsetting
-    assert "Compensation bloquée" in offsetting and "L. 622-7 du Code de commerce" in offsetting
-    assert f"sans la procédure : {eur('9 000,00')}" in offsetting  # min(9 000, 24 200)
+    assert "Compensation bloquée : procédure collective ouverte (art. L. 622-7 C. com.)" in offsetting
+    assert f"sans le blocage : {eur('0,00')}" in offsetting  # its VAT refund was paid: min(0, 24 200)
+    assert f"Amendes admises en non-valeur ({eur('450,00')})" in offsetting
     identity = dict((r[0], r[1]) for r in s.rows["identite"])
     assert identity["Procédure collective"] == "Redressement judiciaire — jugement d'ouverture du 12/06/2026"
     assert identity["Dénomination"] == "ÉCURIES DE L'ÎLE DE RÉ"
+    debts = {r[1].split(" ")[0]: r for r in s.rows["dettes"]}
+    assert debts["2025IS00055"][7:9] == [
+        "Bloquée : procédure collective ouverte (art. L. 622-7 C. com.)",
+        "Déclarée au passif",
+    ]
+    # the written-off fine: shown, greyed, apart
+    assert debts["1700000000011"][4:8] == [
+        "Admise en non-valeur",
+        "Admise en non-valeur (hors dettes poursuivies)",
+        "—",
+        "Admise en non-valeur, hors dettes poursuivies",
+    ]
+    assert s.classes["dettes"][-1] == "fermee"
+    assert [f[2:4] for f in s.footers["dettes"]][2] == ["Admises en non-valeur (hors total)", eur("450,00")]
+
+
+def test_declared_claim_without_procedure_blocks_offsetting(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    s = _sheet(con, tmp_path, "800000010", "17")
+    flags = s.visible("indicateurs")
+    assert (
+        "Compensation bloquée : créance déclarée au passif d'une procédure que le registre ne montre pas" in flags
+    )
+    assert f"Passif déclaré : {eur('3 000,00')}" in flags
+    assert "Procédure collective :" not in flags  # the register shows none
+    offsetting = s.visible("compensation")
+    assert f"Montant compensable : {eur('0,00')}" in offsetting
+    assert f"sans le blocage : {eur('3 200,00')}" in offsetting  # min(3 200, 4 650)
+    assert f"{eur('3 000,00')} d'impôts sont déclarés au passif" in offsetting
+    identity = dict((r[0], r[1]) for r in s.rows["identite"])
+    assert identity["Procédure collective"] == "Aucune"
+    position = dict((r[0], r[1]) for r in s.rows["position"])
+    assert position["Passif déclaré (impôts déclarés au passif d'une procédure)"] == eur("3 000,00")
+    debts = {r[1]: r for r in s.rows["dettes"]}
+    reason = "Bloquée : créance déclarée au passif d'une procédure que le registre ne montre pas"
+    assert debts["2024IS00010"][7:9] == [reason, "Déclarée au passif"]
+    assert debts["2026CFE0010"][7] == reason  # a due tax of a blocked company is not offset either
+    assert debts["2026-RNF-000102"][7] == "Hors L. 257 B (recette non fiscale)"
+
+
+def test_procedure_judged_after_the_as_of_date_does_not_block(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    s = _sheet(con, tmp_path, fx.IMPRIMERIE, "91")
+    assert "Compensation bloquée" not in s.visible("indicateurs")
+    assert f"Compensation possible : {eur('700,00')}" in s.visible("indicateurs")
+    offsetting = s.visible("compensation")
+    assert "jugement postérieur à la date de situation : à vérifier" in offsetting
+    s = _sheet(con, tmp_path, fx.FONDERIE, "91")
+    assert "Compensation bloquée : procédure collective ouverte (art. L. 622-7 C. com.)" in s.visible("indicateurs")
+    assert f"sans le blocage : {eur('5 000,00')}" in s.visible("compensation")
 
 
 def test_sursis_and_contested_titles_are_flagged(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
@@ -201,23 +273,42 @@ def test_sursis_and_contested_titles_are_flagged(con: duckdb.DuckDBPyConnection,
     flags = s.visible("indicateurs")
     assert "Sursis de paiement (1 dette(s))" in flags
     assert "Titre(s) contesté(s) (1)" in flags
-    debts = {r[1]: r for r in s.rows["dettes"]}
-    assert debts["2026TVA0100"][6] == "Sursis de paiement"
-    assert debts["17306/2026/301"][5:7] == ["Contestation par le débiteur", "Contestée"]
+    debts = {r[1].split(" ")[0]: r for r in s.rows["dettes"]}
+    assert debts["2026TVA0100"][7:9] == ["Suspendue (sursis de paiement, art. L. 277 LPF)", "Sursis de paiement"]
+    assert debts["17306/2026/301"][6:9] == [
+        "Contestation par le débiteur",
+        "Hors L. 257 B (créance d'une collectivité, autre créancier)",
+        "Contestée",
+    ]
     offsetting = s.visible("compensation")
-    assert f"1 dette(s) sous sursis de paiement ({eur('8 030,00')})" in offsetting
-    assert "L. 277 du LPF" in offsetting
-    assert f"Montant compensable : {eur('0,00')}" in offsetting  # its CIR of 5 000 € has nothing to offset
+    assert (
+        f"1 dette(s) sous sursis de paiement ({eur('5 730,00')}) : suspendue (sursis de paiement, art. L. 277 LPF)"
+        in offsetting
+    )
+    assert f"Montant compensable : {eur('0,00')}" in offsetting  # its CIR was paid back: nothing to offset
+    position = dict((r[0], r[1]) for r in s.rows["position"])
+    assert position["Total des dettes exigibles"] == eur("7 530,00")  # the debt under sursis stays due
 
 
 def test_taxes_not_yet_due_and_fine_attachment(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     s = _sheet(con, tmp_path, "812345676", "17")
-    assert f"1 impôt(s) pas encore exigible(s) à la date de situation ({eur('987,00')})" in s.visible("compensation")
+    offsetting = s.visible("compensation")
+    assert f"1 impôt(s) à échoir ({eur('987,00')}) : pas encore exigible(s)" in offsetting
     debts = {r[1].split(" ")[0]: r for r in s.rows["dettes"]}
+    assert debts["2026CFE0002"][5:8] == [
+        "À échoir (pas encore exigible)",
+        "Amiable",
+        "À échoir (non compensable avant sa date)",
+    ]
     assert "par SIREN (espaces retirés)" in debts["1700000000002"][1]
     assert "par nom et code postal" in debts["1700000000003"][1]
-    assert s.footers["dettes"][0][3] == eur("4 317,50")
-    assert len(s.rows["dettes"]) == 8  # 3 fines, 2 titles, 2 taxes (one paid), 1 rnf
+    assert [f[3] for f in s.footers["dettes"]][:2] == [eur("1 420,50"), eur("987,00")]
+    assert len(s.rows["dettes"]) == 8  # 3 fines (one paid, one cancelled), 2 titles, 2 taxes (one paid), 1 rnf
+    # the due lines first, then the not-yet-due tax, then what is settled
+    assert [r[5] for r in s.rows["dettes"]][:4] == ["Exigible"] * 3 + ["À échoir (pas encore exigible)"]
+    position = dict((r[0], r[1]) for r in s.rows["position"])
+    assert position["Impôts professionnels à échoir (hors total, pas encore exigibles)"] == eur("987,00")
+    assert position["Total des dettes exigibles"] == eur("1 420,50")
 
 
 def test_national_sheet_has_departments_and_escapes_everything(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
@@ -264,17 +355,19 @@ def test_output_path_and_spaces_in_siren(con: duckdb.DuckDBPyConnection, tmp_pat
 
 
 def test_top_companies_by_amount_at_stake(con: duckdb.DuckDBPyConnection) -> None:
-    # total_dettes + total_creances: 34 630 ; 33 375 ; 31 535,30 ; 15 340 ; …
-    assert top_companies(con, "17", 3) == ["520987611", "612345009", "443210984"]
+    # total_dettes + total_creances: 25 180 ; 9 125 + 2 500 ; 6 650 + 3 200 ; 8 510,30 ; …
+    assert top_companies(con, "17", 3) == ["520987611", "301122339", "800000010"]
     assert top_companies(con, None, 20) == [
-        "520987611",  # 25 630 + 9 000
-        "612345009",  # 13 375 + 20 000
-        "443210984",  # 19 035,30 + 12 500
-        "790112239",  # 10 340 + 5 000
-        "800000010",  # 2 375 + 3 200
+        "520987611",  # 25 180
+        fx.FONDERIE,  # 8 000 + 5 000
+        "301122339",  # 9 125 + 2 500
+        "800000010",  # 6 650 + 3 200
+        "443210984",  # 8 510,30
+        "790112239",  # 7 530
         fx.XSS_SIREN,  # 3 500 + 1 234,56
-        "812345676",  # 4 317,50
-        "356000000",  # 2 500
+        "812345676",  # 1 420,50 + 800
+        fx.IMPRIMERIE,  # 1 000 + 700
+        "612345009",  # 1 375
         "552100554",  # 250
         "908070600",  # 210
     ]

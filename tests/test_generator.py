@@ -26,6 +26,14 @@ from onevision_dagster.demo.generator import GenerationSummary, generate_landing
 
 AS_OF = date(2026, 11, 20)
 STAMP = "20261120"
+# contract version 2 added IMPUTEE to credits_tva (the decoder of a pre-v2 branch does not list it yet)
+V2_CODES = {("credits_tva", "STATUT"): {"IMPUTEE"}}
+FUTURE_DATE = {"amendes": "DATE_MAJORATION", "spl": "date_emission", "rnf": "date_emission"}  # version 2
+
+
+def in_scope(categorie: str) -> bool:
+    """SOURCES.md section 3, version 2: first digit 5, 6, 8, 9, or a foreign company 3120 / 3220."""
+    return categorie[0] in "5689" or categorie in ("3120", "3220")
 DEPTS = ("17", "2A", "971")
 N = 300
 
@@ -106,7 +114,7 @@ def cell_fault(spec: SourceSpec, name: str, v: str) -> str | None:
             return "amount"
         if v.startswith("-"):
             return "negative"
-    elif col.kind is Kind.CODE and v not in col.codes:
+    elif col.kind is Kind.CODE and v not in set(col.codes) | V2_CODES.get((spec.name, name), set()):
         return "code"
     elif col.kind is Kind.PATTERN and not re.fullmatch(col.pattern, v):
         return "code"
@@ -135,7 +143,7 @@ def rule_fault(spec: SourceSpec, r: dict[str, str]) -> bool:
         granted = r["MONTANT_ACCORDE"]
         if r["STATUT"] == "ACCORDEE" and not granted:
             return True
-        if granted and r["STATUT"] not in ("ACCORDEE", "REMBOURSEE"):
+        if granted and r["STATUT"] not in ("ACCORDEE", "REMBOURSEE", "IMPUTEE"):
             return True
         return bool(granted) and c("MONTANT_ACCORDE") > c("MONTANT_DEMANDE")
     if spec.name == "entreprises":
@@ -143,8 +151,15 @@ def rule_fault(spec: SourceSpec, r: dict[str, str]) -> bool:
     return False
 
 
+def future(spec: SourceSpec, r: dict[str, str], as_of: date) -> bool:
+    """A debt date after the file's extraction date (version 2: FUTURE_DATE)."""
+    col = FUTURE_DATE.get(spec.name)
+    return bool(col) and datetime.strptime(r[col], PY_DATE[spec.date_format]).date() > as_of
+
+
 def faults(path: Path, spec: SourceSpec) -> list[str]:
     """One reason per rejected row, in the order of section 4."""
+    as_of = datetime.strptime(path.stem.rsplit("_", 1)[1], "%Y%m%d").date()
     header, rows = read_rows(path, spec)
     out: list[str] = []
     seen: set[tuple[str, ...]] = set()
@@ -156,6 +171,8 @@ def faults(path: Path, spec: SourceSpec) -> list[str]:
         fault = next((f for f in (cell_fault(spec, h, r[h]) for h in header) if f), None)
         if fault is None and rule_fault(spec, r):
             fault = "rule"
+        if fault is None and future(spec, r, as_of):
+            fault = "future"
         if fault is None:
             key = tuple(r[k] for k in spec.key)
             if key in seen:
@@ -201,9 +218,9 @@ def test_volumes_per_department(clean: tuple[Path, GenerationSummary]) -> None:
     assert summary.rows["entreprises"] == len(reg)
     for d in DEPTS:
         here = [r for r in reg if r["departement"] == d]
-        in_scope = [r for r in here if r["categorie_juridique"][0] in "5689"]
-        assert len(in_scope) == N
-        assert {r["categorie_juridique"] for r in here} >= {"1000", "7210"}
+        scoped = [r for r in here if in_scope(r["categorie_juridique"])]
+        assert len(scoped) == N
+        assert {r["categorie_juridique"] for r in here} >= {"1000", "7210", "3110", "3120", "3220"}
     expected = {"amendes": 0.5, "spl": 0.4, "impots_pro": 0.8, "rnf": 0.2, "credits_tva": 0.1}
     for name, ratio in expected.items():
         assert summary.rows[name] == round(ratio * N) * len(DEPTS)
@@ -288,7 +305,8 @@ def test_bad_rows_are_each_rejected_once(dirty: tuple[Path, GenerationSummary]) 
         assert len(found) == summary.bad_rows[spec.name], spec.name
         assert Counter(found) == Counter(summary.bad_rows_by_kind[spec.name]), spec.name
         kinds.update(found)
-    assert set(kinds) == {"cells", "missing", "date", "amount", "negative", "code", "identifier", "rule", "duplicate"}
+    assert set(kinds) == {"cells", "missing", "date", "amount", "negative", "code", "identifier", "rule", "duplicate",
+                          "future"}
 
 
 def test_clean_zone_has_no_faults(clean: tuple[Path, GenerationSummary]) -> None:
@@ -346,7 +364,8 @@ def test_debt_and_credit_variety(clean: tuple[Path, GenerationSummary]) -> None:
         rows = [r for d in DEPTS for r in read_dicts(path_of(out, spec, d), spec)]
         for col in spec.columns:
             if col.kind is Kind.CODE:
-                assert {r[col.name] for r in rows} == set(col.codes), (spec.name, col.name)
+                expected = set(col.codes) | V2_CODES.get((spec.name, col.name), set())
+                assert {r[col.name] for r in rows} == expected, (spec.name, col.name)
         amounts = [r[c.name] for r in rows for c in spec.columns if c.kind is Kind.AMOUNT and r[c.name]]
         if amounts:
             assert any(not a.endswith(spec.decimal + "00") for a in amounts)
@@ -355,7 +374,7 @@ def test_debt_and_credit_variety(clean: tuple[Path, GenerationSummary]) -> None:
     assert any(r["DATE_EXIGIBILITE"] <= STAMP for r in impots)
     assert {len(r["PERIODE"]) for r in impots} == {4, 6}
     for r in (r for d in DEPTS for r in read_dicts(path_of(out, CREDITS, d), CREDITS)):
-        assert bool(r["MONTANT_ACCORDE"]) == (r["STATUT"] in ("ACCORDEE", "REMBOURSEE"))
+        assert bool(r["MONTANT_ACCORDE"]) == (r["STATUT"] in ("ACCORDEE", "REMBOURSEE", "IMPUTEE"))
     # lines of companies whose head office is elsewhere, of unknown and of out-of-scope SIRENs
     lines17 = read_dicts(path_of(out, IMPOTS, "17"), IMPOTS)
     homes = Counter(reg[r["SIREN"]]["departement"] if r["SIREN"] in reg else "unknown" for r in lines17)

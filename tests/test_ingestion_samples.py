@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ def _expected_rejects() -> set[tuple[str, str, int, str]]:
 
 
 def _sample_file(source: str) -> Path:
-    return next((SAMPLE_LANDING / source).glob("*.csv"))
+    """The latest extract of the source (2026-11-27): the expected rejects are those of the latest snapshot."""
+    return max((SAMPLE_LANDING / source).glob("*.csv"))
 
 
 def test_samples_reject_exactly_the_expected_rows(sample_landing: Path) -> None:
@@ -43,20 +45,51 @@ def test_every_other_row_is_kept(spec) -> None:
     assert result.rows_read == len(result.kept) + len(result.rejects) == len(physical)
 
 
+def _first_file(source: str) -> Path:
+    """The first extract (2026-11-20), for the cases only it holds."""
+    return min((SAMPLE_LANDING / source).glob("*.csv"))
+
+
 def test_messages_name_the_value_and_the_expected_format() -> None:
-    rejects = read_source_file(SOURCES_BY_NAME["amendes"], _sample_file("amendes")).rejects.set_index("ligne")
-    assert rejects.loc[8, "message"] == (
+    first = read_source_file(SOURCES_BY_NAME["amendes"], _first_file("amendes")).rejects.set_index("ligne")
+    assert first.loc[8, "message"] == (
         "DATE_MAJORATION : '31/02/2026' n'est pas une date valide (format attendu JJ/MM/AAAA)"
     )
+    rejects = read_source_file(SOURCES_BY_NAME["amendes"], _sample_file("amendes")).rejects.set_index("ligne")
     assert "'trois cents'" in rejects.loc[9, "message"] and "1250,40" in rejects.loc[9, "message"]
     assert rejects.loc[10, "motif"] == "INCOHERENCE" and "135,00 €" in rejects.loc[10, "message"]
     assert rejects.loc[11, "motif"] == "DOUBLON" and "ligne 2" in rejects.loc[11, "message"]
     assert rejects.loc[13, "motif"] == "CODE_INCONNU" and "'RECOUVREE'" in rejects.loc[13, "message"]
-    assert rejects.loc[17, "motif"] == "NB_CELLULES" and rejects.loc[17, "contenu"].startswith("1700000000016;")
+    assert rejects.loc[16, "motif"] == "NB_CELLULES" and rejects.loc[16, "contenu"].startswith("1700000000016;")
+
+
+def test_future_debt_dates_are_rejected_with_both_dates_named() -> None:
+    """Section 4: a fine or a title cannot be in recovery before it exists (`FUTURE_DATE`)."""
+    rejects = read_source_file(SOURCES_BY_NAME["amendes"], _sample_file("amendes")).rejects.set_index("ligne")
+    assert rejects.loc[18, "motif"] == "FUTURE_DATE" and rejects.loc[18, "colonne"] == "DATE_MAJORATION"
+    assert "'15/12/2026'" in rejects.loc[18, "message"] and "27/11/2026" in rejects.loc[18, "message"]
+    assert rejects.loc[18, "cle"] == "1700000000018"
+    spl = read_source_file(SOURCES_BY_NAME["spl"], _sample_file("spl")).rejects.set_index("ligne")
+    assert spl.loc[11, "motif"] == "FUTURE_DATE" and "'01/12/2026'" in spl.loc[11, "message"]
+    assert spl.loc[11, "cle"] == "17300/2026/410"
+    rnf = read_source_file(SOURCES_BY_NAME["rnf"], _sample_file("rnf")).rejects.set_index("ligne")
+    assert rnf.loc[8, "motif"] == "FUTURE_DATE" and "'2026-12-05'" in rnf.loc[8, "message"]
+    # a tax whose due date is after the file's date is simply not yet due: kept
+    imp = read_source_file(SOURCES_BY_NAME["impots_pro"], _sample_file("impots_pro")).kept.set_index("ligne")
+    assert str(imp.loc[6, "date_exigibilite"].date()) == "2026-12-15"
+
+
+def test_rejected_rows_keep_their_key() -> None:
+    """A rejected row stays known by its key (section 9: a line rejected at t1 gives no movement)."""
+    rejects = read_source_file(SOURCES_BY_NAME["amendes"], _sample_file("amendes")).rejects.set_index("ligne")
+    assert rejects.loc[6, "cle"] == "1700000000005"  # unreadable amount
+    assert rejects.loc[16, "cle"] == "1700000000016"  # too few cells: the key is still the first cell
+    register = read_source_file(SOURCES_BY_NAME["entreprises"], _sample_file("entreprises")).rejects
+    assert set(register["cle"]) == {"790112239", "735173510"}
 
 
 def test_cp1252_punctuation_and_amounts_are_decoded_exactly() -> None:
-    kept = read_source_file(SOURCES_BY_NAME["amendes"], _sample_file("amendes")).kept.set_index("ligne")
+    kept = read_source_file(SOURCES_BY_NAME["amendes"], _first_file("amendes")).kept.set_index("ligne")
     assert kept.loc[4, "adresse"] == "12 quai Duperré (face à l’aquarium)"
     assert kept.loc[12, "raison_sociale"] == "Écuries de l'Île-de-Ré"
     assert kept.loc[3, "montant_paye"] == 4500  # integer cents
@@ -65,13 +98,13 @@ def test_cp1252_punctuation_and_amounts_are_decoded_exactly() -> None:
 
 
 def test_each_source_format_is_parsed(sample_landing: Path) -> None:
-    spl = read_source_file(SOURCES_BY_NAME["spl"], _sample_file("spl")).kept.set_index("ligne")
+    spl = read_source_file(SOURCES_BY_NAME["spl"], _first_file("spl")).kept.set_index("ligne")
     assert spl.loc[2, "code_collectivite"] == "17300"  # the BOM is not part of the first header name
     assert spl.loc[3, "montant_titre"] == 64050 and str(spl.loc[3, "date_emission"].date()) == "2026-02-02"
     assert spl.loc[6, "siren"] == "356000000"  # La Poste SIRET, valid by the La Poste rule
-    imp = read_source_file(SOURCES_BY_NAME["impots_pro"], _sample_file("impots_pro")).kept.set_index("ligne")
+    imp = read_source_file(SOURCES_BY_NAME["impots_pro"], _first_file("impots_pro")).kept.set_index("ligne")
     assert imp.loc[2, "mt_penalites"] == 41230 and str(imp.loc[2, "date_exigibilite"].date()) == "2025-12-15"
-    rnf = read_source_file(SOURCES_BY_NAME["rnf"], _sample_file("rnf")).kept.set_index("ligne")
+    rnf = read_source_file(SOURCES_BY_NAME["rnf"], _first_file("rnf")).kept.set_index("ligne")
     assert rnf.loc[2, "ordonnateur"] == "PREFECTURE DE LA CHARENTE-MARITIME, SERVICE DES TITRES"
     assert rnf.loc[2, "siren"] == "812345676" and rnf.loc[3, "siren"] == "800000010"
     assert rnf.loc[3, "montant_recouvre"] == 100000
@@ -84,8 +117,20 @@ def test_landing_zone_loads_into_the_warehouse(sample_landing: Path, warehouse_p
     with warehouse.connect(warehouse_path) as con:
         reports = ingest_landing(con, sample_landing)
         assert {r.source for r in reports} == {s.name for s in ALL_SOURCES}
-        counts = dict(con.execute("SELECT source, count(*) FROM quality.rejets GROUP BY 1").fetchall())
-        assert counts == {"entreprises": 1, "amendes": 6, "credits_tva": 1, "impots_pro": 2, "rnf": 2, "spl": 2}
-        total = con.execute("SELECT sum(reste_a_recouvrer) FROM raw.spl").fetchone()[0]
-        assert str(total) == "7840.50"  # DECIMAL end to end
+        # every file is kept: the two snapshots of each source
+        assert all(len(r.loaded) == 2 for r in reports)
+        dates = con.execute("SELECT DISTINCT date_extraction FROM raw.spl ORDER BY 1").fetchall()
+        assert [d[0].isoformat() for d in dates] == ["2026-11-20", "2026-11-27"]
+        counts = dict(con.execute("SELECT source, count(*) FROM quality.rejets "
+                                  "WHERE date_extraction = DATE '2026-11-27' GROUP BY 1").fetchall())
+        expected: dict[str, int] = {}
+        for source, *_ in _expected_rejects():
+            expected[source] = expected.get(source, 0) + 1
+        assert counts == expected
+        total = con.execute("SELECT sum(reste_a_recouvrer) FROM raw.spl "
+                            "WHERE date_extraction = DATE '2026-11-27'").fetchone()[0]
+        # DECIMAL end to end; by hand, the kept titles of the 2026-11-27 file (lines 7, 8 and 11 rejected):
+        # 700 + 640,50 + 1800 + 980 + 0 (La Poste, paid) + 0 (line 9) + 210
+        assert str(total) == "4330.50"
+        assert total == sum(Decimal(x) for x in ("700", "640.50", "1800", "980", "0", "0", "210"))
         assert con.execute("SELECT typeof(mt_droits) FROM raw.impots_pro LIMIT 1").fetchone()[0] == "DECIMAL(18,2)"

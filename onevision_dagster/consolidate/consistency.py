@@ -1,61 +1,75 @@
 """Consistency rules between layers, as SQL (SOURCES.md section 6), used by the asset checks.
 
-Each function returns (passed, details) so the check can show the agent what
-is wrong; none of them modifies anything.
+Each function returns (passed, details) so the check can show the agent what is wrong; none of them modifies
+anything. Details carry identifiers and totals only, never names.
 """
 
 from __future__ import annotations
 
 import duckdb
 
-from onevision_dagster.consolidate.consolidation import POSITION_MONEY_COLUMNS
+from onevision_dagster.consolidate.positions import national_register_sql
+from onevision_dagster.consolidate.snapshot import latest_snapshot
+from onevision_dagster.consolidate.tables import ADDITIVE_COLUMNS
+from onevision_dagster.contract.sources import in_scope_sql
 
-# montant_compensable is recomputed nationally from the summed figures, not summed (section 6)
-ADDITIVE_COLUMNS = tuple(c for c in POSITION_MONEY_COLUMNS if c != "montant_compensable")
+# (position column, line table, line condition): every money column of a position is a sum of lines
+_LINE_SUMS = (
+    ("total_dettes", "core.lignes_dettes", "nature = 'EXIGIBLE'"),
+    ("dettes_a_echoir", "core.lignes_dettes", "nature = 'A_ECHOIR'"),
+    ("dettes_non_valeur", "core.lignes_dettes", "nature = 'NON_VALEUR'"),
+    ("passif_declare", "core.lignes_dettes", "passif"),
+    ("dettes_compensables", "core.lignes_dettes", "compensable"),
+    ("total_creances", "core.lignes_creances", "nature = 'CERTAINE'"),
+    ("creances_a_echoir", "core.lignes_creances", "nature = 'A_ECHOIR'"),
+    ("creances_potentielles", "core.lignes_creances", "nature = 'POTENTIELLE'"),
+)
 
 
 def positions_match_lines(con: duckdb.DuckDBPyConnection, departement: str) -> tuple[bool, dict]:
-    """Positions' debt and credit totals equal the sums of the open unified lines of in-scope companies."""
-    row = con.execute(
-        """
-        WITH p AS (SELECT siren FROM marts.positions WHERE departement = $d)
-        SELECT
-          (SELECT coalesce(sum(total_dettes), 0) FROM marts.positions WHERE departement = $d),
-          (SELECT coalesce(sum(montant), 0) FROM core.lignes_dettes
-            WHERE departement = $d AND ouverte AND siren IN (SELECT siren FROM p)),
-          (SELECT coalesce(sum(total_creances), 0) FROM marts.positions WHERE departement = $d),
-          (SELECT coalesce(sum(montant), 0) FROM core.lignes_creances
-            WHERE departement = $d AND ouverte AND nature = 'CERTAINE' AND siren IN (SELECT siren FROM p)),
-          (SELECT coalesce(sum(creances_potentielles), 0) FROM marts.positions WHERE departement = $d),
-          (SELECT coalesce(sum(montant), 0) FROM core.lignes_creances
-            WHERE departement = $d AND ouverte AND nature = 'POTENTIELLE' AND siren IN (SELECT siren FROM p))
-        """,
-        {"d": departement},
-    ).fetchone()
-    details = {"dettes_positions": str(row[0]), "dettes_lignes": str(row[1]),
-               "creances_positions": str(row[2]), "creances_lignes": str(row[3]),
-               "potentielles_positions": str(row[4]), "potentielles_lignes": str(row[5])}
-    return row[0] == row[1] and row[2] == row[3] and row[4] == row[5], details
+    """Each money column of the positions equals the sum of the matching unified lines of positioned companies."""
+    parts = []
+    for column, table, cond in _LINE_SUMS:
+        parts.append(f"(SELECT coalesce(sum({column}), 0) FROM marts.positions WHERE departement = $d)")
+        parts.append(f"(SELECT coalesce(sum(montant), 0) FROM {table} WHERE departement = $d AND {cond} "
+                     "AND siren IN (SELECT siren FROM marts.positions WHERE departement = $d))")
+    row = con.execute("SELECT " + ", ".join(parts), {"d": departement}).fetchone()
+    details, ok = {}, True
+    for i, (column, _, _) in enumerate(_LINE_SUMS):
+        positions, lines = row[2 * i], row[2 * i + 1]
+        details[column] = f"{positions} (positions) / {lines} (lignes)"
+        ok = ok and positions == lines
+    return ok, details
 
 
 def out_of_scope_in_positions(con: duckdb.DuckDBPyConnection, departement: str | None) -> tuple[bool, dict]:
-    """No position for a SIREN unknown to the register or outside the private-law scope."""
-    table, where = ("marts.positions", "p.departement = $d") if departement else ("marts.positions_nationales",
-                                                                               "TRUE")
-    params = {"d": departement} if departement else {}
-    bad = con.execute(
-        f"""SELECT count(*) FROM {table} p LEFT JOIN raw.entreprises e USING (siren)
-            WHERE {where} AND (e.siren IS NULL OR left(e.categorie_juridique, 1) NOT IN ('5', '6', '8', '9'))""",
-        params,
-    ).fetchone()[0]
+    """No position for a SIREN unknown to the register version used, or outside the scope (section 3)."""
+    if departement is not None:
+        snap = latest_snapshot(con, departement)
+        if snap is None:
+            return True, {"siren_hors_perimetre": 0}
+        bad = con.execute(
+            f"""SELECT count(*) FROM marts.positions p LEFT JOIN {snap.register("e")} ON e.siren = p.siren
+                WHERE p.departement = ? AND (e.siren IS NULL OR NOT {in_scope_sql("e")})""", [departement],
+        ).fetchone()[0]
+    else:
+        registres = national_register_sql(con, "SELECT DISTINCT date_situation FROM marts.positions_nationales")
+        bad = con.execute(
+            f"""SELECT count(*) FROM marts.positions_nationales p
+                LEFT JOIN {registres} r USING (date_situation)
+                LEFT JOIN raw.entreprises e ON e.siren = p.siren AND e.date_extraction = r.registre
+                WHERE e.siren IS NULL OR NOT {in_scope_sql("e")}""",
+        ).fetchone()[0]
     return bad == 0, {"siren_hors_perimetre": int(bad)}
 
 
 def fines_accounted_for(con: duckdb.DuckDBPyConnection, departement: str) -> tuple[bool, dict]:
-    """Every kept fine is in the attachment table, and every unattached one is listed for the agents."""
+    """Every kept fine of the snapshot is in the attachment table, and every unattached one is listed."""
+    snap = latest_snapshot(con, departement)
+    fines = snap.rows("amendes", "a") if snap is not None else "(SELECT 1 WHERE false) AS a"
     row = con.execute(
-        """SELECT
-             (SELECT count(*) FROM raw.amendes WHERE departement = $d),
+        f"""SELECT
+             (SELECT count(*) FROM {fines}),
              (SELECT count(*) FROM core.rattachement_amendes WHERE departement = $d),
              (SELECT count(*) FROM core.rattachement_amendes WHERE departement = $d AND siren IS NULL),
              (SELECT count(*) FROM core.non_positionnees

@@ -31,17 +31,21 @@ import pandera.ibis as pa
 from pandera.api.ibis.types import IbisData
 from pandera.engines import ibis_engine
 
+from onevision_dagster.consolidate import tables
 from onevision_dagster.contract.sources import DEPARTEMENT_PATTERN
 
 SIREN_RE = r"^\d{9}$"
 DEPT_RE = rf"^{DEPARTEMENT_PATTERN}$"
 DEPTS_RE = rf"^{DEPARTEMENT_PATTERN}(,{DEPARTEMENT_PATTERN})*$"
-DEBT_SOURCES = ["amendes", "spl", "impots_pro", "rnf"]
-CREDIT_SOURCES = ["credits_tva", "excedents", "creances_is"]
+DEBT_SOURCES = list(tables.DEBT_SOURCES)
+CREDIT_SOURCES = list(tables.CREDIT_SOURCES)
 PROCEDURES = ["SAUVEGARDE", "REDRESSEMENT", "LIQUIDATION"]
 STAGES = ["AMIABLE", "RELANCE", "MISE_EN_DEMEURE", "CONTESTATION", "SAISIE", "SATD", "PASSIF_PROCEDURE"]
-_DEBTS = ["dettes_amendes", "dettes_spl", "dettes_impots_pro", "dettes_rnf"]
-_CREDITS = ["creances_tva", "creances_excedents", "creances_is"]
+_DEBTS = list(tables.DEBT_COLUMNS)
+_CREDITS = list(tables.CREDIT_COLUMNS)
+# a position exists when the company owes or is owed something, due or not (section 6)
+_HELD = ["total_dettes", "dettes_a_echoir", "dettes_non_valeur", "total_creances", "creances_a_echoir",
+         "creances_potentielles"]
 
 Money = Annotated[ibis_engine.Decimal, 18, 2]
 Score = Annotated[ibis_engine.Decimal, 5, 2]
@@ -117,32 +121,68 @@ class _Lignes(_Model):
     statut: str = pa.Field(nullable=True)
     etape: str = pa.Field(isin=STAGES, nullable=True)
     ouverte: bool
-    nature: str = pa.Field(nullable=True)
+    nature: str
     compensable: bool
     sursis: bool
     conteste: bool
+    passif: bool
+    montant_du: Money = pa.Field(ge=0, nullable=True)
+    montant_paye: Money = pa.Field(ge=0, nullable=True)
     fichier: str = pa.Field(nullable=True)
     ligne: Int = pa.Field(ge=2, nullable=True)
     date_extraction: datetime.date = pa.Field(nullable=True)
 
     @pa.dataframe_check
     @classmethod
-    def ouverte_si_montant(cls, data: IbisData) -> ir.BooleanColumn:
+    def montant_si_nature(cls, data: IbisData) -> ir.BooleanColumn:
+        """A line adds an amount exactly when it adds to a position column."""
         t = data.table
-        return _sure(t.ouverte == (t.montant > 0))
+        return _sure((t.nature != "AUCUNE") == (t.montant > 0))
 
 
 class LignesDettes(_Lignes):
     source: str = pa.Field(isin=DEBT_SOURCES)
+    nature: str = pa.Field(isin=list(tables.DEBT_NATURES))
 
     class Config:
         unique = ["departement", "source", "reference"]
 
     @pa.dataframe_check
     @classmethod
-    def compensable_impots_pro_ouvert(cls, data: IbisData) -> ir.BooleanColumn:
+    def ouverte_si_exigible_ou_a_echoir(cls, data: IbisData) -> ir.BooleanColumn:
         t = data.table
-        return _sure(~t.compensable | (t.ouverte & (t.source == "impots_pro") & ~t.sursis))
+        return _sure(t.ouverte == t.nature.isin(["EXIGIBLE", "A_ECHOIR"]))
+
+    @pa.dataframe_check
+    @classmethod
+    def compensable_impots_pro_exigible(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(~t.compensable | ((t.nature == "EXIGIBLE") & (t.source == "impots_pro") & ~t.sursis))
+
+    @pa.dataframe_check
+    @classmethod
+    def a_echoir_impots_pro(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure((t.nature != "A_ECHOIR") | (t.source == "impots_pro"))
+
+    @pa.dataframe_check
+    @classmethod
+    def non_valeur_amendes(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure((t.nature != "NON_VALEUR") | (t.source == "amendes"))
+
+    @pa.dataframe_check
+    @classmethod
+    def passif_impots_pro_ouvert(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(~t.passif | (t.ouverte & (t.source == "impots_pro")))
+
+    @pa.dataframe_check
+    @classmethod
+    def reste_du_moins_paye(cls, data: IbisData) -> ir.BooleanColumn:
+        """What a debt adds is what is left to pay (section 9: reste = D − P), to the cent."""
+        t = data.table
+        return _sure((t.nature == "AUCUNE") | (t.montant == t.montant_du - t.montant_paye))
 
     @pa.dataframe_check
     @classmethod
@@ -150,31 +190,38 @@ class LignesDettes(_Lignes):
         t = data.table
         return _sure(t.siren.notnull() | (t.source == "amendes"))
 
-    @pa.dataframe_check
-    @classmethod
-    def pas_de_nature(cls, data: IbisData) -> ir.BooleanColumn:
-        return data.table.nature.isnull()
-
 
 class LignesCreances(_Lignes):
     siren: str = pa.Field(str_matches=SIREN_RE)
     source: str = pa.Field(isin=CREDIT_SOURCES)
-    nature: str = pa.Field(isin=["CERTAINE", "POTENTIELLE", "AUCUNE"])
+    nature: str = pa.Field(isin=list(tables.CREDIT_NATURES))
 
     class Config:
         unique = ["departement", "source", "reference"]
 
     @pa.dataframe_check
     @classmethod
-    def aucune_sans_montant(cls, data: IbisData) -> ir.BooleanColumn:
+    def ouverte_si_montant(cls, data: IbisData) -> ir.BooleanColumn:
         t = data.table
-        return _sure((t.nature != "AUCUNE") | (t.montant == 0))
+        return _sure(t.ouverte == (t.nature != "AUCUNE"))
 
     @pa.dataframe_check
     @classmethod
     def compensable_si_certaine(cls, data: IbisData) -> ir.BooleanColumn:
         t = data.table
         return _sure(t.compensable == _sure(t.nature == "CERTAINE"))
+
+    @pa.dataframe_check
+    @classmethod
+    def a_echoir_creances_is(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure((t.nature != "A_ECHOIR") | (t.source == "creances_is"))
+
+    @pa.dataframe_check
+    @classmethod
+    def sans_sursis_ni_passif(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(~t.sursis & ~t.conteste & ~t.passif)
 
 
 class NonPositionnees(_Model):
@@ -183,7 +230,7 @@ class NonPositionnees(_Model):
     fichier: str = pa.Field(nullable=True)
     ligne: Int = pa.Field(ge=2, nullable=True)
     reference: str = pa.Field(nullable=True)
-    motif: str = pa.Field(isin=["NON_RATTACHEE", "HORS_PERIMETRE", "SIREN_INCONNU"])
+    motif: str = pa.Field(isin=["NON_RATTACHEE", "HORS_PERIMETRE", "REGISTRE_REJETE", "SIREN_INCONNU"])
     siren: str = pa.Field(str_matches=SIREN_RE, nullable=True)
 
     class Config:
@@ -208,14 +255,18 @@ class _PositionBase(_Model):
     dettes_impots_pro: Money = pa.Field(ge=0)
     dettes_rnf: Money = pa.Field(ge=0)
     total_dettes: Money = pa.Field(ge=0)
+    dettes_a_echoir: Money = pa.Field(ge=0)
+    dettes_non_valeur: Money = pa.Field(ge=0)
     creances_tva: Money = pa.Field(ge=0)
     creances_excedents: Money = pa.Field(ge=0)
     creances_is: Money = pa.Field(ge=0)
     total_creances: Money = pa.Field(ge=0)
+    creances_a_echoir: Money = pa.Field(ge=0)
     creances_potentielles: Money = pa.Field(ge=0)
     solde: Money
     dettes_compensables: Money = pa.Field(ge=0)
     montant_compensable: Money = pa.Field(ge=0)
+    passif_declare: Money = pa.Field(ge=0)
     nb_sources_dettes: Int = pa.Field(ge=0, le=4)
     anciennete_jours: Int = pa.Field(ge=0, nullable=True)
     procedure_collective: str = pa.Field(isin=PROCEDURES, nullable=True)
@@ -233,10 +284,19 @@ class _PositionBase(_Model):
     @pa.dataframe_check
     @classmethod
     def compensation(cls, data: IbisData) -> ir.BooleanColumn:
+        """Bounded by both sides, 0 when a claim is declared in a procedure (section 8)."""
         t = data.table
         bound = ibis.least(t.total_creances, t.dettes_compensables)
         mc = t.montant_compensable
-        return _sure(((mc == bound) | (mc == 0)) & (t.dettes_compensables <= t.dettes_impots_pro))
+        return _sure(((mc == bound) | (mc == 0)) & ((t.passif_declare == 0) | (mc == 0))
+                     & (t.dettes_compensables <= t.dettes_impots_pro))
+
+    @pa.dataframe_check
+    @classmethod
+    def passif_dans_les_impots(cls, data: IbisData) -> ir.BooleanColumn:
+        """Declared claims are open taxes, already counted as due or not yet due."""
+        t = data.table
+        return _sure(t.passif_declare <= t.dettes_impots_pro + t.dettes_a_echoir)
 
     @pa.dataframe_check
     @classmethod
@@ -257,7 +317,10 @@ class _PositionBase(_Model):
     @classmethod
     def position_non_vide(cls, data: IbisData) -> ir.BooleanColumn:
         t = data.table
-        return _sure((t.total_dettes > 0) | (t.total_creances > 0) | (t.creances_potentielles > 0))
+        held = t[_HELD[0]] > 0
+        for c in _HELD[1:]:
+            held = held | (t[c] > 0)
+        return _sure(held)
 
 
 class Positions(_PositionBase):

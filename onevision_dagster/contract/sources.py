@@ -57,7 +57,14 @@ class FilledOnlyWhen:
     allowed: tuple[str, ...]
 
 
-Rule = NotAbove | FilledOnlyWhen
+@dataclass(frozen=True)
+class NotAfterExtraction:
+    """Rule between a cell and the file: a debt cannot be in recovery before it exists (`FUTURE_DATE`)."""
+
+    column: str
+
+
+Rule = NotAbove | FilledOnlyWhen | NotAfterExtraction
 
 
 @dataclass(frozen=True)
@@ -147,7 +154,10 @@ AMENDES = SourceSpec(
     decimal=",",
     date_format="DD/MM/YYYY",
     key=("NUM_AMENDE",),
-    rules=(NotAbove("MONTANT_PAYE", ("MONTANT_MAJORE",), "montant payé supérieur au montant majoré"),),
+    rules=(
+        NotAbove("MONTANT_PAYE", ("MONTANT_MAJORE",), "montant payé supérieur au montant majoré"),
+        NotAfterExtraction("DATE_MAJORATION"),
+    ),
     debtor_column="SIREN",
     debt_date_column="DATE_MAJORATION",
     columns=(
@@ -175,7 +185,10 @@ SPL = SourceSpec(
     decimal=",",
     date_format="DD/MM/YYYY",
     key=("code_collectivite", "exercice", "num_titre"),
-    rules=(NotAbove("reste_a_recouvrer", ("montant_titre",), "reste à recouvrer supérieur au montant du titre"),),
+    rules=(
+        NotAbove("reste_a_recouvrer", ("montant_titre",), "reste à recouvrer supérieur au montant du titre"),
+        NotAfterExtraction("date_emission"),
+    ),
     debtor_column="siret_debiteur",
     debt_date_column="date_emission",
     columns=(
@@ -232,7 +245,10 @@ RNF = SourceSpec(
     decimal=".",
     date_format="YYYY-MM-DD",
     key=("numero_titre",),
-    rules=(NotAbove("montant_recouvre", ("montant",), "montant recouvré supérieur au montant du titre"),),
+    rules=(
+        NotAbove("montant_recouvre", ("montant",), "montant recouvré supérieur au montant du titre"),
+        NotAfterExtraction("date_emission"),
+    ),
     debtor_column="identifiant_debiteur",
     debt_date_column="date_emission",
     columns=(
@@ -257,7 +273,8 @@ CREDITS_TVA = SourceSpec(
     date_format="DD/MM/YYYY",
     key=("NUM_DEMANDE",),
     rules=(
-        FilledOnlyWhen("MONTANT_ACCORDE", "STATUT", required=("ACCORDEE",), allowed=("ACCORDEE", "REMBOURSEE")),
+        FilledOnlyWhen("MONTANT_ACCORDE", "STATUT", required=("ACCORDEE",),
+                       allowed=("ACCORDEE", "REMBOURSEE", "IMPUTEE")),
         NotAbove("MONTANT_ACCORDE", ("MONTANT_DEMANDE",), "montant accordé supérieur au montant demandé"),
     ),
     debtor_column="SIREN",
@@ -268,7 +285,8 @@ CREDITS_TVA = SourceSpec(
         _c("PERIODE"),
         _c("MONTANT_DEMANDE", Kind.AMOUNT, True),
         _c("MONTANT_ACCORDE", Kind.AMOUNT, False),
-        _c("STATUT", Kind.CODE, True, codes=("DEPOSEE", "EN_INSTRUCTION", "ACCORDEE", "REJETEE", "REMBOURSEE")),
+        _c("STATUT", Kind.CODE, True,
+           codes=("DEPOSEE", "EN_INSTRUCTION", "ACCORDEE", "REJETEE", "REMBOURSEE", "IMPUTEE")),
     ),
 )
 
@@ -320,5 +338,19 @@ CREDIT_SOURCES: tuple[SourceSpec, ...] = (CREDITS_TVA, EXCEDENTS, CREANCES_IS)
 PARTITIONED_SOURCES: tuple[SourceSpec, ...] = DEBT_SOURCES + CREDIT_SOURCES
 ALL_SOURCES: tuple[SourceSpec, ...] = (REGISTER,) + PARTITIONED_SOURCES
 SOURCES_BY_NAME: dict[str, SourceSpec] = {s.name: s for s in ALL_SOURCES}
+
+# Scope (section 3): private-law legal persons (first digit 5, 6, 8, 9) and the foreign companies
+# registered or not at the RCS (3120, 3220), which owe the same taxes.
+IN_SCOPE_FIRST_DIGITS: tuple[str, ...] = ("5", "6", "8", "9")
+IN_SCOPE_CATEGORIES: tuple[str, ...] = ("3120", "3220")
+
+
+def in_scope_sql(alias: str) -> str:
+    """SQL boolean: the register row `alias` is in scope (section 3)."""
+    digits = ", ".join(f"'{d}'" for d in IN_SCOPE_FIRST_DIGITS)
+    categories = ", ".join(f"'{c}'" for c in IN_SCOPE_CATEGORIES)
+    return (f"(substr({alias}.categorie_juridique, 1, 1) IN ({digits}) "
+            f"OR {alias}.categorie_juridique IN ({categories}))")
+
 
 DATE_LABELS = {"DD/MM/YYYY": "JJ/MM/AAAA", "YYYY-MM-DD": "AAAA-MM-JJ", "YYYYMMDD": "AAAAMMJJ"}

@@ -44,6 +44,7 @@ class DecodedFile:
     bad_texts: list[str]
     bad_counts: np.ndarray
     ignored_columns: list[str] = field(default_factory=list)
+    column_index: dict[str, int] = field(default_factory=dict)  # spec column name -> position in the header
 
     @property
     def rows_read(self) -> int:
@@ -63,6 +64,10 @@ def decode_bytes(spec: SourceSpec, fichier: str, data: bytes) -> str:
     label = _ENCODING_LABEL[spec.encoding]
     if not data:
         raise FileRejected(fichier, "fichier vide (0 octet)")
+    nul = data.find(b"\x00")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or nul != -1:
+        where = "" if nul == -1 else f" (octet nul ligne {_line_of(data, nul)})"
+        raise FileRejected(fichier, f"le fichier semble en UTF-16 ou binaire{where} alors que la source est en {label}")
     if spec.encoding == "cp1252":
         if data.startswith(UTF8_BOM):
             raise FileRejected(
@@ -102,7 +107,7 @@ def _utf8(spec: SourceSpec, fichier: str, data: bytes) -> bytes:
     A UTF-8 source is checked by the same strict decoder as `decode_bytes`, in chunks, so a large
     register never exists as one Python string; only a failure goes back to `decode_bytes` for the message.
     """
-    if spec.encoding == "cp1252" or not data:
+    if spec.encoding == "cp1252" or not data or data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
         return decode_bytes(spec, fichier, data).encode("utf-8")
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     view = memoryview(data)
@@ -116,16 +121,24 @@ def _utf8(spec: SourceSpec, fichier: str, data: bytes) -> bytes:
     return data[len(UTF8_BOM):] if data.startswith(UTF8_BOM) else data
 
 
-def _drop_line_end_cr(data: bytes) -> bytes:
+def _drop_line_end_cr(fichier: str, data: bytes) -> bytes:
     """One CR dropped at the end of each line (physical lines are split on LF).
 
     The CR that ends a line is the one just before its LF, or at the very end of
-    the data: removed from the bytes before the split, no per-line work.
+    the data: removed from the bytes before the split, no per-line work. A CR
+    anywhere else (a file with CR-only or mixed line endings) would silently join
+    two rows into one physical line: the file is refused, naming the line.
     """
     if data.find(b"\r") == -1:
         return data
     data = data.replace(b"\r\n", b"\n")
-    return data[:-1] if data.endswith(b"\r") else data
+    data = data[:-1] if data.endswith(b"\r") else data
+    lone = data.find(b"\r")
+    if lone != -1:
+        raise FileRejected(
+            fichier, f"retour chariot (CR) isolé ligne {_line_of(data, lone)} : les lignes doivent finir par LF ou "
+            "CRLF (un fichier aux fins de ligne CR seules ou mélangées joindrait des lignes entre elles)")
+    return data
 
 
 def _split_lines(data: bytes) -> pa.Array:
@@ -180,7 +193,7 @@ def decode_file(spec: SourceSpec, path: Path) -> DecodedFile:
         data = path.read_bytes()
     except OSError as e:
         raise FileRejected(fichier, f"lecture impossible ({e.strerror})") from None
-    data = _drop_line_end_cr(_utf8(spec, fichier, data))  # the file never held twice
+    data = _drop_line_end_cr(fichier, _utf8(spec, fichier, data))  # the file never held twice
     has_quote = data.find(b'"') != -1
     lines = _split_lines(data)
     del data
@@ -273,6 +286,7 @@ def decode_file(spec: SourceSpec, path: Path) -> DecodedFile:
         bad_texts=pc.take(body, pa.array(bad_idx, pa.int64())).to_pylist(),
         bad_counts=counts[bad_idx],
         ignored_columns=ignored,
+        column_index=columns_index,
     )
 
 

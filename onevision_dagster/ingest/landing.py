@@ -79,24 +79,57 @@ def _dept_sort_key(code: str) -> tuple[int, str]:
     return (len(code), code)
 
 
-def scan_landing(landing: Path) -> LandingScan:
-    """Lists the landing zone; every file that does not follow the pattern is reported, never ignored."""
+def _outside(path: Path, root: Path) -> bool:
+    """A symbolic link whose target is not inside the landing zone."""
+    try:
+        path.resolve().relative_to(root.resolve())
+        return False
+    except ValueError:
+        return True
+
+
+def scan_folder(landing: Path, source: str, follow_links: bool = False) -> tuple[list[LandingFile],
+                                                                                 list[BadlyNamedFile]]:
+    """The extracts of one source folder, and everything else in it, reported (never silently ignored): badly
+    named files, hidden files, subfolders, links leading out of the landing zone (followed only when
+    `follow_links`, the `ONEVISION_LANDING_LIENS` setting)."""
+    folder = landing / source
+    files: list[LandingFile] = []
+    bad: list[BadlyNamedFile] = []
+    if not folder.is_dir():
+        return files, bad
+    for path in sorted(folder.iterdir()):
+        if path.is_symlink() and not follow_links and _outside(path, landing):
+            bad.append(BadlyNamedFile(path, "lien symbolique vers l'extérieur de la zone de dépôt, non suivi"))
+        elif path.is_dir():
+            bad.append(BadlyNamedFile(path, "sous-dossier dans un dossier de source, non lu"))
+        elif path.name.startswith("."):
+            bad.append(BadlyNamedFile(path, "fichier caché, non lu"))
+        elif not path.is_file():
+            bad.append(BadlyNamedFile(path, "n'est pas un fichier ordinaire, non lu"))
+        else:
+            parsed = parse_name(source, path)
+            (files if isinstance(parsed, LandingFile) else bad).append(parsed)
+    return files, bad
+
+
+def scan_landing(landing: Path, follow_links: bool = False) -> LandingScan:
+    """Lists the landing zone; every file that is not read is reported with the reason, never ignored."""
     files: list[LandingFile] = []
     bad: list[BadlyNamedFile] = []
     for source in ALL_SOURCES:
-        folder = landing / source.name
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.iterdir()):
-            if path.is_dir() or path.name.startswith("."):
-                continue
-            parsed = parse_name(source.name, path)
-            (files if isinstance(parsed, LandingFile) else bad).append(parsed)
+        found, reported = scan_folder(landing, source.name, follow_links)
+        files += found
+        bad += reported
     if landing.is_dir():
         known = {s.name for s in ALL_SOURCES}
         for path in sorted(landing.iterdir()):
-            if path.is_file() and not path.name.startswith("."):
-                bad.append(BadlyNamedFile(path, "fichier hors d'un dossier de source"))
-            elif path.is_dir() and path.name not in known and not path.name.startswith("."):
+            if path.is_dir() and path.name in known:
+                continue
+            if path.is_dir():
                 bad.append(BadlyNamedFile(path, "dossier inconnu (aucune source de ce nom)"))
+            elif path.name.startswith("."):
+                bad.append(BadlyNamedFile(path, "fichier caché hors d'un dossier de source, non lu"))
+            else:
+                bad.append(BadlyNamedFile(path, "fichier hors d'un dossier de source"))
     return LandingScan(files, bad)

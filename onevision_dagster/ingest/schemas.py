@@ -11,6 +11,7 @@ from typing import Annotated
 
 import pandas as pd
 import pandera.pandas as pa
+from pandera.engines import pandas_engine
 from pandera.typing import Series
 
 from onevision_dagster.contract.sources import (
@@ -22,12 +23,14 @@ from onevision_dagster.contract.sources import (
     IMPOTS_PRO,
     RNF,
     SPL,
+    FilledOnlyWhen,
     SourceSpec,
 )
 
 SIREN_RE = r"^\d{9}$"
 Text = Series[Annotated[pd.StringDtype, "pyarrow", pd.NA]]
-Date = Series[pa.DateTime]
+# years up to 9999, not only to 2262: millisecond timestamps
+Date = Series[Annotated[pandas_engine.DateTime, {}, "ms", None, False, {}]]
 Cents = Series[pd.Int64Dtype]
 
 
@@ -154,8 +157,9 @@ class CreditsTvaModel(_Row):
     def granted_consistent(cls, df: pd.DataFrame) -> Series[bool]:
         granted = df["montant_accorde"]
         ok_amount = granted.isna() | (granted <= df["montant_demande"])
-        required = df["statut"].eq("ACCORDEE")
-        allowed = df["statut"].isin(["ACCORDEE", "REMBOURSEE"])
+        rule = next(r for r in CREDITS_TVA.rules if isinstance(r, FilledOnlyWhen))  # the contract's statement
+        required = df["statut"].isin(rule.required)
+        allowed = df["statut"].isin(rule.allowed)
         return (ok_amount & ~(required & granted.isna()) & ~(granted.notna() & ~allowed)).astype(bool)
 
 

@@ -9,9 +9,11 @@ Messages are built only for the rejected rows.
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -19,7 +21,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from onevision_dagster.contract import identifiers as ids
-from onevision_dagster.contract.sources import DATE_LABELS, Column, FilledOnlyWhen, Kind, NotAbove, SourceSpec
+from onevision_dagster.contract.sources import (
+    DATE_LABELS,
+    Column,
+    FilledOnlyWhen,
+    Kind,
+    NotAbove,
+    NotAfterExtraction,
+    SourceSpec,
+)
 from onevision_dagster.ingest.decoding import DecodedFile
 
 MOTIFS: dict[str, str] = {
@@ -32,18 +42,22 @@ MOTIFS: dict[str, str] = {
     "FORMAT_INVALIDE": "format invalide",
     "IDENTIFIANT_INVALIDE": "identifiant invalide",
     "INCOHERENCE": "montants ou valeurs incohérents entre eux",
+    "FUTURE_DATE": "date postérieure à la date d'extraction du fichier",
     "DOUBLON": "clé en double",
 }
 
-_DATE_REGEX = {"DD/MM/YYYY": r"^\d{2}/\d{2}/\d{4}$", "YYYY-MM-DD": r"^\d{4}-\d{2}-\d{2}$", "YYYYMMDD": r"^\d{8}$"}
-_DATE_STRPTIME = {"DD/MM/YYYY": "%d/%m/%Y", "YYYY-MM-DD": "%Y-%m-%d", "YYYYMMDD": "%Y%m%d"}
+_DATE_REGEX = {
+    "DD/MM/YYYY": r"^(?P<d>\d{2})/(?P<m>\d{2})/(?P<y>\d{4})$",
+    "YYYY-MM-DD": r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})$",
+    "YYYYMMDD": r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$",
+}
 _ID_LABEL = {
     Kind.SIREN: "SIREN valide (9 chiffres, clé de Luhn)",
     Kind.SIRET: "SIRET valide (14 chiffres, clé de Luhn ou règle La Poste)",
     Kind.DEBTOR_ID: "SIREN, SIRET ou numéro de TVA intracommunautaire (FR + clé + SIREN) valide",
 }
 
-REJECT_COLUMNS = ["ligne", "colonne", "motif", "message", "contenu"]
+REJECT_COLUMNS = ["ligne", "colonne", "motif", "message", "contenu", "cle"]
 
 # reject reasons as small integers while validating (0 = no fault), names only for the rejected rows
 _CODES: tuple[str | None, ...] = (None, *MOTIFS)
@@ -87,13 +101,35 @@ def _match(values: pa.Array, regex: str) -> np.ndarray:
     return pc.match_substring_regex(values, regex).to_numpy(zero_copy_only=False)
 
 
+def days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm), any year, vectorised."""
+    y = y - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
 def _parse_dates(values: pa.Array, fmt: str) -> pa.Array:
+    """Calendar dates of years 0001–9999 (no pandas timestamp, which stops in 2262); null when the cell is not
+    exactly the source's format or not a day of the calendar (31/02, month 13, 29/02 of a common year)."""
+
     def parse(distinct: pa.Array) -> pa.Array:
-        shaped = pc.match_substring_regex(distinct, _DATE_REGEX[fmt])
-        text = pc.if_else(shaped, distinct, pa.scalar(None, distinct.type))
-        parsed = pd.to_datetime(pd.Series(text.to_numpy(zero_copy_only=False)), format=_DATE_STRPTIME[fmt],
-                                errors="coerce")
-        return pa.array(parsed.dt.date, pa.date32(), from_pandas=True)
+        parts = pc.extract_regex(distinct, _DATE_REGEX[fmt])
+        valid = pc.is_valid(parts).to_numpy(zero_copy_only=False)
+
+        def field(name: str) -> np.ndarray:
+            return pc.fill_null(pc.cast(pc.struct_field(parts, name), pa.int64()), 1).to_numpy(
+                zero_copy_only=False)
+
+        y, m, d = field("y"), field("m"), field("d")
+        leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+        month_days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(m, 1, 12) - 1]
+        month_days = month_days + ((m == 2) & leap)
+        ok = valid & (y >= 1) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= month_days)
+        days = days_from_civil(y, m, d).astype(np.int32)
+        return pa.array(days, pa.int32(), mask=~ok).cast(pa.date32())
 
     return _on_distinct(values, parse)
 
@@ -187,7 +223,8 @@ def _cell_message(spec: SourceSpec, col: Column, motif: str, raw: str | None) ->
     return f"{col.name} : '{raw}' {_expected(spec, col)}"
 
 
-def validate(spec: SourceSpec, decoded: DecodedFile) -> ValidatedFile:
+def validate(spec: SourceSpec, decoded: DecodedFile, as_of: date | None = None) -> ValidatedFile:
+    """`as_of`: the file's extraction date, for the `FUTURE_DATE` rule (not checked when None)."""
     n = len(decoded.lines)
     motif = np.zeros(n, dtype=np.int8)  # index in _CODES, 0 = no fault yet
     fault_col = np.full(n, None, dtype=object)
@@ -213,7 +250,7 @@ def validate(spec: SourceSpec, decoded: DecodedFile) -> ValidatedFile:
                          _cell_message(spec, col, code, v) for v in pc.take(raw, pa.array(sel)).to_pylist()])
 
     for rule in spec.rules:
-        _apply_rule(spec, rule, parsed, decoded, mark)
+        _apply_rule(spec, rule, parsed, decoded, mark, as_of)
 
     _mark_duplicates(spec, parsed, decoded, motif, mark)
 
@@ -225,6 +262,7 @@ def validate(spec: SourceSpec, decoded: DecodedFile) -> ValidatedFile:
         "motif": np.array(_CODES, dtype=object)[motif[rej_idx]],
         "message": message[rej_idx],
         "contenu": decoded.texts(rej_idx),
+        "cle": _keys(spec, decoded, rej_idx),
     })
     width = len(decoded.header)
     bad_shape = pd.DataFrame({
@@ -234,12 +272,14 @@ def validate(spec: SourceSpec, decoded: DecodedFile) -> ValidatedFile:
         "message": [f"{c} cellule(s) au lieu de {width} (séparateur '{spec.separator}')"
                     for c in decoded.bad_counts],
         "contenu": decoded.bad_texts,
+        "cle": _keys_of_texts(spec, decoded),
     })
     frames = [f for f in (rejects, bad_shape) if len(f)]
     all_rejects = (pd.concat(frames, ignore_index=True) if frames else rejects).sort_values("ligne",
                                                                                            kind="stable")
     all_rejects = all_rejects.reset_index(drop=True).astype(
-        {"ligne": "int64", "colonne": "object", "motif": "object", "message": "object", "contenu": "object"})
+        {"ligne": "int64", "colonne": "object", "motif": "object", "message": "object", "contenu": "object",
+         "cle": "object"})
     table = _kept_table(spec, parsed, decoded, np.flatnonzero(~rejected))
     return ValidatedFile(kept=_kept_frame(spec, table), rejects=all_rejects, rows_read=decoded.rows_read,
                          ignored_columns=decoded.ignored_columns, table=table)
@@ -253,8 +293,57 @@ def _fmt_cents(cents: int | None) -> str:
     return f"{sign}{cents // 100},{cents % 100:02d}"
 
 
-def _apply_rule(spec: SourceSpec, rule, parsed: dict[str, pa.Array], decoded: DecodedFile, mark) -> None:
-    if isinstance(rule, NotAbove):
+def _key_cell(spec: SourceSpec, name: str, value: str | None) -> str:
+    """A key cell as the warehouse stores it: trimmed, identifiers without their inner spaces."""
+    value = (value or "").strip()
+    return value.replace(" ", "") if spec.column(name).kind in (Kind.SIREN, Kind.SIRET) else value
+
+
+def _keys(spec: SourceSpec, decoded: DecodedFile, idx: np.ndarray) -> list[str | None]:
+    """Key of each rejected well-formed row (cells joined by '/'): a rejected line stays known by its key, so a
+    line tracked at an earlier snapshot and rejected now gives no movement (section 9)."""
+    take = pa.array(idx, pa.int64())
+    cells = [pc.take(decoded.columns[k], take).to_pylist() for k in spec.key]
+    return [None if all(c is None for c in row) else "/".join(_key_cell(spec, k, c) for k, c in
+                                                             zip(spec.key, row, strict=True))
+            for row in zip(*cells, strict=True)] if len(idx) else []
+
+
+def _keys_of_texts(spec: SourceSpec, decoded: DecodedFile) -> list[str | None]:
+    """Key of each record with the wrong number of cells, when its key cells are there (few rows: csv module)."""
+    out: list[str | None] = []
+    positions = [decoded.column_index[k] for k in spec.key]
+    for text in decoded.bad_texts:
+        cells = next(csv.reader([text], delimiter=spec.separator), [])
+        if max(positions) < len(cells) and any(cells[i].strip() for i in positions):
+            out.append("/".join(_key_cell(spec, k, cells[i]) for k, i in zip(spec.key, positions, strict=True)))
+        else:
+            out.append(None)
+    return out
+
+
+def _format_date(value: date | None) -> str:
+    return "" if value is None else value.strftime("%d/%m/%Y")
+
+
+def _apply_rule(spec: SourceSpec, rule, parsed: dict[str, pa.Array], decoded: DecodedFile, mark,
+                as_of: date | None = None) -> None:
+    if isinstance(rule, NotAfterExtraction):
+        if as_of is None:
+            return
+        value = parsed[rule.column]
+        after = pc.fill_null(pc.greater(value, pa.scalar(as_of, pa.date32())), False).to_numpy(
+            zero_copy_only=False)
+        raw = decoded.columns[rule.column]
+
+        def future_msg(sel: np.ndarray) -> list[str]:
+            vals = pc.take(raw, pa.array(sel)).to_pylist()
+            return [f"{rule.column} : '{v}' est postérieure à la date d'extraction du fichier "
+                    f"({_format_date(as_of)}) : une dette ne peut être en recouvrement avant d'exister"
+                    for v in vals]
+
+        mark(after, rule.column, "FUTURE_DATE", future_msg)
+    elif isinstance(rule, NotAbove):
         value = parsed[rule.column]
         limit = parsed[rule.limits[0]]
         for other in rule.limits[1:]:
@@ -335,7 +424,7 @@ def _mark_duplicates(spec: SourceSpec, parsed, decoded: DecodedFile, motif: np.n
             out.append(f"{label} : clé '{key_value}' en double (déjà présente ligne {first_by_row[i]})")
         return out
 
-    mark(mask, spec.key[0], "DOUBLON", messages)
+    mark(mask, spec.key[-1], "DOUBLON", messages)
 
 
 def _kept_table(spec: SourceSpec, parsed: dict[str, pa.Array], decoded: DecodedFile,
@@ -360,13 +449,14 @@ def _kept_table(spec: SourceSpec, parsed: dict[str, pa.Array], decoded: DecodedF
 
 
 def _kept_frame(spec: SourceSpec, table: pa.Table) -> pd.DataFrame:
-    """The kept rows as pandas: text as Arrow-backed strings (same buffers), datetime64, nullable Int64."""
+    """The kept rows as pandas: text as Arrow-backed strings (same buffers), dates as datetime64[ms] (years up to
+    9999: a nanosecond timestamp would stop in 2262), nullable Int64."""
     mapping = {pa.large_string(): pd.StringDtype("pyarrow"), pa.string(): pd.StringDtype("pyarrow"),
                pa.int64(): pd.Int64Dtype()}
-    frame = table.to_pandas(types_mapper=mapping.get, date_as_object=False)
+    frame = table.to_pandas(types_mapper=mapping.get, date_as_object=False, coerce_temporal_nanoseconds=False)
     for col in spec.columns:
         if col.kind is Kind.DATE:
-            frame[col.db_name] = frame[col.db_name].astype("datetime64[ns]")
+            frame[col.db_name] = frame[col.db_name].astype("datetime64[ms]")
     return frame
 
 

@@ -16,6 +16,7 @@ ENV_DEFAULTS = {
     "ONEVISION_FRESHNESS_DAYS": "7",
     "ONEVISION_TOP_FICHES": "20",
     "ONEVISION_IMAGES": "1",
+    "ONEVISION_PILOTES": "17,91,95",
 }
 
 
@@ -30,11 +31,13 @@ def _env_int(name: str) -> int | dg.EnvVar:
 
 def default_resources() -> dict[str, dg.ConfigurableResource]:
     return {
-        "landing": LandingZone(path=_env("ONEVISION_LANDING")),
+        "landing": LandingZone(path=_env("ONEVISION_LANDING"),
+                               follow_links=os.environ.get("ONEVISION_LANDING_LIENS", "0") in ("1", "true", "oui")),
         "warehouse": Warehouse(path=_env("ONEVISION_WAREHOUSE")),
         "reports": ReportsFolder(path=_env("ONEVISION_REPORTS")),
         "settings": Settings(departements=_env("ONEVISION_DEPARTEMENTS"),
                              freshness_days=_env_int("ONEVISION_FRESHNESS_DAYS"),
                              top_fiches=_env_int("ONEVISION_TOP_FICHES"),
+                             pilotes=_env("ONEVISION_PILOTES"),
                              static_images=os.environ.get("ONEVISION_IMAGES", "1") not in ("0", "false", "non")),
     }

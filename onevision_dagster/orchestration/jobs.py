@@ -28,3 +28,12 @@ national_job = dg.define_asset_job(
     description="Recalcule les positions et panels nationaux et le tableau de bord national à partir des "
     "départements matérialisés.",
 )
+
+HISTORY_GROUP = "historique"
+
+historique_job = dg.define_asset_job(
+    name="historique",
+    selection=dg.AssetSelection.groups(HISTORY_GROUP),
+    description="Calcule un instantané (date d'extraction × département) : positions à cette date, mouvements "
+    "depuis l'instantané précédent du département et impact de la paire.",
+)

@@ -21,3 +21,16 @@ def active_departements() -> tuple[str, ...]:
 
 
 departements_partitions = dg.StaticPartitionsDefinition(list(active_departements()))
+
+
+# Snapshots (SOURCES.md section 9): one partition per (extraction date, department). The dates are a dynamic
+# dimension, added by the landing-zone sensor (or `onevision historique`) as extracts land: a year of weekly
+# extracts is ~52 dates × 101 departments, shown by the UI as a grid where a row (a department's whole history)
+# or a column (one date everywhere) is selected for a backfill in one click.
+DATES_EXTRACTION = "dates_extraction"
+dates_partitions = dg.DynamicPartitionsDefinition(name=DATES_EXTRACTION)
+snapshots_partitions = dg.MultiPartitionsDefinition({"date": dates_partitions, "departement": departements_partitions})
+
+
+def snapshot_key(date: str, departement: str) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({"date": date, "departement": departement})

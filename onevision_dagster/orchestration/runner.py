@@ -14,6 +14,7 @@ the ~1 200 steps of a national refresh — and DuckDB's cache stays warm.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import time
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from onevision_dagster import warehouse
+from onevision_dagster.consolidate.snapshot import snapshot_dates
+from onevision_dagster.history import snapshots as history_snapshots
+from onevision_dagster.orchestration.partitions import DATES_EXTRACTION, snapshot_key, snapshots_partitions
 
 
 @dataclass
@@ -72,16 +76,29 @@ def _step_seconds(result: dg.ExecuteInJobResult) -> dict[str, float]:
     return steps
 
 
-def _asset_groups(assets: list) -> tuple[list, list, list]:
-    register, partitioned, national = [], [], []
+def _asset_groups(assets: list) -> tuple[list, list, list, list]:
+    """(register, per department, per snapshot, national)."""
+    register, partitioned, snapshots, national = [], [], [], []
     for a in assets:
-        if a.partitions_def is not None:
+        if a.partitions_def == snapshots_partitions:
+            snapshots.append(a)
+        elif a.partitions_def is not None:
             partitioned.append(a)
         elif any(k.path[-1] == "entreprises" for k in a.keys):
             register.append(a)
         else:
             national.append(a)
-    return register, partitioned, national
+    return register, partitioned, snapshots, national
+
+
+def snapshots_to_compute(con, departement: str) -> list[dt.date]:
+    """The department's snapshot dates whose stored history is missing or read other files than it would now,
+    and the date after each (its movements compare with it): a late file inserts its snapshot and changes the
+    pair after it (section 9)."""
+    dates = snapshot_dates(con, departement)
+    stale = {d for d in dates if not history_snapshots.is_up_to_date(con, departement, d)}
+    stale |= {dates[i + 1] for i, d in enumerate(dates[:-1]) if d in stale}
+    return sorted(stale)
 
 
 def _warehouse_path(resources: dict) -> str | None:
@@ -90,13 +107,19 @@ def _warehouse_path(resources: dict) -> str | None:
 
 
 def run_pipeline(departements: list[str], include_national: bool = True,
-                 log_level: str = "WARNING", keep_open: bool = True) -> PipelineResult:
+                 log_level: str = "WARNING", keep_open: bool = True, include_history: bool = True,
+                 history_dates: list[dt.date] | None = None, include_current: bool = True) -> PipelineResult:
     """`keep_open`: the warehouse stays open for all the runs (`warehouse.session`) instead of being
-    opened and closed by every step; other processes then wait for the end to open it."""
+    opened and closed by every step; other processes then wait for the end to open it.
+
+    `include_history`: after the current figures, every snapshot of the departments that is missing or out of
+    date is computed (one run per date and department); `history_dates` forces those dates instead.
+    `include_current=False` (a history backfill): no register or department run, and of the national views
+    only the experiment's."""
     from onevision_dagster.definitions import all_assets, defs
 
     resources = defs.resources
-    register, partitioned, national = _asset_groups(all_assets)
+    register, partitioned, history, national = _asset_groups(all_assets)
     result = PipelineResult()
     path = _warehouse_path(resources) if keep_open else None
     with _instance() as instance, (warehouse.session(path) if path else contextlib.nullcontext()):
@@ -116,11 +139,39 @@ def run_pipeline(departements: list[str], include_national: bool = True,
             result.stages.append(StageResult(name, res.success, time.perf_counter() - start,
                                              [] if res.success else _failures(res), started, _step_seconds(res)))
 
-        run("registre", register)
-        if not result.stages[-1].ok:
-            return result
-        for dept in departements:
-            run(f"département {dept}", partitioned, dept)
+        if include_current:
+            run("registre", register)
+            if not result.stages[-1].ok:
+                return result
+            for dept in departements:
+                run(f"département {dept}", partitioned, dept)
+        if include_history:
+            _run_history(instance, path or _warehouse_path(resources), departements, history_dates,
+                         lambda name, key: run(name, history, key), result)
         if include_national:
-            run("vue nationale", national)
+            run("vue nationale", national if include_current else
+                [a for a in national if any(k.path[0] == "history" for k in a.keys)])
     return result
+
+
+def _run_history(instance: dg.DagsterInstance, path: str, departements: list[str],
+                 forced: list[dt.date] | None, run, result: PipelineResult) -> None:
+    """One run per snapshot to compute; the stage lines are gathered per department."""
+    with warehouse.connect(path) as con:
+        plan = {d: (sorted(set(forced) & set(snapshot_dates(con, d))) if forced is not None
+                    else snapshots_to_compute(con, d)) for d in departements}
+    dates = sorted({day.isoformat() for days in plan.values() for day in days})
+    if dates:
+        instance.add_dynamic_partitions(DATES_EXTRACTION, dates)
+    for dept, days in plan.items():
+        if not days:
+            continue
+        first = len(result.stages)
+        for day in days:
+            run(f"historique {dept} {day:%d/%m/%Y}", snapshot_key(day.isoformat(), dept))
+        done = result.stages[first:]
+        del result.stages[first:]
+        result.stages.append(StageResult(
+            f"historique {dept} ({len(done)} instantané(s))", all(s.ok for s in done), sum(s.seconds for s in done),
+            [e for s in done for e in s.errors], done[0].started,
+            {f"{s.name}:{k}": v for s in done for k, v in s.steps.items()}))

@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
 import dagster as dg
 
-from onevision_dagster.ingest.landing import LandingScan, scan_landing
-from onevision_dagster.orchestration.jobs import REFRESH_TARGET, REGISTER
-from onevision_dagster.orchestration.partitions import departements_partitions
+from onevision_dagster.ingest.landing import LandingScan
+from onevision_dagster.orchestration.jobs import REFRESH_TARGET, REGISTER, departement_job, historique_job
+from onevision_dagster.orchestration.partitions import DATES_EXTRACTION, departements_partitions, snapshot_key
 from onevision_dagster.orchestration.schedules import department_keys
 from onevision_dagster.resources import LandingZone
 
@@ -29,6 +30,24 @@ class LandingChanges:
     new_cursor: dict
     skip_reason: str | None
     badly_named: list[str]
+    new_dates: list[str] = field(default_factory=list)  # extraction dates to add as snapshot partitions
+
+
+DATES_TAG = "onevision/instantanes"  # on a department run: the snapshot dates to compute once it succeeded
+
+
+def affected_snapshots(scan: LandingScan, departement: str, changed: list[date], register: list[date]) -> list[date]:
+    """The department's snapshot dates a change touches (section 9): each changed extraction date, the next
+    snapshot after it (their pair changes), and for a new register dated r every snapshot from r until the next
+    register (they read it now)."""
+    dates = sorted({f.as_of for f in scan.files if f.departement == departement})
+    registers = sorted({f.as_of for f in scan.files if f.departement is None})
+    out = set(d for d in changed if d in dates)
+    for r in register:
+        later = [x for x in registers if x > r]
+        out |= {d for d in dates if d >= r and (not later or d < later[0])} or ({dates[0]} if dates else set())
+    out |= {dates[i + 1] for i, d in enumerate(dates[:-1]) if d in out}
+    return sorted(out)
 
 
 def _key(parts: list[str]) -> str:
@@ -42,7 +61,9 @@ def detect_changes(scan: LandingScan, cursor: dict, active: Sequence[str],
     reported_bad = set(cursor.get("bad", []))
     current: dict[str, float] = {}
     changed_by_dept: dict[str, list[str]] = {}
+    dates_by_dept: dict[str, list[date]] = {}
     register_changes: list[str] = []
+    register_dates: list[date] = []
     for f in scan.files:
         mtime = f.path.stat().st_mtime
         current[f.name] = mtime
@@ -51,19 +72,25 @@ def detect_changes(scan: LandingScan, cursor: dict, active: Sequence[str],
         token = f"{f.name}@{mtime:.6f}"
         if f.departement is None:
             register_changes.append(token)
+            register_dates.append(f.as_of)
         elif f.departement in active:
             changed_by_dept.setdefault(f.departement, []).append(token)
+            dates_by_dept.setdefault(f.departement, []).append(f.as_of)
     requests: list[dg.RunRequest] = []
     if register_changes:
         requests.append(dg.RunRequest(run_key=f"registre:{_key(register_changes)}", asset_selection=[REGISTER],
                                       tags={"onevision/declencheur": "capteur"}))
         for dept in active:  # every active department depends on the register
             changed_by_dept.setdefault(dept, [])
+    new_dates: set[str] = set()
     for dept in sorted(changed_by_dept):
         tokens = changed_by_dept[dept] + register_changes
+        snapshots = affected_snapshots(scan, dept, dates_by_dept.get(dept, []), register_dates)
+        new_dates |= {d.isoformat() for d in snapshots}
         requests.append(dg.RunRequest(run_key=f"{dept}:{_key(tokens)}", partition_key=dept,
                                       asset_selection=list(department_assets) if department_assets else None,
-                                      tags={"onevision/declencheur": "capteur", "onevision/departement": dept}))
+                                      tags={"onevision/declencheur": "capteur", "onevision/departement": dept,
+                                            DATES_TAG: ",".join(d.isoformat() for d in snapshots)}))
     bad_now = {str(b.path): b.reason for b in scan.badly_named}
     new_bad = sorted(set(bad_now) - reported_bad)
     skip = None
@@ -72,7 +99,7 @@ def detect_changes(scan: LandingScan, cursor: dict, active: Sequence[str],
         if new_bad:
             skip += " Fichiers mal nommés ignorés : " + "; ".join(f"{p} ({bad_now[p]})" for p in new_bad)
     return LandingChanges(requests, {"files": current, "bad": sorted(bad_now)}, skip,
-                          [f"{p} ({bad_now[p]})" for p in new_bad])
+                          [f"{p} ({bad_now[p]})" for p in new_bad], sorted(new_dates))
 
 
 @dg.sensor(
@@ -86,8 +113,28 @@ def detect_changes(scan: LandingScan, cursor: dict, active: Sequence[str],
 def depot_extraits(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
     cursor = json.loads(context.cursor) if context.cursor else {}
     active = departements_partitions.get_partition_keys()
-    changes = detect_changes(scan_landing(landing.root), cursor, active, department_keys())
+    changes = detect_changes(landing.scan(), cursor, active, department_keys())
     for bad in changes.badly_named:
         context.log.warning(f"Fichier mal nommé, non lu : {bad}")
+    partitions = [dg.AddDynamicPartitionsRequest(DATES_EXTRACTION, changes.new_dates)] if changes.new_dates else []
     return dg.SensorResult(run_requests=changes.run_requests, skip_reason=changes.skip_reason,
-                           cursor=json.dumps(changes.new_cursor))
+                           cursor=json.dumps(changes.new_cursor), dynamic_partitions_requests=partitions)
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[departement_job],
+    request_job=historique_job,
+    name="historique_apres_departement",
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Après le rafraîchissement réussi d'un département déclenché par le capteur, calcule ses "
+    "instantanés touchés par les nouveaux extraits (la date d'extraction, et l'instantané suivant dont la paire "
+    "change).",
+)
+def historique_apres_departement(context: dg.RunStatusSensorContext):
+    run = context.dagster_run
+    dept = run.tags.get("onevision/departement") or run.tags.get("dagster/partition")
+    dates = [d for d in run.tags.get(DATES_TAG, "").split(",") if d]
+    return [dg.RunRequest(run_key=f"historique:{run.run_id}:{d}", partition_key=snapshot_key(d, dept),
+                          tags={"onevision/declencheur": "capteur", "onevision/departement": dept})
+            for d in dates if dept]

@@ -1,6 +1,9 @@
-"""CSV exports for recovery agents (SOURCES.md section 6, "Exports for agents").
+"""Exports for recovery agents (SOURCES.md section 6, "Exports for agents"): CSV, or Excel workbooks.
 
-The files are opened by agents in a spreadsheet (Excel, LibreOffice), hence:
+Every export is also offered as ``.xlsx`` (`onevision_dagster.reports.xlsx`:
+typed cells, the format to open in Excel); the format is asked for or read from
+the output file's suffix (`export_format`). The CSV files are opened by agents
+in a spreadsheet (Excel, LibreOffice), hence:
 
 - UTF-8 with a BOM (Excel otherwise reads UTF-8 as cp1252), ``;`` separator,
   CRLF line endings (RFC 4180, what Excel writes itself), a header row;
@@ -41,13 +44,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from onevision_dagster.consolidate.consolidation import (
+from onevision_dagster.consolidate.snapshot import current_files_sql
+from onevision_dagster.consolidate.tables import (
     NATIONAL_POSITION_COLUMNS,
     POSITION_COLUMNS,
     POSITION_MONEY_COLUMNS,
 )
 from onevision_dagster.contract.departements import is_departement
+from onevision_dagster.contract.sources import ALL_SOURCES
+from onevision_dagster.history.tables import IMPACT_COLUMNS, IMPACT_MONEY_COLUMNS, MOUVEMENT_COLUMNS
 from onevision_dagster.reports.formatting import to_decimal_euros
+from onevision_dagster.reports.xlsx import write_query_xlsx
 
 SEPARATOR = ";"
 LINE_TERMINATOR = "\r\n"
@@ -58,6 +65,26 @@ REJETS_COLUMNS: tuple[str, ...] = ("source", "fichier", "ligne", "colonne", "mot
 NON_POSITIONNEES_COLUMNS: tuple[str, ...] = ("source", "fichier", "ligne", "motif", "siren")
 
 _CENT = Decimal("0.01")
+
+FORMATS = ("csv", "xlsx")
+
+
+def export_format(out: str | Path, requested: str | None = None) -> str:
+    """``csv`` or ``xlsx``: the one asked for, else the output file's suffix (``.xlsx``), else ``csv``.
+
+    A format that contradicts the suffix is the user's mistake, said in French
+    (an ``.xlsx`` file holding CSV would not open).
+    """
+    suffix = Path(out).suffix.lower()
+    inferred = "xlsx" if suffix == ".xlsx" else "csv"
+    if requested is None:
+        return inferred
+    if requested not in FORMATS:
+        raise ValueError(f"Format d'export inconnu : {requested!r} (attendu : csv ou xlsx)")
+    if suffix in (".csv", ".xlsx") and requested != inferred:
+        raise ValueError(f"Format {requested} demandé mais le fichier {Path(out).name} se termine par {suffix} : "
+                         "changez l'un ou l'autre")
+    return requested
 
 
 def _missing(value: object) -> bool:
@@ -181,8 +208,10 @@ def _export_query(
     columns: Sequence[str],
     date_columns: Sequence[str] = (),
     money_columns: Sequence[str] = (),
+    fmt: str = "csv",
+    sheet_title: str = "export",
 ) -> int:
-    """Writes a query as an agent CSV with DuckDB's own CSV writer; cells are formatted in SQL.
+    """Writes a query as an agent CSV with DuckDB's own CSV writer (cells formatted in SQL), or as a workbook.
 
     National positions hold millions of rows: one Python call per cell would
     take minutes, DuckDB's `COPY` takes seconds. It quotes like the `csv`
@@ -191,6 +220,9 @@ def _export_query(
     (table and a WHERE built from a validated department code).
     """
     quoted = ", ".join(f'"{c}"' for c in columns)
+    if fmt == "xlsx":
+        return write_query_xlsx(con, f"SELECT {quoted} FROM {source} ORDER BY {order_by}", out, columns,
+                                sheet_title=sheet_title, neutralise=neutralise_text)
     probe = con.sql(f"SELECT {quoted} FROM {source} LIMIT 0")
     types = dict(zip(probe.columns, (str(t) for t in probe.types), strict=True))
     # output aliases differ from the column names so that ORDER BY sorts on the typed columns, not the text
@@ -235,33 +267,68 @@ def export_positions(
     out: str | Path,
     departement: str | None = None,
     national: bool = False,
+    date: dt.date | None = None,
+    fmt: str | None = None,
 ) -> int:
-    """``marts.positions`` of one department (or all), or ``marts.positions_nationales``."""
+    """``marts.positions`` of one department (or all), or ``marts.positions_nationales``; with `date`, the
+    positions of that snapshot (``history.positions_historique``, section 9)."""
     if national:
-        if departement is not None:
-            raise ValueError("choose either a department or the national view, not both")
+        if departement is not None or date is not None:
+            raise ValueError("choose either a department (and a date) or the national view")
         cols = NATIONAL_POSITION_COLUMNS
         source, order = "marts.positions_nationales", "siren"
+    elif date is not None:
+        where = _department_filter(departement) or "WHERE TRUE"
+        cols = POSITION_COLUMNS
+        source = f"history.positions_historique {where} AND date_situation = DATE '{date.isoformat()}'"
+        order = "departement, siren"
     else:
         cols = POSITION_COLUMNS
         source, order = f"marts.positions {_department_filter(departement)}", "departement, siren"
     return _export_query(con, source, order, out, cols, date_columns=("date_situation",),
-                         money_columns=POSITION_MONEY_COLUMNS)
+                         money_columns=POSITION_MONEY_COLUMNS, fmt=export_format(out, fmt), sheet_title="positions")
 
 
-def export_rejets(con: duckdb.DuckDBPyConnection, out: str | Path, departement: str | None = None) -> int:
-    """Every rejected row from ``quality.rejets``.
+def export_rejets(
+    con: duckdb.DuckDBPyConnection, out: str | Path, departement: str | None = None, fmt: str | None = None
+) -> int:
+    """Every rejected row of the files that make the latest snapshots (section 6; older files' rejects stay
+    in the warehouse).
 
     With a department, only that department's files (the national register's
     rejects are in the export without a department).
     """
-    order = "(source <> 'entreprises'), source, fichier, ligne, colonne NULLS FIRST"
-    return _export_query(con, f"quality.rejets {_department_filter(departement)}", order, out, REJETS_COLUMNS)
+    ranks = " ".join(f"WHEN '{s.name}' THEN {i}" for i, s in enumerate(ALL_SOURCES))
+    order = f"CASE source {ranks} END, fichier, ligne, colonne NULLS FIRST"  # the contract's order of sources
+    current = ("(SELECT r.* FROM quality.rejets r SEMI JOIN " + current_files_sql(con) + " f "
+               "ON f.source = r.source AND f.departement IS NOT DISTINCT FROM r.departement "
+               "AND f.date_extraction = r.date_extraction) AS rejets")
+    return _export_query(con, f"{current} {_department_filter(departement)}", order, out, REJETS_COLUMNS,
+                         fmt=export_format(out, fmt), sheet_title="rejets")
 
 
 def export_non_positionnees(
-    con: duckdb.DuckDBPyConnection, out: str | Path, departement: str | None = None
+    con: duckdb.DuckDBPyConnection, out: str | Path, departement: str | None = None, fmt: str | None = None
 ) -> int:
     """Every kept line with no position (``core.non_positionnees``)."""
     return _export_query(con, f"core.non_positionnees {_department_filter(departement)}", "source, fichier, ligne",
-                         out, NON_POSITIONNEES_COLUMNS)
+                         out, NON_POSITIONNEES_COLUMNS, fmt=export_format(out, fmt), sheet_title="non_positionnees")
+
+
+def export_mouvements(
+    con: duckdb.DuckDBPyConnection, out: str | Path, departement: str | None = None, fmt: str | None = None
+) -> int:
+    """Every movement between consecutive snapshots (section 9), in the contract's column order."""
+    return _export_query(con, f"history.mouvements {_department_filter(departement)}",
+                         "departement, date_fin, source, cle, type", out, MOUVEMENT_COLUMNS,
+                         date_columns=("date_debut", "date_fin"), money_columns=("montant",),
+                         fmt=export_format(out, fmt), sheet_title="mouvements")
+
+
+def export_impact(
+    con: duckdb.DuckDBPyConnection, out: str | Path, departement: str | None = None, fmt: str | None = None
+) -> int:
+    """The impact rows per department and consecutive pair (section 9), in the contract's column order."""
+    return _export_query(con, f"history.impact {_department_filter(departement)}", "departement, date_fin", out,
+                         IMPACT_COLUMNS, date_columns=("date_debut", "date_fin"), money_columns=IMPACT_MONEY_COLUMNS,
+                         fmt=export_format(out, fmt), sheet_title="impact")

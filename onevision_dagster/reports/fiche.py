@@ -7,28 +7,43 @@ physical line. No JavaScript: the sheet opens and prints anywhere.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from onevision_dagster.reports.charts import ETAPE_LABELS, source_label
-from onevision_dagster.reports.dashboard import (
+from onevision_dagster.reports.fiche_data import PositionIntrouvable, load_fiche, top_companies
+from onevision_dagster.reports.formatting import MISSING, format_date, format_euros, format_nombre
+from onevision_dagster.reports.html_page import (
     FICHES_DIR,
     INDEX,
-    LEGAL_BASIS_HTML,
     PAGE_KIND_FICHE,
-    check_departement,
     esc,
     fiche_filename,
     page_html,
     table_html,
     write_text_atomic,
 )
-from onevision_dagster.reports.formatting import MISSING, format_date, format_euros, format_nombre
+from onevision_dagster.reports.labels import (
+    CATEGORIES_JURIDIQUES,
+    ETAPE_LABELS,
+    NATURES_CREANCES,
+    NATURES_DETTES,
+    PROCEDURES,
+    RATTACHEMENTS,
+    STATUTS,
+    source_label,
+)
+from onevision_dagster.reports.legal import (
+    BLOCAGE_LABELS,
+    BLOCAGE_PASSIF,
+    BLOCAGE_PROCEDURE,
+    CREANCE_A_ECHOIR,
+    HORS_L257B,
+    LEGAL_BASIS_HTML,
+    SURSIS,
+)
 
 __all__ = [
     "FICHES_DIR",
@@ -38,173 +53,6 @@ __all__ = [
     "top_companies",
     "write_fiche",
 ]
-
-_SIREN = re.compile(r"\d{9}")
-
-CATEGORIES_JURIDIQUES = {
-    "1": "Entrepreneur individuel",
-    "2": "Groupement de droit privé non doté de la personnalité morale",
-    "3": "Personne morale de droit étranger",
-    "4": "Personne morale de droit public soumise au droit commercial",
-    "5": "Société commerciale",
-    "6": "Autre personne morale immatriculée au RCS",
-    "7": "Personne morale et organisme soumis au droit administratif",
-    "8": "Organisme privé spécialisé",
-    "9": "Groupement de droit privé",
-}
-"""INSEE legal categories, level 1 (first digit)."""
-
-PROCEDURES = {
-    "SAUVEGARDE": "Sauvegarde",
-    "REDRESSEMENT": "Redressement judiciaire",
-    "LIQUIDATION": "Liquidation judiciaire",
-}
-
-STATUTS = {
-    "EN_RECOUVREMENT": "En recouvrement",
-    "PAYEE": "Payée",
-    "ANNULEE": "Annulée",
-    "ADMISE_NON_VALEUR": "Admise en non-valeur",
-    "OUVERT": "Ouvert",
-    "SOLDE": "Soldé",
-    "PRIS_EN_CHARGE": "Pris en charge",
-    "ANNULE": "Annulé",
-    "DEPOSEE": "Déposée",
-    "EN_INSTRUCTION": "En instruction",
-    "ACCORDEE": "Accordée",
-    "REJETEE": "Rejetée",
-    "REMBOURSEE": "Remboursée",
-    "A_RESTITUER": "À restituer",
-    "RESTITUE": "Restitué",
-    "IMPUTE": "Imputé",
-    "EN_COURS": "En cours",
-    "REMBOURSABLE": "Remboursable",
-    "IMPUTEE": "Imputée",
-}
-NATURES = {"CERTAINE": "Certaine", "POTENTIELLE": "Potentielle", "AUCUNE": "Rien n'est dû"}
-RATTACHEMENTS = {
-    "SIREN": "par SIREN",
-    "SIREN_SANS_ESPACES": "par SIREN (espaces retirés)",
-    "NOM_CODE_POSTAL": "par nom et code postal",
-    "SIGLE_CODE_POSTAL": "par sigle et code postal",
-}
-
-TOP_COMPANIES_DEFINITION = (
-    "montant en jeu = total des dettes restant dues + total des créances certaines "
-    "(ordre décroissant, puis SIREN croissant à égalité)"
-)
-
-
-class PositionIntrouvable(ValueError):
-    """The SIREN has no position in the asked scope: nothing to put on a sheet."""
-
-    def __init__(self, siren: str, departement: str | None):
-        self.siren = siren
-        self.departement = departement
-        where = f"dans le département {departement}" if departement else "au niveau national"
-        super().__init__(
-            f"Aucune position pour le SIREN {siren} {where} : l'entreprise n'a ni dette ouverte ni créance "
-            "dans ce périmètre, est hors périmètre, ou les données n'ont pas encore été consolidées."
-        )
-
-
-def _check_siren(siren: str) -> str:
-    clean = str(siren).replace(" ", "")
-    if not _SIREN.fullmatch(clean):
-        raise ValueError(f"SIREN invalide : {siren!r} (9 chiffres attendus)")
-    return clean
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-def top_companies(con: duckdb.DuckDBPyConnection, departement: str | None, n: int) -> list[str]:
-    """SIRENs with the most at stake, for which sheets are produced in advance.
-
-    Amount at stake = ``total_dettes + total_creances`` (certain credits): what
-    the company owes plus what the State owes it, the two sides an agent may
-    have to act on. Ties are broken by SIREN so the list is stable.
-    """
-    check_departement(departement)
-    if n <= 0:
-        return []
-    if departement is None:
-        sql = """SELECT siren FROM marts.positions_nationales
-                 ORDER BY total_dettes + total_creances DESC, siren LIMIT ?"""
-        params: list[Any] = [int(n)]
-    else:
-        sql = """SELECT siren FROM marts.positions WHERE departement = ?
-                 ORDER BY total_dettes + total_creances DESC, siren LIMIT ?"""
-        params = [departement, int(n)]
-    return [row[0] for row in con.execute(sql, params).fetchall()]
-
-
-# ------------------------------------------------------------------ data
-
-
-def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None) -> dict[str, Any]:
-    """Identity, position and lines of one company (raises `PositionIntrouvable`)."""
-    siren = _check_siren(siren)
-    check_departement(departement)
-    if departement is None:
-        positions = _rows(con, "SELECT * FROM marts.positions_nationales WHERE siren = ?", [siren])
-    else:
-        positions = _rows(
-            con, "SELECT * FROM marts.positions WHERE siren = ? AND departement = ?", [siren, departement]
-        )
-    if not positions:
-        raise PositionIntrouvable(siren, departement)
-    identity = _rows(
-        con,
-        """SELECT siren, denomination, sigle, categorie_juridique, adresse, code_postal, commune, departement,
-                  date_creation, etat_administratif, procedure_collective, date_jugement, fichier, ligne
-           FROM raw.entreprises WHERE siren = ?""",
-        [siren],
-    )
-    dept_filter = "" if departement is None else "AND l.departement = ?"
-    params = [siren] if departement is None else [siren, departement]
-    dettes = _rows(
-        con,
-        f"""SELECT l.*, r.methode AS rattachement
-            FROM core.lignes_dettes l
-            LEFT JOIN core.rattachement_amendes r
-              ON l.source = 'amendes' AND r.departement = l.departement AND r.num_amende = l.reference
-            WHERE l.siren = ? {dept_filter}
-            ORDER BY l.ouverte DESC, l.source, l.date_ligne, l.reference""",
-        params,
-    )
-    creances = _rows(
-        con,
-        f"""SELECT l.* FROM core.lignes_creances l WHERE l.siren = ? {dept_filter}
-            ORDER BY l.ouverte DESC, l.source, l.date_ligne, l.reference""",
-        params,
-    )
-    return {
-        "siren": siren,
-        "departement": departement,
-        "position": positions[0],
-        "identite": identity[0] if identity else None,
-        "dettes": dettes,
-        "creances": creances,
-    }
-
-
-def procedure_ouverte(identite: dict[str, Any] | None, date_situation: dt.date | None) -> bool:
-    """Collective procedure opened on or before the as-of date (SOURCES.md section 6)."""
-    if not identite or not identite.get("procedure_collective") or identite.get("date_jugement") is None:
-        return False
-    return date_situation is None or identite["date_jugement"] <= date_situation
-
-
-# ------------------------------------------------------------------ rendering
-
-
-def _oui_non(value: object) -> str:
-    return "Oui" if value else "Non"
-
 
 def _identity_html(ident: dict[str, Any] | None, position: dict[str, Any]) -> str:
     if ident is None:
@@ -244,15 +92,19 @@ def _position_html(p: dict[str, Any], national: bool) -> str:
         ("Produits locaux (Hélios)", p["dettes_spl"]),
         ("Impôts professionnels", p["dettes_impots_pro"]),
         ("Recettes non fiscales", p["dettes_rnf"]),
-        ("Total des dettes", p["total_dettes"]),
+        ("Total des dettes exigibles", p["total_dettes"]),
+        ("Impôts professionnels à échoir (hors total, pas encore exigibles)", p["dettes_a_echoir"]),
+        ("Amendes admises en non-valeur (hors total, non éteintes)", p["dettes_non_valeur"]),
         ("Crédits de TVA accordés", p["creances_tva"]),
         ("Excédents à restituer", p["creances_excedents"]),
         ("Créances d'IS remboursables", p["creances_is"]),
-        ("Total des créances certaines", p["total_creances"]),
+        ("Total des créances certaines exigibles", p["total_creances"]),
+        ("Créances à échoir (hors total, non compensables avant leur date)", p["creances_a_echoir"]),
         ("Créances potentielles (en instruction)", p["creances_potentielles"]),
-        ("Solde (créances − dettes)", p["solde"]),
-        ("Dettes compensables", p["dettes_compensables"]),
+        ("Solde (créances − dettes exigibles)", p["solde"]),
+        ("Dettes compensables (impôts exigibles sans sursis)", p["dettes_compensables"]),
         ("Montant compensable", p["montant_compensable"]),
+        ("Passif déclaré (impôts déclarés au passif d'une procédure)", p["passif_declare"]),
     ]
     cells = "".join(
         f'<tr><th scope="row">{esc(k)}</th><td class=montant>{esc(format_euros(v))}</td></tr>' for k, v in rows
@@ -262,27 +114,57 @@ def _position_html(p: dict[str, Any], national: bool) -> str:
     )
     age = p.get("anciennete_jours")
     cells += (
-        '<tr><th scope="row">Sources de dettes</th>'
+        '<tr><th scope="row">Sources de dettes exigibles</th>'
         f"<td class=montant>{esc(format_nombre(p['nb_sources_dettes']))}</td></tr>"
-        f'<tr><th scope="row">Ancienneté de la plus vieille dette ouverte</th><td class=montant>'
+        f'<tr><th scope="row">Ancienneté de la plus vieille dette exigible</th><td class=montant>'
         f"{esc(MISSING if age is None else format_nombre(age) + ' jours')}</td></tr>"
     )
     date = format_date(p.get("date_situation"))
     return f"<p>{esc(scope)} — situation au {esc(date)}</p><table>{cells}</table>"
 
 
+def debt_offsetting(line: dict[str, Any], blocage: str | None = None) -> str:
+    """What art. L. 257 B allows for one debt line, in the contract's words (section 8).
+
+    ``blocage``: the company's offsetting block, if any (a due tax is then offsettable in law but not now).
+    """
+    nature = line.get("nature")
+    if nature == "AUCUNE":
+        return MISSING
+    if nature == "NON_VALEUR":
+        return "Admise en non-valeur, hors dettes poursuivies"
+    if line.get("source") != "impots_pro":
+        return f"Hors L. 257 B ({SOURCE_HORS_L257B.get(line.get('source') or '', 'autre créance')})"
+    if nature == "A_ECHOIR":
+        return "À échoir (non compensable avant sa date)"
+    if line.get("sursis"):
+        return SURSIS[:1].upper() + SURSIS[1:]
+    if line.get("compensable") and blocage is not None:
+        return f"Bloquée : {BLOCAGE_LABELS[blocage]}"
+    if line.get("compensable"):
+        return "Compensable (art. L. 257 B)"
+    return "Non compensable"
+
+
+SOURCE_HORS_L257B = {
+    "amendes": "amende",
+    "spl": "créance d'une collectivité, autre créancier",
+    "rnf": "recette non fiscale",
+}
+
+
 def _line_flags(line: dict[str, Any]) -> str:
     flags = []
+    if line.get("passif"):
+        flags.append('<span class="drapeau">Déclarée au passif</span>')
     if line.get("sursis"):
         flags.append('<span class="drapeau">Sursis de paiement</span>')
     if line.get("conteste") and not line.get("sursis"):
         flags.append('<span class="drapeau">Contestée</span>')
-    if line.get("compensable") and line.get("nature") is None:
-        flags.append('<span class="drapeau info">Compensable</span>')
     return "".join(flags)
 
 
-def _lines_html(lines: list[dict[str, Any]], *, debts: bool, national: bool) -> str:
+def _lines_html(lines: list[dict[str, Any]], *, debts: bool, national: bool, blocage: str | None = None) -> str:
     if not lines:
         return "<p>Aucune ligne.</p>"
     headers: list[tuple[str, bool]] = [("Département", False)] if national else []
@@ -292,9 +174,11 @@ def _lines_html(lines: list[dict[str, Any]], *, debts: bool, national: bool) -> 
         ("Date" if not debts else "Date de la dette", False),
         ("Restant dû" if debts else "Montant dû par l'État", True),
         ("Statut", False),
+        ("Nature", False),
     ]
-    headers += [("Étape", False), ("Indicateurs", False)] if debts else [("Nature", False)]
+    headers += [("Étape", False), ("Compensation (L. 257 B)", False), ("Indicateurs", False)] if debts else []
     headers += [("Fichier d'origine", False), ("Ligne", True)]
+    natures = NATURES_DETTES if debts else NATURES_CREANCES
     rows = []
     for line in lines:
         row = [esc(line["departement"])] if national else []
@@ -308,24 +192,24 @@ def _lines_html(lines: list[dict[str, Any]], *, debts: bool, national: bool) -> 
             esc(format_date(line.get("date_ligne"))),
             esc(format_euros(line["montant"])),
             esc(STATUTS.get(line.get("statut") or "", line.get("statut"))),
+            esc(natures.get(line.get("nature") or "", line.get("nature"))),
         ]
         if debts:
             etape = line.get("etape")
-            row += [esc(ETAPE_LABELS.get(etape, etape) if etape else MISSING), _line_flags(line)]
-        else:
-            row += [esc(NATURES.get(line.get("nature") or "", line.get("nature")))]
+            row += [esc(ETAPE_LABELS.get(etape, etape) if etape else MISSING), esc(debt_offsetting(line, blocage)),
+                    _line_flags(line)]
         row += [esc(line.get("fichier")), esc(line.get("ligne"))]
         rows.append(row)
-    classes = ["" if line["ouverte"] else "fermee" for line in lines]
-    lead = [""] * (len(headers) - 4 - (3 if debts else 2))
-    tail = [""] * (3 if debts else 2) + ["", ""]
+    classes = ["fermee" if line.get("nature") in ("AUCUNE", "NON_VALEUR") else "" for line in lines]
+    lead = [""] * (len(headers) - 4 - (5 if debts else 3))
+    tail = [""] * ((5 if debts else 3) + 2)
     if debts:
-        footer = [[*lead, "Total restant dû (lignes ouvertes)", esc(format_euros(_sum(lines, ouverte=True)[1])), *tail]]
+        totals = (("EXIGIBLE", "Total des dettes exigibles"), ("A_ECHOIR", "À échoir (hors total)"),
+                  ("NON_VALEUR", "Admises en non-valeur (hors total)"))
     else:
-        footer = [
-            [*lead, f"Total des créances {label}", esc(format_euros(_sum_nature(lines, n))), *tail]
-            for n, label in (("CERTAINE", "certaines"), ("POTENTIELLE", "potentielles"))
-        ]
+        totals = (("CERTAINE", "Total des créances certaines exigibles"), ("A_ECHOIR", "Créances à échoir (hors "
+                  "total)"), ("POTENTIELLE", "Total des créances potentielles"))
+    footer = [[*lead, label, esc(format_euros(_sum_nature(lines, n))), *tail] for n, label in totals]
     return table_html(headers, rows, row_classes=classes, footer=footer)
 
 
@@ -333,66 +217,77 @@ def _sum_nature(lines: list[dict[str, Any]], nature: str) -> Decimal:
     return sum((ln["montant"] for ln in lines if ln.get("nature") == nature), Decimal("0.00"))
 
 
-def _sum(lines: list[dict[str, Any]], **conditions: object) -> tuple[int, Decimal]:
-    chosen = [ln for ln in lines if all(bool(ln.get(k)) == v for k, v in conditions.items())]
+def _of_nature(lines: list[dict[str, Any]], nature: str, **conditions: object) -> tuple[int, Decimal]:
+    chosen = [ln for ln in lines if ln.get("nature") == nature and all(bool(ln.get(k)) == v
+                                                                       for k, v in conditions.items())]
     return len(chosen), sum((ln["montant"] for ln in chosen), Decimal("0.00"))
 
 
 def _offsetting_html(data: dict[str, Any]) -> str:
     p = data["position"]
     ident = data["identite"]
-    date_situation = p.get("date_situation")
     creances, dettes_comp, montant = p["total_creances"], p["dettes_compensables"], p["montant_compensable"]
     parts = [
         f'<p class="encadre"><strong>Montant compensable : {esc(format_euros(montant))}</strong><br>'
-        f"Créances certaines : {esc(format_euros(creances))} — impôts professionnels exigibles sans sursis : "
-        f"{esc(format_euros(dettes_comp))}. Montant compensable = le plus petit des deux "
-        "(art. L. 257 B du LPF ; notification à l'entreprise, art. R. 257 B-1 du LPF).</p>"
+        f"Créances certaines exigibles : {esc(format_euros(creances))} — impôts professionnels exigibles sans "
+        f"sursis : {esc(format_euros(dettes_comp))}. Montant compensable = le plus petit des deux "
+        "(art. L. 257 B du LPF ; notification à l'entreprise, art. R. 257 B-1 du LPF), 0 en cas de blocage.</p>"
     ]
-    if procedure_ouverte(ident, date_situation):
-        potential = min(creances, dettes_comp)
+    potential = min(creances, dettes_comp)
+    if data["blocage"] == BLOCAGE_PROCEDURE:
         procedure = PROCEDURES.get(ident["procedure_collective"], ident["procedure_collective"])
         parts.append(
-            f'<p class="alerte"><strong>Compensation bloquée</strong> : procédure collective '
-            f"({esc(procedure)}) ouverte le {esc(format_date(ident['date_jugement']))}. "
+            f'<p class="alerte"><strong>Compensation bloquée : {esc(BLOCAGE_LABELS[BLOCAGE_PROCEDURE])}</strong>. '
+            f"{esc(procedure)}, jugement d'ouverture du {esc(format_date(ident['date_jugement']))}. "
             "Le paiement des dettes antérieures au jugement, compensation comprise, est interdit "
-            "sauf créances connexes (art. L. 622-7 du Code de commerce) : "
-            f"montant ramené à 0 (sans la procédure : {esc(format_euros(potential))}). "
-            "À apprécier au cas par cas.</p>"
+            "sauf créances connexes : "
+            f"montant ramené à 0 (sans le blocage : {esc(format_euros(potential))}). "
+            "À apprécier au cas par cas (créances postérieures au jugement, art. L. 622-17 ; plan ou clôture).</p>"
+        )
+    elif data["blocage"] == BLOCAGE_PASSIF:
+        parts.append(
+            f'<p class="alerte"><strong>Compensation bloquée : {esc(BLOCAGE_LABELS[BLOCAGE_PASSIF])}</strong>. '
+            f"{esc(format_euros(p['passif_declare']))} d'impôts sont déclarés au passif d'une procédure "
+            "collective (phase PASSIF_PROCEDURE) : la procédure existe même si le registre ne l'a pas encore "
+            "enregistrée, et l'art. L. 622-7 du Code de commerce interdit alors la compensation des dettes "
+            f"antérieures : montant ramené à 0 (sans le blocage : {esc(format_euros(potential))}). "
+            "À vérifier au BODACC et à apprécier au cas par cas.</p>"
         )
     elif ident and ident.get("procedure_collective"):
         parts.append(
             '<p class="alerte">Procédure collective enregistrée avec un jugement postérieur à la date de '
             "situation : à vérifier avant toute compensation.</p>"
         )
-    n, amount = _sum(data["dettes"], ouverte=True, sursis=True)
+    n, amount = _of_nature(data["dettes"], "EXIGIBLE", sursis=True)
     if n:
         parts.append(
-            f"<p>{n} dette(s) sous sursis de paiement ({esc(format_euros(amount))}) : "
-            "non exigibles, exclues de la compensation (art. L. 277 du LPF).</p>"
+            f"<p>{n} dette(s) sous sursis de paiement ({esc(format_euros(amount))}) : {esc(SURSIS)} ; "
+            "comptée(s) dans les dettes exigibles, pas dans le montant compensable.</p>"
         )
-    not_due = [
-        ln
-        for ln in data["dettes"]
-        if ln["source"] == "impots_pro"
-        and ln["ouverte"]
-        and not ln["sursis"]
-        and not ln["compensable"]
-        and date_situation is not None
-        and ln.get("date_ligne") is not None
-        and ln["date_ligne"] > date_situation
-    ]
-    if not_due:
-        amount = sum((ln["montant"] for ln in not_due), Decimal("0.00"))
+    if p["dettes_a_echoir"]:
+        n, _ = _of_nature(data["dettes"], "A_ECHOIR")
         parts.append(
-            f"<p>{len(not_due)} impôt(s) pas encore exigible(s) à la date de situation "
-            f"({esc(format_euros(amount))}) : non compensables pour l'instant.</p>"
+            f"<p>{n} impôt(s) à échoir ({esc(format_euros(p['dettes_a_echoir']))}) : pas encore exigible(s) à la "
+            "date de situation, hors du total des dettes, non compensable(s) avant leur date.</p>"
         )
     other = p["dettes_amendes"] + p["dettes_spl"] + p["dettes_rnf"]
     if other:
         parts.append(
             f"<p>Amendes, produits locaux et recettes non fiscales ({esc(format_euros(other))}) : "
-            "jamais compensés (hors du champ de l'art. L. 257 B, ou créance d'un autre créancier).</p>"
+            f"{esc(HORS_L257B)} (amendes et recettes non fiscales hors du champ de l'article, produits locaux "
+            "créances d'un autre créancier) ; d'autres "
+            "voies existent (compensation de droit commun, art. 1347 du Code civil ; saisie administrative à tiers "
+            "détenteur d'un remboursement dû par l'État), à apprécier par l'agent.</p>"
+        )
+    if p["dettes_non_valeur"]:
+        parts.append(
+            f"<p>Amendes admises en non-valeur ({esc(format_euros(p['dettes_non_valeur']))}) : non éteintes, hors "
+            "des dettes poursuivies ; à reconsidérer si l'entreprise revient à meilleure fortune.</p>"
+        )
+    if p["creances_a_echoir"]:
+        parts.append(
+            f"<p>Créances à échoir ({esc(format_euros(p['creances_a_echoir']))}) : certaines mais remboursables "
+            f"plus tard, {esc(CREANCE_A_ECHOIR)}.</p>"
         )
     if p["creances_potentielles"]:
         parts.append(
@@ -405,10 +300,14 @@ def _offsetting_html(data: dict[str, Any]) -> str:
 def _flags_html(data: dict[str, Any]) -> str:
     p, ident = data["position"], data["identite"]
     flags = []
+    if data["blocage"] is not None:
+        flags.append(f"Compensation bloquée : {BLOCAGE_LABELS[data['blocage']]}")
     if ident and ident.get("procedure_collective"):
         label = PROCEDURES.get(ident["procedure_collective"], ident["procedure_collective"])
         flags.append(f"Procédure collective : {label} ({format_date(ident.get('date_jugement'))})")
-    n, _ = _sum(data["dettes"], ouverte=True, sursis=True)
+    if p["passif_declare"]:
+        flags.append(f"Passif déclaré : {format_euros(p['passif_declare'])}")
+    n, _ = _of_nature(data["dettes"], "EXIGIBLE", sursis=True)
     if n:
         flags.append(f"Sursis de paiement ({n} dette(s))")
     contested = [ln for ln in data["dettes"] if ln.get("ouverte") and ln.get("conteste") and not ln.get("sursis")]
@@ -442,7 +341,7 @@ def render_fiche(data: dict[str, Any], index_href: str | None = None) -> str:
         f'<section id="position"><h2>Position</h2>{_position_html(p, national)}</section>'
         f'<section id="compensation"><h2>Compensation</h2>{_offsetting_html(data)}</section>'
         f'<section id="dettes"><h2>Dettes ({n_debts} ligne(s), toutes situations)</h2>'
-        f"{_lines_html(data['dettes'], debts=True, national=national)}</section>"
+        f"{_lines_html(data['dettes'], debts=True, national=national, blocage=data['blocage'])}</section>"
         f'<section id="creances"><h2>Créances ({n_credits} ligne(s), toutes situations)</h2>'
         f"{_lines_html(data['creances'], debts=False, national=national)}</section>"
         '<section id="base-legale"><h2>Base légale</h2>'

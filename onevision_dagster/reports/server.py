@@ -4,16 +4,29 @@ Only what the standard library gives (`http.server`): GET and HEAD, files of
 one folder, nothing else. Bound to 127.0.0.1 by default: the reports hold
 tax data and must not be published on the network by accident. Requests are
 logged without their path (a path names a company's sheet).
+
+What it serves, and only that: a regular file whose real path (every symlink
+resolved) lies inside the real report folder, none of whose parts is hidden
+(a ``.name.tmp`` is a page being written). A folder is served through its
+``index.html`` or not at all: folder contents are never listed, since a listing
+would name every company that has a sheet. Anything else is a plain 404, which
+says nothing about what exists outside.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
+import urllib.parse
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import BinaryIO
 
 log = logging.getLogger(__name__)
+
+INDEX = "index.html"
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -23,8 +36,25 @@ CONTENT_SECURITY_POLICY = (
 """Pages may run their own plotly.js and inline plot scripts, and fetch nothing from anywhere."""
 
 
+def resolve_inside(root: Path, path: str | Path) -> Path | None:
+    """The real path of ``path`` when it exists inside the real ``root`` and is not hidden, else None.
+
+    ``root`` must already be resolved. Resolving first and comparing after is
+    what makes a symlink to ``/etc/passwd`` (or to a folder outside) harmless.
+    """
+    try:
+        real = Path(path).resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, or a symlink loop
+        return None
+    if real != root and root not in real.parents:
+        return None
+    if any(part.startswith(".") for part in real.relative_to(root).parts):
+        return None
+    return real
+
+
 class ReportRequestHandler(SimpleHTTPRequestHandler):
-    """Serves files read-only; no upload, no write method, no path in the logs."""
+    """Serves files read-only; no upload, no write method, no listing, no path in the logs."""
 
     server_version = "OneVisionRapports"
     sys_version = ""
@@ -48,6 +78,49 @@ class ReportRequestHandler(SimpleHTTPRequestHandler):
         self.send_error(405, "Méthode non autorisée : serveur de rapports en lecture seule")
 
     do_POST = do_PUT = do_DELETE = do_PATCH = _refuse  # http.server dispatches on do_<METHOD>
+
+    def _not_found(self) -> None:
+        self.send_error(HTTPStatus.NOT_FOUND, "Fichier introuvable")
+
+    def list_directory(self, path: str | os.PathLike[str]) -> None:  # type: ignore[override]
+        """Never called by `send_head` below; refused anyway should a base class path reach it."""
+        self._not_found()
+
+    def send_head(self) -> BinaryIO | None:  # type: ignore[override]
+        """GET/HEAD: the checked file, a redirect to a folder's slash, or 404."""
+        root = Path(self.directory)
+        url_path = urllib.parse.urlsplit(self.path).path
+        real = resolve_inside(root, self.translate_path(self.path))
+        if real is not None and real.is_dir():
+            if not url_path.endswith("/"):
+                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+                # one leading slash: "//host/.." must not become a redirect to another site
+                self.send_header("Location", "/" + url_path.lstrip("/") + "/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            real = resolve_inside(root, real / INDEX)
+        elif url_path.endswith("/"):
+            real = None  # "/page.html/" is not a page
+        if real is None or not real.is_file():
+            self._not_found()
+            return None
+        try:
+            fh = real.open("rb")
+        except OSError:
+            self._not_found()
+            return None
+        try:
+            stat = os.fstat(fh.fileno())
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", self.guess_type(str(real)))
+            self.send_header("Content-Length", str(stat.st_size))
+            self.send_header("Last-Modified", self.date_time_string(stat.st_mtime))
+            self.end_headers()
+        except BaseException:
+            fh.close()
+            raise
+        return fh
 
     def log_message(self, format: str, *args: object) -> None:
         # never the path (it names companies), only method and status

@@ -1,0 +1,166 @@
+"""History and impact (SOURCES.md section 9): one partition per (extraction date, department).
+
+Thin wiring around `onevision_dagster.history`. A snapshot is recomputed from the files it reads, so a partition
+materialized again gives the same rows whatever landed later; a date that is not one of the department's
+extraction dates materializes empty and says so. The movements of a pair need the earlier snapshot: when it is
+missing or out of date, the step computes it first (a backfill can run its partitions in any order).
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from onevision_dagster.consolidate.table_validation import validate_table
+from onevision_dagster.history import impact, movements, snapshots
+from onevision_dagster.history.schemas import HISTORY_MODELS
+from onevision_dagster.orchestration.automation import NATIONAL_CONDITION
+from onevision_dagster.orchestration.partitions import snapshots_partitions
+from onevision_dagster.resources import Settings, Warehouse
+
+from .failures import reported_as_failure
+from .pools import DUCKDB_POOL
+from .sources import REGISTER_KEY, SOURCE_KEYS
+
+POSITIONS_HISTORIQUE = dg.AssetKey(["history", "positions_historique"])
+MOUVEMENTS = dg.AssetKey(["history", "mouvements"])
+IMPACT = dg.AssetKey(["history", "impact"])
+IMPACT_NATIONAL = dg.AssetKey(["history", "impact_national"])
+
+CHECK_RECONCILIATION = "mouvements_reconcilient_les_stocks"
+CHECK_IMPACT = "impact_egal_somme_des_mouvements"
+
+def _partition(context: dg.AssetExecutionContext) -> tuple[dt.date, str]:
+    key = context.partition_key.keys_by_dimension
+    return dt.date.fromisoformat(key["date"]), key["departement"]
+
+
+@dg.asset(
+    key=POSITIONS_HISTORIQUE,
+    deps=[*SOURCE_KEYS, REGISTER_KEY],  # each snapshot reads its department's files (dimension `departement`)
+    partitions_def=snapshots_partitions,
+    group_name="historique",
+    pool=DUCKDB_POOL,
+    kinds={"duckdb"},
+    description="Positions de chaque instantané (date d'extraction × département), calculées comme les "
+    "positions courantes à partir des fichiers datés au plus de cette date, et leurs lignes (pour les mouvements).",
+)
+def positions_historique(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    when, dept = _partition(context)
+    with reported_as_failure(), warehouse.connect() as con:
+        if snapshots.is_up_to_date(con, dept, when):
+            context.log.info(f"Instantané {dept} du {when:%d/%m/%Y} déjà à jour (mêmes fichiers)")
+        else:
+            snap = snapshots.build_snapshot(con, dept, when)
+            if snap is None:
+                context.log.info(f"{dept} n'a pas d'extrait daté du {when:%d/%m/%Y} : pas d'instantané")
+        count = con.execute("SELECT count(*) FROM history.positions_historique WHERE departement = ? "
+                            "AND date_situation = ?", [dept, when]).fetchone()[0]  # validated before commit
+        row = con.execute(
+            "SELECT coalesce(sum(total_dettes), 0), coalesce(sum(total_creances), 0), "
+            "coalesce(sum(montant_compensable), 0) FROM history.positions_historique "
+            "WHERE departement = ? AND date_situation = ?", [dept, when]).fetchone()
+        files = snapshots.stored_identity(con, dept, when)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": dg.MetadataValue.int(count),
+        "instantane": dg.MetadataValue.text("oui" if files else "aucun extrait à cette date"),
+        "fichiers": dg.MetadataValue.text(files or "—"),
+        "total_dettes": dg.MetadataValue.float(float(row[0])),  # display only; sums stay exact in SQL
+        "total_creances": dg.MetadataValue.float(float(row[1])),
+        "montant_compensable": dg.MetadataValue.float(float(row[2])),
+    })
+
+
+@dg.asset(
+    key=MOUVEMENTS,
+    deps=[POSITIONS_HISTORIQUE],
+    partitions_def=snapshots_partitions,
+    group_name="historique",
+    pool=DUCKDB_POOL,
+    kinds={"duckdb"},
+    description="Mouvements ligne à ligne entre l'instantané précédent du département et celui-ci : paiements, "
+    "annulations, admissions en non-valeur, sorties, hausses, nouvelles dettes et créances, imputations "
+    "(compensations faites) et remboursements.",
+    check_specs=[dg.AssetCheckSpec(
+        CHECK_RECONCILIATION, asset=MOUVEMENTS, blocking=True,
+        description="Stock(t1) − stock(t0) = mouvements + écarts expliqués (clés rejetées en t1, suivi perdu…), "
+        "pour les dettes et les créances ; identité détaillée dans onevision_dagster/history/movements.py.")],
+)
+def mouvements(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    when, dept = _partition(context)
+    with reported_as_failure(), warehouse.connect() as con:
+        for date in (movements.previous_date(con, dept, when), when):
+            if date is not None and not snapshots.is_up_to_date(con, dept, date):
+                snapshots.build_snapshot(con, dept, date)
+        t0 = movements.build_movements(con, dept, when)  # validated and reconciled before commit
+        count = con.execute("SELECT count(*) FROM history.mouvements WHERE departement = ? AND date_fin = ?",
+                            [dept, when]).fetchone()[0]
+        by_type = dict(con.execute("SELECT type, sum(montant) FROM history.mouvements WHERE departement = ? "
+                                   "AND date_fin = ? GROUP BY 1 ORDER BY 1", [dept, when]).fetchall())
+        passed, details = movements.reconciliation(con, dept, when)
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": dg.MetadataValue.int(count),
+                  "paire": dg.MetadataValue.text(f"{t0} → {when}" if t0 else "premier instantané"),
+                  "montants_par_type": dg.MetadataValue.json({k: str(v) for k, v in by_type.items()})},
+        check_results=[dg.AssetCheckResult(
+            check_name=CHECK_RECONCILIATION, passed=bool(passed), severity=dg.AssetCheckSeverity.ERROR,
+            metadata={k: dg.MetadataValue.text(str(v)) for k, v in details.items()})],
+    )
+
+
+@dg.asset(
+    key=IMPACT,
+    deps=[MOUVEMENTS],
+    partitions_def=snapshots_partitions,
+    group_name="historique",
+    pool=DUCKDB_POOL,
+    kinds={"duckdb"},
+    description="Impact entre deux instantanés consécutifs : recouvré, annulé, admis en non-valeur, sorti, "
+    "nouvelles dettes, compensé (dont compensations signalées par l'outil), remboursé et `rembourse_a_risque` "
+    "(remboursé à une entreprise qui devait des impôts exigibles compensables).",
+    check_specs=[dg.AssetCheckSpec(CHECK_IMPACT, asset=IMPACT, blocking=True,
+                                   description="Chaque colonne de l'impact = somme des mouvements de son type.")],
+)
+def impact_departement(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    when, dept = _partition(context)
+    with reported_as_failure(), warehouse.connect() as con:
+        t0 = impact.build_impact(con, dept, when)  # validated and compared with the movements before commit
+        count = 1 if t0 else 0
+        passed, details = impact.impact_matches_movements(con, dept, when)
+        row = con.execute("SELECT recouvre, compense, compense_signale, rembourse, rembourse_a_risque "
+                          "FROM history.impact WHERE departement = ? AND date_fin = ?", [dept, when]).fetchone()
+    meta: dict[str, dg.MetadataValue] = {"dagster/row_count": dg.MetadataValue.int(count),
+                                         "paire": dg.MetadataValue.text(f"{t0} → {when}" if t0 else "aucune")}
+    if row:
+        for name, value in zip(("recouvre", "compense", "compense_signale", "rembourse", "rembourse_a_risque"),
+                               row, strict=True):
+            meta[name] = dg.MetadataValue.float(float(value))
+    return dg.MaterializeResult(metadata=meta, check_results=[dg.AssetCheckResult(
+        check_name=CHECK_IMPACT, passed=bool(passed), severity=dg.AssetCheckSeverity.ERROR,
+        metadata={k: dg.MetadataValue.text(str(v)) for k, v in details.items()})])
+
+
+@dg.asset(
+    key=IMPACT_NATIONAL,
+    deps=[IMPACT],
+    automation_condition=NATIONAL_CONDITION,
+    group_name="national",
+    pool=DUCKDB_POOL,
+    kinds={"duckdb"},
+    description="L'expérimentation : par semaine ISO, départements pilotes (`ONEVISION_PILOTES`) contre les "
+    "autres — taux de compensation, montants recouvrés, `rembourse_a_risque`, stocks.",
+)
+def impact_national(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+    with reported_as_failure(), warehouse.connect() as con:
+        impact.build_impact_national(con, settings.pilot_codes())
+        count = validate_table(con, "history.impact_national", None, None, HISTORY_MODELS["history.impact_national"])
+        preview = con.execute("SELECT semaine, groupe, nb_departements, recouvre, compense_signale, "
+                              "compensable_debut, taux_compensation, rembourse_a_risque FROM history.impact_national "
+                              "ORDER BY semaine DESC, groupe LIMIT 12").df()
+    meta = {"dagster/row_count": dg.MetadataValue.int(count), "pilotes": dg.MetadataValue.text(
+        ", ".join(settings.pilot_codes()))}
+    if len(preview):
+        meta["apercu"] = dg.MetadataValue.md(preview.astype(str).to_markdown(index=False, disable_numparse=True))
+    return dg.MaterializeResult(metadata=meta)
+
+
+history_assets = [positions_historique, mouvements, impact_departement, impact_national]

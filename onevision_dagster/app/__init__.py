@@ -1,0 +1,1 @@
+"""The agents' web application: search, company page, worklists, rights, audit (no Dagster)."""

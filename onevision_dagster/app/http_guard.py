@@ -1,0 +1,106 @@
+"""ASGI middleware in front of every route: proxy secret, security headers, a log line without the query.
+
+- When `ONEVISION_PROXY_SECRET` is set, a request without the secret in its header did not come through
+  the proxy: its identity headers are forged or missing, it gets 401 and the attempt is audited.
+- Every response carries a strict Content-Security-Policy (scripts and styles from the application only,
+  nothing inline; no frame may embed the pages), `nosniff`, no referrer, no caching of pages.
+- The log line holds the method, the path (a SIREN at most), the status and the user id: never the query
+  string, which can hold a company's name. Uvicorn's own access log is off.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl
+
+import anyio.to_thread
+import sqlalchemy as sa
+
+from onevision_dagster.app import audit
+from onevision_dagster.app.actions import classify
+from onevision_dagster.app.settings import AppSettings
+
+log = logging.getLogger("onevision.app")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+)
+_PRINTABLE = re.compile(r"[^\x00-\x20\x7f]{1,200}")
+UNAUTHORISED_PAGE = ("<!doctype html><html lang=fr><meta charset=utf-8><title>Accès refusé</title>"
+                     "<p>Accès refusé : la requête ne vient pas du proxy d'authentification.</p></html>").encode()
+
+Scope = dict
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+
+
+class HttpGuard:
+    def __init__(self, app: Callable, settings: AppSettings, engine: sa.Engine):
+        self.app = app
+        self.settings = settings
+        self.engine = engine
+        self.secret_header = settings.secret_header.lower().encode("latin-1")
+        self.user_header = settings.user_header.lower().encode("latin-1")
+
+    def _has_secret(self, scope: Scope) -> bool:
+        expected = self.settings.proxy_secret
+        if not expected:
+            return True
+        for name, value in scope.get("headers", []):
+            if name == self.secret_header:
+                return hmac.compare_digest(value, expected.encode())
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status_holder = {"status": 500}
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                if b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            if not self._has_secret(scope):
+                await self._refuse(scope, send_with_headers)
+            else:
+                await self.app(scope, receive, send_with_headers)
+        finally:
+            user = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == self.user_header), "-")
+            if not self._has_secret(scope) or not _PRINTABLE.fullmatch(user):
+                user = "-"  # an untrusted or unprintable identity is not written (no log injection)
+            log.info("%s %s %s %s %.0f ms", scope.get("method"), scope.get("path"), status_holder["status"],
+                     user, (time.perf_counter() - start) * 1000)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        action, objet = classify(scope.get("method", "GET"), scope.get("path", ""), query)
+        await anyio.to_thread.run_sync(lambda: audit.record(
+            self.engine, user=None, departements=None, action=action, objet=objet, status=401))
+        await send({"type": "http.response.start", "status": 401,
+                    "headers": [(b"content-type", b"text/html; charset=utf-8"),
+                                (b"content-length", str(len(UNAUTHORISED_PAGE)).encode())]})
+        await send({"type": "http.response.body", "body": UNAUTHORISED_PAGE})

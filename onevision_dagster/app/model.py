@@ -1,0 +1,39 @@
+"""The warehouse columns the application reads (contract version 2, docs/warehouse.md), named once.
+
+The application reads every table by explicit column names, never `SELECT *`: a column added to the
+warehouse changes nothing here, a column removed fails the publication loudly instead of a page silently.
+"""
+
+from __future__ import annotations
+
+POSITION_MONEY: tuple[str, ...] = (
+    "dettes_amendes", "dettes_spl", "dettes_impots_pro", "dettes_rnf", "total_dettes", "dettes_a_echoir",
+    "dettes_non_valeur", "creances_tva", "creances_excedents", "creances_is", "total_creances",
+    "creances_a_echoir", "creances_potentielles", "solde", "dettes_compensables", "montant_compensable",
+    "passif_declare",
+)
+POSITIONS: tuple[str, ...] = (
+    "siren", "denomination", "departement", "date_situation", *POSITION_MONEY, "nb_sources_dettes",
+    "anciennete_jours", "procedure_collective",
+)
+POSITIONS_NATIONALES: tuple[str, ...] = tuple("departements" if c == "departement" else c for c in POSITIONS)
+LIGNES: tuple[str, ...] = (
+    "departement", "siren", "source", "reference", "date_ligne", "montant", "statut", "etape", "ouverte", "nature",
+    "compensable", "sursis", "conteste", "passif", "fichier", "ligne", "date_extraction",
+)
+NON_POSITIONNEES: tuple[str, ...] = ("departement", "source", "fichier", "ligne", "reference", "motif", "siren")
+REGISTRE: tuple[str, ...] = (
+    "siren", "denomination", "sigle", "nom_normalise", "sigle_normalise", "code_postal", "commune",
+    "procedure_collective", "date_jugement",
+)
+"""Columns of the current register version (`raw.entreprises`, latest `date_extraction`) used for search."""
+MOUVEMENTS: tuple[str, ...] = ("departement", "date_debut", "date_fin", "siren", "source", "cle", "type", "montant")
+"""`history.mouvements` (contract section 9), read only when the history exists."""
+
+DEBT_SOURCES: tuple[str, ...] = ("amendes", "spl", "impots_pro", "rnf")
+CREDIT_SOURCES: tuple[str, ...] = ("credits_tva", "excedents", "creances_is")
+
+
+def column_list(columns: tuple[str, ...], alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f"{prefix}{c}" for c in columns)

@@ -1,0 +1,125 @@
+"""What agents did with a worklist item: done, or not relevant (with a reason), and the amount obtained.
+
+Stored append-only (`store.resultats`): recording again adds a row, the latest one per (department, list,
+SIREN) is the item's outcome. The experiment's dashboard counts them: acceptance rate (done / decided)
+and amounts obtained, per department and list.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pandas as pd
+import sqlalchemy as sa
+
+from onevision_dagster.app.audit import utc_now
+from onevision_dagster.app.store import resultats
+
+RESULTATS = {"FAIT": "Fait", "NON_PERTINENT": "Non pertinent"}
+MOTIFS = {
+    "DEJA_TRAITE": "Déjà traité par ailleurs",
+    "DONNEES_ERRONEES": "Données erronées ou périmées",
+    "CREANCE_CONTESTEE": "Créance contestée ou en litige",
+    "PROCEDURE_EN_COURS": "Procédure collective ou plan en cours",
+    "MONTANT_TROP_FAIBLE": "Montant trop faible",
+    "AUTRE": "Autre",
+}
+"""Reasons for "not relevant": a short list, so the dashboard can count them."""
+MAX_AMOUNT = Decimal("9999999999999999.99")
+_AMOUNT = re.compile(r"\d{1,16}(?:[.,]\d{1,2})?")
+
+
+class InvalidOutcome(ValueError):
+    """A form that does not describe a valid outcome (French message for the agent)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    resultat: str
+    motif: str | None
+    montant_obtenu: Decimal | None
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """``1 234,56`` or ``1234.56`` → Decimal; empty → None; anything else is refused, never guessed."""
+    cleaned = (text or "").strip().replace("\u00a0", "").replace(" ", "").replace("€", "")
+    if not cleaned:
+        return None
+    if not _AMOUNT.fullmatch(cleaned):
+        raise InvalidOutcome(f"Montant obtenu illisible : « {text} » (un montant positif avec au plus deux "
+                             "décimales, exemple : 1250,40).")
+    amount = Decimal(cleaned.replace(",", "."))
+    if amount > MAX_AMOUNT:
+        raise InvalidOutcome(f"Montant obtenu refusé : « {text} » (trop grand).")
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_outcome(resultat: str, motif: str, montant: str) -> Outcome:
+    if resultat not in RESULTATS:
+        raise InvalidOutcome("Choisissez « Fait » ou « Non pertinent ».")
+    amount = parse_amount(montant)
+    if resultat == "NON_PERTINENT":
+        if motif not in MOTIFS:
+            raise InvalidOutcome("Un élément non pertinent demande un motif choisi dans la liste.")
+        if amount:
+            raise InvalidOutcome("Un élément non pertinent n'a pas de montant obtenu.")
+        return Outcome(resultat, motif, None)
+    return Outcome(resultat, None, amount)
+
+
+def record(engine: sa.Engine, *, user: str, departement: str, liste: str, siren: str, outcome: Outcome) -> None:
+    with engine.begin() as conn:
+        conn.execute(resultats.insert().values(
+            horodatage=utc_now(), utilisateur=user, departement=departement, liste=liste, siren=siren,
+            resultat=outcome.resultat, motif=outcome.motif,
+            montant_obtenu_centimes=None if outcome.montant_obtenu is None else int(outcome.montant_obtenu * 100)))
+
+
+def _with_euros(row) -> dict:
+    out = dict(row)
+    cents = out.pop("montant_obtenu_centimes")
+    out["montant_obtenu"] = None if cents is None else (Decimal(cents) / 100).quantize(Decimal("0.01"))
+    return out
+
+
+def _latest(departement: str | None = None, liste: str | None = None, sirens: list[str] | None = None):
+    latest = sa.select(sa.func.max(resultats.c.id).label("id")).group_by(
+        resultats.c.departement, resultats.c.liste, resultats.c.siren)
+    if departement is not None:
+        latest = latest.where(resultats.c.departement == departement)
+    if liste is not None:
+        latest = latest.where(resultats.c.liste == liste)
+    if sirens is not None:
+        latest = latest.where(resultats.c.siren.in_(sirens))
+    return sa.select(resultats).where(resultats.c.id.in_(latest))
+
+
+def latest_for(engine: sa.Engine, departement: str, liste: str, sirens: list[str] | None = None
+               ) -> dict[str, dict]:
+    """SIREN → its latest outcome in this department's list (`sirens`: only those, for one page)."""
+    if sirens is not None and not sirens:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(_latest(departement, liste, sirens)).mappings().all()
+    return {r["siren"]: _with_euros(r) for r in rows}
+
+
+def summary(engine: sa.Engine) -> pd.DataFrame:
+    """Per department and list: items decided, done, not relevant, acceptance rate, amount obtained."""
+    with engine.connect() as conn:
+        rows = conn.execute(_latest()).mappings().all()
+    columns = ["departement", "liste", "decides", "faits", "non_pertinents", "taux_acceptation", "montant_obtenu"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame([_with_euros(r) for r in rows])
+    frame["fait"] = frame["resultat"] == "FAIT"
+    frame["montant"] = [Decimal(v) if v is not None else Decimal(0) for v in frame["montant_obtenu"]]
+    out = frame.groupby(["departement", "liste"], sort=True).agg(
+        decides=("resultat", "size"), faits=("fait", "sum"),
+        montant_obtenu=("montant", lambda s: sum(s, Decimal(0)))).reset_index()
+    out["non_pertinents"] = out["decides"] - out["faits"]
+    out["taux_acceptation"] = [Decimal(int(f)) / Decimal(int(d)) for f, d in zip(out["faits"], out["decides"],
+                                                                                 strict=True)]
+    return out[columns]

@@ -1,0 +1,161 @@
+"""What every page shares: the request context, identity and rights checks, rendering, and the audited guard.
+
+Each data route follows the same path (`guarded`): identity from the proxy's headers (none: 401), rights
+(none for this company or department: 403), malformed request (400), then the page (200) — and one audit
+row whatever the outcome, errors included. Pages are rendered on the server (Jinja2, autoescaped).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from onevision_dagster.app import audit, company, csrf, offsetting
+from onevision_dagster.app.identity import User, user_from_headers
+from onevision_dagster.app.reader import NoPublication, PublishedData
+from onevision_dagster.app.settings import AppSettings
+from onevision_dagster.contract.departements import is_departement
+from onevision_dagster.reports.formatting import format_date, format_euros, format_nombre
+from onevision_dagster.reports.labels import ETAPE_LABELS, PROCEDURES, STATUTS, source_label
+
+log = logging.getLogger("onevision.app")
+
+PACKAGE = "onevision_dagster.app"
+
+
+class Refusal(Exception):
+    """An answer other than 200, with a French sentence for the agent."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Context:
+    settings: AppSettings
+    data: PublishedData
+    engine: sa.Engine
+    templates: Jinja2Templates
+
+
+def templates() -> Jinja2Templates:
+    env = jinja2.Environment(loader=jinja2.PackageLoader(PACKAGE, "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(euros=format_euros, date=format_date, nombre=format_nombre)
+    env.globals.update(figures=company.FIGURES, procedures=PROCEDURES, statuts=STATUTS, etapes=ETAPE_LABELS,
+                       source_label=source_label, base_legale=offsetting.LEGAL_BASIS)
+    env.globals["urlencode"] = lambda params: urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    return Jinja2Templates(env=env)
+
+
+def ctx(request: Request) -> Context:
+    return request.app.state.ctx
+
+
+def current_user(request: Request) -> User | None:
+    s = ctx(request).settings
+    return user_from_headers(request.headers, s.user_header, s.groups_header)
+
+
+def audit_request(request: Request, user: User | None, action: str, objet: str, status: int) -> None:
+    audit.record(ctx(request).engine, user=user.id if user else None,
+                 departements=user.audit_scope() if user else None, action=action, objet=objet, status=status)
+
+
+def require_user(user: User | None) -> User:
+    if user is None:
+        raise Refusal(401, "Identité absente : connectez-vous par le portail de l'administration.")
+    if not user.has_rights:
+        raise Refusal(403, "Vos groupes ne vous donnent accès à aucun département de One Vision.")
+    return user
+
+
+def require_departement(user: User, departement: str) -> None:
+    if not is_departement(departement):
+        raise Refusal(400, f"Code département inconnu : « {departement} ».")
+    if not user.may_see_departement(departement):
+        raise Refusal(403, f"Vos groupes ne vous donnent pas accès au département {departement}.")
+
+
+def _nonce(request: Request) -> tuple[str, bool]:
+    nonce = request.cookies.get(csrf.COOKIE)
+    return (nonce, False) if csrf.valid_nonce(nonce) else (csrf.new_nonce(), True)
+
+
+def render(request: Request, name: str, status: int = 200, user: User | None = None, **values: Any) -> Response:
+    context = ctx(request)
+    nonce, fresh = _nonce(request)
+    values.setdefault("message", None)
+    response = context.templates.TemplateResponse(request, name, {
+        "user": user, "settings": context.settings, "jeton": csrf.token(context.settings.signing_key, nonce, user.id)
+        if user else "", "operateur": bool(user and context.settings.operators_group in user.groups), **values},
+        status_code=status)
+    if fresh:
+        response.set_cookie(csrf.COOKIE, nonce, httponly=True, samesite="strict", path="/",
+                            secure=request.url.scheme == "https")
+    return response
+
+
+TITLES = {400: "Demande invalide", 401: "Identité absente", 403: "Accès refusé", 404: "Introuvable",
+          500: "Erreur interne", 503: "Données indisponibles"}
+
+
+def refusal_page(request: Request, user: User | None, refusal: Refusal) -> Response:
+    return render(request, "erreur.html", refusal.status, user if refusal.status != 401 else None,
+                   titre=TITLES.get(refusal.status, "Erreur"), message=refusal.message)
+
+
+def guarded(action: str):
+    """Runs a handler with identity, rights and audit; the handler returns (response, audited object)."""
+
+    def wrap(handler):
+        async def endpoint(request: Request) -> Response:
+            user = current_user(request)
+            objet = _default_object(request, action)
+            try:
+                response, objet = await handler(request, require_user(user))
+                status = response.status_code
+            except Refusal as refusal:
+                response, status = refusal_page(request, user, refusal), refusal.status
+            except NoPublication as e:
+                response, status = refusal_page(request, user, Refusal(503, str(e))), 503
+            except Exception:  # noqa: BLE001 - answered, audited and logged without the query string
+                log.exception("erreur sur %s %s", request.method, request.url.path)
+                response = refusal_page(request, user, Refusal(500, "Erreur interne : l'incident est journalisé."))
+                status = 500
+            await run_in_threadpool(audit_request, request, user, action, objet, status)
+            return response
+
+        return endpoint
+
+    return wrap
+
+
+def _default_object(request: Request, action: str) -> str:
+    if action == "RECHERCHE":
+        return request.query_params.get("q", "")
+    if action == "CONSULTATION_ENTREPRISE":
+        return request.path_params.get("siren", "")
+    dept, key = request.path_params.get("departement", ""), request.path_params.get("liste")
+    return f"{dept}/{key}" if key else dept
+
+
+# ------------------------------------------------------------------ routes
+
+
+def int_param(text: str | None, default: int = 1) -> int:
+    try:
+        return max(1, min(int(text or default), 100_000))
+    except ValueError:
+        return default

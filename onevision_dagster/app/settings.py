@@ -1,0 +1,121 @@
+"""Settings of the agents' application, read once from the environment (docs/app.md lists them).
+
+The identity headers are only trustworthy when they come from the reverse proxy that runs the single
+sign-on. On the loopback interface only a local proxy can reach the application; anywhere else, a shared
+secret proves that a request went through the proxy, so the application refuses to start without one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from onevision_dagster.errors import OneVisionError
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+DEFAULT_WAREHOUSE = "data/onevision.duckdb"
+DEFAULT_PORT = 8766
+DATABASE_FILENAME = "onevision-app.sqlite"
+PUBLICATION_DIRNAME = "publication"
+
+ENV_VARIABLES: dict[str, str] = {
+    "ONEVISION_APP_HOST": "adresse d'écoute (défaut 127.0.0.1)",
+    "ONEVISION_APP_PORT": "port d'écoute (défaut 8766)",
+    "ONEVISION_APP_USER_HEADER": "en-tête portant l'identifiant de l'agent (défaut X-Remote-User)",
+    "ONEVISION_APP_GROUPS_HEADER": "en-tête portant ses groupes, séparés par des virgules (défaut X-Remote-Groups)",
+    "ONEVISION_PROXY_SECRET": "secret partagé avec le proxy ; obligatoire hors de la boucle locale",
+    "ONEVISION_APP_SECRET_HEADER": "en-tête portant ce secret (défaut X-OneVision-Proxy-Secret)",
+    "ONEVISION_APP_SECRET": "clé de signature des jetons CSRF (défaut : tirée au hasard à chaque démarrage)",
+    "ONEVISION_APP_DATABASE_URL": "base de l'audit et des suites données (défaut : SQLite à côté de l'entrepôt)",
+    "ONEVISION_APP_DAGSTER_URL": "adresse de l'interface Dagster pour les liens des opérateurs",
+    "ONEVISION_APP_OPERATORS_GROUP": "groupe des opérateurs, qui voient ces liens (défaut onevision-operateurs)",
+    "ONEVISION_PUBLICATION": "dossier des copies publiées de l'entrepôt (défaut <dossier de l'entrepôt>/publication)",
+    "ONEVISION_WAREHOUSE": "entrepôt DuckDB (défaut data/onevision.duckdb)",
+}
+"""Every variable the application reads, with its meaning in French (printed by docs and tests)."""
+
+
+def publication_dir(warehouse: str | Path, env: Mapping[str, str] | None = None) -> Path:
+    """Where the pipeline publishes read-only copies and where the application reads them."""
+    env = os.environ if env is None else env
+    configured = env.get("ONEVISION_PUBLICATION", "").strip()
+    return Path(configured) if configured else Path(warehouse).parent / PUBLICATION_DIRNAME
+
+
+def default_database_url(warehouse: str | Path) -> str:
+    """SQLite file beside the warehouse: the audit outlives any rebuild of the warehouse itself."""
+    return "sqlite:///" + str((Path(warehouse).parent / DATABASE_FILENAME).resolve())
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    warehouse: Path = Path(DEFAULT_WAREHOUSE)
+    publication: Path = Path("data") / PUBLICATION_DIRNAME
+    database_url: str = ""
+    user_header: str = "X-Remote-User"
+    groups_header: str = "X-Remote-Groups"
+    proxy_secret: str | None = None
+    secret_header: str = "X-OneVision-Proxy-Secret"
+    signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    dagster_url: str | None = None
+    operators_group: str = "onevision-operateurs"
+    page_size: int = 25
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS
+
+    def with_listen(self, host: str | None = None, port: int | None = None) -> AppSettings:
+        return replace(self, host=host or self.host, port=self.port if port is None else port)
+
+    def check_listen(self) -> None:
+        """Refuses to listen beyond the loopback without the proxy's shared secret."""
+        if not self.loopback and not self.proxy_secret:
+            raise OneVisionError(
+                f"Refus de démarrer sur {self.host} : hors de la boucle locale, les en-têtes d'identité ne sont "
+                "crus que s'ils viennent du proxy ; définissez ONEVISION_PROXY_SECRET (le même secret dans la "
+                "configuration du proxy), ou écoutez sur 127.0.0.1."
+            )
+        if self.proxy_secret is not None and len(self.proxy_secret) < 16:
+            raise OneVisionError("ONEVISION_PROXY_SECRET est trop court : 16 caractères au moins.")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise OneVisionError(f"ONEVISION_APP_PORT doit être un nombre, pas {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise OneVisionError(f"ONEVISION_APP_PORT hors limites : {port}")
+    return port
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
+    """Settings from `ONEVISION_APP_*`, `ONEVISION_PROXY_SECRET`, `ONEVISION_WAREHOUSE`, `ONEVISION_PUBLICATION`."""
+    env = os.environ if env is None else env
+
+    def get(name: str, default: str) -> str:
+        value = env.get(name, "").strip()
+        return value or default
+
+    warehouse = Path(get("ONEVISION_WAREHOUSE", DEFAULT_WAREHOUSE))
+    secret = env.get("ONEVISION_APP_SECRET", "")
+    return AppSettings(
+        host=get("ONEVISION_APP_HOST", "127.0.0.1"),
+        port=_port(get("ONEVISION_APP_PORT", str(DEFAULT_PORT))),
+        warehouse=warehouse,
+        publication=publication_dir(warehouse, env),
+        database_url=get("ONEVISION_APP_DATABASE_URL", default_database_url(warehouse)),
+        user_header=get("ONEVISION_APP_USER_HEADER", "X-Remote-User"),
+        groups_header=get("ONEVISION_APP_GROUPS_HEADER", "X-Remote-Groups"),
+        proxy_secret=env.get("ONEVISION_PROXY_SECRET") or None,
+        secret_header=get("ONEVISION_APP_SECRET_HEADER", "X-OneVision-Proxy-Secret"),
+        signing_key=secret.encode() if secret else secrets.token_bytes(32),
+        dagster_url=(get("ONEVISION_APP_DAGSTER_URL", "") or None),
+        operators_group=get("ONEVISION_APP_OPERATORS_GROUP", "onevision-operateurs"),
+    )

@@ -1,0 +1,104 @@
+"""The application's own small database: the audit and the outcomes agents record, through SQLAlchemy.
+
+SQLite by default (a file beside the warehouse), PostgreSQL when `ONEVISION_APP_DATABASE_URL` names one:
+the same tables and the same code for both. Both tables are append-only: the application only ever
+INSERTs (an outcome changed later is a new row; the latest one counts). At start it also makes the
+database refuse any UPDATE or DELETE of them — SQLite: triggers that abort; PostgreSQL: the privileges
+revoked and a trigger that raises — so a bug or a hand-typed statement cannot rewrite the record.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from onevision_dagster.errors import OneVisionError
+
+metadata = sa.MetaData()
+
+audit = sa.Table(
+    "audit", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("horodatage", sa.DateTime(), nullable=False),
+    sa.Column("utilisateur", sa.String(200)),
+    sa.Column("departements", sa.String(400)),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("objet", sa.String(400)),
+    sa.Column("statut_http", sa.Integer, nullable=False),
+)
+sa.Index("audit_horodatage", audit.c.horodatage)
+
+resultats = sa.Table(
+    "resultats", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("horodatage", sa.DateTime(), nullable=False),
+    sa.Column("utilisateur", sa.String(200), nullable=False),
+    sa.Column("departement", sa.String(3), nullable=False),
+    sa.Column("liste", sa.String(40), nullable=False),
+    sa.Column("siren", sa.String(9), nullable=False),
+    sa.Column("resultat", sa.String(20), nullable=False),
+    sa.Column("motif", sa.String(40)),
+    sa.Column("montant_obtenu_centimes", sa.BigInteger),  # integer cents: exact in SQLite as in PostgreSQL
+)
+sa.Index("resultats_cle", resultats.c.departement, resultats.c.liste, resultats.c.siren)
+
+APPEND_ONLY = ("audit", "resultats")
+REFUSAL = "One Vision : table en ajout seul, modification et suppression interdites"
+
+
+def _sqlite_protection(conn: sa.Connection, table: str) -> None:
+    for op in ("UPDATE", "DELETE"):
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER IF NOT EXISTS {table}_sans_{op.lower()} BEFORE {op} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END")
+
+
+def _postgresql_protection(conn: sa.Connection, table: str) -> None:
+    owner = conn.exec_driver_sql(
+        "SELECT tableowner = current_user FROM pg_tables WHERE schemaname = current_schema() AND tablename = %s",
+        (table,)).scalar()
+    if not owner:
+        return  # tables created by another role: its owner set the protection up (docs/app.md)
+    conn.exec_driver_sql(
+        f"""CREATE OR REPLACE FUNCTION onevision_ajout_seul() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION USING MESSAGE = '{REFUSAL} : ' || TG_TABLE_NAME; END $$""")
+    for op, level in (("UPDATE OR DELETE", "ROW"), ("TRUNCATE", "STATEMENT")):
+        name = f"{table}_ajout_seul_{'ligne' if level == 'ROW' else 'table'}"
+        exists = conn.exec_driver_sql("SELECT count(*) FROM pg_trigger WHERE tgname = %s", (name,)).scalar()
+        if not exists:
+            conn.exec_driver_sql(f"CREATE TRIGGER {name} BEFORE {op} ON {table} FOR EACH {level} "
+                                 "EXECUTE FUNCTION onevision_ajout_seul()")
+    conn.exec_driver_sql(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC")
+    conn.exec_driver_sql(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM CURRENT_USER")
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI objects
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers (the audit export) never block the application
+    cur.execute("PRAGMA synchronous=FULL")  # an audited action is on disk when the page is answered
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def open_store(url: str) -> sa.Engine:
+    """An engine on the database, tables and protections created if missing (idempotent)."""
+    try:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    except (sa.exc.ArgumentError, ImportError) as e:
+        raise OneVisionError(f"Base de l'application invalide ({e}) : vérifiez ONEVISION_APP_DATABASE_URL.") from None
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        database = engine.url.database
+        if database and database != ":memory:":
+            from pathlib import Path
+
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    elif engine.dialect.name != "postgresql":
+        raise OneVisionError(f"Base non prise en charge : {engine.dialect.name} (SQLite ou PostgreSQL).")
+    try:
+        with engine.begin() as conn:
+            metadata.create_all(conn)
+            for table in APPEND_ONLY:
+                (_sqlite_protection if engine.dialect.name == "sqlite" else _postgresql_protection)(conn, table)
+    except sa.exc.OperationalError as e:
+        raise OneVisionError(f"Base de l'application injoignable : {e.orig}") from None
+    return engine

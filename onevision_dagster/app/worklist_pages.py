@@ -1,0 +1,139 @@
+"""A department's worklists: overview, list page, CSV export, and the outcome form (POST, CSRF-checked)."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode
+
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from onevision_dagster.app import csrf, outcomes, worklists
+from onevision_dagster.app.identity import User
+from onevision_dagster.app.rendering import Refusal, ctx, guarded, int_param, render, require_departement
+from onevision_dagster.reports.exports import write_agent_csv
+
+_SIREN = re.compile(r"\d{9}")
+MAX_FORM_BYTES = 8192
+
+
+def _worklist(key: str) -> worklists.WorkList:
+    if key not in worklists.LISTS:
+        raise Refusal(400, f"Liste de travail inconnue : « {key} ».")
+    return worklists.LISTS[key]
+
+
+@guarded("CONSULTATION_LISTE")
+async def departement(request: Request, user: User) -> tuple[Response, str]:
+    dept = request.path_params["departement"]
+    require_departement(user, dept)
+
+    def run():
+        with ctx(request).data.cursor() as con:
+            counts = worklists.counts(con, dept)
+            unplaced = con.execute("""SELECT motif, source, count(*) AS lignes FROM non_positionnees
+                                      WHERE departement = ? GROUP BY ALL ORDER BY motif, source""", [dept]).fetchall()
+            return counts, unplaced
+
+    counts, unplaced = await run_in_threadpool(run)
+    return render(request, "departement.html", user=user, departement=dept, listes=worklists.LISTS,
+                   counts=counts, non_positionnees=unplaced), dept
+
+
+def _list_params(request: Request) -> tuple[str | None, bool | None, int]:
+    sort = request.query_params.get("tri")
+    order = request.query_params.get("ordre")
+    descending = None if order not in ("asc", "desc") else order == "desc"
+    return sort, descending, int_param(request.query_params.get("page"))
+
+
+@guarded("CONSULTATION_LISTE")
+async def liste(request: Request, user: User) -> tuple[Response, str]:
+    dept = request.path_params["departement"]
+    require_departement(user, dept)
+    wl = _worklist(request.path_params["liste"])
+    sort, descending, number = _list_params(request)
+
+    def run():
+        with ctx(request).data.cursor() as con:
+            result = worklists.page(con, wl, dept, sort, descending, number)
+        done = outcomes.latest_for(ctx(request).engine, dept, wl.key, [r["siren"] for r in result.rows])
+        return result, done
+
+    result, done = await run_in_threadpool(run)
+    return render(request, "liste.html", user=user, departement=dept, liste=result, resultats=done,
+                   motifs=outcomes.MOTIFS, choix=outcomes.RESULTATS), f"{dept}/{wl.key}"
+
+
+@guarded("EXPORT_LISTE")
+async def export(request: Request, user: User) -> tuple[Response, str]:
+    dept = request.path_params["departement"]
+    require_departement(user, dept)
+    wl = _worklist(request.path_params["liste"])
+    sort, descending, _ = _list_params(request)
+
+    def run() -> Path:
+        with ctx(request).data.cursor() as con:
+            frame = worklists.frame(con, wl, dept, sort, descending)
+        done = outcomes.latest_for(ctx(request).engine, dept, wl.key)
+        frame["suite"] = [outcomes.RESULTATS.get(done[s]["resultat"]) if s in done else None for s in frame["siren"]]
+        frame["motif"] = [outcomes.MOTIFS.get(done[s]["motif"]) if s in done and done[s]["motif"] else None
+                          for s in frame["siren"]]
+        frame["montant_obtenu"] = [done[s]["montant_obtenu"] if s in done else None for s in frame["siren"]]
+        fd, name = tempfile.mkstemp(prefix="onevision-export-", suffix=".csv")
+        os.close(fd)
+        write_agent_csv(frame, name, date_columns=wl.date_columns,
+                        money_columns=(*wl.money_columns, "montant_obtenu"))
+        return Path(name)
+
+    path = await run_in_threadpool(run)
+    response = FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"{wl.key}_{dept}.csv",
+                            background=BackgroundTask(path.unlink, missing_ok=True))
+    return response, f"{dept}/{wl.key}"
+
+
+@guarded("RESULTAT")
+async def resultat(request: Request, user: User) -> tuple[Response, str]:
+    dept = request.path_params["departement"]
+    require_departement(user, dept)
+    wl = _worklist(request.path_params["liste"])
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise Refusal(400, "Formulaire refusé : envoyé depuis un autre site.")
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES or not request.headers.get("content-type", "").startswith(
+            "application/x-www-form-urlencoded"):
+        raise Refusal(400, "Formulaire illisible.")
+    form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    context = ctx(request)
+    if not csrf.check(context.settings.signing_key, request.cookies.get(csrf.COOKIE), user.id, form.get(csrf.FIELD)):
+        raise Refusal(400, "Formulaire refusé : jeton de sécurité absent ou périmé. Rechargez la page et "
+                      "recommencez.")
+    siren = form.get("siren", "")
+    if not _SIREN.fullmatch(siren):
+        raise Refusal(400, "SIREN invalide dans le formulaire.")
+    try:
+        outcome = outcomes.parse_outcome(form.get("resultat", ""), form.get("motif", ""), form.get("montant", ""))
+    except outcomes.InvalidOutcome as e:
+        raise Refusal(400, str(e)) from None
+
+    def run() -> bool:
+        with context.data.cursor() as con:
+            present = con.execute("SELECT count(*) FROM positions WHERE siren = ? AND departement = ?",
+                                  [siren, dept]).fetchone()[0]
+        if not present:
+            return False
+        outcomes.record(context.engine, user=user.id, departement=dept, liste=wl.key, siren=siren, outcome=outcome)
+        return True
+
+    if not await run_in_threadpool(run):
+        raise Refusal(403, "Cette entreprise n'a pas de position dans ce département.")
+    back = {k: form[k] for k in ("tri", "ordre", "page") if form.get(k) and re.fullmatch(r"[a-z_0-9]{1,40}", form[k])}
+    target = f"/departements/{dept}/listes/{wl.key}" + (f"?{urlencode(back)}" if back else "")
+    return RedirectResponse(target, status_code=303), f"{dept}/{wl.key}/{siren}"
+
+

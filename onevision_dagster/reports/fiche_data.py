@@ -1,0 +1,148 @@
+"""What a company sheet reads: one SIREN's position, register identity and every line, and the top list.
+
+Raises `PositionIntrouvable` (a `ValueError`, French message) when there is
+nothing to show, so the command line can say so in one sentence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import duckdb
+
+from onevision_dagster.consolidate import snapshot
+from onevision_dagster.reports.html_page import check_departement
+from onevision_dagster.reports.legal import BLOCAGE_PASSIF, BLOCAGE_PROCEDURE
+
+_SIREN = re.compile(r"\d{9}")
+
+
+TOP_COMPANIES_DEFINITION = (
+    "montant en jeu = total des dettes restant dues + total des créances certaines "
+    "(ordre décroissant, puis SIREN croissant à égalité)"
+)
+
+
+class PositionIntrouvable(ValueError):
+    """The SIREN has no position in the asked scope: nothing to put on a sheet."""
+
+    def __init__(self, siren: str, departement: str | None):
+        self.siren = siren
+        self.departement = departement
+        where = f"dans le département {departement}" if departement else "au niveau national"
+        super().__init__(
+            f"Aucune position pour le SIREN {siren} {where} : l'entreprise n'a ni dette ouverte ni créance "
+            "dans ce périmètre, est hors périmètre, ou les données n'ont pas encore été consolidées."
+        )
+
+
+def _check_siren(siren: str) -> str:
+    clean = str(siren).replace(" ", "")
+    if not _SIREN.fullmatch(clean):
+        raise ValueError(f"SIREN invalide : {siren!r} (9 chiffres attendus)")
+    return clean
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def top_companies(con: duckdb.DuckDBPyConnection, departement: str | None, n: int) -> list[str]:
+    """SIRENs with the most at stake, for which sheets are produced in advance.
+
+    Amount at stake = ``total_dettes + total_creances`` (certain credits): what
+    the company owes plus what the State owes it, the two sides an agent may
+    have to act on. Ties are broken by SIREN so the list is stable.
+    """
+    check_departement(departement)
+    if n <= 0:
+        return []
+    if departement is None:
+        sql = """SELECT siren FROM marts.positions_nationales
+                 ORDER BY total_dettes + total_creances DESC, siren LIMIT ?"""
+        params: list[Any] = [int(n)]
+    else:
+        sql = """SELECT siren FROM marts.positions WHERE departement = ?
+                 ORDER BY total_dettes + total_creances DESC, siren LIMIT ?"""
+        params = [departement, int(n)]
+    return [row[0] for row in con.execute(sql, params).fetchall()]
+
+
+def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None) -> dict[str, Any]:
+    """Identity, position and lines of one company (raises `PositionIntrouvable`)."""
+    siren = _check_siren(siren)
+    check_departement(departement)
+    if departement is None:
+        positions = _rows(con, "SELECT * FROM marts.positions_nationales WHERE siren = ?", [siren])
+    else:
+        positions = _rows(
+            con, "SELECT * FROM marts.positions WHERE siren = ? AND departement = ?", [siren, departement]
+        )
+    if not positions:
+        raise PositionIntrouvable(siren, departement)
+    position = positions[0]
+    # the register version the position was built on (section 9), not whichever row comes first
+    version = None
+    if position.get("date_situation") is not None:
+        version = snapshot.register_version_at(snapshot.register_versions(con), position["date_situation"])
+    identity = _rows(
+        con,
+        f"""SELECT siren, denomination, sigle, categorie_juridique, adresse, code_postal, commune, departement,
+                  date_creation, etat_administratif, procedure_collective, date_jugement, fichier, ligne
+           FROM {snapshot.register_version_rows(version, "e")} WHERE siren = ?""",
+        [siren],
+    )
+    dept_filter = "" if departement is None else "AND l.departement = ?"
+    params = [siren] if departement is None else [siren, departement]
+    dettes = _rows(
+        con,
+        f"""SELECT l.*, r.methode AS rattachement
+            FROM core.lignes_dettes l
+            LEFT JOIN core.rattachement_amendes r
+              ON l.source = 'amendes' AND r.departement = l.departement AND r.num_amende = l.reference
+            WHERE l.siren = ? {dept_filter}
+            ORDER BY {_NATURE_ORDER.format(natures="'EXIGIBLE', 'A_ECHOIR', 'NON_VALEUR'")},
+                     l.source, l.date_ligne, l.reference""",
+        params,
+    )
+    creances = _rows(
+        con,
+        f"""SELECT l.* FROM core.lignes_creances l WHERE l.siren = ? {dept_filter}
+            ORDER BY {_NATURE_ORDER.format(natures="'CERTAINE', 'A_ECHOIR', 'POTENTIELLE'")},
+                     l.source, l.date_ligne, l.reference""",
+        params,
+    )
+    ident = identity[0] if identity else None
+    return {
+        "siren": siren,
+        "departement": departement,
+        "position": position,
+        "identite": ident,
+        "blocage": blocage(ident, position),
+        "dettes": dettes,
+        "creances": creances,
+    }
+
+
+_NATURE_ORDER = "coalesce(list_position([{natures}], l.nature), 99)"
+"""Lines in the order an agent reads them: what counts first, what is owed apart next, settled lines last."""
+
+
+def procedure_ouverte(identite: dict[str, Any] | None, date_situation: dt.date | None) -> bool:
+    """Collective procedure opened on or before the as-of date (SOURCES.md section 6)."""
+    if not identite or not identite.get("procedure_collective") or identite.get("date_jugement") is None:
+        return False
+    return date_situation is None or identite["date_jugement"] <= date_situation
+
+
+def blocage(identite: dict[str, Any] | None, position: dict[str, Any]) -> str | None:
+    """Why offsetting is blocked: ``PROCEDURE``, ``PASSIF`` or None (same rule as `legal.blocage_sql`)."""
+    if procedure_ouverte(identite, position.get("date_situation")):
+        return BLOCAGE_PROCEDURE
+    if (position.get("passif_declare") or 0) > 0:
+        return BLOCAGE_PASSIF
+    return None

@@ -1,0 +1,329 @@
+"""A small warehouse in the contract-version-2 model (docs/warehouse.md), built by explicit CREATE/INSERT.
+
+The application's tests do not depend on the consolidation code: the tables the application reads are
+written here by hand, with figures chosen so that each rule has a case, and the totals of each position
+equal the sum of its lines. Seven companies, date of situation 2026-11-27:
+
+| SIREN | name | departments | case |
+|---|---|---|---|
+| 812345676 | BOULANGERIE DU PORT (17000 LA ROCHELLE) | 17 | offset possible: 800.00 |
+| 443210984 | TRANSPORTS CHARENTAIS, sigle TC (17180 PERIGNY) | 17, 91 | offset 3 000.00 in 17, debts in 91 |
+| 520987611 | ÉCURIES DE L'ÎLE DE RÉ (17410 SAINT-MARTIN-DE-RE) | 17 | redressement since 2026-06-12 |
+| 800000010 | OSTREICULTURE MARENNES OLERON, sigle OMO (17320) | 17 | passif_declare 3 000, blocked |
+| 790112239 | GARAGE MARTIN (17300 ROCHEFORT) | 17, 91 | written-off fine in 17, credit in 91 |
+| 612345009 | SOLAIRE ATLANTIQUE (95000 CERGY) | 91 | invisible to an agent of 17 |
+| 301122339 | ATLANTIC SHIPPING LIMITED (17000 LA ROCHELLE) | 95 | same town as the bakery, not in 17 |
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from onevision_dagster.consolidate.matching import normalise_names
+
+SITUATION = dt.date(2026, 11, 27)
+OLD_REGISTER = dt.date(2026, 11, 20)
+
+BAKERY = "812345676"
+TRANSPORTS = "443210984"
+ECURIES = "520987611"
+OYSTERS = "800000010"
+GARAGE = "790112239"
+SOLAIRE = "612345009"
+SHIPPING = "301122339"
+
+REGISTER = [
+    # siren, denomination, sigle, code_postal, commune, departement, procedure, date_jugement
+    (BAKERY, "BOULANGERIE DU PORT", None, "17000", "LA ROCHELLE", "17", None, None),
+    (TRANSPORTS, "TRANSPORTS CHARENTAIS", "TC", "17180", "PERIGNY", "17", None, None),
+    (ECURIES, "ÉCURIES DE L'ÎLE DE RÉ", None, "17410", "SAINT-MARTIN-DE-RÉ", "17", "REDRESSEMENT",
+     dt.date(2026, 6, 12)),
+    (OYSTERS, "OSTREICULTURE MARENNES OLERON", "OMO", "17320", "MARENNES", "17", None, None),
+    (GARAGE, "GARAGE MARTIN", None, "17300", "ROCHEFORT", "17", None, None),
+    (SOLAIRE, "SOLAIRE ATLANTIQUE", None, "95000", "CERGY", "95", None, None),
+    (SHIPPING, "ATLANTIC SHIPPING LIMITED", None, "17000", "LA ROCHELLE", "17", None, None),
+]
+
+DDL = """
+CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS core; CREATE SCHEMA IF NOT EXISTS marts;
+CREATE TABLE raw.entreprises (siren VARCHAR, denomination VARCHAR, sigle VARCHAR, categorie_juridique VARCHAR,
+    adresse VARCHAR, code_postal VARCHAR, commune VARCHAR, departement VARCHAR, date_creation DATE,
+    etat_administratif VARCHAR, procedure_collective VARCHAR, date_jugement DATE, fichier VARCHAR,
+    ligne INTEGER, date_extraction DATE, nom_normalise VARCHAR, sigle_normalise VARCHAR);
+CREATE TABLE core.lignes_dettes (departement VARCHAR, siren VARCHAR, source VARCHAR, reference VARCHAR,
+    date_ligne DATE, montant DECIMAL(18,2), statut VARCHAR, etape VARCHAR, ouverte BOOLEAN, nature VARCHAR,
+    compensable BOOLEAN, sursis BOOLEAN, conteste BOOLEAN, passif BOOLEAN, fichier VARCHAR, ligne INTEGER,
+    date_extraction DATE);
+CREATE TABLE core.lignes_creances AS SELECT * FROM core.lignes_dettes LIMIT 0;
+CREATE TABLE core.non_positionnees (departement VARCHAR, source VARCHAR, fichier VARCHAR, ligne INTEGER,
+    reference VARCHAR, motif VARCHAR, siren VARCHAR);
+CREATE TABLE marts.positions (siren VARCHAR, denomination VARCHAR, departement VARCHAR, date_situation DATE,
+    dettes_amendes DECIMAL(18,2), dettes_spl DECIMAL(18,2), dettes_impots_pro DECIMAL(18,2),
+    dettes_rnf DECIMAL(18,2), total_dettes DECIMAL(18,2), dettes_a_echoir DECIMAL(18,2),
+    dettes_non_valeur DECIMAL(18,2), creances_tva DECIMAL(18,2), creances_excedents DECIMAL(18,2),
+    creances_is DECIMAL(18,2), total_creances DECIMAL(18,2), creances_a_echoir DECIMAL(18,2),
+    creances_potentielles DECIMAL(18,2), solde DECIMAL(18,2), dettes_compensables DECIMAL(18,2),
+    montant_compensable DECIMAL(18,2), passif_declare DECIMAL(18,2), nb_sources_dettes INTEGER,
+    anciennete_jours INTEGER, procedure_collective VARCHAR);
+"""
+
+# (departement, siren, source, reference, date_ligne, montant, statut, etape, nature, compensable, sursis, passif,
+#  fichier, ligne); `ouverte` = nature in (EXIGIBLE, A_ECHOIR); conteste = etape CONTESTATION
+DEBTS = [
+    ("17", BAKERY, "impots_pro", "IP-B-1", dt.date(2026, 3, 15), "2000.00", "SATD", "SATD", "EXIGIBLE", True,
+     False, False, "impots_pro_17_20261127.csv", 4),
+    ("17", BAKERY, "amendes", "AMD-B-1", dt.date(2025, 2, 10), "80.00", "EN_RECOUVREMENT", None, "EXIGIBLE",
+     False, False, False, "amendes_17_20261127.csv", 2),
+    ("17", TRANSPORTS, "impots_pro", "IP-T-1", dt.date(2026, 8, 13), "7385.30", "AMIABLE", "AMIABLE", "EXIGIBLE",
+     True, False, False, "impots_pro_17_20261127.csv", 2),
+    ("17", TRANSPORTS, "amendes", "AMD-T-1", dt.date(2026, 6, 1), "1125.00", "EN_RECOUVREMENT", None, "EXIGIBLE",
+     False, False, False, "amendes_17_20261127.csv", 6),
+    ("91", TRANSPORTS, "spl", "91001/2026/77", dt.date(2026, 5, 4), "500.00", "RELANCE", "RELANCE", "EXIGIBLE",
+     False, False, False, "spl_91_20261127.csv", 3),
+    ("17", ECURIES, "impots_pro", "IP-E-1", dt.date(2025, 5, 15), "24200.00", "PASSIF_PROCEDURE",
+     "PASSIF_PROCEDURE", "EXIGIBLE", True, False, True, "impots_pro_17_20261127.csv", 5),
+    ("17", ECURIES, "spl", "17300/2026/12", dt.date(2026, 2, 1), "980.00", "SAISIE", "SAISIE", "EXIGIBLE", False,
+     False, False, "spl_17_20261127.csv", 5),
+    ("17", ECURIES, "amendes", "AMD-E-1", dt.date(2024, 1, 9), "450.00", "ADMISE_NON_VALEUR", None, "NON_VALEUR",
+     False, False, False, "amendes_17_20261127.csv", 12),
+    ("17", OYSTERS, "impots_pro", "IP-O-1", dt.date(2024, 5, 15), "4650.00", "SATD", "SATD", "EXIGIBLE", True,
+     False, False, "impots_pro_17_20261127.csv", 12),
+    ("17", OYSTERS, "impots_pro", "IP-O-2", dt.date(2025, 9, 15), "3000.00", "PASSIF_PROCEDURE",
+     "PASSIF_PROCEDURE", "EXIGIBLE", True, False, True, "impots_pro_17_20261127.csv", 13),
+    ("17", OYSTERS, "rnf", "RNF-O-1", dt.date(2025, 1, 20), "2000.00", "EN_RECOUVREMENT", None, "EXIGIBLE", False,
+     False, False, "rnf_17_20261127.csv", 2),
+    ("17", GARAGE, "spl", "17300/2025/40", dt.date(2026, 5, 15), "1800.00", "CONTESTATION", "CONTESTATION",
+     "EXIGIBLE", False, False, False, "spl_17_20261127.csv", 4),
+    ("17", GARAGE, "impots_pro", "IP-G-1", dt.date(2026, 6, 15), "5730.00", "AMIABLE", "AMIABLE", "EXIGIBLE", False,
+     True, False, "impots_pro_17_20261127.csv", 3),
+    ("17", GARAGE, "amendes", "AMD-G-1", dt.date(2023, 11, 2), "375.00", "ADMISE_NON_VALEUR", None, "NON_VALEUR",
+     False, False, False, "amendes_17_20261127.csv", 18),
+    ("17", GARAGE, "amendes", "AMD-G-2", dt.date(2024, 3, 2), "0.00", "PAYEE", None, "AUCUNE", False, False, False,
+     "amendes_17_20261127.csv", 7),
+    ("91", SOLAIRE, "impots_pro", "IP-S-1", dt.date(2026, 4, 15), "1375.00", "AMIABLE", "AMIABLE", "EXIGIBLE", True,
+     False, False, "impots_pro_91_20261127.csv", 11),
+    ("95", SHIPPING, "impots_pro", "IP-A-1", dt.date(2026, 4, 15), "8000.00", "AMIABLE", "AMIABLE", "EXIGIBLE",
+     True, False, False, "impots_pro_95_20261127.csv", 14),
+]
+# (departement, siren, source, reference, date_ligne, montant, statut, nature, fichier, ligne)
+CREDITS = [
+    ("17", BAKERY, "credits_tva", "TVA-B-1", dt.date(2026, 9, 1), "800.00", "ACCORDEE", "CERTAINE",
+     "credits_tva_17_20261127.csv", 2),
+    ("17", TRANSPORTS, "credits_tva", "TVA-T-1", dt.date(2026, 10, 1), "3000.00", "ACCORDEE", "CERTAINE",
+     "credits_tva_17_20261127.csv", 3),
+    ("17", TRANSPORTS, "creances_is", "IS-T-1", dt.date(2026, 1, 1), "4000.00", "EN_COURS", "POTENTIELLE",
+     "creances_is_17_20261127.csv", 2),
+    ("17", OYSTERS, "excedents", "EXC-O-1", dt.date(2026, 7, 1), "3200.00", "A_RESTITUER", "CERTAINE",
+     "excedents_17_20261127.csv", 2),
+    ("91", GARAGE, "credits_tva", "TVA-G-1", dt.date(2026, 10, 20), "600.00", "ACCORDEE", "CERTAINE",
+     "credits_tva_91_20261127.csv", 2),
+    ("95", SHIPPING, "creances_is", "IS-A-1", dt.date(2026, 3, 1), "2500.00", "REMBOURSABLE", "CERTAINE",
+     "creances_is_95_20261127.csv", 2),
+    ("95", SHIPPING, "creances_is", "IS-A-2", dt.date(2028, 3, 1), "1200.00", "REMBOURSABLE", "A_ECHOIR",
+     "creances_is_95_20261127.csv", 3),
+]
+UNPLACED = [
+    ("17", "amendes", "amendes_17_20261127.csv", 5, "AMD-X-5", "NON_RATTACHEE", None),
+    ("17", "amendes", "amendes_17_20261127.csv", 16, "AMD-X-16", "HORS_PERIMETRE", "424242428"),
+    ("17", "impots_pro", "impots_pro_17_20261127.csv", 10, "IP-X-10", "SIREN_INCONNU", "111111118"),
+]
+
+DEBT_COLUMN = {"amendes": "dettes_amendes", "spl": "dettes_spl", "impots_pro": "dettes_impots_pro",
+               "rnf": "dettes_rnf"}
+CREDIT_COLUMN = {"credits_tva": "creances_tva", "excedents": "creances_excedents", "creances_is": "creances_is"}
+
+# positions are derived from the lines above by plain SQL (the sums the contract defines), so figures and
+# lines can never disagree; the offsetting rule of section 6 is spelled out in the same statement
+POSITIONS_SQL = """
+INSERT INTO marts.positions
+WITH d AS (
+    SELECT departement, siren,
+           sum(montant) FILTER (WHERE nature = 'EXIGIBLE' AND source = 'amendes') AS dettes_amendes,
+           sum(montant) FILTER (WHERE nature = 'EXIGIBLE' AND source = 'spl') AS dettes_spl,
+           sum(montant) FILTER (WHERE nature = 'EXIGIBLE' AND source = 'impots_pro') AS dettes_impots_pro,
+           sum(montant) FILTER (WHERE nature = 'EXIGIBLE' AND source = 'rnf') AS dettes_rnf,
+           sum(montant) FILTER (WHERE nature = 'A_ECHOIR') AS dettes_a_echoir,
+           sum(montant) FILTER (WHERE nature = 'NON_VALEUR') AS dettes_non_valeur,
+           sum(montant) FILTER (WHERE compensable) AS dettes_compensables,
+           sum(montant) FILTER (WHERE passif AND ouverte) AS passif_declare,
+           count(DISTINCT source) FILTER (WHERE nature = 'EXIGIBLE' AND montant > 0) AS nb_sources_dettes,
+           max(date '2026-11-27' - date_ligne) FILTER (WHERE nature = 'EXIGIBLE') AS anciennete_jours
+    FROM core.lignes_dettes GROUP BY ALL),
+c AS (
+    SELECT departement, siren,
+           sum(montant) FILTER (WHERE nature = 'CERTAINE' AND source = 'credits_tva') AS creances_tva,
+           sum(montant) FILTER (WHERE nature = 'CERTAINE' AND source = 'excedents') AS creances_excedents,
+           sum(montant) FILTER (WHERE nature = 'CERTAINE' AND source = 'creances_is') AS creances_is,
+           sum(montant) FILTER (WHERE nature = 'A_ECHOIR') AS creances_a_echoir,
+           sum(montant) FILTER (WHERE nature = 'POTENTIELLE') AS creances_potentielles
+    FROM core.lignes_creances GROUP BY ALL),
+m AS (
+    SELECT departement, siren,
+           coalesce(dettes_amendes, 0) AS dettes_amendes, coalesce(dettes_spl, 0) AS dettes_spl,
+           coalesce(dettes_impots_pro, 0) AS dettes_impots_pro, coalesce(dettes_rnf, 0) AS dettes_rnf,
+           coalesce(dettes_a_echoir, 0) AS dettes_a_echoir, coalesce(dettes_non_valeur, 0) AS dettes_non_valeur,
+           coalesce(creances_tva, 0) AS creances_tva, coalesce(creances_excedents, 0) AS creances_excedents,
+           coalesce(creances_is, 0) AS creances_is, coalesce(creances_a_echoir, 0) AS creances_a_echoir,
+           coalesce(creances_potentielles, 0) AS creances_potentielles,
+           coalesce(dettes_compensables, 0) AS dettes_compensables, coalesce(passif_declare, 0) AS passif_declare,
+           coalesce(nb_sources_dettes, 0) AS nb_sources_dettes, anciennete_jours
+    FROM d FULL JOIN c USING (departement, siren))
+SELECT m.siren, r.denomination, m.departement, date '2026-11-27',
+       dettes_amendes, dettes_spl, dettes_impots_pro, dettes_rnf,
+       dettes_amendes + dettes_spl + dettes_impots_pro + dettes_rnf,
+       dettes_a_echoir, dettes_non_valeur, creances_tva, creances_excedents, creances_is,
+       creances_tva + creances_excedents + creances_is, creances_a_echoir, creances_potentielles,
+       (creances_tva + creances_excedents + creances_is) - (dettes_amendes + dettes_spl + dettes_impots_pro
+                                                            + dettes_rnf),
+       dettes_compensables,
+       CASE WHEN (r.procedure_collective IS NOT NULL AND r.date_jugement <= date '2026-11-27') OR passif_declare > 0
+            THEN 0 ELSE least(creances_tva + creances_excedents + creances_is, dettes_compensables) END,
+       passif_declare, nb_sources_dettes, anciennete_jours, r.procedure_collective
+FROM m JOIN raw.entreprises r ON r.siren = m.siren AND r.date_extraction = date '2026-11-27'
+"""
+
+NATIONAL_SQL = """
+CREATE TABLE marts.positions_nationales AS SELECT * FROM marts.positions LIMIT 0;
+ALTER TABLE marts.positions_nationales RENAME COLUMN departement TO departements;
+INSERT INTO marts.positions_nationales
+WITH s AS (
+    SELECT siren, any_value(denomination) AS denomination,
+           string_agg(departement, ',' ORDER BY departement) AS departements, max(date_situation) AS date_situation,
+           sum(dettes_amendes) AS dettes_amendes, sum(dettes_spl) AS dettes_spl,
+           sum(dettes_impots_pro) AS dettes_impots_pro, sum(dettes_rnf) AS dettes_rnf,
+           sum(total_dettes) AS total_dettes, sum(dettes_a_echoir) AS dettes_a_echoir,
+           sum(dettes_non_valeur) AS dettes_non_valeur, sum(creances_tva) AS creances_tva,
+           sum(creances_excedents) AS creances_excedents, sum(creances_is) AS creances_is,
+           sum(total_creances) AS total_creances, sum(creances_a_echoir) AS creances_a_echoir,
+           sum(creances_potentielles) AS creances_potentielles, sum(solde) AS solde,
+           sum(dettes_compensables) AS dettes_compensables, sum(passif_declare) AS passif_declare,
+           max(anciennete_jours) AS anciennete_jours, any_value(procedure_collective) AS procedure_collective
+    FROM marts.positions GROUP BY siren)
+SELECT s.siren, s.denomination, departements, s.date_situation, dettes_amendes, dettes_spl, dettes_impots_pro,
+       dettes_rnf, total_dettes, dettes_a_echoir, dettes_non_valeur, creances_tva, creances_excedents, creances_is,
+       total_creances, creances_a_echoir, creances_potentielles, solde, dettes_compensables,
+       CAST(CASE WHEN (s.procedure_collective IS NOT NULL AND r.date_jugement <= s.date_situation)
+                      OR passif_declare > 0 THEN 0
+                 ELSE least(total_creances, dettes_compensables) END AS DECIMAL(18,2)) AS montant_compensable,
+       passif_declare,
+       CAST((dettes_amendes > 0)::INT + (dettes_spl > 0)::INT + (dettes_impots_pro > 0)::INT
+            + (dettes_rnf > 0)::INT AS INTEGER) AS nb_sources_dettes,
+       anciennete_jours, s.procedure_collective
+FROM s LEFT JOIN raw.entreprises r ON r.siren = s.siren AND r.date_extraction = DATE '2026-11-27'
+"""
+
+
+def _register_rows(version: dt.date) -> pa.Table:
+    rows = REGISTER if version == SITUATION else [
+        (r[0], "BOULANGERIE ANCIENNE" if r[0] == BAKERY else r[1], *r[2:]) for r in REGISTER]
+    names = pa.array([r[1] for r in rows], pa.string())
+    sigles = pa.array([r[2] for r in rows], pa.string())
+    return pa.table({
+        "siren": [r[0] for r in rows], "denomination": names, "sigle": sigles,
+        "code_postal": [r[3] for r in rows], "commune": [r[4] for r in rows], "departement": [r[5] for r in rows],
+        "procedure_collective": pa.array([r[6] for r in rows], pa.string()),
+        "date_jugement": pa.array([r[7] for r in rows], pa.date32()),
+        "ligne": list(range(2, 2 + len(rows))),
+        "nom_normalise": normalise_names(names), "sigle_normalise": normalise_names(sigles),
+    })
+
+
+def build_warehouse(path: Path) -> Path:
+    """Writes the v2 tables the application reads into a new DuckDB file at `path`."""
+    with duckdb.connect(str(path)) as con:
+        con.execute(DDL)
+        for version in (OLD_REGISTER, SITUATION):
+            con.register("reg", _register_rows(version))
+            con.execute(
+                """INSERT INTO raw.entreprises SELECT siren, denomination, sigle, '5499', NULL, code_postal, commune,
+                   departement, DATE '2010-01-01', 'A', procedure_collective, date_jugement,
+                   'entreprises_' || strftime(?::DATE, '%Y%m%d') || '.csv', ligne, ?::DATE, nom_normalise,
+                   sigle_normalise FROM reg""", [version, version])
+            con.unregister("reg")
+        for d in DEBTS:
+            dept, siren, source, ref, day, amount, statut, etape, nature, comp, sursis, passif, fichier, ligne = d
+            con.execute("INSERT INTO core.lignes_dettes VALUES (?, ?, ?, ?, ?, ?::DECIMAL(18,2), ?, ?, ?, ?, ?, ?, ?, "
+                        "?, ?, ?, ?)",
+                        [dept, siren, source, ref, day, amount, statut, etape, nature in ("EXIGIBLE", "A_ECHOIR"),
+                         nature, comp, sursis, etape == "CONTESTATION", passif, fichier, ligne, SITUATION])
+        for dept, siren, source, ref, day, amount, statut, nature, fichier, ligne in CREDITS:
+            con.execute("INSERT INTO core.lignes_creances VALUES (?, ?, ?, ?, ?, ?::DECIMAL(18,2), ?, NULL, ?, ?, ?, "
+                        "FALSE, FALSE, FALSE, ?, ?, ?)",
+                        [dept, siren, source, ref, day, amount, statut, nature != "AUCUNE", nature,
+                         nature == "CERTAINE", fichier, ligne, SITUATION])
+        con.executemany("INSERT INTO core.non_positionnees VALUES (?, ?, ?, ?, ?, ?, ?)", UNPLACED)
+        con.execute(POSITIONS_SQL)
+        con.execute(NATIONAL_SQL)
+    return path
+
+
+def add_history(path: Path) -> None:
+    """The section-9 tables for the refunds-at-risk list: one period 2026-11-20 → 2026-11-27 in 17.
+
+    At 2026-11-20 the bakery could have been offset 1 500.00 and the State refunded it 900.00 by the 27th
+    (at risk: 900.00); the transports company was refunded 5 000.00 with 0 offsettable (not at risk).
+    """
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS history")
+        con.execute("CREATE TABLE history.positions_historique AS SELECT * FROM marts.positions")
+        con.execute("""INSERT INTO history.positions_historique
+                       SELECT * REPLACE (DATE '2026-11-20' AS date_situation,
+                                         CASE siren WHEN ? THEN 1500.00 ELSE 0 END::DECIMAL(18,2)
+                                         AS montant_compensable)
+                       FROM marts.positions WHERE departement = '17'""", [BAKERY])
+        con.execute("""CREATE TABLE history.mouvements (departement VARCHAR, date_debut DATE, date_fin DATE,
+                       siren VARCHAR, source VARCHAR, cle VARCHAR, type VARCHAR, montant DECIMAL(18,2))""")
+        con.executemany("INSERT INTO history.mouvements VALUES ('17', DATE '2026-11-20', DATE '2026-11-27', ?, ?, ?, "
+                        "?, ?)", [(BAKERY, "credits_tva", "TVA-B-0", "REMBOURSEMENT", Decimal("900.00")),
+                                  (TRANSPORTS, "credits_tva", "TVA-T-0", "REMBOURSEMENT", Decimal("5000.00")),
+                                  (BAKERY, "impots_pro", "IP-B-1", "PAIEMENT", Decimal("100.00"))])
+
+
+# ------------------------------------------------------------------ a running application
+
+import socket  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+from onevision_dagster.app.settings import AppSettings  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def app_settings(tmp: Path, publication: Path, **overrides) -> AppSettings:
+    base = AppSettings(host="127.0.0.1", port=free_port(), warehouse=tmp / "w.duckdb", publication=publication,
+                       database_url=f"sqlite:///{tmp / 'app.sqlite'}", signing_key=b"k" * 32,
+                       dagster_url="http://127.0.0.1:3000")
+    return replace(base, **overrides)
+
+
+@contextmanager
+def running_app(settings: AppSettings) -> Iterator[str]:
+    """The application under a real uvicorn server in a thread; yields its base URL."""
+    from onevision_dagster.app.server import make_server
+
+    server = make_server(settings)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the application did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://{settings.host}:{settings.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
