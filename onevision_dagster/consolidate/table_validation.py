@@ -191,7 +191,7 @@ def _compile(model: type[pa.DataFrameModel], stored: ibis.Schema) -> _Scan | Non
             if col.dtype is not None and not col.dtype.check(Engine.dtype(stored[name])):
                 return None
             if not col.nullable:
-                add("not_nullable", f"{name} renseigné", t[name].notnull())
+                add("not_nullable", f"{name} obligatoire", t[name].notnull())
             for check in col.checks:
                 add(str(check.name), _label(check, name), _row_condition(check, t, name))
         for check in schema.checks:
@@ -266,7 +266,7 @@ def validate_table(con: duckdb.DuckDBPyConnection, table: str, departement: str 
         try:
             model.validate(rows, lazy=True)
         except pandera.errors.SchemaErrors as errors:
-            checks, culprits = _explain(con, table, plan, flagged[1] if flagged else [], errors, departement,
+            checks, culprits = _explain(con, table, flagged[1] if flagged else [], errors, departement,
                                         date_situation)
             raise TableCheckFailed(table, departement, date_situation, errors, checks, culprits) from None
         return int(rows.count().execute())
@@ -288,9 +288,8 @@ def _reported(errors: pandera.errors.SchemaErrors) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _explain(con: duckdb.DuckDBPyConnection, table: str, plan: _Scan | None, flagged: list[_Rule],
-             errors: pandera.errors.SchemaErrors, departement: str | None,
-             date_situation: dt.date | None) -> tuple[list[str], list[str]]:
+def _explain(con: duckdb.DuckDBPyConnection, table: str, flagged: list[_Rule], errors: pandera.errors.SchemaErrors,
+             departement: str | None, date_situation: dt.date | None) -> tuple[list[str], list[str]]:
     """The checks Pandera reports, named as the scan names them, and the rows breaking them by identifiers."""
     reported = _reported(errors)
     names = {r.split("(")[0] for r in reported}
@@ -299,7 +298,7 @@ def _explain(con: duckdb.DuckDBPyConnection, table: str, plan: _Scan | None, fla
     checks = [rule.label for rule in matched] + [r for r in reported if r.split("(")[0] not in explained]
     culprits: list[str] = []
     for rule in matched:
-        if plan is None or rule.culprits is None:
+        if rule.culprits is None:
             continue
         try:
             found = _run(con, table, rule.culprits, departement, date_situation)
