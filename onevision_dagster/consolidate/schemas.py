@@ -1,55 +1,71 @@
-"""Pandera models of the core and marts tables, as pandas frames read back from DuckDB.
+"""Pandera models of the core and marts tables, checked in DuckDB through Pandera's Ibis backend.
 
-The assets validate what they *wrote* (``SELECT * ... .df()``), so a cast or a
-default applied by the warehouse is caught too. DuckDB hands ``DECIMAL(18,2)``
-to pandas as ``float64``: amounts are checked to be whole cents rather than
-typed as ``Decimal``; integers arrive as ``int32`` or ``Int32`` (with nulls) and
-are coerced to the nullable ``Int64``. Column sets are strict: a column added
-or renamed in the SQL without updating docs/warehouse.md and this file fails.
+The one statement of what a derived table must satisfy: `table_validation` compiles these models
+into one scan of the stored rows, and when the scan flags anything Pandera itself (`pandera.ibis`)
+validates the rows and raises its own `SchemaErrors`. The models describe the table as stored:
+money is `DECIMAL(18,2)` (the dtype check is exact, so whole cents need no check of their own and
+sums are compared exactly), integers `INTEGER`, dates `DATE`; the Ibis backend checks types, it
+does not coerce. Column sets are strict: a column added or renamed in the SQL without updating
+docs/warehouse.md and this file fails.
 
-Beyond types, the models carry the arithmetic of SOURCES.md section 6 (totals,
-balance, offsetting bounds, number of debtor sources) so a regression in the
-SQL is stopped before an agent sees it.
+Beyond types, the models carry the arithmetic of SOURCES.md section 6 (totals, balance,
+offsetting bounds, number of debtor sources) so a regression in the SQL is stopped before an
+agent sees it.
+
+Custom checks are Ibis expressions on the table, each method named as its check: Pandera forgets
+a `name=` in every subclass after the first that builds its schema (it pops it) and falls back to
+the method's name, so an inherited check keeps its name only this way. A row-level check returns
+a boolean column, which Pandera reduces with `all()` (SQL `bool_and`, which skips NULL): every row
+condition is therefore closed with `_sure` (NULL is a failure). The ranking rule needs a window,
+which DuckDB refuses inside an aggregate: it returns one boolean for the table.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import pandera.pandas as pa
-from pandera.typing import Series
+import datetime
+from typing import Annotated
 
-from onevision_dagster.consolidate.tables import (
-    CREDIT_COLUMNS,
-    CREDIT_NATURES,
-    DEBT_COLUMNS,
-    DEBT_NATURES,
-    POSITION_MONEY_COLUMNS,
-)
+import ibis
+import ibis.expr.types as ir
+import pandera.ibis as pa
+from pandera.api.ibis.types import IbisData
+from pandera.engines import ibis_engine
+
+from onevision_dagster.consolidate import tables
 from onevision_dagster.contract.sources import DEPARTEMENT_PATTERN
 
 SIREN_RE = r"^\d{9}$"
 DEPT_RE = rf"^{DEPARTEMENT_PATTERN}$"
 DEPTS_RE = rf"^{DEPARTEMENT_PATTERN}(,{DEPARTEMENT_PATTERN})*$"
-DEBT_SOURCES = ["amendes", "spl", "impots_pro", "rnf"]
-CREDIT_SOURCES = ["credits_tva", "excedents", "creances_is"]
+DEBT_SOURCES = list(tables.DEBT_SOURCES)
+CREDIT_SOURCES = list(tables.CREDIT_SOURCES)
 PROCEDURES = ["SAUVEGARDE", "REDRESSEMENT", "LIQUIDATION"]
 STAGES = ["AMIABLE", "RELANCE", "MISE_EN_DEMEURE", "CONTESTATION", "SAISIE", "SATD", "PASSIF_PROCEDURE"]
-TOL = 0.005  # half a cent: float64 read-back of DECIMAL(18,2)
+_DEBTS = list(tables.DEBT_COLUMNS)
+_CREDITS = list(tables.CREDIT_COLUMNS)
+# a position exists when the company owes or is owed something, due or not (section 6)
+_HELD = ["total_dettes", "dettes_a_echoir", "dettes_non_valeur", "total_creances", "creances_a_echoir",
+         "creances_potentielles"]
+
+Money = Annotated[ibis_engine.Decimal, 18, 2]
+Score = Annotated[ibis_engine.Decimal, 5, 2]
+Int = ibis_engine.Int32
 
 
-def _whole_cents(s: pd.Series) -> pd.Series:
-    cents = s.astype(float) * 100
-    return ((cents - cents.round()).abs() < 1e-6) | s.isna()
+def _sure(condition: ir.BooleanValue) -> ir.BooleanValue:
+    """A row passes only when its condition is true (NULL is a failure, as `fillna(False)` in pandas)."""
+    return condition.fill_null(False)
 
 
-def _eq(a: pd.Series, b: pd.Series) -> pd.Series:
-    return (a.astype(float) - b.astype(float)).abs() < TOL
+def _sum(t: ir.Table, cols: list[str]) -> ir.NumericValue:
+    total = t[cols[0]]
+    for c in cols[1:]:
+        total = total + t[c]
+    return total
 
 
 class _Model(pa.DataFrameModel):
     class Config:
-        coerce = True
         strict = True
 
 
@@ -57,324 +73,328 @@ class _Model(pa.DataFrameModel):
 
 
 class RattachementAmendes(_Model):
-    departement: Series[str] = pa.Field(str_matches=DEPT_RE)
-    num_amende: Series[str]
-    fichier: Series[str] = pa.Field(nullable=True)
-    ligne: Series[pd.Int64Dtype] = pa.Field(ge=2, nullable=True)
-    raison_sociale: Series[str] = pa.Field(nullable=True)
-    code_postal: Series[str] = pa.Field(nullable=True)
-    siren_source: Series[str] = pa.Field(nullable=True)
-    nom_normalise: Series[str] = pa.Field(nullable=True)
-    methode: Series[str] = pa.Field(
+    departement: str = pa.Field(str_matches=DEPT_RE)
+    num_amende: str
+    fichier: str = pa.Field(nullable=True)
+    ligne: Int = pa.Field(ge=2, nullable=True)
+    raison_sociale: str = pa.Field(nullable=True)
+    code_postal: str = pa.Field(nullable=True)
+    siren_source: str = pa.Field(nullable=True)
+    nom_normalise: str = pa.Field(nullable=True)
+    methode: str = pa.Field(
         isin=["SIREN", "SIREN_SANS_ESPACES", "NOM_CODE_POSTAL", "SIGLE_CODE_POSTAL"], nullable=True
     )
-    siren: Series[str] = pa.Field(str_matches=SIREN_RE, nullable=True)
-    motif: Series[str] = pa.Field(isin=["AMBIGUE", "AUCUN_CANDIDAT"], nullable=True)
-    nb_candidats: Series[pd.Int64Dtype] = pa.Field(ge=0, nullable=True)
+    siren: str = pa.Field(str_matches=SIREN_RE, nullable=True)
+    motif: str = pa.Field(isin=["AMBIGUE", "AUCUN_CANDIDAT"], nullable=True)
+    nb_candidats: Int = pa.Field(ge=0, nullable=True)
 
     class Config:
         unique = ["departement", "num_amende"]
 
-    @pa.dataframe_check(name="attachee_xor_motif")
+    @pa.dataframe_check
     @classmethod
-    def _attached_xor_reason(cls, df: pd.DataFrame) -> pd.Series:
-        attached = df["siren"].notna()
-        return (attached == df["methode"].notna()) & (attached == df["motif"].isna())
+    def attachee_xor_motif(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        attached = t.siren.notnull()
+        return (attached == t.methode.notnull()) & (attached == t.motif.isnull())
 
-    @pa.dataframe_check(name="candidats_coherents")
+    @pa.dataframe_check
     @classmethod
-    def _candidates(cls, df: pd.DataFrame) -> pd.Series:
-        n = df["nb_candidats"]
-        by_name = df["methode"].isin(["NOM_CODE_POSTAL", "SIGLE_CODE_POSTAL"])
+    def candidats_coherents(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        n = t.nb_candidats
+        by_name = _sure(t.methode.isin(["NOM_CODE_POSTAL", "SIGLE_CODE_POSTAL"]))
         return (
-            (~by_name | (n == 1)).fillna(False)
-            & ((df["motif"] != "AMBIGUE") | (n > 1)).fillna(False)
-            & ((df["motif"] != "AUCUN_CANDIDAT") | (n == 0)).fillna(False)
+            (~by_name | _sure(n == 1))
+            & (t.motif.isnull() | (t.motif != "AMBIGUE") | _sure(n > 1))
+            & (t.motif.isnull() | (t.motif != "AUCUN_CANDIDAT") | _sure(n == 0))
         )
 
 
 class _Lignes(_Model):
-    departement: Series[str] = pa.Field(str_matches=DEPT_RE)
-    siren: Series[str] = pa.Field(str_matches=SIREN_RE, nullable=True)
-    source: Series[str]
-    reference: Series[str]
-    date_ligne: Series[pa.DateTime] = pa.Field(nullable=True)
-    montant: Series[float] = pa.Field(ge=0)
-    statut: Series[str] = pa.Field(nullable=True)
-    etape: Series[str] = pa.Field(isin=STAGES, nullable=True)
-    ouverte: Series[bool]
-    nature: Series[str]
-    compensable: Series[bool]
-    sursis: Series[bool]
-    conteste: Series[bool]
-    passif: Series[bool]
-    montant_du: Series[float] = pa.Field(ge=0, nullable=True)
-    montant_paye: Series[float] = pa.Field(ge=0, nullable=True)
-    fichier: Series[str] = pa.Field(nullable=True)
-    ligne: Series[pd.Int64Dtype] = pa.Field(ge=2, nullable=True)
-    date_extraction: Series[pa.DateTime] = pa.Field(nullable=True)
+    departement: str = pa.Field(str_matches=DEPT_RE)
+    siren: str = pa.Field(str_matches=SIREN_RE, nullable=True)
+    source: str
+    reference: str
+    date_ligne: datetime.date = pa.Field(nullable=True)
+    montant: Money = pa.Field(ge=0)
+    statut: str = pa.Field(nullable=True)
+    etape: str = pa.Field(isin=STAGES, nullable=True)
+    ouverte: bool
+    nature: str
+    compensable: bool
+    sursis: bool
+    conteste: bool
+    passif: bool
+    montant_du: Money = pa.Field(ge=0, nullable=True)
+    montant_paye: Money = pa.Field(ge=0, nullable=True)
+    fichier: str = pa.Field(nullable=True)
+    ligne: Int = pa.Field(ge=2, nullable=True)
+    date_extraction: datetime.date = pa.Field(nullable=True)
 
-    @pa.check("montant", "montant_du", "montant_paye", name="au_centime")
+    @pa.dataframe_check
     @classmethod
-    def _cents(cls, s: pd.Series) -> pd.Series:
-        return _whole_cents(s)
-
-    @pa.dataframe_check(name="montant_si_nature")
-    @classmethod
-    def _amount_iff_nature(cls, df: pd.DataFrame) -> pd.Series:
+    def montant_si_nature(cls, data: IbisData) -> ir.BooleanColumn:
         """A line adds an amount exactly when it adds to a position column."""
-        return (df["nature"] != "AUCUNE") == (df["montant"] > 0)
+        t = data.table
+        return _sure((t.nature != "AUCUNE") == (t.montant > 0))
 
 
 class LignesDettes(_Lignes):
-    source: Series[str] = pa.Field(isin=DEBT_SOURCES)
-    reference: Series[str]
-    nature: Series[str] = pa.Field(isin=list(DEBT_NATURES))
+    source: str = pa.Field(isin=DEBT_SOURCES)
+    nature: str = pa.Field(isin=list(tables.DEBT_NATURES))
 
     class Config:
         unique = ["departement", "source", "reference"]
 
-    @pa.dataframe_check(name="ouverte_si_exigible_ou_a_echoir")
+    @pa.dataframe_check
     @classmethod
-    def _open(cls, df: pd.DataFrame) -> pd.Series:
-        return df["ouverte"] == df["nature"].isin(["EXIGIBLE", "A_ECHOIR"])
+    def ouverte_si_exigible_ou_a_echoir(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(t.ouverte == t.nature.isin(["EXIGIBLE", "A_ECHOIR"]))
 
-    @pa.dataframe_check(name="compensable_impots_pro_exigible")
+    @pa.dataframe_check
     @classmethod
-    def _offsettable(cls, df: pd.DataFrame) -> pd.Series:
-        return ~df["compensable"] | ((df["nature"] == "EXIGIBLE") & (df["source"] == "impots_pro") & ~df["sursis"])
+    def compensable_impots_pro_exigible(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(~t.compensable | ((t.nature == "EXIGIBLE") & (t.source == "impots_pro") & ~t.sursis))
 
-    @pa.dataframe_check(name="a_echoir_impots_pro")
+    @pa.dataframe_check
     @classmethod
-    def _not_yet_due(cls, df: pd.DataFrame) -> pd.Series:
-        return (df["nature"] != "A_ECHOIR") | (df["source"] == "impots_pro")
+    def a_echoir_impots_pro(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure((t.nature != "A_ECHOIR") | (t.source == "impots_pro"))
 
-    @pa.dataframe_check(name="non_valeur_amendes")
+    @pa.dataframe_check
     @classmethod
-    def _written_off(cls, df: pd.DataFrame) -> pd.Series:
-        return (df["nature"] != "NON_VALEUR") | (df["source"] == "amendes")
+    def non_valeur_amendes(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure((t.nature != "NON_VALEUR") | (t.source == "amendes"))
 
-    @pa.dataframe_check(name="passif_impots_pro_ouvert")
+    @pa.dataframe_check
     @classmethod
-    def _declared(cls, df: pd.DataFrame) -> pd.Series:
-        return ~df["passif"] | (df["ouverte"] & (df["source"] == "impots_pro"))
+    def passif_impots_pro_ouvert(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(~t.passif | (t.ouverte & (t.source == "impots_pro")))
 
-    @pa.dataframe_check(name="reste_du_moins_paye")
+    @pa.dataframe_check
     @classmethod
-    def _remaining(cls, df: pd.DataFrame) -> pd.Series:
-        """What a debt adds is what is left to pay (section 9: reste = D − P)."""
-        remaining = df["montant_du"].astype(float) - df["montant_paye"].astype(float)
-        return (df["nature"] == "AUCUNE") | _eq(df["montant"], remaining)
+    def reste_du_moins_paye(cls, data: IbisData) -> ir.BooleanColumn:
+        """What a debt adds is what is left to pay (section 9: reste = D − P), to the cent."""
+        t = data.table
+        return _sure((t.nature == "AUCUNE") | (t.montant == t.montant_du - t.montant_paye))
 
-    @pa.dataframe_check(name="rattachement_seulement_amendes")
+    @pa.dataframe_check
     @classmethod
-    def _null_siren_only_fines(cls, df: pd.DataFrame) -> pd.Series:
-        return df["siren"].notna() | (df["source"] == "amendes")
+    def rattachement_seulement_amendes(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(t.siren.notnull() | (t.source == "amendes"))
 
 
 class LignesCreances(_Lignes):
-    siren: Series[str] = pa.Field(str_matches=SIREN_RE)
-    source: Series[str] = pa.Field(isin=CREDIT_SOURCES)
-    nature: Series[str] = pa.Field(isin=list(CREDIT_NATURES))
+    siren: str = pa.Field(str_matches=SIREN_RE)
+    source: str = pa.Field(isin=CREDIT_SOURCES)
+    nature: str = pa.Field(isin=list(tables.CREDIT_NATURES))
 
     class Config:
         unique = ["departement", "source", "reference"]
 
-    @pa.dataframe_check(name="ouverte_si_montant")
+    @pa.dataframe_check
     @classmethod
-    def _open(cls, df: pd.DataFrame) -> pd.Series:
-        return df["ouverte"] == (df["nature"] != "AUCUNE")
+    def ouverte_si_montant(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(t.ouverte == (t.nature != "AUCUNE"))
 
-    @pa.dataframe_check(name="compensable_si_certaine")
+    @pa.dataframe_check
     @classmethod
-    def _certain(cls, df: pd.DataFrame) -> pd.Series:
-        return df["compensable"] == (df["nature"] == "CERTAINE")
+    def compensable_si_certaine(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(t.compensable == _sure(t.nature == "CERTAINE"))
 
-    @pa.dataframe_check(name="a_echoir_creances_is")
+    @pa.dataframe_check
     @classmethod
-    def _refundable_later(cls, df: pd.DataFrame) -> pd.Series:
-        return (df["nature"] != "A_ECHOIR") | (df["source"] == "creances_is")
+    def a_echoir_creances_is(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure((t.nature != "A_ECHOIR") | (t.source == "creances_is"))
 
-    @pa.dataframe_check(name="sans_sursis_ni_passif")
+    @pa.dataframe_check
     @classmethod
-    def _no_debt_flags(cls, df: pd.DataFrame) -> pd.Series:
-        return ~df["sursis"] & ~df["conteste"] & ~df["passif"]
+    def sans_sursis_ni_passif(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(~t.sursis & ~t.conteste & ~t.passif)
 
 
 class NonPositionnees(_Model):
-    departement: Series[str] = pa.Field(str_matches=DEPT_RE)
-    source: Series[str] = pa.Field(isin=DEBT_SOURCES + CREDIT_SOURCES)
-    fichier: Series[str] = pa.Field(nullable=True)
-    ligne: Series[pd.Int64Dtype] = pa.Field(ge=2, nullable=True)
-    reference: Series[str] = pa.Field(nullable=True)
-    motif: Series[str] = pa.Field(isin=["NON_RATTACHEE", "HORS_PERIMETRE", "REGISTRE_REJETE", "SIREN_INCONNU"])
-    siren: Series[str] = pa.Field(str_matches=SIREN_RE, nullable=True)
+    departement: str = pa.Field(str_matches=DEPT_RE)
+    source: str = pa.Field(isin=DEBT_SOURCES + CREDIT_SOURCES)
+    fichier: str = pa.Field(nullable=True)
+    ligne: Int = pa.Field(ge=2, nullable=True)
+    reference: str = pa.Field(nullable=True)
+    motif: str = pa.Field(isin=["NON_RATTACHEE", "HORS_PERIMETRE", "REGISTRE_REJETE", "SIREN_INCONNU"])
+    siren: str = pa.Field(str_matches=SIREN_RE, nullable=True)
 
     class Config:
         unique = ["departement", "source", "fichier", "ligne"]
 
-    @pa.dataframe_check(name="siren_vide_si_non_rattachee")
+    @pa.dataframe_check
     @classmethod
-    def _siren(cls, df: pd.DataFrame) -> pd.Series:
-        return (df["motif"] == "NON_RATTACHEE") == df["siren"].isna()
+    def siren_vide_si_non_rattachee(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(t.motif == "NON_RATTACHEE") == t.siren.isnull()
 
 
 # --------------------------------------------------------------------------- marts
 
-_POSITION_MONEY = list(POSITION_MONEY_COLUMNS)
-_DEBTS = list(DEBT_COLUMNS)
-_CREDITS = list(CREDIT_COLUMNS)
-
 
 class _PositionBase(_Model):
-    siren: Series[str] = pa.Field(str_matches=SIREN_RE)
-    denomination: Series[str] = pa.Field(nullable=True)
-    date_situation: Series[pa.DateTime]
-    dettes_amendes: Series[float] = pa.Field(ge=0)
-    dettes_spl: Series[float] = pa.Field(ge=0)
-    dettes_impots_pro: Series[float] = pa.Field(ge=0)
-    dettes_rnf: Series[float] = pa.Field(ge=0)
-    total_dettes: Series[float] = pa.Field(ge=0)
-    dettes_a_echoir: Series[float] = pa.Field(ge=0)
-    dettes_non_valeur: Series[float] = pa.Field(ge=0)
-    creances_tva: Series[float] = pa.Field(ge=0)
-    creances_excedents: Series[float] = pa.Field(ge=0)
-    creances_is: Series[float] = pa.Field(ge=0)
-    total_creances: Series[float] = pa.Field(ge=0)
-    creances_a_echoir: Series[float] = pa.Field(ge=0)
-    creances_potentielles: Series[float] = pa.Field(ge=0)
-    solde: Series[float]
-    dettes_compensables: Series[float] = pa.Field(ge=0)
-    montant_compensable: Series[float] = pa.Field(ge=0)
-    passif_declare: Series[float] = pa.Field(ge=0)
-    nb_sources_dettes: Series[pd.Int64Dtype] = pa.Field(ge=0, le=4)
-    anciennete_jours: Series[pd.Int64Dtype] = pa.Field(ge=0, nullable=True)
-    procedure_collective: Series[str] = pa.Field(isin=PROCEDURES, nullable=True)
+    siren: str = pa.Field(str_matches=SIREN_RE)
+    denomination: str = pa.Field(nullable=True)
+    date_situation: datetime.date
+    dettes_amendes: Money = pa.Field(ge=0)
+    dettes_spl: Money = pa.Field(ge=0)
+    dettes_impots_pro: Money = pa.Field(ge=0)
+    dettes_rnf: Money = pa.Field(ge=0)
+    total_dettes: Money = pa.Field(ge=0)
+    dettes_a_echoir: Money = pa.Field(ge=0)
+    dettes_non_valeur: Money = pa.Field(ge=0)
+    creances_tva: Money = pa.Field(ge=0)
+    creances_excedents: Money = pa.Field(ge=0)
+    creances_is: Money = pa.Field(ge=0)
+    total_creances: Money = pa.Field(ge=0)
+    creances_a_echoir: Money = pa.Field(ge=0)
+    creances_potentielles: Money = pa.Field(ge=0)
+    solde: Money
+    dettes_compensables: Money = pa.Field(ge=0)
+    montant_compensable: Money = pa.Field(ge=0)
+    passif_declare: Money = pa.Field(ge=0)
+    nb_sources_dettes: Int = pa.Field(ge=0, le=4)
+    anciennete_jours: Int = pa.Field(ge=0, nullable=True)
+    procedure_collective: str = pa.Field(isin=PROCEDURES, nullable=True)
 
-    @pa.check(*_POSITION_MONEY, name="au_centime")
+    @pa.dataframe_check
     @classmethod
-    def _cents(cls, s: pd.Series) -> pd.Series:
-        return _whole_cents(s)
-
-    @pa.dataframe_check(name="totaux")
-    @classmethod
-    def _totals(cls, df: pd.DataFrame) -> pd.Series:
-        debts = df[_DEBTS].astype(float).sum(axis=1)
-        credits = df[_CREDITS].astype(float).sum(axis=1)
-        return (
-            _eq(df["total_dettes"], debts)
-            & _eq(df["total_creances"], credits)
-            & _eq(df["solde"], df["total_creances"].astype(float) - df["total_dettes"].astype(float))
+    def totaux(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(
+            (t.total_dettes == _sum(t, _DEBTS))
+            & (t.total_creances == _sum(t, _CREDITS))
+            & (t.solde == t.total_creances - t.total_dettes)
         )
 
-    @pa.dataframe_check(name="compensation")
+    @pa.dataframe_check
     @classmethod
-    def _offsetting(cls, df: pd.DataFrame) -> pd.Series:
+    def compensation(cls, data: IbisData) -> ir.BooleanColumn:
         """Bounded by both sides, 0 when a claim is declared in a procedure (section 8)."""
-        bound = np.minimum(df["total_creances"].astype(float), df["dettes_compensables"].astype(float))
-        mc = df["montant_compensable"].astype(float)
-        return (
-            (_eq(mc, bound) | (mc == 0))
-            & ((df["passif_declare"].astype(float) == 0) | (mc == 0))
-            & (df["dettes_compensables"].astype(float) <= df["dettes_impots_pro"].astype(float) + TOL)
-        )
+        t = data.table
+        bound = ibis.least(t.total_creances, t.dettes_compensables)
+        mc = t.montant_compensable
+        return _sure(((mc == bound) | (mc == 0)) & ((t.passif_declare == 0) | (mc == 0))
+                     & (t.dettes_compensables <= t.dettes_impots_pro))
 
-    @pa.dataframe_check(name="passif_dans_les_impots")
+    @pa.dataframe_check
     @classmethod
-    def _declared(cls, df: pd.DataFrame) -> pd.Series:
+    def passif_dans_les_impots(cls, data: IbisData) -> ir.BooleanColumn:
         """Declared claims are open taxes, already counted as due or not yet due."""
-        taxes = df["dettes_impots_pro"].astype(float) + df["dettes_a_echoir"].astype(float)
-        return df["passif_declare"].astype(float) <= taxes + TOL
+        t = data.table
+        return _sure(t.passif_declare <= t.dettes_impots_pro + t.dettes_a_echoir)
 
-    @pa.dataframe_check(name="nb_sources_dettes")
+    @pa.dataframe_check
     @classmethod
-    def _nb_sources(cls, df: pd.DataFrame) -> pd.Series:
-        return df["nb_sources_dettes"].astype(int) == (df[_DEBTS].astype(float) > 0).sum(axis=1)
+    def nb_sources_selon_montants(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        count = (t[_DEBTS[0]] > 0).cast("int32")
+        for c in _DEBTS[1:]:
+            count = count + (t[c] > 0).cast("int32")
+        return _sure(t.nb_sources_dettes == count)
 
-    @pa.dataframe_check(name="anciennete_si_dette")
+    @pa.dataframe_check
     @classmethod
-    def _age(cls, df: pd.DataFrame) -> pd.Series:
-        return df["anciennete_jours"].notna() == (df["total_dettes"].astype(float) > 0)
+    def anciennete_si_dette(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(t.anciennete_jours.notnull() == (t.total_dettes > 0))
 
-    @pa.dataframe_check(name="position_non_vide")
+    @pa.dataframe_check
     @classmethod
-    def _not_empty(cls, df: pd.DataFrame) -> pd.Series:
-        amounts = df[["total_dettes", "dettes_a_echoir", "dettes_non_valeur", "total_creances",
-                      "creances_a_echoir", "creances_potentielles"]].astype(float)
-        return (amounts > 0).any(axis=1)
+    def position_non_vide(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        held = t[_HELD[0]] > 0
+        for c in _HELD[1:]:
+            held = held | (t[c] > 0)
+        return _sure(held)
 
 
 class Positions(_PositionBase):
-    departement: Series[str] = pa.Field(str_matches=DEPT_RE)
+    departement: str = pa.Field(str_matches=DEPT_RE)
 
     class Config:
         unique = ["siren", "departement"]
 
 
 class PositionsNationales(_PositionBase):
-    departements: Series[str] = pa.Field(str_matches=DEPTS_RE)
+    departements: str = pa.Field(str_matches=DEPTS_RE)
 
     class Config:
         unique = ["siren"]
 
-    @pa.check("departements", name="departements_tries")
+    @pa.check("departements")
     @classmethod
-    def _sorted(cls, s: pd.Series) -> pd.Series:
-        return s.map(lambda v: (codes := v.split(",")) == sorted(set(codes)))
+    def departements_tries(cls, data: IbisData) -> ir.BooleanColumn:
+        codes = data.table[data.key]
+        return _sure(codes.split(",").unique().sort().join(",") == codes)
 
 
-def _ranks_ok(df: pd.DataFrame) -> bool:
-    """Ranks are 1..n and follow the score (non-increasing)."""
-    if df.empty:
-        return True
-    ordered = df.sort_values("rang")
-    contiguous = list(ordered["rang"].astype(int)) == list(range(1, len(df) + 1))
-    return contiguous and bool(ordered["score"].astype(float).is_monotonic_decreasing)
+def _ranks_ok(t: ir.Table, group_by: list[str]) -> ir.BooleanScalar:
+    """Ranks are 1..n and follow the score (non-increasing): one boolean for the table."""
+    window = ibis.window(group_by=group_by, order_by="rang")
+    ranked = t.mutate(_rn=ibis.row_number().over(window) + 1, _previous=t.score.lag().over(window))
+    ok = (ranked.rang == ranked._rn) & ranked.score.notnull() & (
+        ranked._previous.isnull() | (ranked.score <= ranked._previous))
+    return ranked.select(ok=_sure(ok)).ok.all().fill_null(True)
 
 
 class _PanelBase(_Model):
-    rang: Series[pd.Int64Dtype] = pa.Field(ge=1)
-    siren: Series[str] = pa.Field(str_matches=SIREN_RE)
-    denomination: Series[str] = pa.Field(nullable=True)
-    nb_sources_dettes: Series[pd.Int64Dtype] = pa.Field(ge=2, le=4)
-    total_dettes: Series[float] = pa.Field(gt=0)
-    dettes_amendes: Series[float] = pa.Field(ge=0)
-    dettes_spl: Series[float] = pa.Field(ge=0)
-    dettes_impots_pro: Series[float] = pa.Field(ge=0)
-    dettes_rnf: Series[float] = pa.Field(ge=0)
-    anciennete_jours: Series[pd.Int64Dtype] = pa.Field(ge=0)
-    etape_la_plus_avancee: Series[str] = pa.Field(isin=STAGES, nullable=True)
-    score: Series[float] = pa.Field(ge=0, le=100)
+    rang: Int = pa.Field(ge=1)
+    siren: str = pa.Field(str_matches=SIREN_RE)
+    denomination: str = pa.Field(nullable=True)
+    nb_sources_dettes: Int = pa.Field(ge=2, le=4)
+    total_dettes: Money = pa.Field(gt=0)
+    dettes_amendes: Money = pa.Field(ge=0)
+    dettes_spl: Money = pa.Field(ge=0)
+    dettes_impots_pro: Money = pa.Field(ge=0)
+    dettes_rnf: Money = pa.Field(ge=0)
+    anciennete_jours: Int = pa.Field(ge=0)
+    etape_la_plus_avancee: str = pa.Field(isin=STAGES, nullable=True)
+    score: Score = pa.Field(ge=0, le=100)
 
-    @pa.dataframe_check(name="total_dettes")
+    @pa.dataframe_check
     @classmethod
-    def _total(cls, df: pd.DataFrame) -> pd.Series:
-        return _eq(df["total_dettes"], df[_DEBTS].astype(float).sum(axis=1))
+    def somme_des_dettes(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure(t.total_dettes == _sum(t, _DEBTS))
 
 
 class PanelDebiteursCommuns(_PanelBase):
-    departement: Series[str] = pa.Field(str_matches=DEPT_RE)
+    departement: str = pa.Field(str_matches=DEPT_RE)
 
     class Config:
         unique = ["siren", "departement"]
 
-    @pa.dataframe_check(name="rangs_contigus_par_score")
+    @pa.dataframe_check
     @classmethod
-    def _ranks(cls, df: pd.DataFrame) -> bool:
-        # ranks restart in every department
-        return all(_ranks_ok(g) for _, g in df.groupby("departement"))
+    def rangs_contigus_par_score(cls, data: IbisData) -> ir.BooleanScalar:
+        return _ranks_ok(data.table, ["departement"])  # ranks restart in every department
 
 
 class PanelDebiteursCommunsNational(_PanelBase):
-    departements: Series[str] = pa.Field(str_matches=DEPTS_RE)
+    departements: str = pa.Field(str_matches=DEPTS_RE)
 
     class Config:
         unique = ["siren"]
 
-    @pa.dataframe_check(name="rangs_contigus_par_score")
+    @pa.dataframe_check
     @classmethod
-    def _ranks(cls, df: pd.DataFrame) -> bool:
-        return _ranks_ok(df)
+    def rangs_contigus_par_score(cls, data: IbisData) -> ir.BooleanScalar:
+        return _ranks_ok(data.table, [])
 
 
 TABLE_MODELS: dict[str, type[pa.DataFrameModel]] = {
