@@ -39,6 +39,7 @@ from pathlib import Path
 import duckdb
 
 from onevision_dagster.app.publication import publish
+from onevision_dagster.contract.identifiers import first_siret
 
 TARGETS_MS = {"recherche": 200.0, "entreprise": 300.0}
 
@@ -47,18 +48,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
-
-
-def _siret(siren: str) -> str:
-    return next(siren + f"{nic:05d}" for nic in range(1, 1000) if _luhn_ok(siren + f"{nic:05d}"))
 
 
 def publish_copy(warehouse: Path, folder: Path) -> tuple[Path, float]:
@@ -87,7 +76,7 @@ def draw_requests(published: Path, n: int, seed: int) -> tuple[str, list[str], l
         if kind == 0:
             texts.append(f"{siren[:3]} {siren[3:6]} {siren[6:]}")
         elif kind == 1:
-            texts.append(_siret(siren))
+            texts.append(first_siret(siren))
         elif kind == 2 and name:
             texts.append(" ".join(name.split()[:2]).lower())
         else:

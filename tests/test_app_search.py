@@ -8,21 +8,9 @@ import pytest
 from onevision_dagster.app.identity import user_from_headers
 from onevision_dagster.app.publication import current_file, publish
 from onevision_dagster.app.search import parse_query, search
+from onevision_dagster.contract.identifiers import first_siret
 
 from . import app_fixtures as fx
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
-
-
-def siret_of(siren: str) -> str:
-    """The first SIRET of a SIREN with a valid Luhn key (NIC 0001, 0002, ...)."""
-    return next(siren + f"{nic:05d}" for nic in range(1, 100) if _luhn_ok(siren + f"{nic:05d}"))
 
 
 def vat_of(siren: str) -> str:
@@ -56,7 +44,7 @@ def _sirens(con, user, text: str, page: int = 1, size: int = 25) -> list[str]:
 def test_identifiers_are_read_as_their_siren() -> None:
     assert parse_query("812 345 676").siren == fx.BAKERY
     assert parse_query("812.345.676").siren == fx.BAKERY
-    siret = siret_of(fx.BAKERY)
+    siret = first_siret(fx.BAKERY)
     assert parse_query(siret).siren == fx.BAKERY
     assert parse_query(f"{siret[:3]} {siret[3:6]} {siret[6:9]} {siret[9:]}").siren == fx.BAKERY
     assert parse_query(vat_of(fx.BAKERY)).siren == fx.BAKERY
@@ -97,11 +85,11 @@ def test_agent_of_17_finds_only_companies_of_17(con, text: str, expected: list[s
 
 
 def test_identifier_search_goes_through_the_same_rights(con) -> None:
-    for text in (fx.SOLAIRE, siret_of(fx.SOLAIRE), vat_of(fx.SOLAIRE)):
+    for text in (fx.SOLAIRE, first_siret(fx.SOLAIRE), vat_of(fx.SOLAIRE)):
         assert _sirens(con, AGENT_17, text) == []
         assert _sirens(con, AGENT_91, text) == [fx.SOLAIRE]
         assert _sirens(con, NATIONAL, text) == [fx.SOLAIRE]
-    assert _sirens(con, AGENT_17, siret_of(fx.BAKERY)) == [fx.BAKERY]
+    assert _sirens(con, AGENT_17, first_siret(fx.BAKERY)) == [fx.BAKERY]
     assert _sirens(con, AGENT_17, vat_of(fx.BAKERY)) == [fx.BAKERY]
 
 

@@ -108,3 +108,10 @@ def siren_of_debtor_id(values: pa.Array) -> tuple[np.ndarray, pa.Array]:
     is_vat = pc.fill_null(pc.starts_with(values, "FR"), False)
     siren = pc.if_else(is_vat, pc.utf8_slice_codeunits(values, 4, 13), pc.utf8_slice_codeunits(values, 0, 9))
     return ok, siren
+
+
+def first_siret(siren: str) -> str:
+    """The valid SIRET of `siren` with the smallest NIC (00001, 00002, …): an establishment to write in demo and
+    test data, by the same rule the validation applies."""
+    candidates = [f"{siren}{nic:05d}" for nic in range(1, 100)]
+    return candidates[int(np.flatnonzero(valid_siret(pa.array(candidates)))[0])]
