@@ -35,3 +35,12 @@ def test_dagster_definitions_validate() -> None:
     out = subprocess.run([str(dagster), "definitions", "validate", "-w", str(REPO / "workspace.yaml")],
                          cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_every_room_is_packaged() -> None:
+    """A wheel (not only the editable install) holds every subpackage of the package."""
+    import tomllib
+
+    declared = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    rooms = {f"onevision_dagster.{p.parent.name}" for p in (REPO / "onevision_dagster").glob("*/__init__.py")}
+    assert rooms <= declared, rooms - declared
