@@ -147,6 +147,48 @@ def test_a_corrupt_warehouse_is_named_and_left_untouched(good: tuple[Warehouse, 
     assert w.path.read_bytes() == bytes(data)  # nothing rebuilt over it: it can still be restored
 
 
+def _read_only_command(folder: Path, args: list[str]) -> list[str]:
+    """The command run with `folder` read-only: file modes for a user, a read-only bind mount for root (for
+    whom modes do not apply) in a private mount namespace; skipped where neither is possible."""
+    if os.geteuid() != 0:
+        return args
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("root sans droit de créer un espace de montage : lecture seule non simulable ici")
+    script = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+    return ["unshare", "-m", "sh", "-c", script, "sh", str(folder), *args]
+
+
+def test_a_read_only_warehouse_gives_one_sentence_and_still_exports(good: tuple[Warehouse, bytes],
+                                                                     tmp_path: Path) -> None:
+    w, positions = good
+    w = _copy(w, tmp_path / "ro")
+    env = {**os.environ, "ONEVISION_IMAGES": "0", "ONEVISION_LOCK_TIMEOUT": "3"}
+    run = [str(ONEVISION), "run", "--landing", str(w.landing), "--warehouse", str(w.path), "--rapports",
+           str(tmp_path / "rapports")]
+    export = [str(ONEVISION), "export", "positions", "--departement", "17", "--warehouse", str(w.path), "--out",
+              str(tmp_path / "positions.csv")]
+    before = w.path.read_bytes()
+    w.path.chmod(0o444)
+    w.root.chmod(0o555)
+    try:
+        refused = subprocess.run(_read_only_command(w.root, run), capture_output=True, text=True, env=env,
+                                 timeout=600)
+        exported = subprocess.run(_read_only_command(w.root, export), capture_output=True, text=True, env=env,
+                                  timeout=600)
+    finally:
+        w.root.chmod(0o755)
+        w.path.chmod(0o644)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert refused.stderr.strip() == (
+        f"Erreur : L'entrepôt {w.path} n'est pas accessible en écriture (droits du fichier ou du dossier, ou "
+        "système de fichiers en lecture seule).")
+    assert "Traceback" not in refused.stdout + refused.stderr
+    assert exported.returncode == 0, exported.stderr  # agents can still export the last figures
+    assert (tmp_path / "positions.csv").read_bytes() == positions
+    assert w.path.read_bytes() == before
+
+
 def test_two_refreshes_at_once_queue_and_agree(good: tuple[Warehouse, bytes], tmp_path: Path) -> None:
     w, positions = good
     w = _copy(w, tmp_path)
