@@ -6,18 +6,29 @@ import dagster as dg
 
 from onevision_dagster.assets import all_assets
 from onevision_dagster.orchestration.config import default_resources
-from onevision_dagster.orchestration.jobs import departement_job, historique_job, national_job, register_job
+from onevision_dagster.orchestration.jobs import (
+    departement_job,
+    fiches_job,
+    historique_job,
+    national_job,
+    register_job,
+)
 from onevision_dagster.orchestration.schedules import rafraichissement_quotidien
-from onevision_dagster.orchestration.sensors import depot_extraits, historique_apres_departement
+from onevision_dagster.orchestration.sensors import (
+    depot_extraits,
+    fiches_apres_historique,
+    historique_apres_departement,
+)
 
 defs = dg.Definitions(
     assets=all_assets,
     resources=default_resources(),
-    jobs=[departement_job, register_job, national_job, historique_job],
+    jobs=[departement_job, register_job, national_job, historique_job, fiches_job],
     schedules=[rafraichissement_quotidien],
     sensors=[
         depot_extraits,
         historique_apres_departement,
+        fiches_apres_historique,
         dg.AutomationConditionSensorDefinition(
             "automatisation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,
             description="Fait suivre les assets dérivés et les vues nationales après chaque chargement.",

@@ -133,3 +133,43 @@ def test_a_successful_department_run_requests_its_snapshots() -> None:
         )
         requests = historique_apres_departement(context)
     assert [r.partition_key for r in requests] == ["2026-11-20|17", "2026-11-27|17"]
+
+
+def _history_run(instance: dg.DagsterInstance, partition: str, status: dg.DagsterRunStatus) -> dg.DagsterRun:
+    job = defs.resolve_job_def("historique")
+    date, dept = partition.split("|")
+    run = instance.create_run_for_job(
+        job_def=job,
+        tags={"dagster/partition": partition, "dagster/partition/date": date, "dagster/partition/departement": dept},
+    )
+    if status == dg.DagsterRunStatus.SUCCESS:
+        instance.run_storage.handle_run_event(
+            run.run_id, dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name=job.name))
+    return instance.get_run_by_id(run.run_id)
+
+
+def test_sheets_are_rewritten_once_the_departments_last_snapshot_run_succeeded() -> None:
+    """Sheets written by the department's run predate its new snapshot: once every snapshot run of the
+    department is done, one run rewrites them (and not while another is still queued)."""
+    from onevision_dagster.orchestration.sensors import fiches_apres_historique
+
+    def evaluate(instance: dg.DagsterInstance, run: dg.DagsterRun):
+        return fiches_apres_historique(dg.build_run_status_sensor_context(
+            sensor_name="fiches_apres_historique", dagster_instance=instance, dagster_run=run,
+            dagster_event=dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name=run.job_name)))
+
+    with dg.instance_for_test() as instance:
+        first = _history_run(instance, "2026-11-20|17", dg.DagsterRunStatus.SUCCESS)
+        second = _history_run(instance, "2026-11-27|17", dg.DagsterRunStatus.NOT_STARTED)
+        _history_run(instance, "2026-11-27|91", dg.DagsterRunStatus.NOT_STARTED)  # another department does not hold 17
+        waiting = evaluate(instance, first)
+        assert isinstance(waiting, dg.SkipReason)
+        assert "17" in waiting.skip_message
+        instance.delete_run(second.run_id)
+        second = _history_run(instance, "2026-11-27|17", dg.DagsterRunStatus.SUCCESS)
+        request = evaluate(instance, second)
+    assert isinstance(request, dg.RunRequest)
+    assert request.partition_key == "17"
+    assert request.run_key == f"fiches:{second.run_id}"
+    assert defs.resolve_job_def("fiches_entreprises").asset_layer.executable_asset_keys == {
+        dg.AssetKey(["rapports", "fiches_entreprises"])}

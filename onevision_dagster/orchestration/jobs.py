@@ -37,3 +37,12 @@ historique_job = dg.define_asset_job(
     description="Calcule un instantané (date d'extraction × département) : positions à cette date, mouvements "
     "depuis l'instantané précédent du département et impact de la paire.",
 )
+
+FICHES = dg.AssetKey(["rapports", "fiches_entreprises"])
+
+fiches_job = dg.define_asset_job(
+    name="fiches_entreprises",
+    selection=dg.AssetSelection.assets(FICHES),
+    description="Réécrit les fiches entreprises d'un département (après son historique, pour qu'elles montrent "
+    "le dernier instantané et ses mouvements).",
+)
