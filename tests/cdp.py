@@ -62,8 +62,10 @@ class Chromium:
             return json.load(r)["webSocketDebuggerUrl"]
 
     def visit(self, url: str, headers: dict[str, str] | None = None, settle_s: float = 2.0,
-              timeout_s: float = 60.0) -> PageVisit:
-        """Opens `url` in a fresh tab (extra headers on every request), waits for load, then `settle_s`."""
+              timeout_s: float = 60.0, wait_for: tuple[str, ...] = ()) -> PageVisit:
+        """Opens `url` in a fresh tab (extra headers on every request), waits for load, then `settle_s`; with
+        `wait_for`, until the page's text holds each of them (a single-page application renders after its load event and
+        keeps polling, so real time, not `--virtual-time-budget`, is what can be waited on)."""
         visit = PageVisit(url)
         with connect(self._new_target(), max_size=None, open_timeout=30) as ws:
             def send(method: str, **params) -> dict:
@@ -83,11 +85,16 @@ class Chromium:
                     self._handle(json.loads(ws.recv(timeout=max(0.05, end - time.monotonic()))), visit)
                 except TimeoutError:
                     break
-            result = send("Runtime.evaluate", returnByValue=True, expression=(
-                "JSON.stringify({text: document.body ? document.body.innerText : '', "
-                "svg: document.querySelectorAll('svg.main-svg').length})"))
-            value = json.loads(result["result"]["result"]["value"])
-            visit.text, visit.svg_charts = value["text"], value["svg"]
+            deadline = time.monotonic() + timeout_s
+            while True:
+                result = send("Runtime.evaluate", returnByValue=True, expression=(
+                    "JSON.stringify({text: document.body ? document.body.innerText : '', "
+                    "svg: document.querySelectorAll('svg.main-svg').length})"))
+                value = json.loads(result["result"]["result"]["value"])
+                visit.text, visit.svg_charts = value["text"], value["svg"]
+                if all(w in visit.text for w in wait_for) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
         return visit
 
     def _wait(self, ws, visit: PageVisit, done, timeout_s: float) -> dict:

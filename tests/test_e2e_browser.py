@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from .cdp import Chromium
 from .conftest import REPO
 
 pytestmark = pytest.mark.e2e
@@ -104,13 +105,18 @@ def test_webserver_on_loopback_shows_the_asset_graph(materialized: dict[str, Pat
         keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
         assert {"raw/amendes", "core/lignes_dettes", "marts/positions", "marts/positions_nationales",
                 "rapports/tableau_de_bord"} <= keys
-        lineage = _text(_dump_dom(chromium, f"{base}/asset-groups", materialized["root"] / "profile-ui", 20000))
-        for group in ("sources", "core", "marts", "national", "rapports"):
-            assert group in lineage
-        # the catalog is a virtual list (only the rows in view are in the page): open each asset's own page
-        for path in ("raw/amendes", "core/lignes_dettes", "marts/positions_nationales", "history/mouvements"):
-            page = _text(_dump_dom(chromium, f"{base}/assets/{path}", materialized["root"] / "profile-ui", 20000))
-            assert path.split("/")[-1] in page, path
+        browser = Chromium(chromium)
+        try:
+            groups = ("sources", "core", "marts", "national", "rapports")
+            lineage = browser.visit(f"{base}/asset-groups", timeout_s=180, wait_for=groups).text
+            for group in groups:
+                assert group in lineage
+            # the catalog is a virtual list (only the rows in view are in the page): open each asset's own page
+            for path in ("raw/amendes", "core/lignes_dettes", "marts/positions_nationales", "history/mouvements"):
+                name = path.split("/")[-1]
+                assert name in browser.visit(f"{base}/assets/{path}", timeout_s=180, wait_for=(name,)).text, path
+        finally:
+            browser.close()
     finally:
         proc.terminate()
         proc.wait(timeout=30)
