@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -122,14 +124,23 @@ def test_webserver_on_loopback_shows_the_asset_graph(materialized: dict[str, Pat
         proc.wait(timeout=30)
 
 
-def test_dashboard_renders_its_charts_offline(materialized: dict[str, Path]) -> None:
-    chromium = _chromium()
+@contextmanager
+def _report_server(rapports: Path) -> Iterator[str]:
+    """`onevision rapports` on a free port of the loopback: its base URL, the server stopped after."""
     port = _free_port()
     onevision = Path(sys.executable).parent / "onevision"
-    proc = subprocess.Popen([str(onevision), "rapports", "--dossier", str(materialized["rapports"]), "--port",
-                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([str(onevision), "rapports", "--dossier", str(rapports), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        base = f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_dashboard_renders_its_charts_offline(materialized: dict[str, Path]) -> None:
+    chromium = _chromium()
+    with _report_server(materialized["rapports"]) as base:
         index = _wait_http(f"{base}/index.html", 30).decode()
         assert "tableau_de_bord_17.html" in index and "tableau_de_bord_national.html" in index
         dom = _dump_dom(chromium, f"{base}/tableau_de_bord_17.html", materialized["root"] / "profile-dash")
@@ -139,9 +150,6 @@ def test_dashboard_renders_its_charts_offline(materialized: dict[str, Path]) -> 
         assert "2 500,00 €" in text  # offsettable amount (ATLANTIC SHIPPING: min(2 500, 8 000))
         assert "créance déclarée au passif d'une procédure que le registre ne montre pas" in text.replace("&#x27;", "'")
         assert dom.count('class="main-svg"') >= 8  # plotly.js (served beside the page) drew the charts
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_experiment_dashboard_renders_its_charts_offline(materialized: dict[str, Path]) -> None:
@@ -151,12 +159,7 @@ def test_experiment_dashboard_renders_its_charts_offline(materialized: dict[str,
     from .png_pixels import count_colour, distinct_colours, rgb_pixels
 
     chromium = _chromium()
-    port = _free_port()
-    onevision = Path(sys.executable).parent / "onevision"
-    proc = subprocess.Popen([str(onevision), "rapports", "--dossier", str(materialized["rapports"]), "--port",
-                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}"
+    with _report_server(materialized["rapports"]) as base:
         index = _wait_http(f"{base}/index.html", 30).decode()
         assert 'href="tableau_de_bord_experimentation.html"' in index
         url = f"{base}/tableau_de_bord_experimentation.html"
@@ -178,9 +181,6 @@ def test_experiment_dashboard_renders_its_charts_offline(materialized: dict[str,
         # a blank or text-only page has a handful of colours and none of the pilots' bars and markers
         assert distinct_colours(pixels) > 50
         assert count_colour(pixels, GROUP_COLOURS["pilotes"]) > 5000
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _dagster_cli(bin_dir: Path, env: dict, *args: str, attempts: int = 3) -> None:
