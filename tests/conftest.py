@@ -1,7 +1,11 @@
-"""Shared fixtures: the hand-made sample landing zone of ../shared/samples and scratch copies of it."""
+"""Shared fixtures: the hand-made sample landing zone of ../shared/samples and scratch copies of it.
+
+The contract's folder sits beside the repository; `ONEVISION_SHARED` points elsewhere (a clone in another folder).
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -14,7 +18,7 @@ settings.register_profile("onevision", deadline=None)
 settings.load_profile("onevision")
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("ONEVISION_SHARED") or REPO.parent / "shared")
 SAMPLES = SHARED / "samples"
 SAMPLE_LANDING = SAMPLES / "landing"
 EXPECTED = SAMPLES / "expected"
@@ -23,7 +27,8 @@ EXPECTED = SAMPLES / "expected"
 @pytest.fixture(scope="session")
 def sample_landing() -> Path:
     if not SAMPLE_LANDING.is_dir():
-        pytest.fail(f"sample landing zone not found at {SAMPLE_LANDING} (shared/ must sit beside the repo)")
+        pytest.fail(f"sample landing zone not found at {SAMPLE_LANDING} "
+                    "(shared/ must sit beside the repo, or set ONEVISION_SHARED)")
     return SAMPLE_LANDING
 
 

@@ -14,7 +14,6 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -27,13 +26,14 @@ from onevision_dagster.reports.key_figures import key_figures, summary_markdown
 from onevision_dagster.reports.labels import label_entreprise
 from onevision_dagster.warehouse import create_raw_and_quality
 
+from .conftest import EXPECTED
+
 XSS = "<script>alert(1)</script>"
 XSS_SIREN = "123456782"
 FONDERIE = "910000017"  # department 91, in liquidation since 01/09/2026: offsetting blocked
 IMPRIMERIE = "910000025"  # department 91, judgment on 01/12/2026, after the as-of date: not blocked
 D = Decimal
 
-EXPECTED = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "expected"
 # department 91, made up for the escaping tests and the procedure cases (positions in POSITION_COLUMNS order)
 POSITIONS_91 = f'''\
 123456782,{XSS},91,2026-11-18,0.00,500.00,3000.00,0.00,3500.00,0.00,0.00,0.00,1234.56,0.00,1234.56,0.00,0.00,-2265.44,3000.00,1234.56,0.00,2,100,

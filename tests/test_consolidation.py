@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import math
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -23,9 +22,9 @@ from onevision_dagster.consolidate.tables import NATIONAL_POSITION_COLUMNS, POSI
 from onevision_dagster.contract.sources import in_scope_sql
 from onevision_dagster.ingest.load import ingest_landing
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
-LANDING = SAMPLES / "landing"
-EXPECTED = SAMPLES / "expected"
+from .conftest import EXPECTED, SAMPLE_LANDING
+
+LANDING = SAMPLE_LANDING
 
 
 # --------------------------------------------------------------------------- helpers

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from .cdp import Chromium
-from .conftest import REPO
+from .conftest import REPO, SAMPLE_LANDING
 
 pytestmark = pytest.mark.e2e
 
@@ -259,7 +259,7 @@ def test_history_backfill_of_one_department_from_the_command_line(tmp_path: Path
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    landing = REPO.parent / "shared" / "samples" / "landing"
+    landing = SAMPLE_LANDING
     env = {**os.environ, "DAGSTER_HOME": str(home), "ONEVISION_LANDING": str(landing),
            "ONEVISION_WAREHOUSE": str(tmp_path / "w.duckdb"), "ONEVISION_REPORTS": str(tmp_path / "rapports"),
            "ONEVISION_IMAGES": "0", "DAGSTER_GRPC_TIMEOUT_SECONDS": "180"}

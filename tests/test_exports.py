@@ -24,7 +24,8 @@ from onevision_dagster.reports.exports import (
     write_agent_csv,
 )
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+from .conftest import SAMPLES
+
 BOM = b"\xef\xbb\xbf"
 
 
