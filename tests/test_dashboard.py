@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import importlib.util
 import re
-import sys
 import threading
 import urllib.error
 import urllib.request
@@ -28,18 +27,8 @@ from onevision_dagster.reports.index_page import write_index
 from onevision_dagster.reports.server import make_server
 from onevision_dagster.reports.static_image import find_browser, write_static_image
 
+from . import test_charts as fx  # its small warehouse and cases
 
-def _fixture_module():
-    name = "onevision_test_charts_fixture"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_charts.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fx = _fixture_module()
 XSS = fx.XSS
 XSS_SIREN = fx.XSS_SIREN
 

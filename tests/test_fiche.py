@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,18 +15,7 @@ from onevision_dagster.reports.fiche_data import PositionIntrouvable, top_compan
 from onevision_dagster.reports.formatting import NBSP
 from onevision_dagster.reports.html_page import fiche_filename
 
-
-def _fixture_module():
-    name = "onevision_test_charts_fixture"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_charts.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fx = _fixture_module()
+from . import test_charts as fx  # its small warehouse and cases
 
 
 def eur(text: str) -> str:
