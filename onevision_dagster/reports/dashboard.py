@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import filecmp
 import importlib.resources
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from onevision_dagster.reports.atomic_files import written_beside
 from onevision_dagster.reports.charts import build_figures
 from onevision_dagster.reports.dashboard_data import DashboardData
 from onevision_dagster.reports.formatting import MISSING, format_date, format_euros, format_nombre
@@ -51,16 +50,8 @@ def ensure_plotly_js(out_dir: Path) -> Path:
     with importlib.resources.as_file(source) as src:
         if target.exists() and filecmp.cmp(src, target, shallow=False):
             return target
-        out_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{PLOTLY_JS}.", suffix=".tmp", dir=out_dir)
-        os.close(fd)
-        try:
+        with written_beside(target) as tmp:
             shutil.copyfile(src, tmp)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     return target
 
 

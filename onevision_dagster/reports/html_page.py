@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from onevision_dagster.contract.sources import DEPARTEMENT_PATTERN
+from onevision_dagster.reports.atomic_files import written_beside
 from onevision_dagster.reports.formatting import MISSING
 
 INDEX = "index.html"
@@ -112,16 +111,8 @@ def dashboard_filename(departement: str | None) -> str:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Writes beside the target then renames: a reader sees the old or the new page, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with written_beside(path) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
 
 
 def page_html(

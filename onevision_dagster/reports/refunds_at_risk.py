@@ -9,8 +9,6 @@ movement still shows, with an empty list.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from onevision_dagster.consolidate.tables import MONEY
+from onevision_dagster.reports.atomic_files import written_beside
 from onevision_dagster.reports.exports import write_agent_csv
 from onevision_dagster.reports.frames import query_frame
 from onevision_dagster.reports.html_page import check_departement
@@ -89,14 +88,6 @@ def export_refunds_at_risk(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     """Every company at risk of every department in the agents' CSV format, written beside then renamed (the
     report server never serves half a file). Returns the number of companies."""
     frame = refunds_at_risk(con)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        count = write_agent_csv(frame, tmp, date_columns=("date_debut", "date_fin"), money_columns=AT_RISK_MONEY,
-                                columns=AT_RISK_COLUMNS)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
+    with written_beside(path) as tmp:
+        return write_agent_csv(frame, tmp, date_columns=("date_debut", "date_fin"), money_columns=AT_RISK_MONEY,
+                               columns=AT_RISK_COLUMNS)

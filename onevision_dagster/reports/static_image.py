@@ -9,6 +9,8 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from onevision_dagster.reports.atomic_files import written_beside
+
 log = logging.getLogger(__name__)
 
 BROWSER_CANDIDATES = (
@@ -65,10 +67,8 @@ def write_static_image(fig: go.Figure, path: Path, *, timeout_s: float = 60.0) -
         )
         if not image:
             return False
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(image if isinstance(image, bytes) else str(image).encode("utf-8"))
-        os.replace(tmp, path)
+        with written_beside(path) as tmp:
+            tmp.write_bytes(image if isinstance(image, bytes) else str(image).encode("utf-8"))
     except Exception as exc:  # any renderer failure means "no image"
         log.warning("Image statique %s non produite : %s", path.name, type(exc).__name__)
         return False

@@ -21,8 +21,6 @@ export, not in the pipeline.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+
+from onevision_dagster.reports.atomic_files import written_beside
 
 MONEY_FORMAT = '#,##0.00 "€"'
 """Shown ``12 345,67 €`` by a French Excel (its separators replace ``,`` and ``.``)."""
@@ -118,14 +118,6 @@ def write_query_xlsx(
             ws.append(cells)
         count += len(batch)
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with written_beside(Path(out)) as tmp:
         wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return count
