@@ -24,11 +24,15 @@ SAMPLE_LANDING = SAMPLES / "landing"
 EXPECTED = SAMPLES / "expected"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Without the contract's samples most tests cannot run: one message instead of a hundred failures."""
+    if not SAMPLE_LANDING.is_dir():
+        raise pytest.UsageError(f"Échantillons du contrat introuvables : {SAMPLE_LANDING} (le dossier shared/ doit "
+                                "être à côté du dépôt, ou indiquez-le avec ONEVISION_SHARED).")
+
+
 @pytest.fixture(scope="session")
 def sample_landing() -> Path:
-    if not SAMPLE_LANDING.is_dir():
-        pytest.fail(f"sample landing zone not found at {SAMPLE_LANDING} "
-                    "(shared/ must sit beside the repo, or set ONEVISION_SHARED)")
     return SAMPLE_LANDING
 
 
