@@ -73,41 +73,41 @@ CREATE TABLE marts.positions (siren VARCHAR, denomination VARCHAR, departement V
 """
 
 # (departement, siren, source, reference, date_ligne, montant, statut, etape, nature, compensable, sursis, passif,
-#  fichier, ligne); `ouverte` = nature in (EXIGIBLE, A_ECHOIR); conteste = etape CONTESTATION
+#  fichier, ligne); `ouverte` = nature in (ECHUE, A_ECHOIR); conteste = etape CONTESTATION
 DEBTS = [
-    ("17", BAKERY, "impots_pro", "IP-B-1", dt.date(2026, 3, 15), "2000.00", "SATD", "SATD", "EXIGIBLE", True,
+    ("17", BAKERY, "impots_pro", "IP-B-1", dt.date(2026, 3, 15), "2000.00", "SATD", "SATD", "ECHUE", True,
      False, False, "impots_pro_17_20261127.csv", 4),
-    ("17", BAKERY, "amendes", "AMD-B-1", dt.date(2025, 2, 10), "80.00", "EN_RECOUVREMENT", None, "EXIGIBLE",
+    ("17", BAKERY, "amendes", "AMD-B-1", dt.date(2025, 2, 10), "80.00", "EN_RECOUVREMENT", None, "ECHUE",
      False, False, False, "amendes_17_20261127.csv", 2),
-    ("17", TRANSPORTS, "impots_pro", "IP-T-1", dt.date(2026, 8, 13), "7385.30", "AMIABLE", "AMIABLE", "EXIGIBLE",
+    ("17", TRANSPORTS, "impots_pro", "IP-T-1", dt.date(2026, 8, 13), "7385.30", "AMIABLE", "AMIABLE", "ECHUE",
      True, False, False, "impots_pro_17_20261127.csv", 2),
-    ("17", TRANSPORTS, "amendes", "AMD-T-1", dt.date(2026, 6, 1), "1125.00", "EN_RECOUVREMENT", None, "EXIGIBLE",
+    ("17", TRANSPORTS, "amendes", "AMD-T-1", dt.date(2026, 6, 1), "1125.00", "EN_RECOUVREMENT", None, "ECHUE",
      False, False, False, "amendes_17_20261127.csv", 6),
-    ("91", TRANSPORTS, "spl", "91001/2026/77", dt.date(2026, 5, 4), "500.00", "RELANCE", "RELANCE", "EXIGIBLE",
+    ("91", TRANSPORTS, "spl", "91001/2026/77", dt.date(2026, 5, 4), "500.00", "RELANCE", "RELANCE", "ECHUE",
      False, False, False, "spl_91_20261127.csv", 3),
     ("17", ECURIES, "impots_pro", "IP-E-1", dt.date(2025, 5, 15), "24200.00", "PASSIF_PROCEDURE",
-     "PASSIF_PROCEDURE", "EXIGIBLE", True, False, True, "impots_pro_17_20261127.csv", 5),
-    ("17", ECURIES, "spl", "17300/2026/12", dt.date(2026, 2, 1), "980.00", "SAISIE", "SAISIE", "EXIGIBLE", False,
+     "PASSIF_PROCEDURE", "ECHUE", True, False, True, "impots_pro_17_20261127.csv", 5),
+    ("17", ECURIES, "spl", "17300/2026/12", dt.date(2026, 2, 1), "980.00", "SAISIE", "SAISIE", "ECHUE", False,
      False, False, "spl_17_20261127.csv", 5),
     ("17", ECURIES, "amendes", "AMD-E-1", dt.date(2024, 1, 9), "450.00", "ADMISE_NON_VALEUR", None, "NON_VALEUR",
      False, False, False, "amendes_17_20261127.csv", 12),
-    ("17", OYSTERS, "impots_pro", "IP-O-1", dt.date(2024, 5, 15), "4650.00", "SATD", "SATD", "EXIGIBLE", True,
+    ("17", OYSTERS, "impots_pro", "IP-O-1", dt.date(2024, 5, 15), "4650.00", "SATD", "SATD", "ECHUE", True,
      False, False, "impots_pro_17_20261127.csv", 12),
     ("17", OYSTERS, "impots_pro", "IP-O-2", dt.date(2025, 9, 15), "3000.00", "PASSIF_PROCEDURE",
-     "PASSIF_PROCEDURE", "EXIGIBLE", True, False, True, "impots_pro_17_20261127.csv", 13),
-    ("17", OYSTERS, "rnf", "RNF-O-1", dt.date(2025, 1, 20), "2000.00", "EN_RECOUVREMENT", None, "EXIGIBLE", False,
+     "PASSIF_PROCEDURE", "ECHUE", True, False, True, "impots_pro_17_20261127.csv", 13),
+    ("17", OYSTERS, "rnf", "RNF-O-1", dt.date(2025, 1, 20), "2000.00", "EN_RECOUVREMENT", None, "ECHUE", False,
      False, False, "rnf_17_20261127.csv", 2),
     ("17", GARAGE, "spl", "17300/2025/40", dt.date(2026, 5, 15), "1800.00", "CONTESTATION", "CONTESTATION",
-     "EXIGIBLE", False, False, False, "spl_17_20261127.csv", 4),
-    ("17", GARAGE, "impots_pro", "IP-G-1", dt.date(2026, 6, 15), "5730.00", "AMIABLE", "AMIABLE", "EXIGIBLE", False,
+     "ECHUE", False, False, False, "spl_17_20261127.csv", 4),
+    ("17", GARAGE, "impots_pro", "IP-G-1", dt.date(2026, 6, 15), "5730.00", "AMIABLE", "AMIABLE", "ECHUE", False,
      True, False, "impots_pro_17_20261127.csv", 3),
     ("17", GARAGE, "amendes", "AMD-G-1", dt.date(2023, 11, 2), "375.00", "ADMISE_NON_VALEUR", None, "NON_VALEUR",
      False, False, False, "amendes_17_20261127.csv", 18),
     ("17", GARAGE, "amendes", "AMD-G-2", dt.date(2024, 3, 2), "0.00", "PAYEE", None, "AUCUNE", False, False, False,
      "amendes_17_20261127.csv", 7),
-    ("91", SOLAIRE, "impots_pro", "IP-S-1", dt.date(2026, 4, 15), "1375.00", "AMIABLE", "AMIABLE", "EXIGIBLE", True,
+    ("91", SOLAIRE, "impots_pro", "IP-S-1", dt.date(2026, 4, 15), "1375.00", "AMIABLE", "AMIABLE", "ECHUE", True,
      False, False, "impots_pro_91_20261127.csv", 11),
-    ("95", SHIPPING, "impots_pro", "IP-A-1", dt.date(2026, 4, 15), "8000.00", "AMIABLE", "AMIABLE", "EXIGIBLE",
+    ("95", SHIPPING, "impots_pro", "IP-A-1", dt.date(2026, 4, 15), "8000.00", "AMIABLE", "AMIABLE", "ECHUE",
      True, False, False, "impots_pro_95_20261127.csv", 14),
 ]
 # (departement, siren, source, reference, date_ligne, montant, statut, nature, fichier, ligne)
@@ -143,16 +143,16 @@ POSITIONS_SQL = """
 INSERT INTO marts.positions
 WITH d AS (
     SELECT departement, siren,
-           sum(montant) FILTER (WHERE nature = 'EXIGIBLE' AND source = 'amendes') AS dettes_amendes,
-           sum(montant) FILTER (WHERE nature = 'EXIGIBLE' AND source = 'spl') AS dettes_spl,
-           sum(montant) FILTER (WHERE nature = 'EXIGIBLE' AND source = 'impots_pro') AS dettes_impots_pro,
-           sum(montant) FILTER (WHERE nature = 'EXIGIBLE' AND source = 'rnf') AS dettes_rnf,
+           sum(montant) FILTER (WHERE nature = 'ECHUE' AND source = 'amendes') AS dettes_amendes,
+           sum(montant) FILTER (WHERE nature = 'ECHUE' AND source = 'spl') AS dettes_spl,
+           sum(montant) FILTER (WHERE nature = 'ECHUE' AND source = 'impots_pro') AS dettes_impots_pro,
+           sum(montant) FILTER (WHERE nature = 'ECHUE' AND source = 'rnf') AS dettes_rnf,
            sum(montant) FILTER (WHERE nature = 'A_ECHOIR') AS dettes_a_echoir,
            sum(montant) FILTER (WHERE nature = 'NON_VALEUR') AS dettes_non_valeur,
            sum(montant) FILTER (WHERE compensable) AS dettes_compensables,
            sum(montant) FILTER (WHERE passif AND ouverte) AS passif_declare,
-           count(DISTINCT source) FILTER (WHERE nature = 'EXIGIBLE' AND montant > 0) AS nb_sources_dettes,
-           max(date '2026-11-27' - date_ligne) FILTER (WHERE nature = 'EXIGIBLE') AS anciennete_jours
+           count(DISTINCT source) FILTER (WHERE nature = 'ECHUE' AND montant > 0) AS nb_sources_dettes,
+           max(date '2026-11-27' - date_ligne) FILTER (WHERE nature = 'ECHUE') AS anciennete_jours
     FROM core.lignes_dettes GROUP BY ALL),
 c AS (
     SELECT departement, siren,
@@ -249,7 +249,7 @@ def build_warehouse(path: Path) -> Path:
             dept, siren, source, ref, day, amount, statut, etape, nature, comp, sursis, passif, fichier, ligne = d
             con.execute("INSERT INTO core.lignes_dettes VALUES (?, ?, ?, ?, ?, ?::DECIMAL(18,2), ?, ?, ?, ?, ?, ?, ?, "
                         "?, ?, ?, ?)",
-                        [dept, siren, source, ref, day, amount, statut, etape, nature in ("EXIGIBLE", "A_ECHOIR"),
+                        [dept, siren, source, ref, day, amount, statut, etape, nature in ("ECHUE", "A_ECHOIR"),
                          nature, comp, sursis, etape == "CONTESTATION", passif, fichier, ligne, SITUATION])
         for dept, siren, source, ref, day, amount, statut, nature, fichier, ligne in CREDITS:
             con.execute("INSERT INTO core.lignes_creances VALUES (?, ?, ?, ?, ?, ?::DECIMAL(18,2), ?, NULL, ?, ?, ?, "

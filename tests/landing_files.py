@@ -9,7 +9,8 @@ from pathlib import Path
 from onevision_dagster.contract.sources import SOURCES_BY_NAME
 
 REGISTER_HEADER = ("siren", "denomination", "sigle", "categorie_juridique", "adresse", "code_postal", "commune",
-                   "departement", "date_creation", "etat_administratif", "procedure_collective", "date_jugement")
+                   "departement", "date_creation", "etat_administratif", "procedure_collective", "date_jugement",
+                   "date_publication_bodacc")
 
 
 def write_extract(landing: Path, source: str, date: str, rows: list[dict[str, str]],
@@ -30,7 +31,7 @@ def write_extract(landing: Path, source: str, date: str, rows: list[dict[str, st
 
 
 def company(siren: str, denomination: str, categorie: str = "5499", code_postal: str = "17000",
-            procedure: str = "", jugement: str = "") -> dict[str, str]:
+            procedure: str = "", jugement: str = "", publication: str = "") -> dict[str, str]:
     return {"siren": siren, "denomination": denomination, "categorie_juridique": categorie,
             "code_postal": code_postal, "departement": "17", "etat_administratif": "A",
-            "procedure_collective": procedure, "date_jugement": jugement}
+            "procedure_collective": procedure, "date_jugement": jugement, "date_publication_bodacc": publication}

@@ -20,34 +20,43 @@ def _expected_rejects() -> set[tuple[str, str, int, str]]:
         return {(r["source"], r["fichier"], int(r["ligne"]), r["colonne"]) for r in csv.DictReader(f)}
 
 
+LATEST, FIRST = "20261127", "20261120"
+
+
+def _files_of(source: str, date: str) -> list[Path]:
+    """Every extract of the source at a date (department 17, 95 and the register)."""
+    return sorted((SAMPLE_LANDING / source).glob(f"*_{date}.csv"))
+
+
 def _sample_file(source: str) -> Path:
-    """The latest extract of the source (2026-11-27): the expected rejects are those of the latest snapshot."""
-    return max((SAMPLE_LANDING / source).glob("*.csv"))
+    """Department 17's latest extract of the source (2026-11-27) (the register's for `entreprises`)."""
+    return next(p for p in _files_of(source, LATEST) if source == "entreprises" or "_17_" in p.name)
 
 
 def test_samples_reject_exactly_the_expected_rows(sample_landing: Path) -> None:
+    """The expected rejects are those of every file of the latest snapshots (17, 95 and the register)."""
     got = set()
     for spec in ALL_SOURCES:
-        path = _sample_file(spec.name)
-        result = read_source_file(spec, path)
-        for row in result.rejects.itertuples():
-            got.add((spec.name, path.name, int(row.ligne), row.colonne or ""))
+        for path in _files_of(spec.name, LATEST):
+            result = read_source_file(spec, path)
+            for row in result.rejects.itertuples():
+                got.add((spec.name, path.name, int(row.ligne), row.colonne or ""))
     assert got == _expected_rejects()
 
 
 @pytest.mark.parametrize("spec", ALL_SOURCES, ids=lambda s: s.name)
 def test_every_other_row_is_kept(spec) -> None:
-    path = _sample_file(spec.name)
-    result = read_source_file(spec, path)
-    physical = [n for n, line in enumerate(path.read_bytes().split(b"\n")[1:], start=2) if line.strip()]
-    rejected = set(result.rejects["ligne"])
-    assert sorted(result.kept["ligne"].tolist()) == [n for n in physical if n not in rejected]
-    assert result.rows_read == len(result.kept) + len(result.rejects) == len(physical)
+    for path in _files_of(spec.name, LATEST) + _files_of(spec.name, FIRST):
+        result = read_source_file(spec, path)
+        physical = [n for n, line in enumerate(path.read_bytes().split(b"\n")[1:], start=2) if line.strip()]
+        rejected = set(result.rejects["ligne"])
+        assert sorted(result.kept["ligne"].tolist()) == [n for n in physical if n not in rejected]
+        assert result.rows_read == len(result.kept) + len(result.rejects) == len(physical)
 
 
 def _first_file(source: str) -> Path:
-    """The first extract (2026-11-20), for the cases only it holds."""
-    return min((SAMPLE_LANDING / source).glob("*.csv"))
+    """Department 17's first extract (2026-11-20), for the cases only it holds."""
+    return next(p for p in _files_of(source, FIRST) if source == "entreprises" or "_17_" in p.name)
 
 
 def test_messages_name_the_value_and_the_expected_format() -> None:
@@ -85,7 +94,21 @@ def test_rejected_rows_keep_their_key() -> None:
     assert rejects.loc[6, "cle"] == "1700000000005"  # unreadable amount
     assert rejects.loc[16, "cle"] == "1700000000016"  # too few cells: the key is still the first cell
     register = read_source_file(SOURCES_BY_NAME["entreprises"], _sample_file("entreprises")).rejects
-    assert set(register["cle"]) == {"790112239", "735173510"}
+    assert set(register["cle"]) == {"790112239", "735173510", "533666772"}
+
+
+def test_register_publication_rules_of_version_3() -> None:
+    """Section 4: a BODACC publication before its judgment is rejected on `date_publication_bodacc`."""
+    register = read_source_file(SOURCES_BY_NAME["entreprises"], _sample_file("entreprises"))
+    bad = register.rejects.set_index("cle").loc["533666772"]
+    assert bad["colonne"] == "date_publication_bodacc" and bad["motif"] == "INCOHERENCE"
+    kept = register.kept.set_index("siren")
+    assert str(kept.loc["845123454", "date_publication_bodacc"].date()) == "2026-11-17"
+    assert kept.loc["711888990", "date_publication_bodacc"] is None or str(
+        kept.loc["711888990", "date_publication_bodacc"]) in ("NaT", "<NA>")
+    credits = read_source_file(SOURCES_BY_NAME["credits_tva"], _sample_file("credits_tva")).rejects
+    refunded = credits[credits["colonne"] == "MONTANT_ACCORDE"]
+    assert any("obligatoire quand STATUT vaut 'REMBOURSEE'" in m for m in refunded["message"])
 
 
 def test_cp1252_punctuation_and_amounts_are_decoded_exactly() -> None:
@@ -129,8 +152,8 @@ def test_landing_zone_loads_into_the_warehouse(sample_landing: Path, warehouse_p
         assert counts == expected
         total = con.execute("SELECT sum(reste_a_recouvrer) FROM raw.spl "
                             "WHERE date_extraction = DATE '2026-11-27'").fetchone()[0]
-        # DECIMAL end to end; by hand, the kept titles of the 2026-11-27 file (lines 7, 8 and 11 rejected):
-        # 700 + 640,50 + 1800 + 980 + 0 (La Poste, paid) + 0 (line 9) + 210
-        assert str(total) == "4330.50"
-        assert total == sum(Decimal(x) for x in ("700", "640.50", "1800", "980", "0", "0", "210"))
+        # DECIMAL end to end; by hand, the kept titles of the 2026-11-27 file of 17 (lines 7, 8 and 11 rejected;
+        # 95's is header-only): 700 + 640,50 + 1800 + 980 + 0 (La Poste, paid) + 0 (line 9) + 210 + 900 + 1500
+        assert str(total) == "6730.50"
+        assert total == sum(Decimal(x) for x in ("700", "640.50", "1800", "980", "0", "0", "210", "900", "1500"))
         assert con.execute("SELECT typeof(mt_droits) FROM raw.impots_pro LIMIT 1").fetchone()[0] == "DECIMAL(18,2)"

@@ -74,7 +74,8 @@ def test_duplicates_are_compared_among_clean_rows_only(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("accorde", "statut", "ok"),
     [("100,00", "ACCORDEE", True), ("", "ACCORDEE", False), ("100,00", "REMBOURSEE", True),
-     ("", "REMBOURSEE", True), ("100,00", "DEPOSEE", False), ("", "EN_INSTRUCTION", True),
+     ("", "REMBOURSEE", False), ("100,00", "IMPUTEE", True), ("", "IMPUTEE", False),  # version 3: required
+     ("100,00", "DEPOSEE", False), ("", "EN_INSTRUCTION", True), ("", "REJETEE", True),
      ("200,01", "ACCORDEE", False)],
 )
 def test_granted_amount_rules(tmp_path: Path, accorde: str, statut: str, ok: bool) -> None:
@@ -106,11 +107,11 @@ def test_strict_date_format(tmp_path: Path, value: str, ok: bool) -> None:
 
 def test_register_judgment_date_iff_procedure(tmp_path: Path) -> None:
     header = "siren;denomination;sigle;categorie_juridique;adresse;code_postal;commune;departement;" \
-             "date_creation;etat_administratif;procedure_collective;date_jugement"
-    rows = ["443210984;A;;5710;;17000;;17;;A;REDRESSEMENT;",
-            "812345676;B;;5499;;17000;;17;;A;;2026-01-01",
-            "790112239;C;;5499;;17000;;17;;A;LIQUIDATION;2026-01-01",
-            "520987611;D;;54;;17000;;17;;A;;"]
+             "date_creation;etat_administratif;procedure_collective;date_jugement;date_publication_bodacc"
+    rows = ["443210984;A;;5710;;17000;;17;;A;REDRESSEMENT;;",
+            "812345676;B;;5499;;17000;;17;;A;;2026-01-01;",
+            "790112239;C;;5499;;17000;;17;;A;LIQUIDATION;2026-01-01;",
+            "520987611;D;;54;;17000;;17;;A;;;"]
     path = tmp_path / "entreprises_20261120.csv"
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     result = read_source_file(REGISTER, path)
@@ -118,3 +119,22 @@ def test_register_judgment_date_iff_procedure(tmp_path: Path) -> None:
     assert result.rejects[["ligne", "motif", "colonne"]].values.tolist() == [
         [2, "INCOHERENCE", "date_jugement"], [3, "INCOHERENCE", "date_jugement"],
         [5, "FORMAT_INVALIDE", "categorie_juridique"]]
+
+
+def test_register_publication_only_with_a_procedure_and_not_before_its_judgment(tmp_path: Path) -> None:
+    """Version 3 (section 4): both faults are reported on `date_publication_bodacc`, after the judgment rule."""
+    header = "siren;denomination;sigle;categorie_juridique;adresse;code_postal;commune;departement;" \
+             "date_creation;etat_administratif;procedure_collective;date_jugement;date_publication_bodacc"
+    rows = ["443210984;A;;5710;;17000;;17;;A;;;2026-01-15",  # published without a procedure
+            "812345676;B;;5499;;17000;;17;;A;SAUVEGARDE;2026-01-10;2026-01-09",  # published before its judgment
+            "790112239;C;;5499;;17000;;17;;A;LIQUIDATION;2026-01-01;2026-01-01",  # same day: kept
+            "520987611;D;;5499;;17000;;17;;A;REDRESSEMENT;;2026-01-01",  # no judgment: the judgment rule first
+            "845123454;E;;5499;;17000;;17;;A;SAUVEGARDE;2026-11-03;"]  # not known yet: kept
+    path = tmp_path / "entreprises_20261120.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    result = read_source_file(REGISTER, path)
+    assert result.kept["siren"].tolist() == ["790112239", "845123454"]
+    assert result.rejects[["ligne", "motif", "colonne"]].values.tolist() == [
+        [2, "INCOHERENCE", "date_publication_bodacc"], [3, "INCOHERENCE", "date_publication_bodacc"],
+        [5, "INCOHERENCE", "date_jugement"]]
+    assert "antérieure à date_jugement" in result.rejects.iloc[1]["message"]

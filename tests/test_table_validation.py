@@ -95,9 +95,9 @@ MUTATIONS: list[tuple[str, str, list[str], str | None]] = [
      "dtype('decimal(18, 2)')"),
     ("core.lignes_dettes", "float money", ["ALTER TABLE t ALTER montant TYPE DOUBLE"], "dtype('decimal(18, 2)')"),
     ("core.lignes_dettes", "at the limit", [f"UPDATE t SET montant = {LIMIT}, montant_du = {LIMIT}, montant_paye = 0 "
-                                            "WHERE nature = 'EXIGIBLE'"], None),
+                                            "WHERE nature = 'ECHUE'"], None),
     ("core.lignes_dettes", "a cent off at the limit", [f"UPDATE t SET montant = {LIMIT}, montant_du = {LIMIT}, "
-                                                       "montant_paye = 0.01 WHERE nature = 'EXIGIBLE'"],
+                                                       "montant_paye = 0.01 WHERE nature = 'ECHUE'"],
      "reste_du_moins_paye"),
     ("core.lignes_dettes", "open", ["UPDATE t SET ouverte = NOT ouverte WHERE rowid = 0"],
      "ouverte_si_exigible_ou_a_echoir"),
@@ -113,18 +113,18 @@ MUTATIONS: list[tuple[str, str, list[str], str | None]] = [
     ("core.lignes_dettes", "nature null", ["UPDATE t SET nature = NULL WHERE rowid = 0"], "not_nullable"),
     ("core.lignes_dettes", "amount without nature", ["UPDATE t SET nature = 'AUCUNE', ouverte = false "
                                                      "WHERE montant > 0"], "montant_si_nature"),
-    ("core.lignes_dettes", "nature without amount", ["UPDATE t SET nature = 'EXIGIBLE', ouverte = true "
+    ("core.lignes_dettes", "nature without amount", ["UPDATE t SET nature = 'ECHUE', ouverte = true "
                                                      "WHERE nature = 'AUCUNE'"], "montant_si_nature"),
     ("core.lignes_dettes", "not yet due elsewhere", ["UPDATE t SET nature = 'A_ECHOIR' WHERE source = 'spl' "
-                                                     "AND nature = 'EXIGIBLE'"], "a_echoir_impots_pro"),
+                                                     "AND nature = 'ECHUE'"], "a_echoir_impots_pro"),
     ("core.lignes_dettes", "written off elsewhere", ["UPDATE t SET nature = 'NON_VALEUR', ouverte = false "
-                                                     "WHERE source = 'spl' AND nature = 'EXIGIBLE'"],
+                                                     "WHERE source = 'spl' AND nature = 'ECHUE'"],
      "non_valeur_amendes"),
     ("core.lignes_dettes", "declared elsewhere", ["UPDATE t SET passif = true WHERE source = 'amendes'"],
      "passif_impots_pro_ouvert"),
     ("core.lignes_dettes", "declared closed", ["UPDATE t SET passif = true WHERE nature = 'AUCUNE' "
                                                "AND source = 'impots_pro'"], "passif_impots_pro_ouvert"),
-    ("core.lignes_dettes", "remaining", ["UPDATE t SET montant_paye = montant_paye + 1 WHERE nature = 'EXIGIBLE'"],
+    ("core.lignes_dettes", "remaining", ["UPDATE t SET montant_paye = montant_paye + 1 WHERE nature = 'ECHUE'"],
      "reste_du_moins_paye"),
     ("core.lignes_dettes", "remaining unknown", ["UPDATE t SET montant_du = NULL WHERE nature = 'NON_VALEUR'"],
      "reste_du_moins_paye"),
@@ -150,7 +150,7 @@ MUTATIONS: list[tuple[str, str, list[str], str | None]] = [
     ("core.lignes_creances", "certain", ["UPDATE t SET compensable = NOT compensable WHERE rowid = 0"],
      "compensable_si_certaine"),
     ("core.lignes_creances", "open", ["UPDATE t SET ouverte = NOT ouverte WHERE rowid = 0"], "ouverte_si_montant"),
-    ("core.lignes_creances", "debt nature", ["UPDATE t SET nature = 'EXIGIBLE' WHERE rowid = 0"], "isin("),
+    ("core.lignes_creances", "debt nature", ["UPDATE t SET nature = 'ECHUE' WHERE rowid = 0"], "isin("),
     ("core.lignes_creances", "later elsewhere", ["UPDATE t SET nature = 'A_ECHOIR', compensable = false "
                                                  "WHERE source = 'excedents' AND nature = 'CERTAINE'"],
      "a_echoir_creances_is"),

@@ -15,7 +15,7 @@ from onevision_dagster.contract.sources import in_scope_sql
 
 # (position column, line table, line condition): every money column of a position is a sum of lines
 _LINE_SUMS = (
-    ("total_dettes", "core.lignes_dettes", "nature = 'EXIGIBLE'"),
+    ("total_dettes", "core.lignes_dettes", "nature = 'ECHUE'"),
     ("dettes_a_echoir", "core.lignes_dettes", "nature = 'A_ECHOIR'"),
     ("dettes_non_valeur", "core.lignes_dettes", "nature = 'NON_VALEUR'"),
     ("passif_declare", "core.lignes_dettes", "passif"),

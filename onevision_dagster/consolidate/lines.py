@@ -2,7 +2,7 @@
 
 One schema for the four debtor sources, one for the three creditor sources; every line keeps its file and line.
 `nature` says which position column a line adds to (SOURCES.md section 6, version 2): a debt is due
-(`EXIGIBLE`), open but not yet due (`A_ECHOIR`, an `impots_pro` line whose `DATE_EXIGIBILITE` is after the
+(`ECHUE`), open but not yet due (`A_ECHOIR`, an `impots_pro` line whose `DATE_EXIGIBILITE` is after the
 as-of date), a written-off fine (`NON_VALEUR`) or nothing (`AUCUNE`); a credit is certain and due
 (`CERTAINE`), certain but refundable later (`A_ECHOIR`, a `REMBOURSABLE` IS receivable dated after the as-of
 date), potential (`POTENTIELLE`) or nothing (`AUCUNE`). `montant` is what the line adds (0 for `AUCUNE`).
@@ -38,7 +38,7 @@ def _debt_selects(snap: Snapshot, rattachement: str) -> list[str]:
                a.statut, NULL AS etape,
                (a.statut = 'EN_RECOUVREMENT' AND a.montant_majore - a.montant_paye > 0) AS ouverte,
                CASE WHEN a.montant_majore - a.montant_paye <= 0 THEN 'AUCUNE'
-                    WHEN a.statut = 'EN_RECOUVREMENT' THEN 'EXIGIBLE'
+                    WHEN a.statut = 'EN_RECOUVREMENT' THEN 'ECHUE'
                     WHEN a.statut = 'ADMISE_NON_VALEUR' THEN 'NON_VALEUR'
                     ELSE 'AUCUNE' END AS nature,
                false AS compensable, false AS sursis, false AS conteste, false AS passif,
@@ -53,7 +53,7 @@ def _debt_selects(snap: Snapshot, rattachement: str) -> list[str]:
                CAST(CASE WHEN reste_a_recouvrer > 0 THEN reste_a_recouvrer ELSE 0 END AS {m}),
                CASE WHEN reste_a_recouvrer > 0 THEN 'OUVERT' ELSE 'SOLDE' END, etape,
                reste_a_recouvrer > 0,
-               CASE WHEN reste_a_recouvrer > 0 THEN 'EXIGIBLE' ELSE 'AUCUNE' END,
+               CASE WHEN reste_a_recouvrer > 0 THEN 'ECHUE' ELSE 'AUCUNE' END,
                false, false, etape = 'CONTESTATION', false,
                montant_titre, montant_titre - reste_a_recouvrer,
                fichier, ligne, date_extraction
@@ -63,7 +63,7 @@ def _debt_selects(snap: Snapshot, rattachement: str) -> list[str]:
                CAST(CASE WHEN reste > 0 THEN reste ELSE 0 END AS {m}),
                CASE WHEN reste > 0 THEN 'OUVERT' ELSE 'SOLDE' END, phase,
                reste > 0,
-               CASE WHEN reste <= 0 THEN 'AUCUNE' WHEN date_exigibilite <= {ds} THEN 'EXIGIBLE' ELSE 'A_ECHOIR' END,
+               CASE WHEN reste <= 0 THEN 'AUCUNE' WHEN date_exigibilite <= {ds} THEN 'ECHUE' ELSE 'A_ECHOIR' END,
                reste > 0 AND date_exigibilite <= {ds} AND sursis = 'N',
                sursis = 'O', sursis = 'O', reste > 0 AND phase = 'PASSIF_PROCEDURE',
                mt_droits + mt_penalites, mt_paye,
@@ -74,7 +74,7 @@ def _debt_selects(snap: Snapshot, rattachement: str) -> list[str]:
         SELECT departement, siren, 'rnf', numero_titre, date_emission,
                CAST(CASE WHEN ouvert THEN montant - montant_recouvre ELSE 0 END AS {m}),
                statut, NULL, ouvert,
-               CASE WHEN ouvert THEN 'EXIGIBLE' ELSE 'AUCUNE' END,
+               CASE WHEN ouvert THEN 'ECHUE' ELSE 'AUCUNE' END,
                false, false, false, false,
                montant, CASE WHEN statut = 'SOLDE' THEN montant ELSE montant_recouvre END,
                fichier, ligne, date_extraction

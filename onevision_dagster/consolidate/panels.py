@@ -58,7 +58,7 @@ def insert_panel(con: duckdb.DuckDBPyConnection, positions: str, dept_col: str, 
         INSERT INTO {target}
         WITH e AS (
             SELECT siren, etape, {_stage_rank_sql("etape")} AS r
-            FROM {dettes} WHERE nature = 'EXIGIBLE' AND etape IS NOT NULL AND siren IS NOT NULL
+            FROM {dettes} WHERE nature = 'ECHUE' AND etape IS NOT NULL AND siren IS NOT NULL
         ), s AS (
             SELECT siren, max(r) AS rang_etape, first(etape ORDER BY r DESC, etape) AS etape
             FROM e GROUP BY siren

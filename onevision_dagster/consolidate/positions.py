@@ -62,10 +62,10 @@ def insert_positions(con: duckdb.DuckDBPyConnection, snap: Snapshot, dettes: str
             FROM {creances} WHERE siren IS NOT NULL
         ), agg AS (
             SELECT siren,
-                {_sum("sens = 'D' AND nature = 'EXIGIBLE' AND source = 'amendes'")} AS dettes_amendes,
-                {_sum("sens = 'D' AND nature = 'EXIGIBLE' AND source = 'spl'")} AS dettes_spl,
-                {_sum("sens = 'D' AND nature = 'EXIGIBLE' AND source = 'impots_pro'")} AS dettes_impots_pro,
-                {_sum("sens = 'D' AND nature = 'EXIGIBLE' AND source = 'rnf'")} AS dettes_rnf,
+                {_sum("sens = 'D' AND nature = 'ECHUE' AND source = 'amendes'")} AS dettes_amendes,
+                {_sum("sens = 'D' AND nature = 'ECHUE' AND source = 'spl'")} AS dettes_spl,
+                {_sum("sens = 'D' AND nature = 'ECHUE' AND source = 'impots_pro'")} AS dettes_impots_pro,
+                {_sum("sens = 'D' AND nature = 'ECHUE' AND source = 'rnf'")} AS dettes_rnf,
                 {_sum("sens = 'D' AND nature = 'A_ECHOIR'")} AS dettes_a_echoir,
                 {_sum("sens = 'D' AND nature = 'NON_VALEUR'")} AS dettes_non_valeur,
                 {_sum("sens = 'C' AND nature = 'CERTAINE' AND source = 'credits_tva'")} AS creances_tva,
@@ -75,7 +75,7 @@ def insert_positions(con: duckdb.DuckDBPyConnection, snap: Snapshot, dettes: str
                 {_sum("sens = 'C' AND nature = 'POTENTIELLE'")} AS creances_potentielles,
                 {_sum("sens = 'D' AND compensable")} AS dettes_compensables,
                 {_sum("sens = 'D' AND passif")} AS passif_declare,
-                min(date_ligne) FILTER (WHERE sens = 'D' AND nature = 'EXIGIBLE') AS plus_ancienne,
+                min(date_ligne) FILTER (WHERE sens = 'D' AND nature = 'ECHUE') AS plus_ancienne,
                 bool_or(montant > 0 AND nature <> 'AUCUNE') AS presente
             FROM l GROUP BY siren
         )

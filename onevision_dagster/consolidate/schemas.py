@@ -151,13 +151,13 @@ class LignesDettes(_Lignes):
     @classmethod
     def ouverte_si_exigible_ou_a_echoir(cls, data: IbisData) -> ir.BooleanColumn:
         t = data.table
-        return _sure(t.ouverte == t.nature.isin(["EXIGIBLE", "A_ECHOIR"]))
+        return _sure(t.ouverte == t.nature.isin(["ECHUE", "A_ECHOIR"]))
 
     @pa.dataframe_check
     @classmethod
     def compensable_impots_pro_exigible(cls, data: IbisData) -> ir.BooleanColumn:
         t = data.table
-        return _sure(~t.compensable | ((t.nature == "EXIGIBLE") & (t.source == "impots_pro") & ~t.sursis))
+        return _sure(~t.compensable | ((t.nature == "ECHUE") & (t.source == "impots_pro") & ~t.sursis))
 
     @pa.dataframe_check
     @classmethod

@@ -20,17 +20,29 @@ CREDIT_SOURCES = ("credits_tva", "excedents", "creances_is")
 PARTITIONED_SOURCES = DEBT_SOURCES + CREDIT_SOURCES
 
 # debt lines: due and open / open but not yet due (impots_pro) / written-off fine / nothing owed
-DEBT_NATURES = ("EXIGIBLE", "A_ECHOIR", "NON_VALEUR", "AUCUNE")
+DEBT_NATURES = ("ECHUE", "A_ECHOIR", "NON_VALEUR", "AUCUNE")
 # credit lines: certain and due / certain, refundable later / potential / nothing owed
 CREDIT_NATURES = ("CERTAINE", "A_ECHOIR", "POTENTIELLE", "AUCUNE")
 
-# the money columns of a position, in the contract's order (section 6, version 2)
+# why a past-due debt line is suspended (section 8, version 3), in the order a line takes the first that applies
+SUSPENSION_REASONS = (
+    "PASSIF_PROCEDURE",  # impots_pro claim filed in a collective procedure (déclarée au passif)
+    "ANTERIEURE_JUGEMENT",  # company in an open procedure, claim arisen before the judgment (L. 622-21)
+    "POSTERIEURE_JUGEMENT",  # company in an open procedure, claim arisen on or after it: to qualify (L. 622-17)
+    "SURSIS",  # impots_pro under sursis de paiement (L. 277 LPF)
+    "TITRE_CONTESTE",  # spl title contested in court (L. 1617-5 CGCT)
+    "PROCEDURE_NON_REFERENCEE",  # passif_declare > 0, no procedure in the register
+)
+
+# the money columns of a position, in the contract's order (section 6, version 3)
 POSITION_MONEY_COLUMNS: tuple[str, ...] = (
     "dettes_amendes",
     "dettes_spl",
     "dettes_impots_pro",
     "dettes_rnf",
     "total_dettes",
+    "dettes_suspendues",
+    "dettes_poursuivables",
     "dettes_a_echoir",
     "dettes_non_valeur",
     "creances_tva",
@@ -39,7 +51,6 @@ POSITION_MONEY_COLUMNS: tuple[str, ...] = (
     "total_creances",
     "creances_a_echoir",
     "creances_potentielles",
-    "solde",
     "dettes_compensables",
     "montant_compensable",
     "passif_declare",
@@ -61,7 +72,7 @@ DEBT_COLUMNS = ("dettes_amendes", "dettes_spl", "dettes_impots_pro", "dettes_rnf
 CREDIT_COLUMNS = ("creances_tva", "creances_excedents", "creances_is")
 # summed over departments in the national view; the rest is recomputed from these sums (section 6)
 ADDITIVE_COLUMNS = tuple(
-    c for c in POSITION_MONEY_COLUMNS if c not in ("total_dettes", "total_creances", "solde", "montant_compensable")
+    c for c in POSITION_MONEY_COLUMNS if c not in ("total_dettes", "total_creances", "montant_compensable")
 )
 
 
@@ -94,6 +105,10 @@ _LIGNES_BODY = f"""
     sursis BOOLEAN NOT NULL,
     conteste BOOLEAN NOT NULL,
     passif BOOLEAN NOT NULL,
+    suspendue BOOLEAN NOT NULL,
+    motif_suspension VARCHAR,
+    date_origine DATE,
+    anterieure_jugement BOOLEAN,
     montant_du {MONEY},
     montant_paye {MONEY},
     fichier VARCHAR,
@@ -155,6 +170,60 @@ TABLE_DDL: dict[str, str] = {
     "marts.panel_debiteurs_communs_national": "(" + _PANEL_BODY.format(dept="departements VARCHAR NOT NULL") + ")",
 }
 
+# section 6, version 3: what a department's credits can pay in every department (national)
+COMPENSATION_COLUMNS: tuple[str, ...] = (
+    "siren", "denomination", "departement", "date_situation", "creances_departement",
+    "dettes_compensables_departement", "dettes_compensables_autres", "montant_compensable", "departements_dettes",
+)
+# section 6, version 3: the claims to declare in a collective procedure (per department); the contract's
+# columns first, then what the screens and documents need (kind of line, due date, the declaring service)
+DECLARATION_COLUMNS: tuple[str, ...] = (
+    "siren", "denomination", "departement", "date_situation", "procedure_collective", "date_jugement",
+    "date_publication_bodacc", "source", "fichier", "ligne", "cle", "montant", "date_limite_declaration",
+    "date_limite_releve", "etat",
+)
+DECLARATION_STATES = ("A_DECLARER", "RELEVE_POSSIBLE", "FORCLOS", "BODACC_INCONNU", "A_QUALIFIER")
+# who declares a claim: the accountant in charge of its recovery (a local title: the local body's accountant)
+DECLARING_SERVICES = {
+    "impots_pro": "SIE",
+    "spl": "COMPTABLE_COLLECTIVITE",
+    "amendes": "COMPTABLE_AMENDES",
+    "rnf": "COMPTABLE_RNF",
+}
+
+TABLE_DDL["marts.compensations"] = f"""(
+    siren VARCHAR NOT NULL,
+    denomination VARCHAR,
+    departement VARCHAR NOT NULL,
+    date_situation DATE NOT NULL,
+    creances_departement {MONEY} NOT NULL,
+    dettes_compensables_departement {MONEY} NOT NULL,
+    dettes_compensables_autres {MONEY} NOT NULL,
+    montant_compensable {MONEY} NOT NULL,
+    departements_dettes VARCHAR NOT NULL
+)"""
+TABLE_DDL["marts.declarations"] = f"""(
+    siren VARCHAR NOT NULL,
+    denomination VARCHAR,
+    departement VARCHAR NOT NULL,
+    date_situation DATE NOT NULL,
+    procedure_collective VARCHAR NOT NULL,
+    date_jugement DATE NOT NULL,
+    date_publication_bodacc DATE,
+    source VARCHAR NOT NULL,
+    fichier VARCHAR,
+    ligne INTEGER,
+    cle VARCHAR NOT NULL,
+    montant {MONEY} NOT NULL,
+    date_limite_declaration DATE,
+    date_limite_releve DATE,
+    etat VARCHAR NOT NULL,
+    nature VARCHAR NOT NULL,
+    date_ligne DATE,
+    date_origine DATE,
+    service_declarant VARCHAR NOT NULL
+)"""
+
 DEPARTEMENT_TABLES: tuple[str, ...] = (
     "core.rattachement_amendes",
     "core.lignes_dettes",
@@ -162,8 +231,10 @@ DEPARTEMENT_TABLES: tuple[str, ...] = (
     "core.non_positionnees",
     "marts.positions",
     "marts.panel_debiteurs_communs",
+    "marts.declarations",
 )
-NATIONAL_TABLES: tuple[str, ...] = ("marts.positions_nationales", "marts.panel_debiteurs_communs_national")
+NATIONAL_TABLES: tuple[str, ...] = ("marts.positions_nationales", "marts.panel_debiteurs_communs_national",
+                                    "marts.compensations")
 
 
 def execute(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> None:

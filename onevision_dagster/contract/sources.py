@@ -58,13 +58,22 @@ class FilledOnlyWhen:
 
 
 @dataclass(frozen=True)
+class NotBefore:
+    """Rule between cells: the date `column`, when filled, must not be before the date `reference`."""
+
+    column: str
+    reference: str
+    message: str  # French, e.g. "publication au BODACC antérieure au jugement"
+
+
+@dataclass(frozen=True)
 class NotAfterExtraction:
     """Rule between a cell and the file: a debt cannot be in recovery before it exists (`FUTURE_DATE`)."""
 
     column: str
 
 
-Rule = NotAbove | FilledOnlyWhen | NotAfterExtraction
+Rule = NotAbove | FilledOnlyWhen | NotBefore | NotAfterExtraction
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,14 @@ ENTREPRISES = SourceSpec(
             required=("SAUVEGARDE", "REDRESSEMENT", "LIQUIDATION"),
             allowed=("SAUVEGARDE", "REDRESSEMENT", "LIQUIDATION"),
         ),
+        # version 3: published only for an opened procedure, never before its judgment (section 4)
+        FilledOnlyWhen(
+            "date_publication_bodacc",
+            "procedure_collective",
+            required=(),
+            allowed=("SAUVEGARDE", "REDRESSEMENT", "LIQUIDATION"),
+        ),
+        NotBefore("date_publication_bodacc", "date_jugement", "publication au BODACC antérieure au jugement"),
     ),
     columns=(
         _c("siren", Kind.SIREN, True),
@@ -142,6 +159,7 @@ ENTREPRISES = SourceSpec(
         _c("etat_administratif", Kind.CODE, True, codes=("A", "C")),
         _c("procedure_collective", Kind.CODE, False, codes=("SAUVEGARDE", "REDRESSEMENT", "LIQUIDATION")),
         _c("date_jugement", Kind.DATE),
+        _c("date_publication_bodacc", Kind.DATE),
     ),
 )
 
@@ -273,7 +291,7 @@ CREDITS_TVA = SourceSpec(
     date_format="DD/MM/YYYY",
     key=("NUM_DEMANDE",),
     rules=(
-        FilledOnlyWhen("MONTANT_ACCORDE", "STATUT", required=("ACCORDEE",),
+        FilledOnlyWhen("MONTANT_ACCORDE", "STATUT", required=("ACCORDEE", "REMBOURSEE", "IMPUTEE"),
                        allowed=("ACCORDEE", "REMBOURSEE", "IMPUTEE")),
         NotAbove("MONTANT_ACCORDE", ("MONTANT_DEMANDE",), "montant accordé supérieur au montant demandé"),
     ),

@@ -42,4 +42,7 @@ def register_view(fr: Frame, t: int, snapshot: int, snapshot_days: list[int]) ->
         "etat_administratif": strs(etat),
         "procedure_collective": strs(procedure),
         "date_jugement": dates(np.where(shown, rows["jugement"], NO_DATE), "YYYY-MM-DD"),
+        # published in the BODACC two weeks after the judgment (the demo's v3 cases: docs/demo.md)
+        "date_publication_bodacc": dates(np.where(shown & (rows["jugement"] != NO_DATE), rows["jugement"] + 14,
+                                                  NO_DATE), "YYYY-MM-DD"),
     }

@@ -108,7 +108,7 @@ def _store(con: duckdb.DuckDBPyConnection, snap: Snapshot, source: dict[str, str
                 SELECT $dept, $ds, l.sens, l.source, l.cle, l.siren, l.nature, l.statut, l.montant,
                        l.montant_du, l.montant_paye,
                        l.montant > 0 AND p.siren IS NOT NULL
-                         AND l.nature IN ('EXIGIBLE', 'A_ECHOIR', 'NON_VALEUR', 'CERTAINE') AS suivie,
+                         AND l.nature IN ('ECHUE', 'A_ECHOIR', 'NON_VALEUR', 'CERTAINE') AS suivie,
                        e.siren IS NOT NULL AND {in_scope_sql("e")} AS positionnable
                 FROM ({lines}) l
                 LEFT JOIN {source['positions']} p ON p.siren = l.siren

@@ -65,10 +65,18 @@ class EntreprisesModel(_Row):
     etat_administratif: Text = pa.Field(isin=_codes(ENTREPRISES, "etat_administratif"))
     procedure_collective: Text = pa.Field(isin=_codes(ENTREPRISES, "procedure_collective"), nullable=True)
     date_jugement: Date = pa.Field(nullable=True)
+    date_publication_bodacc: Date = pa.Field(nullable=True)
 
     @pa.dataframe_check
     def judgment_iff_procedure(cls, df: pd.DataFrame) -> Series[bool]:
         return df["procedure_collective"].isna() == df["date_jugement"].isna()
+
+    @pa.dataframe_check
+    def publication_after_judgment(cls, df: pd.DataFrame) -> Series[bool]:
+        """A BODACC publication only with a procedure, never before its judgment (version 3)."""
+        published = df["date_publication_bodacc"].notna()
+        return ~published | (df["procedure_collective"].notna()
+                             & (df["date_publication_bodacc"] >= df["date_jugement"]).fillna(False))
 
     @pa.dataframe_check
     def siren_unique(cls, df: pd.DataFrame) -> Series[bool]:

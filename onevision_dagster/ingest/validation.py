@@ -28,6 +28,7 @@ from onevision_dagster.contract.sources import (
     Kind,
     NotAbove,
     NotAfterExtraction,
+    NotBefore,
     SourceSpec,
 )
 from onevision_dagster.ingest.decoding import DecodedFile
@@ -358,12 +359,14 @@ def _apply_rule(spec: SourceSpec, rule, parsed: dict[str, pa.Array], decoded: De
                     for v, lim in zip(vals, lims, strict=True)]
 
         mark(over, rule.column, "INCOHERENCE", messages)
+    elif isinstance(rule, NotBefore):
+        _apply_not_before(rule, parsed, decoded, mark)
     elif isinstance(rule, FilledOnlyWhen):
         code = parsed[rule.code_column]
         filled = pc.is_valid(parsed[rule.column]).to_numpy(zero_copy_only=False)
-        required = pc.fill_null(pc.is_in(code, value_set=pa.array(rule.required)), False).to_numpy(
+        required = pc.fill_null(pc.is_in(code, value_set=pa.array(rule.required, pa.large_string())), False).to_numpy(
             zero_copy_only=False)
-        allowed = pc.fill_null(pc.is_in(code, value_set=pa.array(rule.allowed)), False).to_numpy(
+        allowed = pc.fill_null(pc.is_in(code, value_set=pa.array(rule.allowed, pa.large_string())), False).to_numpy(
             zero_copy_only=False)
         raw = decoded.columns[rule.column]
 
@@ -382,6 +385,20 @@ def _apply_rule(spec: SourceSpec, rule, parsed: dict[str, pa.Array], decoded: De
 
         mark(required & ~filled, rule.column, "INCOHERENCE", missing_msg)
         mark(filled & ~allowed, rule.column, "INCOHERENCE", forbidden_msg)
+
+
+def _apply_not_before(rule: NotBefore, parsed: dict[str, pa.Array], decoded: DecodedFile, mark) -> None:
+    value, reference = parsed[rule.column], parsed[rule.reference]
+    before = pc.fill_null(pc.less(value, reference), False).to_numpy(zero_copy_only=False)
+    raw, raw_ref = decoded.columns[rule.column], decoded.columns[rule.reference]
+
+    def messages(sel: np.ndarray) -> list[str]:
+        vals = pc.take(raw, pa.array(sel)).to_pylist()
+        refs = pc.take(raw_ref, pa.array(sel)).to_pylist()
+        return [f"{rule.column} : '{v}' est antérieure à {rule.reference} ('{r}') : {rule.message}"
+                for v, r in zip(vals, refs, strict=True)]
+
+    mark(before, rule.column, "INCOHERENCE", messages)
 
 
 def _group_codes(arrays: list[pa.Array]) -> np.ndarray:

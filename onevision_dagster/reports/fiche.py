@@ -205,7 +205,7 @@ def _lines_html(lines: list[dict[str, Any]], *, debts: bool, national: bool, blo
     lead = [""] * (len(headers) - 4 - (5 if debts else 3))
     tail = [""] * ((5 if debts else 3) + 2)
     if debts:
-        totals = (("EXIGIBLE", "Total des dettes exigibles"), ("A_ECHOIR", "À échoir (hors total)"),
+        totals = (("ECHUE", "Total des dettes exigibles"), ("A_ECHOIR", "À échoir (hors total)"),
                   ("NON_VALEUR", "Admises en non-valeur (hors total)"))
     else:
         totals = (("CERTAINE", "Total des créances certaines exigibles"), ("A_ECHOIR", "Créances à échoir (hors "
@@ -259,7 +259,7 @@ def _offsetting_html(data: dict[str, Any]) -> str:
             '<p class="alerte">Procédure collective enregistrée avec un jugement postérieur à la date de '
             "situation : à vérifier avant toute compensation.</p>"
         )
-    n, amount = _of_nature(data["dettes"], "EXIGIBLE", sursis=True)
+    n, amount = _of_nature(data["dettes"], "ECHUE", sursis=True)
     if n:
         parts.append(
             f"<p>{n} dette(s) sous sursis de paiement ({esc(format_euros(amount))}) : {esc(SURSIS)} ; "
@@ -308,7 +308,7 @@ def _flags_html(data: dict[str, Any]) -> str:
         flags.append(f"Procédure collective : {label} ({format_date(ident.get('date_jugement'))})")
     if p["passif_declare"]:
         flags.append(f"Passif déclaré : {format_euros(p['passif_declare'])}")
-    n, _ = _of_nature(data["dettes"], "EXIGIBLE", sursis=True)
+    n, _ = _of_nature(data["dettes"], "ECHUE", sursis=True)
     if n:
         flags.append(f"Sursis de paiement ({n} dette(s))")
     contested = [ln for ln in data["dettes"] if ln.get("ouverte") and ln.get("conteste") and not ln.get("sursis")]

@@ -107,7 +107,7 @@ def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | No
             LEFT JOIN core.rattachement_amendes r
               ON l.source = 'amendes' AND r.departement = l.departement AND r.num_amende = l.reference
             WHERE l.siren = ? {dept_filter}
-            ORDER BY {_NATURE_ORDER.format(natures="'EXIGIBLE', 'A_ECHOIR', 'NON_VALEUR'")},
+            ORDER BY {_NATURE_ORDER.format(natures="'ECHUE', 'A_ECHOIR', 'NON_VALEUR'")},
                      l.source, l.date_ligne, l.reference""",
         params,
     )

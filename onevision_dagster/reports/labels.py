@@ -99,7 +99,7 @@ STATUTS = {
 
 
 NATURES_DETTES = {
-    "EXIGIBLE": "Exigible",
+    "ECHUE": "Exigible",
     "A_ECHOIR": "À échoir (pas encore exigible)",
     "NON_VALEUR": "Admise en non-valeur (hors dettes poursuivies)",
     "AUCUNE": "Rien n'est dû",
