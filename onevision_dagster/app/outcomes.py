@@ -11,11 +11,14 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+import duckdb
 import pandas as pd
 import sqlalchemy as sa
 
+from onevision_dagster.app import worklists
 from onevision_dagster.app.audit import utc_now
 from onevision_dagster.app.store import resultats
+from onevision_dagster.reports.formatting import format_euros
 
 RESULTATS = {"FAIT": "Fait", "NON_PERTINENT": "Non pertinent"}
 MOTIFS = {
@@ -29,10 +32,23 @@ MOTIFS = {
 """Reasons for "not relevant": a short list, so the dashboard can count them."""
 MAX_AMOUNT = Decimal("9999999999999999.99")
 _AMOUNT = re.compile(r"\d{1,16}(?:[.,]\d{1,2})?")
+MAX_COMMENT = 500
+CEILINGS: dict[str, str] = {
+    "compensations": "montant_compensable",
+    "procedures": "passif_declare + reste_a_declarer",
+    "non_valeurs": "dettes_non_valeur",
+    "remboursements": "a_risque",
+}
+"""What a line of each list allows as an amount obtained: the most that can be offset, declared, pursued or
+recovered for that company in that department (a column or sum of columns of the list's own query)."""
 
 
 class InvalidOutcome(ValueError):
     """A form that does not describe a valid outcome (French message for the agent)."""
+
+
+class OutcomeRefused(InvalidOutcome):
+    """An outcome for a company that is not a line of the list, or for more than the line allows (403)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,7 @@ class Outcome:
     resultat: str
     motif: str | None
     montant_obtenu: Decimal | None
+    commentaire: str | None = None
 
 
 def parse_amount(text: str) -> Decimal | None:
@@ -56,24 +73,54 @@ def parse_amount(text: str) -> Decimal | None:
     return amount.quantize(Decimal("0.01"))
 
 
-def parse_outcome(resultat: str, motif: str, montant: str) -> Outcome:
+def parse_comment(text: str | None) -> str | None:
+    """A free comment: bounded, control characters (other than line breaks) refused, blank → None."""
+    cleaned = (text or "").replace("\r\n", "\n").strip()
+    if not cleaned:
+        return None
+    if len(cleaned) > MAX_COMMENT:
+        raise InvalidOutcome(f"Commentaire trop long : {MAX_COMMENT} caractères au plus.")
+    if re.search(r"[\x00-\x09\x0b-\x1f\x7f]", cleaned):
+        raise InvalidOutcome("Commentaire refusé : il contient des caractères de contrôle.")
+    return cleaned
+
+
+def parse_outcome(resultat: str, motif: str, montant: str, commentaire: str | None = None) -> Outcome:
     if resultat not in RESULTATS:
         raise InvalidOutcome("Choisissez « Fait » ou « Non pertinent ».")
     amount = parse_amount(montant)
+    comment = parse_comment(commentaire)
     if resultat == "NON_PERTINENT":
         if motif not in MOTIFS:
             raise InvalidOutcome("Un élément non pertinent demande un motif choisi dans la liste.")
         if amount:
             raise InvalidOutcome("Un élément non pertinent n'a pas de montant obtenu.")
-        return Outcome(resultat, motif, None)
-    return Outcome(resultat, None, amount)
+        return Outcome(resultat, motif, None, comment)
+    return Outcome(resultat, None, amount, comment)
+
+
+def check_target(con: duckdb.DuckDBPyConnection, worklist: worklists.WorkList, departement: str, siren: str,
+                 outcome: Outcome) -> None:
+    """Refuses (`OutcomeRefused`) an outcome for a company that is not a line of this department's list in the
+    published copy `con` reads, or whose amount obtained exceeds what that line allows (`CEILINGS`)."""
+    title = f"« {worklist.title} » du département {departement}"
+    if not worklists.available(con, worklist):
+        raise OutcomeRefused(f"Suite refusée : la liste {title} n'est pas encore publiée.")
+    row = con.execute(f"SELECT count(*), max({CEILINGS[worklist.key]}) FROM ({worklist.sql}) WHERE siren = $s",
+                      {"d": departement, "s": siren}).fetchone()
+    if not row[0]:
+        raise OutcomeRefused(f"Suite refusée : l'entreprise {siren} n'est pas sur la liste {title} publiée.")
+    ceiling = Decimal(row[1] if row[1] is not None else 0).quantize(Decimal("0.01"))
+    if outcome.montant_obtenu is not None and outcome.montant_obtenu > ceiling:
+        raise OutcomeRefused(f"Montant obtenu refusé : {format_euros(outcome.montant_obtenu)} dépasse ce que la "
+                             f"ligne de l'entreprise {siren} permet sur cette liste ({format_euros(ceiling)}).")
 
 
 def record(engine: sa.Engine, *, user: str, departement: str, liste: str, siren: str, outcome: Outcome) -> None:
     with engine.begin() as conn:
         conn.execute(resultats.insert().values(
             horodatage=utc_now(), utilisateur=user, departement=departement, liste=liste, siren=siren,
-            resultat=outcome.resultat, motif=outcome.motif,
+            resultat=outcome.resultat, motif=outcome.motif, commentaire=outcome.commentaire,
             montant_obtenu_centimes=None if outcome.montant_obtenu is None else int(outcome.montant_obtenu * 100)))
 
 

@@ -38,6 +38,7 @@ resultats = sa.Table(
     sa.Column("resultat", sa.String(20), nullable=False),
     sa.Column("motif", sa.String(40)),
     sa.Column("montant_obtenu_centimes", sa.BigInteger),  # integer cents: exact in SQLite as in PostgreSQL
+    sa.Column("commentaire", sa.String(500)),
 )
 sa.Index("resultats_cle", resultats.c.departement, resultats.c.liste, resultats.c.siren)
 
@@ -71,6 +72,17 @@ def _postgresql_protection(conn: sa.Connection, table: str) -> None:
     conn.exec_driver_sql(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM CURRENT_USER")
 
 
+def _add_missing_columns(conn: sa.Connection) -> None:
+    """Columns added since a store was created (ALTER TABLE ADD COLUMN: existing rows keep NULL)."""
+    inspector = sa.inspect(conn)
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI objects
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # readers (the audit export) never block the application
@@ -97,6 +109,7 @@ def open_store(url: str) -> sa.Engine:
     try:
         with engine.begin() as conn:
             metadata.create_all(conn)
+            _add_missing_columns(conn)
             for table in APPEND_ONLY:
                 (_sqlite_protection if engine.dialect.name == "sqlite" else _postgresql_protection)(conn, table)
     except sa.exc.OperationalError as e:

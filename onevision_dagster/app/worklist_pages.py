@@ -58,7 +58,11 @@ async def liste(request: Request, user: User) -> tuple[Response, str]:
     require_departement(user, dept)
     wl = _worklist(request.path_params["liste"])
     sort, descending, number = _list_params(request)
+    return await _list_page(request, user, dept, wl, sort, descending, number), f"{dept}/{wl.key}"
 
+
+async def _list_page(request: Request, user: User, dept: str, wl: worklists.WorkList, sort: str | None,
+                     descending: bool | None, number: int, refus: dict | None = None, status: int = 200) -> Response:
     def run():
         with ctx(request).data.cursor() as con:
             result = worklists.page(con, wl, dept, sort, descending, number)
@@ -66,8 +70,8 @@ async def liste(request: Request, user: User) -> tuple[Response, str]:
         return result, done
 
     result, done = await run_in_threadpool(run)
-    return render(request, "liste.html", user=user, departement=dept, liste=result, resultats=done,
-                   motifs=outcomes.MOTIFS, choix=outcomes.RESULTATS), f"{dept}/{wl.key}"
+    return render(request, "liste.html", status, user=user, departement=dept, liste=result, resultats=done,
+                  motifs=outcomes.MOTIFS, choix=outcomes.RESULTATS, refus=refus)
 
 
 @guarded("EXPORT_LISTE")
@@ -116,23 +120,24 @@ async def resultat(request: Request, user: User) -> tuple[Response, str]:
     siren = form.get("siren", "")
     if not _SIREN.fullmatch(siren):
         raise Refusal(400, "SIREN invalide dans le formulaire.")
-    try:
-        outcome = outcomes.parse_outcome(form.get("resultat", ""), form.get("motif", ""), form.get("montant", ""))
-    except outcomes.InvalidOutcome as e:
-        raise Refusal(400, str(e)) from None
-
-    def run() -> bool:
-        with context.data.cursor() as con:
-            present = con.execute("SELECT count(*) FROM positions WHERE siren = ? AND departement = ?",
-                                  [siren, dept]).fetchone()[0]
-        if not present:
-            return False
-        outcomes.record(context.engine, user=user.id, departement=dept, liste=wl.key, siren=siren, outcome=outcome)
-        return True
-
-    if not await run_in_threadpool(run):
-        raise Refusal(403, "Cette entreprise n'a pas de position dans ce département.")
     back = {k: form[k] for k in ("tri", "ordre", "page") if form.get(k) and re.fullmatch(r"[a-z_0-9]{1,40}", form[k])}
+
+    def run() -> None:  # checked against the published list, then recorded; a refusal is answered in the form
+        outcome = outcomes.parse_outcome(form.get("resultat", ""), form.get("motif", ""), form.get("montant", ""),
+                                         form.get("commentaire", ""))
+        with context.data.cursor() as con:
+            outcomes.check_target(con, wl, dept, siren, outcome)
+        outcomes.record(context.engine, user=user.id, departement=dept, liste=wl.key, siren=siren, outcome=outcome)
+
+    try:
+        await run_in_threadpool(run)
+    except outcomes.InvalidOutcome as e:
+        refus = {"siren": siren, "message": str(e), **{k: form.get(k, "") for k in ("resultat", "motif", "montant",
+                                                                                   "commentaire")}}
+        descending = {"asc": False, "desc": True}.get(back.get("ordre", ""))
+        page = await _list_page(request, user, dept, wl, back.get("tri"), descending, int_param(back.get("page")),
+                                refus, 403 if isinstance(e, outcomes.OutcomeRefused) else 400)
+        return page, f"{dept}/{wl.key}/{siren}"
     target = f"/departements/{dept}/listes/{wl.key}" + (f"?{urlencode(back)}" if back else "")
     return RedirectResponse(target, status_code=303), f"{dept}/{wl.key}/{siren}"
 
