@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
 import re
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from onevision_dagster.contract.sources import SourceSpec
-from onevision_dagster.errors import FileRejected
+from onevision_dagster.errors import FileRejected, OneVisionError
 
 UTF8_BOM = b"\xef\xbb\xbf"
 # UTF-8 encodings of Latin-1 letters (é = C3 A9), of «, °, no-break space (C2 xx)
@@ -28,6 +31,92 @@ UTF8_BOM = b"\xef\xbb\xbf"
 _UTF8_IN_CP1252 = re.compile(rb"\xc3[\x80-\xbf]|\xc2[\xa0-\xbf]|\xe2\x80[\x80-\xbf]")
 
 _ENCODING_LABEL = {"cp1252": "Windows-1252 (cp1252)", "utf-8": "UTF-8", "utf-8-sig": "UTF-8 avec BOM"}
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """What a landing file may hold before it is read (issue 20): beyond, it is refused with one sentence.
+
+    Checked on the file's size, then in one streaming pass of `_CHECK_CHUNK` bytes at a time (never the whole
+    file in memory): the header's columns and every physical line's bytes. Set by the environment variables
+    of `LIMIT_VARIABLES` (the pipeline's and `onevision run`'s environment).
+    """
+
+    max_file_bytes: int = 4 << 30  # 4 GiB: the national register of a year of growth, with room
+    max_line_bytes: int = 64 << 10  # 64 KiB: a contract line is a few hundred bytes
+    max_columns: int = 200  # a contract source has at most a few dozen columns
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> InputLimits:
+        env = os.environ if env is None else env
+        values = {}
+        for name, attribute in LIMIT_VARIABLES.items():
+            text = env.get(name, "").strip()
+            if not text:
+                continue
+            try:
+                values[attribute] = int(text)
+            except ValueError:
+                raise OneVisionError(f"{name} doit être un nombre entier positif, pas « {text} ».") from None
+            if values[attribute] < 1:
+                raise OneVisionError(f"{name} doit être un nombre entier positif, pas « {text} ».")
+        return cls(**values)
+
+
+LIMIT_VARIABLES = {
+    "ONEVISION_MAX_OCTETS_FICHIER": "max_file_bytes",
+    "ONEVISION_MAX_OCTETS_LIGNE": "max_line_bytes",
+    "ONEVISION_MAX_COLONNES": "max_columns",
+}
+_CHECK_CHUNK = 1 << 22
+
+
+def check_limits(spec: SourceSpec, path: Path, limits: InputLimits) -> None:
+    """Refuses (`FileRejected`, naming the file) a file over a limit, reading it a chunk at a time."""
+    fichier = path.name
+    try:
+        size = path.stat().st_size
+        handle = path.open("rb")
+    except OSError as e:
+        raise FileRejected(fichier, f"lecture impossible ({e.strerror})") from None
+    if size > limits.max_file_bytes:
+        handle.close()
+        raise FileRejected(fichier, f"fichier de {size} octets, au-delà de la limite de {limits.max_file_bytes} "
+                           "octets (ONEVISION_MAX_OCTETS_FICHIER) : il n'est pas lu")
+    # the csv module refuses a field over 128 KiB in English: any field within the file's limit is read here and
+    # in the validation's messages (a process-wide setting, only ever raised)
+    csv.field_size_limit(max(csv.field_size_limit(), min(limits.max_file_bytes, 2**31 - 1)))
+    separator = spec.separator.encode()
+    line, current, columns, in_header = 1, 0, 1, True
+    with handle:
+        while chunk := handle.read(_CHECK_CHUNK):
+            buffer = np.frombuffer(chunk, np.uint8)
+            ends = np.flatnonzero(buffer == 10)
+            if in_header:
+                header_part = chunk if not len(ends) else chunk[: ends[0]]
+                columns += header_part.count(separator)
+                if columns > limits.max_columns:
+                    raise FileRejected(fichier, f"l'en-tête a plus de {limits.max_columns} colonnes "
+                                       "(ONEVISION_MAX_COLONNES) : ce n'est pas un extrait du contrat")
+                in_header = not len(ends)
+            # bytes of each line ending in this chunk (the first one continues the previous chunk's last line)
+            lengths = np.diff(np.concatenate(([-1], ends))) - 1
+            if len(lengths):
+                lengths[0] += current
+                over = np.flatnonzero(lengths > limits.max_line_bytes)
+                if len(over):
+                    _line_too_long(fichier, line + int(over[0]), limits)
+                line += len(ends)
+                current = len(chunk) - 1 - int(ends[-1])
+            else:
+                current += len(chunk)
+            if current > limits.max_line_bytes:
+                _line_too_long(fichier, line, limits)
+
+
+def _line_too_long(fichier: str, line: int, limits: InputLimits) -> None:
+    raise FileRejected(fichier, f"la ligne {line} dépasse {limits.max_line_bytes} octets "
+                       "(ONEVISION_MAX_OCTETS_LIGNE) : le fichier n'est pas lu")
 
 
 @dataclass
@@ -187,8 +276,9 @@ def _null_if_empty(trimmed: pa.Array) -> pa.Array:
     return pa.Array.from_buffers(trimmed.type, len(trimmed), [filled.buffers()[1], buffers[1], buffers[2]])
 
 
-def decode_file(spec: SourceSpec, path: Path) -> DecodedFile:
+def decode_file(spec: SourceSpec, path: Path, limits: InputLimits | None = None) -> DecodedFile:
     fichier = path.name
+    check_limits(spec, path, limits if limits is not None else InputLimits.from_env())
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -208,7 +298,8 @@ def decode_file(spec: SourceSpec, path: Path) -> DecodedFile:
         raise FileRejected(fichier, "en-tête absent (la première ligne est vide)")
     header = [h.strip() for h in next(csv.reader([first], delimiter=spec.separator))]
     columns_index = _match_header(spec, fichier, header)
-    ignored = [h for h in header if h.lower() not in {c.lower() for c in spec.column_names}]
+    wanted = {c.lower() for c in spec.column_names}
+    ignored = [h for h in header if h.lower() not in wanted]
 
     body = records.slice(1)
     body_lines = numbers[1:]
@@ -291,9 +382,9 @@ def decode_file(spec: SourceSpec, path: Path) -> DecodedFile:
 
 
 def _match_header(spec: SourceSpec, fichier: str, header: list[str]) -> dict[str, int]:
-    """Columns are matched by name (case-insensitive), order free; a missing one fails the file."""
+    """Columns are matched by name (case-insensitive), order free; a missing one fails the file (linear)."""
     lowered = [h.lower() for h in header]
-    duplicates = sorted({h for h in lowered if lowered.count(h) > 1 and h})
+    duplicates = sorted(h for h, n in Counter(lowered).items() if n > 1 and h)
     if duplicates:
         raise FileRejected(fichier, f"colonne(s) en double dans l'en-tête : {', '.join(duplicates)}")
     index = {h: i for i, h in enumerate(lowered)}
