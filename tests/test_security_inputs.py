@@ -18,6 +18,7 @@ from onevision_dagster import warehouse
 from onevision_dagster.contract.sources import SOURCES_BY_NAME
 from onevision_dagster.errors import FileRejected, OneVisionError
 from onevision_dagster.ingest.decoding import InputLimits, check_limits, decode_file
+from onevision_dagster.ingest.landing import scan_landing
 from onevision_dagster.ingest.load import ingest_landing, read_source_file
 
 SPEC = SOURCES_BY_NAME["excedents"]
@@ -110,3 +111,31 @@ def test_line_lengths_are_counted_across_chunks(tmp_path: Path, monkeypatch) -> 
     with pytest.raises(FileRejected, match="plus de 6 colonnes"):
         check_limits(SPEC, path, InputLimits(max_columns=6))
     check_limits(SPEC, path, InputLimits(max_columns=7))
+
+
+def test_a_source_folder_linked_out_of_the_landing_zone_is_not_read(tmp_path: Path) -> None:
+    """Issue 20, finding 4: a source *folder* that is a symbolic link out of the landing zone was read."""
+    outside = tmp_path / "ailleurs" / "excedents"
+    outside.mkdir(parents=True)
+    (outside / NAME).write_bytes(f"{HEADER}\n{ROW.format(n=1)}\n".encode())
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "excedents").symlink_to(outside, target_is_directory=True)
+    scan = scan_landing(landing)
+    assert scan.files == []
+    assert [(b.path.name, b.reason) for b in scan.badly_named] == [
+        ("excedents", "dossier de source lié vers l'extérieur de la zone de dépôt (lien symbolique), non lu")]
+    con = duckdb.connect()
+    warehouse.create_raw_and_quality(con)
+    ingest_landing(con, landing, ["17"])
+    assert con.execute("SELECT count(*) FROM raw.excedents").fetchone()[0] == 0
+    # a link that stays inside the landing zone is read; following links is the operator's explicit choice
+    (landing / "excedents").unlink()
+    inside = landing / "depot" / "excedents"
+    inside.mkdir(parents=True)
+    (inside / NAME).write_bytes(f"{HEADER}\n{ROW.format(n=1)}\n".encode())
+    (landing / "excedents").symlink_to(inside, target_is_directory=True)
+    assert [f.name for f in scan_landing(landing).files] == [NAME]
+    (landing / "excedents").unlink()
+    (landing / "excedents").symlink_to(outside, target_is_directory=True)
+    assert [f.name for f in scan_landing(landing, follow_links=True).files] == [NAME]

@@ -80,7 +80,7 @@ def _dept_sort_key(code: str) -> tuple[int, str]:
 
 
 def _outside(path: Path, root: Path) -> bool:
-    """A symbolic link whose target is not inside the landing zone."""
+    """A path that, once every symbolic link on it is followed, is not inside the landing zone."""
     try:
         path.resolve().relative_to(root.resolve())
         return False
@@ -98,8 +98,12 @@ def scan_folder(landing: Path, source: str, follow_links: bool = False) -> tuple
     bad: list[BadlyNamedFile] = []
     if not folder.is_dir():
         return files, bad
+    if not follow_links and _outside(folder, landing):  # the source folder itself leads out: none of it is read
+        bad.append(BadlyNamedFile(folder, "dossier de source lié vers l'extérieur de la zone de dépôt (lien "
+                                          "symbolique), non lu"))
+        return files, bad
     for path in sorted(folder.iterdir()):
-        if path.is_symlink() and not follow_links and _outside(path, landing):
+        if not follow_links and _outside(path, landing):  # a link anywhere on the path, not only the file's
             bad.append(BadlyNamedFile(path, "lien symbolique vers l'extérieur de la zone de dépôt, non suivi"))
         elif path.is_dir():
             bad.append(BadlyNamedFile(path, "sous-dossier dans un dossier de source, non lu"))
