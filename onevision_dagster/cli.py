@@ -21,7 +21,7 @@ from onevision_dagster.errors import OneVisionError
 from onevision_dagster.orchestration.config import ENV_DEFAULTS
 
 EXIT_FAILURE = 1
-EXPORTS = ("positions", "rejets", "non_positionnees", "mouvements", "impact")
+EXPORTS = ("positions", "rejets", "non_positionnees", "mouvements", "impact", "evaluation")
 
 
 def _setting(name: str) -> str:
@@ -253,6 +253,7 @@ _EXPORT_TABLES = {
     "non_positionnees": ("core.non_positionnees",),
     "mouvements": ("history.mouvements",),
     "impact": ("history.impact",),
+    "evaluation": ("experiment.evaluation",),
 }
 
 
@@ -262,6 +263,8 @@ def _export(args: argparse.Namespace) -> int:
 
     if args.what == "positions" and not args.departement and not args.national:
         raise OneVisionError("export positions : précisez --departement D ou --national")
+    if args.what == "evaluation" and (args.departement or args.national):
+        raise OneVisionError("export evaluation : l'évaluation porte sur tous les départements (sans --departement)")
     if args.date and args.what != "positions":
         raise OneVisionError("--date ne s'applique qu'à l'export des positions")
     required = ("history.positions_historique",) if args.date else _EXPORT_TABLES[args.what]
@@ -291,6 +294,8 @@ def _export(args: argparse.Namespace) -> int:
             n = exports.export_non_positionnees(con, args.out, departement=args.departement, fmt=args.format)
         elif args.what == "mouvements":
             n = exports.export_mouvements(con, args.out, departement=args.departement, fmt=args.format)
+        elif args.what == "evaluation":
+            n = exports.export_evaluation(con, args.out, fmt=args.format)
         else:
             n = exports.export_impact(con, args.out, departement=args.departement, fmt=args.format)
     print(f"{args.out} : {n} ligne(s)")

@@ -17,6 +17,7 @@ ENV_DEFAULTS = {
     "ONEVISION_TOP_FICHES": "20",
     "ONEVISION_IMAGES": "1",
     "ONEVISION_PILOTES": "17,91,95",
+    "ONEVISION_DEBUT_PILOTE": "",
 }
 
 
@@ -39,5 +40,6 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
                              freshness_days=_env_int("ONEVISION_FRESHNESS_DAYS"),
                              top_fiches=_env_int("ONEVISION_TOP_FICHES"),
                              pilotes=_env("ONEVISION_PILOTES"),
+                             debut_pilote=_env("ONEVISION_DEBUT_PILOTE"),
                              static_images=os.environ.get("ONEVISION_IMAGES", "1") not in ("0", "false", "non")),
     }

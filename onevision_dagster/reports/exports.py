@@ -332,3 +332,30 @@ def export_impact(
     return _export_query(con, f"history.impact {_department_filter(departement)}", "departement, date_fin", out,
                          IMPACT_COLUMNS, date_columns=("date_debut", "date_fin"), money_columns=IMPACT_MONEY_COLUMNS,
                          fmt=export_format(out, fmt), sheet_title="impact")
+
+
+EVALUATION_DECIMALS = Decimal("0.0001")
+
+
+def _statistic(value: object) -> Decimal | None:
+    """A rate or p-value to four decimals; missing or not bounded (±inf): an empty cell."""
+    if _missing(value) or not math.isfinite(float(value)):
+        return None
+    return Decimal(float(value)).quantize(EVALUATION_DECIMALS)
+
+
+def export_evaluation(con: duckdb.DuckDBPyConnection, out: str | Path, fmt: str | None = None) -> int:
+    """The experiment's verdict (`experiment.evaluation`, issue 19): one row per indicator then per placebo;
+    rates and bounds as fractions (0,2834 = 28,34 points) to four decimals, an empty bound when not bounded."""
+    from onevision_dagster.experiment.evaluation import EXPORT_COLUMNS, read_evaluation
+
+    if export_format(out, fmt) != "csv":
+        raise ValueError("L'export evaluation n'existe qu'en CSV (.csv).")
+    frame = read_evaluation(con)
+    if frame is None:
+        raise ValueError("L'évaluation de l'expérimentation n'a pas encore été calculée dans cet entrepôt : "
+                         "lancez `onevision run` ou matérialisez l'asset experiment/evaluation.")
+    frame = frame[list(EXPORT_COLUMNS)].copy()
+    for column in ("estimation", "ic_bas", "ic_haut", "p_valeur"):
+        frame[column] = [_statistic(v) for v in frame[column]]
+    return write_agent_csv(frame, out, columns=EXPORT_COLUMNS)
