@@ -1,4 +1,4 @@
-"""A small warehouse in the contract-version-2 model (docs/warehouse.md), built by explicit CREATE/INSERT.
+"""A small warehouse in the contract-version-3 model (docs/warehouse.md), built by explicit CREATE/INSERT.
 
 The application's tests do not depend on the consolidation code: the tables the application reads are
 written here by hand, with figures chosen so that each rule has a case, and the totals of each position
@@ -6,11 +6,13 @@ equal the sum of its lines. Seven companies, date of situation 2026-11-27:
 
 | SIREN | name | departments | case |
 |---|---|---|---|
-| 812345676 | BOULANGERIE DU PORT (17000 LA ROCHELLE) | 17 | offset possible: 800.00 |
+| 812345676 | BOULANGERIE DU PORT (17000 LA ROCHELLE) | 17, 95 | offset 800.00 in 17, against taxes in 17 and 95 |
 | 443210984 | TRANSPORTS CHARENTAIS, sigle TC (17180 PERIGNY) | 17, 91 | offset 3 000.00 in 17, debts in 91 |
-| 520987611 | ÉCURIES DE L'ÎLE DE RÉ (17410 SAINT-MARTIN-DE-RE) | 17 | redressement since 2026-06-12 |
-| 800000010 | OSTREICULTURE MARENNES OLERON, sigle OMO (17320) | 17 | passif_declare 3 000, blocked |
-| 790112239 | GARAGE MARTIN (17300 ROCHEFORT) | 17, 91 | written-off fine in 17, credit in 91 |
+| 520987611 | ÉCURIES DE L'ÎLE DE RÉ (17410 SAINT-MARTIN-DE-RE) | 17 | redressement since 2026-06-12: every debt |
+|           |                                                  |    | suspended, claims to declare, one to qualify |
+| 800000010 | OSTREICULTURE MARENNES OLERON, sigle OMO (17320) | 17 | passif_declare 3 000, blocked, all suspended |
+| 790112239 | GARAGE MARTIN (17300 ROCHEFORT) | 17, 91 | sursis and contested title (all suspended), |
+|           |                                 |        | written-off fine in 17, credit in 91 |
 | 612345009 | SOLAIRE ATLANTIQUE (95000 CERGY) | 91 | invisible to an agent of 17 |
 | 301122339 | ATLANTIC SHIPPING LIMITED (17000 LA ROCHELLE) | 95 | same town as the bakery, not in 17 |
 """
@@ -25,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from onevision_dagster.consolidate.matching import normalise_names
+from onevision_dagster.consolidate.tables import DECLARING_SERVICES, TABLE_DDL
 
 SITUATION = dt.date(2026, 11, 27)
 OLD_REGISTER = dt.date(2026, 11, 20)
@@ -49,27 +52,18 @@ REGISTER = [
     (SHIPPING, "ATLANTIC SHIPPING LIMITED", None, "17000", "LA ROCHELLE", "17", None, None),
 ]
 
-DDL = """
+DDL = f"""
 CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS core; CREATE SCHEMA IF NOT EXISTS marts;
 CREATE TABLE raw.entreprises (siren VARCHAR, denomination VARCHAR, sigle VARCHAR, categorie_juridique VARCHAR,
     adresse VARCHAR, code_postal VARCHAR, commune VARCHAR, departement VARCHAR, date_creation DATE,
     etat_administratif VARCHAR, procedure_collective VARCHAR, date_jugement DATE, fichier VARCHAR,
     ligne INTEGER, date_extraction DATE, nom_normalise VARCHAR, sigle_normalise VARCHAR);
-CREATE TABLE core.lignes_dettes (departement VARCHAR, siren VARCHAR, source VARCHAR, reference VARCHAR,
-    date_ligne DATE, montant DECIMAL(18,2), statut VARCHAR, etape VARCHAR, ouverte BOOLEAN, nature VARCHAR,
-    compensable BOOLEAN, sursis BOOLEAN, conteste BOOLEAN, passif BOOLEAN, fichier VARCHAR, ligne INTEGER,
-    date_extraction DATE);
-CREATE TABLE core.lignes_creances AS SELECT * FROM core.lignes_dettes LIMIT 0;
-CREATE TABLE core.non_positionnees (departement VARCHAR, source VARCHAR, fichier VARCHAR, ligne INTEGER,
-    reference VARCHAR, motif VARCHAR, siren VARCHAR);
-CREATE TABLE marts.positions (siren VARCHAR, denomination VARCHAR, departement VARCHAR, date_situation DATE,
-    dettes_amendes DECIMAL(18,2), dettes_spl DECIMAL(18,2), dettes_impots_pro DECIMAL(18,2),
-    dettes_rnf DECIMAL(18,2), total_dettes DECIMAL(18,2), dettes_a_echoir DECIMAL(18,2),
-    dettes_non_valeur DECIMAL(18,2), creances_tva DECIMAL(18,2), creances_excedents DECIMAL(18,2),
-    creances_is DECIMAL(18,2), total_creances DECIMAL(18,2), creances_a_echoir DECIMAL(18,2),
-    creances_potentielles DECIMAL(18,2), solde DECIMAL(18,2), dettes_compensables DECIMAL(18,2),
-    montant_compensable DECIMAL(18,2), passif_declare DECIMAL(18,2), nb_sources_dettes INTEGER,
-    anciennete_jours INTEGER, procedure_collective VARCHAR);
+CREATE TABLE core.lignes_dettes {TABLE_DDL["core.lignes_dettes"]};
+CREATE TABLE core.lignes_creances {TABLE_DDL["core.lignes_creances"]};
+CREATE TABLE core.non_positionnees {TABLE_DDL["core.non_positionnees"]};
+CREATE TABLE marts.positions {TABLE_DDL["marts.positions"]};
+CREATE TABLE marts.compensations {TABLE_DDL["marts.compensations"]};
+CREATE TABLE marts.declarations {TABLE_DDL["marts.declarations"]};
 """
 
 # (departement, siren, source, reference, date_ligne, montant, statut, etape, nature, compensable, sursis, passif,
@@ -89,6 +83,8 @@ DEBTS = [
      "PASSIF_PROCEDURE", "ECHUE", True, False, True, "impots_pro_17_20261127.csv", 5),
     ("17", ECURIES, "spl", "17300/2026/12", dt.date(2026, 2, 1), "980.00", "SAISIE", "SAISIE", "ECHUE", False,
      False, False, "spl_17_20261127.csv", 5),
+    ("17", ECURIES, "rnf", "RNF-E-1", dt.date(2026, 9, 1), "300.00", "EN_RECOUVREMENT", None, "ECHUE", False,
+     False, False, "rnf_17_20261127.csv", 4),
     ("17", ECURIES, "amendes", "AMD-E-1", dt.date(2024, 1, 9), "450.00", "ADMISE_NON_VALEUR", None, "NON_VALEUR",
      False, False, False, "amendes_17_20261127.csv", 12),
     ("17", OYSTERS, "impots_pro", "IP-O-1", dt.date(2024, 5, 15), "4650.00", "SATD", "SATD", "ECHUE", True,
@@ -107,9 +103,19 @@ DEBTS = [
      "amendes_17_20261127.csv", 7),
     ("91", SOLAIRE, "impots_pro", "IP-S-1", dt.date(2026, 4, 15), "1375.00", "AMIABLE", "AMIABLE", "ECHUE", True,
      False, False, "impots_pro_91_20261127.csv", 11),
+    ("95", BAKERY, "impots_pro", "IP-B-95", dt.date(2025, 12, 15), "450.00", "AMIABLE", "AMIABLE", "ECHUE", True,
+     False, False, "impots_pro_95_20261127.csv", 3),
     ("95", SHIPPING, "impots_pro", "IP-A-1", dt.date(2026, 4, 15), "8000.00", "AMIABLE", "AMIABLE", "ECHUE",
      True, False, False, "impots_pro_95_20261127.csv", 14),
 ]
+# why each suspended line is suspended (contract section 6, version 3); every other past-due line is pursuable
+SUSPENDED = {
+    "IP-E-1": "PASSIF_PROCEDURE", "17300/2026/12": "ANTERIEURE_JUGEMENT", "RNF-E-1": "POSTERIEURE_JUGEMENT",
+    "IP-O-1": "PROCEDURE_NON_REFERENCEE", "IP-O-2": "PASSIF_PROCEDURE", "RNF-O-1": "PROCEDURE_NON_REFERENCEE",
+    "17300/2025/40": "TITRE_CONTESTE", "IP-G-1": "SURSIS",
+}
+ECURIES_JUDGMENT = dt.date(2026, 6, 12)
+ECURIES_BODACC = dt.date(2026, 6, 25)
 # (departement, siren, source, reference, date_ligne, montant, statut, nature, fichier, ligne)
 CREDITS = [
     ("17", BAKERY, "credits_tva", "TVA-B-1", dt.date(2026, 9, 1), "800.00", "ACCORDEE", "CERTAINE",
@@ -118,6 +124,8 @@ CREDITS = [
      "credits_tva_17_20261127.csv", 3),
     ("17", TRANSPORTS, "creances_is", "IS-T-1", dt.date(2026, 1, 1), "4000.00", "EN_COURS", "POTENTIELLE",
      "creances_is_17_20261127.csv", 2),
+    ("17", ECURIES, "excedents", "EXC-E-1", dt.date(2026, 3, 1), "1200.00", "A_RESTITUER", "CERTAINE",
+     "excedents_17_20261127.csv", 3),
     ("17", OYSTERS, "excedents", "EXC-O-1", dt.date(2026, 7, 1), "3200.00", "A_RESTITUER", "CERTAINE",
      "excedents_17_20261127.csv", 2),
     ("91", GARAGE, "credits_tva", "TVA-G-1", dt.date(2026, 10, 20), "600.00", "ACCORDEE", "CERTAINE",
@@ -147,6 +155,7 @@ WITH d AS (
            sum(montant) FILTER (WHERE nature = 'ECHUE' AND source = 'spl') AS dettes_spl,
            sum(montant) FILTER (WHERE nature = 'ECHUE' AND source = 'impots_pro') AS dettes_impots_pro,
            sum(montant) FILTER (WHERE nature = 'ECHUE' AND source = 'rnf') AS dettes_rnf,
+           sum(montant) FILTER (WHERE nature = 'ECHUE' AND suspendue) AS dettes_suspendues,
            sum(montant) FILTER (WHERE nature = 'A_ECHOIR') AS dettes_a_echoir,
            sum(montant) FILTER (WHERE nature = 'NON_VALEUR') AS dettes_non_valeur,
            sum(montant) FILTER (WHERE compensable) AS dettes_compensables,
@@ -166,6 +175,7 @@ m AS (
     SELECT departement, siren,
            coalesce(dettes_amendes, 0) AS dettes_amendes, coalesce(dettes_spl, 0) AS dettes_spl,
            coalesce(dettes_impots_pro, 0) AS dettes_impots_pro, coalesce(dettes_rnf, 0) AS dettes_rnf,
+           coalesce(dettes_suspendues, 0) AS dettes_suspendues,
            coalesce(dettes_a_echoir, 0) AS dettes_a_echoir, coalesce(dettes_non_valeur, 0) AS dettes_non_valeur,
            coalesce(creances_tva, 0) AS creances_tva, coalesce(creances_excedents, 0) AS creances_excedents,
            coalesce(creances_is, 0) AS creances_is, coalesce(creances_a_echoir, 0) AS creances_a_echoir,
@@ -175,11 +185,10 @@ m AS (
     FROM d FULL JOIN c USING (departement, siren))
 SELECT m.siren, r.denomination, m.departement, date '2026-11-27',
        dettes_amendes, dettes_spl, dettes_impots_pro, dettes_rnf,
-       dettes_amendes + dettes_spl + dettes_impots_pro + dettes_rnf,
+       dettes_amendes + dettes_spl + dettes_impots_pro + dettes_rnf, dettes_suspendues,
+       dettes_amendes + dettes_spl + dettes_impots_pro + dettes_rnf - dettes_suspendues,
        dettes_a_echoir, dettes_non_valeur, creances_tva, creances_excedents, creances_is,
        creances_tva + creances_excedents + creances_is, creances_a_echoir, creances_potentielles,
-       (creances_tva + creances_excedents + creances_is) - (dettes_amendes + dettes_spl + dettes_impots_pro
-                                                            + dettes_rnf),
        dettes_compensables,
        CASE WHEN (r.procedure_collective IS NOT NULL AND r.date_jugement <= date '2026-11-27') OR passif_declare > 0
             THEN 0 ELSE least(creances_tva + creances_excedents + creances_is, dettes_compensables) END,
@@ -196,17 +205,19 @@ WITH s AS (
            string_agg(departement, ',' ORDER BY departement) AS departements, max(date_situation) AS date_situation,
            sum(dettes_amendes) AS dettes_amendes, sum(dettes_spl) AS dettes_spl,
            sum(dettes_impots_pro) AS dettes_impots_pro, sum(dettes_rnf) AS dettes_rnf,
-           sum(total_dettes) AS total_dettes, sum(dettes_a_echoir) AS dettes_a_echoir,
+           sum(total_dettes) AS total_dettes, sum(dettes_suspendues) AS dettes_suspendues,
+           sum(dettes_poursuivables) AS dettes_poursuivables, sum(dettes_a_echoir) AS dettes_a_echoir,
            sum(dettes_non_valeur) AS dettes_non_valeur, sum(creances_tva) AS creances_tva,
            sum(creances_excedents) AS creances_excedents, sum(creances_is) AS creances_is,
            sum(total_creances) AS total_creances, sum(creances_a_echoir) AS creances_a_echoir,
-           sum(creances_potentielles) AS creances_potentielles, sum(solde) AS solde,
+           sum(creances_potentielles) AS creances_potentielles,
            sum(dettes_compensables) AS dettes_compensables, sum(passif_declare) AS passif_declare,
            max(anciennete_jours) AS anciennete_jours, any_value(procedure_collective) AS procedure_collective
     FROM marts.positions GROUP BY siren)
 SELECT s.siren, s.denomination, departements, s.date_situation, dettes_amendes, dettes_spl, dettes_impots_pro,
-       dettes_rnf, total_dettes, dettes_a_echoir, dettes_non_valeur, creances_tva, creances_excedents, creances_is,
-       total_creances, creances_a_echoir, creances_potentielles, solde, dettes_compensables,
+       dettes_rnf, total_dettes, dettes_suspendues, dettes_poursuivables, dettes_a_echoir, dettes_non_valeur,
+       creances_tva, creances_excedents, creances_is, total_creances, creances_a_echoir, creances_potentielles,
+       dettes_compensables,
        CAST(CASE WHEN (s.procedure_collective IS NOT NULL AND r.date_jugement <= s.date_situation)
                       OR passif_declare > 0 THEN 0
                  ELSE least(total_creances, dettes_compensables) END AS DECIMAL(18,2)) AS montant_compensable,
@@ -215,6 +226,22 @@ SELECT s.siren, s.denomination, departements, s.date_situation, dettes_amendes, 
             + (dettes_rnf > 0)::INT AS INTEGER) AS nb_sources_dettes,
        anciennete_jours, s.procedure_collective
 FROM s LEFT JOIN raw.entreprises r ON r.siren = s.siren AND r.date_extraction = DATE '2026-11-27'
+"""
+
+# section 6, version 3: what each department's credits can pay in every department, unless a procedure blocks it
+COMPENSATIONS_SQL = """
+INSERT INTO marts.compensations
+SELECT p.siren, p.denomination, p.departement, p.date_situation, p.total_creances, p.dettes_compensables,
+       coalesce(o.autres, 0), least(p.total_creances, p.dettes_compensables + coalesce(o.autres, 0)),
+       (SELECT string_agg(q.departement, ',' ORDER BY q.departement) FROM marts.positions q
+        WHERE q.siren = p.siren AND q.dettes_compensables > 0)
+FROM marts.positions p
+LEFT JOIN (SELECT a.siren, a.departement, sum(b.dettes_compensables) AS autres
+           FROM marts.positions a JOIN marts.positions b ON b.siren = a.siren AND b.departement <> a.departement
+           GROUP BY ALL) o USING (siren, departement)
+JOIN marts.positions_nationales n USING (siren)
+WHERE p.total_creances > 0 AND n.passif_declare = 0 AND n.procedure_collective IS NULL
+  AND least(p.total_creances, p.dettes_compensables + coalesce(o.autres, 0)) > 0
 """
 
 
@@ -246,20 +273,51 @@ def build_warehouse(path: Path) -> Path:
                    sigle_normalise FROM reg""", [version, version])
             con.unregister("reg")
         for d in DEBTS:
-            dept, siren, source, ref, day, amount, statut, etape, nature, comp, sursis, passif, fichier, ligne = d
-            con.execute("INSERT INTO core.lignes_dettes VALUES (?, ?, ?, ?, ?, ?::DECIMAL(18,2), ?, ?, ?, ?, ?, ?, ?, "
-                        "?, ?, ?, ?)",
+            dept, siren, source, ref, day, amount, statut, etape, nature, _, sursis, passif, fichier, ligne = d
+            motif = SUSPENDED.get(ref) if nature == "ECHUE" else None
+            before = (day < ECURIES_JUDGMENT) if siren == ECURIES else None
+            con.execute(f"INSERT INTO core.lignes_dettes ({LINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?::DECIMAL(18,2), "
+                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [dept, siren, source, ref, day, amount, statut, etape, nature in ("ECHUE", "A_ECHOIR"),
-                         nature, comp, sursis, etape == "CONTESTATION", passif, fichier, ligne, SITUATION])
+                         nature, source == "impots_pro" and nature == "ECHUE" and motif is None, sursis,
+                         etape == "CONTESTATION", passif, motif is not None, motif, day, before, fichier, ligne,
+                         SITUATION])
         for dept, siren, source, ref, day, amount, statut, nature, fichier, ligne in CREDITS:
-            con.execute("INSERT INTO core.lignes_creances VALUES (?, ?, ?, ?, ?, ?::DECIMAL(18,2), ?, NULL, ?, ?, ?, "
-                        "FALSE, FALSE, FALSE, ?, ?, ?)",
+            con.execute(f"INSERT INTO core.lignes_creances ({LINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, "
+                        "?::DECIMAL(18,2), ?, NULL, ?, ?, ?, FALSE, FALSE, FALSE, FALSE, NULL, ?, NULL, ?, ?, ?)",
                         [dept, siren, source, ref, day, amount, statut, nature != "AUCUNE", nature,
-                         nature == "CERTAINE", fichier, ligne, SITUATION])
+                         nature == "CERTAINE", day, fichier, ligne, SITUATION])
         con.executemany("INSERT INTO core.non_positionnees VALUES (?, ?, ?, ?, ?, ?, ?)", UNPLACED)
         con.execute(POSITIONS_SQL)
         con.execute(NATIONAL_SQL)
+        con.execute(COMPENSATIONS_SQL)
+        con.executemany(f"INSERT INTO marts.declarations VALUES ({', '.join(['?'] * 19)})", DECLARATIONS)
     return path
+
+
+LINE_COLUMNS = ("departement, siren, source, reference, date_ligne, montant, statut, etape, ouverte, nature, "
+                "compensable, sursis, conteste, passif, suspendue, motif_suspension, date_origine, "
+                "anterieure_jugement, fichier, ligne, date_extraction")
+
+
+def _declaration(source: str, ref: str, fichier: str, ligne: int, amount: str, day: dt.date, nature: str,
+                 etat: str, deadline: dt.date | None, relief: dt.date | None) -> tuple:
+    return (ECURIES, "ÉCURIES DE L'ÎLE DE RÉ", "17", SITUATION, "REDRESSEMENT", ECURIES_JUDGMENT, ECURIES_BODACC,
+            source, fichier, ligne, ref, Decimal(amount), deadline, relief, etat, nature, day, day,
+            DECLARING_SERVICES[source])
+
+
+# ÉCURIES' claims (BODACC 25/06/2026): declare by 25/08/2026 (2 months, R. 622-24), relief until 28/12/2026
+# (25/12 + 0: Christmas, a Friday, moves to Monday 28, art. 642 CPC); the as-of date 27/11 is between the two.
+# Its tax filed in the procedure (PASSIF_PROCEDURE) is not listed; its rnf of 01/09/2026 arose after the judgment.
+DECLARATIONS = [
+    _declaration("spl", "17300/2026/12", "spl_17_20261127.csv", 5, "980.00", dt.date(2026, 2, 1), "ECHUE",
+                 "RELEVE_POSSIBLE", dt.date(2026, 8, 25), dt.date(2026, 12, 28)),
+    _declaration("amendes", "AMD-E-1", "amendes_17_20261127.csv", 12, "450.00", dt.date(2024, 1, 9), "NON_VALEUR",
+                 "RELEVE_POSSIBLE", dt.date(2026, 8, 25), dt.date(2026, 12, 28)),
+    _declaration("rnf", "RNF-E-1", "rnf_17_20261127.csv", 4, "300.00", dt.date(2026, 9, 1), "ECHUE",
+                 "A_QUALIFIER", None, None),
+]
 
 
 def add_history(path: Path) -> None:

@@ -44,7 +44,7 @@ def test_published_copy_holds_the_served_tables_sorted_by_siren(tmp_path: Path) 
     with duckdb.connect(str(result.path), read_only=True) as pub:
         tables = {r[0] for r in pub.execute("SHOW TABLES").fetchall()}
         assert tables == {"positions", "positions_nationales", "lignes_dettes", "lignes_creances", "non_positionnees",
-                          "recherche", "mots", "noms", "publication"}
+                          "recherche", "mots", "noms", "publication", "compensations", "declarations", "fraicheur"}
         assert tuple(c[0] for c in pub.execute("DESCRIBE positions").fetchall()) == model.POSITIONS
         assert tuple(c[0] for c in pub.execute("DESCRIBE lignes_dettes").fetchall()) == model.LIGNES
         sirens = [r[0] for r in pub.execute("SELECT siren FROM lignes_dettes").fetchall()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -15,9 +16,10 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from onevision_dagster.app import audit, outcomes, worklists
+from onevision_dagster.app import audit, freshness, outcomes, worklists
 from onevision_dagster.app.publication import current_file, publish
 from onevision_dagster.app.store import open_store
+from onevision_dagster.reports.labels import source_label
 
 from . import app_fixtures as fx
 
@@ -51,37 +53,71 @@ def _rows(con, key: str, dept: str = "17", sort: str | None = None, descending: 
 
 
 def test_offsets_to_review(con) -> None:
+    # 17 holds the credits: the bakery's 800 can pay its taxes in 17 (2 000) and in 95 (450), one row per
+    # department holding credits (contract section 6, `compensations`)
     assert _rows(con, "compensations") == [
-        (fx.TRANSPORTS, "TRANSPORTS CHARENTAIS", "PERIGNY", "8510.30", "7385.30", "3000.00", "3000.00", "179"),
-        (fx.BAKERY, "BOULANGERIE DU PORT", "LA ROCHELLE", "2080.00", "2000.00", "800.00", "800.00", "655"),
+        (fx.TRANSPORTS, "TRANSPORTS CHARENTAIS", "PERIGNY", "3000.00", "7385.30", "0.00", "3000.00", "17"),
+        (fx.BAKERY, "BOULANGERIE DU PORT", "LA ROCHELLE", "800.00", "2000.00", "450.00", "800.00", "17,95"),
     ]
     by_name = [r[0] for r in _rows(con, "compensations", sort="denomination", descending=False)]
     assert by_name == [fx.BAKERY, fx.TRANSPORTS]
     assert [r[0] for r in _rows(con, "compensations", sort="siren; DROP TABLE positions")] == [fx.TRANSPORTS,
                                                                                              fx.BAKERY]
     assert _rows(con, "compensations", "91") == []  # nothing to offset in 91
-    assert _rows(con, "compensations", "95")[0][0] == fx.SHIPPING
+    assert _rows(con, "compensations", "95") == [  # the bakery's tax in 95 is on 17's list, not 95's
+        (fx.SHIPPING, "ATLANTIC SHIPPING LIMITED", "LA ROCHELLE", "2500.00", "8000.00", "0.00", "2500.00", "95")]
+
+
+def test_claims_to_declare_most_urgent_first_and_those_to_qualify_apart(con) -> None:
+    rows = _rows(con, "declarations")
+    # ÉCURIES (BODACC 25/06/2026): deadline 25/08/2026 passed, relief possible until 28/12/2026 (25/12 is a
+    # holiday, 26-27 a week-end); the spl title is declared by the local body's accountant, not the SIE
+    assert sorted(r[4:7] for r in rows) == [("Amendes", "amendes_17_20261127.csv : 12 (AMD-E-1)", "450.00"),
+                                            (source_label("spl"), "spl_17_20261127.csv : 5 (17300/2026/12)", "980.00")]
+    spl = next(r for r in rows if r[6] == "980.00")
+    assert spl[2] == "Redressement judiciaire" and spl[7] == "2026-08-25" and spl[9] == "2026-12-28"
+    assert spl[10].startswith("Délai dépassé : relevé de forclusion") and "L. 622-26" in spl[10]
+    assert spl[11] == "comptable de la collectivité (SGC), pas le SIE"
+    assert int(spl[8]) == (dt.date(2026, 8, 25) - freshness.today_paris()).days  # days left, from today
+    qualify = _rows(con, "a_qualifier")
+    assert qualify == [(fx.ECURIES, "ÉCURIES DE L'ÎLE DE RÉ", "Redressement judiciaire", "2026-06-12",
+                        "Recettes non fiscales", "rnf_17_20261127.csv : 4 (RNF-E-1)", "300.00", "2026-09-01",
+                        "comptable des recettes non fiscales", "à qualifier (art. L. 622-17)")]
+    assert all(r[0] == fx.ECURIES for r in rows)
 
 
 def test_collective_procedures(con) -> None:
-    # ECURIES: register procedure; declared 24 200, left to declare 25 180 − 24 200, one seizure running;
-    # OYSTERS: no register procedure but 3 000 declared; 9 650 − 3 000 left; one SATD (the declared tax is not one)
+    # ECURIES: register procedure; declared 24 200 (its tax), left to declare 980 + 450 (the written-off fine
+    # is not extinguished), 300 born after the judgment to qualify, one seizure running, a 1 200 credit;
+    # OYSTERS: no register procedure but 3 000 declared; one SATD (the declared tax is not one)
     assert _rows(con, "procedures") == [
-        (fx.OYSTERS, "OSTREICULTURE MARENNES OLERON", None, None, "3000.00", "6650.00", "1", "3200.00"),
-        (fx.ECURIES, "ÉCURIES DE L'ÎLE DE RÉ", "REDRESSEMENT", "2026-06-12", "24200.00", "980.00", "1", "0.00"),
+        (fx.ECURIES, "ÉCURIES DE L'ÎLE DE RÉ", "Redressement judiciaire", "2026-06-12", "24200.00", "1430.00", None,
+         "300.00", "1", "1200.00"),
+        (fx.OYSTERS, "OSTREICULTURE MARENNES OLERON", "non référencée au registre", None, "3000.00", "0.00", None,
+         "0.00", "1", "3200.00"),
+    ]
+
+
+def test_suspended_debts_outside_a_procedure(con) -> None:
+    # GARAGE MARTIN: its tax under sursis (5 730) and its contested title (1 800) are suspended, nothing pursuable
+    assert _rows(con, "suspendues") == [
+        (fx.GARAGE, "GARAGE MARTIN", "7530.00",
+         "sursis de paiement (art. L. 277 LPF) ; titre contesté en justice (art. L. 1617-5 CGCT)", "0.00", "7530.00")
     ]
 
 
 def test_written_off_fines_of_companies_with_credits(con) -> None:
-    # GARAGE's fine was written off in 17 and the State owes it 600 in 91; ECURIES has one but no credit
-    assert _rows(con, "non_valeurs") == [(fx.GARAGE, "GARAGE MARTIN", "375.00", "0.00", "600.00", "7530.00")]
+    # GARAGE's fine was written off in 17 and the State owes it 600 in 91; ECURIES's too, and it is owed 1 200
+    assert _rows(con, "non_valeurs") == [
+        (fx.ECURIES, "ÉCURIES DE L'ÎLE DE RÉ", "450.00", "1200.00", "1200.00", "25480.00"),
+        (fx.GARAGE, "GARAGE MARTIN", "375.00", "0.00", "600.00", "7530.00")]
 
 
 def test_refunds_at_risk_wait_for_the_history(con, tmp_path: Path) -> None:
     page = worklists.page(con, worklists.LISTS["remboursements"], "17")
     assert (page.available, page.total) == (False, 0)
-    assert worklists.counts(con, "17") == {"compensations": 2, "procedures": 2, "non_valeurs": 1,
-                                          "remboursements": None}
+    assert worklists.counts(con, "17") == {"compensations": 2, "declarations": 2, "a_qualifier": 1, "procedures": 2,
+                                          "suspendues": 1, "non_valeurs": 2, "remboursements": None}
     with duckdb.connect(str(current_file(_published(tmp_path, history=True))), read_only=True) as hist:
         rows = _rows(hist, "remboursements")
     # bakery: refunded 900 while 1 500 could be offset at the start: 900 at risk; transports: nothing offsettable
@@ -101,18 +137,19 @@ def test_placeholder_page_and_export_in_the_agents_format(tmp_path: Path, public
         assert 'filename="compensations_17.csv"' in r.headers["content-disposition"]
         assert r.content.startswith("\ufeff".encode()) and b"\r\n" in r.content
         rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=";"))
-        assert rows[0] == ["siren", "denomination", "commune", "total_dettes", "dettes_compensables",
-                           "total_creances", "montant_compensable", "anciennete_jours", "suite", "motif",
-                           "montant_obtenu"]
-        assert rows[1:] == [
-            [fx.TRANSPORTS, "TRANSPORTS CHARENTAIS", "PERIGNY", "8510,30", "7385,30", "3000,00", "3000,00", "179",
-             "", "", ""],
-            [fx.BAKERY, "BOULANGERIE DU PORT", "LA ROCHELLE", "2080,00", "2000,00", "800,00", "800,00", "655",
-             "Fait", "", "800,00"],
-        ]
+        assert rows[0] == ["SIREN", "Dénomination", "Commune", "Créances certaines et dues (département)",
+                           "Impôts compensables du département", "Impôts compensables ailleurs", "Montant compensable",
+                           "Départements des dettes", "Suite donnée", "Motif", "Montant obtenu", "Commentaire",
+                           "Enregistrée par", "Enregistrée le (heure de Paris)"]
+        assert rows[1] == [fx.TRANSPORTS, "TRANSPORTS CHARENTAIS", "PERIGNY", "3000,00", "7385,30", "0,00", "3000,00",
+                           "17", "", "", "", "", "", ""]
+        assert rows[2][:12] == [fx.BAKERY, "BOULANGERIE DU PORT", "LA ROCHELLE", "800,00", "2000,00", "450,00",
+                                "800,00", "17,95", "Fait", "", "800,00", ""]
+        assert rows[2][12] == "alice" and re.fullmatch(r"\d\d/\d\d/20\d\d à \d\d:\d\d", rows[2][13])
         procedures = requests.get(f"{base}/departements/17/listes/procedures/export.csv", headers=AGENT_17)
         lines = procedures.content.decode("utf-8-sig").splitlines()
-        assert lines[2].startswith(f"{fx.ECURIES};ÉCURIES DE L'ÎLE DE RÉ;REDRESSEMENT;12/06/2026;24200,00;980,00;1;")
+        assert lines[1].startswith(f"{fx.ECURIES};ÉCURIES DE L'ÎLE DE RÉ;Redressement judiciaire;12/06/2026;24200,00;"
+                                   "1430,00;;300,00;1;1200,00")
         with engine.connect() as conn:
             actions = conn.execute(sa.text("SELECT action, objet, statut_http FROM audit ORDER BY id")).all()
         assert [tuple(a) for a in actions] == [("CONSULTATION_LISTE", "17/remboursements", 200),

@@ -15,25 +15,27 @@ import duckdb
 from onevision_dagster.app import model, offsetting
 
 FIGURES: tuple[tuple[str, str], ...] = (
-    ("dettes_amendes", "Amendes"),
-    ("dettes_spl", "Produits locaux"),
-    ("dettes_impots_pro", "Impôts professionnels"),
-    ("dettes_rnf", "Recettes non fiscales"),
-    ("total_dettes", "Total des dettes exigibles"),
-    ("dettes_a_echoir", "Impôts à échoir (pas encore exigibles)"),
-    ("dettes_non_valeur", "Amendes admises en non-valeur"),
+    ("dettes_amendes", "Amendes échues"),
+    ("dettes_spl", "Produits locaux échus"),
+    ("dettes_impots_pro", "Impôts professionnels échus"),
+    ("dettes_rnf", "Recettes non fiscales échues"),
+    ("total_dettes", "Total des dettes échues"),
+    ("dettes_suspendues", "dont suspendues (motif sur chaque ligne)"),
+    ("dettes_poursuivables", "dont poursuivables (non suspendues d'après les données)"),
+    ("dettes_a_echoir", "Impôts à échoir (pas encore échus, hors total)"),
+    ("dettes_non_valeur", "Amendes admises en non-valeur (hors total, non éteintes)"),
     ("creances_tva", "Crédits de TVA accordés"),
     ("creances_excedents", "Excédents à restituer"),
     ("creances_is", "Créances d'IS remboursables"),
-    ("total_creances", "Total des créances certaines et exigibles"),
-    ("creances_a_echoir", "Créances d'IS remboursables plus tard"),
-    ("creances_potentielles", "Créances potentielles (en instruction)"),
-    ("solde", "Solde (créances − dettes)"),
-    ("dettes_compensables", "Dettes compensables (impôts exigibles sans sursis)"),
+    ("total_creances", "Total des créances certaines et dues"),
+    ("creances_a_echoir", "Créances d'IS remboursables plus tard (hors total)"),
+    ("creances_potentielles", "Créances potentielles (en instruction, hors total)"),
+    ("dettes_compensables", "Impôts compensables (échus et poursuivables, art. L. 257 B LPF)"),
     ("montant_compensable", "Montant compensable"),
     ("passif_declare", "Passif déclaré (procédure collective)"),
 )
-"""Money figures of a position, in the order and words of the page."""
+"""Money figures of a position, in the order and words of the page (contract section 8: no balance)."""
+TOTALS = ("total_dettes", "total_creances", "montant_compensable")
 
 
 @dataclass
@@ -47,6 +49,10 @@ class CompanyPage:
     historique: list[dict[str, Any]] | None
     statut_national: offsetting.OffsettingStatus | None = None
     statuts_departements: dict[str, offsetting.OffsettingStatus] = field(default_factory=dict)
+    compensations: list[dict[str, Any]] = field(default_factory=list)
+    declarations: list[dict[str, Any]] = field(default_factory=list)
+    rejets: list[dict[str, Any]] = field(default_factory=list)
+    compensation_anterieure: bool = False
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -61,8 +67,9 @@ def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 def load(con: duckdb.DuckDBPyConnection, siren: str) -> CompanyPage | None:
-    identity = _rows(con, """SELECT siren, denomination, sigle, code_postal, commune, departements,
-                                    procedure_collective, date_jugement FROM recherche WHERE siren = ?""", [siren])
+    identity = _rows(con, """SELECT siren, denomination, sigle, adresse, code_postal, commune, categorie_juridique,
+                                    etat_administratif, departements, procedure_collective, date_jugement
+                             FROM recherche WHERE siren = ?""", [siren])
     if not identity:
         return None
     national = _rows(con, f"SELECT {model.column_list(model.POSITIONS_NATIONALES)} FROM positions_nationales "
@@ -82,12 +89,30 @@ def load(con: duckdb.DuckDBPyConnection, siren: str) -> CompanyPage | None:
                                 ORDER BY date_situation DESC, departement""", [siren])
     page = CompanyPage(siren, identity[0], national[0] if national else None, departements, dettes, creances,
                        history)
+    if has_table(con, "compensations"):
+        # every row naming this company: its credits in one department against its taxes here or elsewhere
+        page.compensations = _rows(con, f"SELECT {model.column_list(model.COMPENSATIONS)} FROM compensations "
+                                        "WHERE siren = ? ORDER BY departement", [siren])
+    if has_table(con, "declarations"):
+        page.declarations = _rows(con, f"SELECT {model.column_list(model.DECLARATIONS)} FROM declarations "
+                                       "WHERE siren = ? ORDER BY departement, date_limite_declaration NULLS LAST, "
+                                       "source, fichier, ligne", [siren])
+    if has_table(con, "rejets_entreprises"):
+        page.rejets = _rows(con, """SELECT source, departement, fichier, ligne, colonne, motif, message, contenu
+                                    FROM rejets_entreprises WHERE siren = ? ORDER BY departement, source, fichier,
+                                    ligne""", [siren])
     judgment = page.identite["date_jugement"]
     if page.nationale is not None:
         page.statut_national = offsetting.status(page.nationale, judgment)
     page.statuts_departements = {p["departement"]: offsetting.status(p, judgment) for p in departements}
+    # departments whose taxes a credit of the company can pay (its own position, or credits held elsewhere)
+    offsettable = {p["departement"] for p in departements if (p["montant_compensable"] or 0) > 0}
+    offsettable |= {d for c in page.compensations for d in c["departements_dettes"].split(",")}
     for line in dettes:
-        line["compensation"] = offsetting.debt_line_label(line)
+        line["compensation"] = offsetting.debt_line_label(line, line["departement"] in offsettable)
+        line["situation"] = offsetting.debt_line_situation(line)
     for line in creances:
         line["compensation"] = offsetting.credit_line_label(line)
+    page.compensation_anterieure = offsetting.offset_before_judgment(dettes, creances, judgment,
+                                                                     page.identite["procedure_collective"])
     return page

@@ -36,6 +36,9 @@ MAX_COMMENT = 500
 CEILINGS: dict[str, str] = {
     "compensations": "montant_compensable",
     "procedures": "passif_declare + reste_a_declarer",
+    "declarations": "montant",
+    "a_qualifier": "montant",
+    "suspendues": "dettes_suspendues",
     "non_valeurs": "dettes_non_valeur",
     "remboursements": "a_risque",
 }

@@ -7,7 +7,7 @@ import re
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from onevision_dagster.app import audit, company, outcomes, rights, worklists
 from onevision_dagster.app.identity import User
@@ -56,6 +56,8 @@ async def recherche(request: Request, user: User) -> tuple[Response, str]:
             return search(con, user, q, page, ctx(request).settings.page_size)
 
     result = await run_in_threadpool(run)
+    if result.query.kind == "siren" and result.total == 1:  # a SIREN, SIRET or VAT number opens the company
+        return RedirectResponse(f"/entreprises/{result.rows[0]['siren']}", status_code=303), q
     status = 400 if result.query.kind == "invalide" else 200
     return render(request, "recherche.html", status, user=user, resultat=result, q=q), q
 
@@ -85,7 +87,8 @@ async def entreprise(request: Request, user: User) -> tuple[Response, str]:
 def _company_figure(page: company.CompanyPage) -> str:
     """Plotly figure (JSON in a data attribute, drawn by static/app.js): debts, credits, offsettable."""
     labels = [f"Département {p['departement']}" for p in page.departements]
-    series = [("Dettes exigibles", "total_dettes", "#c9191e"), ("Créances certaines", "total_creances", "#18753c"),
+    series = [("Dettes échues", "total_dettes", "#c9191e"),
+              ("Créances certaines et dues", "total_creances", "#18753c"),
               ("Montant compensable", "montant_compensable", "#000091")]
     data = [{"type": "bar", "name": name, "x": labels, "y": [float(p[col]) for p in page.departements],
              "marker": {"color": color}, "hovertemplate": "%{y:,.2f} €<extra>" + name + "</extra>"}

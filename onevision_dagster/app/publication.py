@@ -98,10 +98,12 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> int:
             WITH registre AS (SELECT {cols(model.REGISTRE)} FROM raw.entreprises WHERE {version})
             SELECT n.siren, coalesce(r.denomination, n.denomination) AS denomination, r.sigle,
                    coalesce(r.nom_normalise, '') AS nom_normalise, coalesce(r.sigle_normalise, '') AS sigle_normalise,
-                   r.code_postal, r.commune, coalesce(c.commune_normalise, '') AS commune_normalise,
+                   r.adresse, r.code_postal, r.commune, coalesce(c.commune_normalise, '') AS commune_normalise,
+                   r.categorie_juridique, r.etat_administratif,
                    r.date_jugement, n.procedure_collective, n.departements,
                    string_split(n.departements, ',') AS liste_departements,
-                   n.total_dettes, n.total_creances, n.montant_compensable, n.passif_declare,
+                   n.total_dettes, n.dettes_suspendues, n.dettes_poursuivables, n.total_creances,
+                   n.montant_compensable, n.passif_declare,
                    row_number() OVER (ORDER BY coalesce(r.nom_normalise, ''), n.siren)::INTEGER AS ordre
             FROM marts.positions_nationales n
             LEFT JOIN registre r USING (siren)
@@ -109,6 +111,16 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> int:
     finally:
         con.unregister("communes_normalisees")
     _search_index(con)
+    # contract version 3: what credits can offset in every department, the claims to declare in a procedure
+    if _table_exists(con, "marts", "compensations"):
+        _copy(con, "compensations", f"SELECT {cols(model.COMPENSATIONS)} FROM marts.compensations",
+              "siren, departement")
+    if _table_exists(con, "marts", "declarations"):
+        _copy(con, "declarations", f"SELECT {cols(model.DECLARATIONS)} FROM marts.declarations",
+              "siren, departement, date_limite_declaration, source, fichier, ligne")
+    _rejected_rows(con)
+    _copy(con, "fraicheur", "SELECT departement, max(date_situation) AS date_situation FROM marts.positions "
+                            "GROUP BY departement", "departement")
     if _table_exists(con, "history", "mouvements"):
         _copy(con, "mouvements", f"SELECT {cols(model.MOUVEMENTS)} FROM history.mouvements",
               "siren, departement, date_fin")
@@ -117,9 +129,38 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> int:
               "siren, departement, date_situation")
     _check_copy(con)
     con.execute("""CREATE TABLE pub.publication AS
-                   SELECT now()::TIMESTAMP AS publie_le, (SELECT max(date_situation) FROM pub.positions)
+                   SELECT timezone('UTC', now()) AS publie_le, (SELECT max(date_situation) FROM pub.positions)
                           AS date_situation, (SELECT count(*) FROM pub.recherche) AS entreprises""")
     return con.execute("SELECT entreprises FROM pub.publication").fetchone()[0]
+
+
+def _rejected_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """`rejets_entreprises`: the rows rejected in the files of the latest snapshots that belong to a company with
+    a position, so its page says « non comptée » instead of letting a debt vanish (issue 17, point 7).
+
+    A rejected row's company is the one its key (`cle`) named in the latest earlier snapshot that kept it
+    (`history.lignes`), or, for a register row, its SIREN; a row never seen before cannot be tied to a company
+    and stays in the department's rejects export only.
+    """
+    if not _table_exists(con, "quality", "rejets"):
+        return
+    from onevision_dagster.consolidate.snapshot import current_files_sql
+
+    files = current_files_sql(con)
+    known = "(SELECT NULL::VARCHAR AS departement, NULL::VARCHAR AS source, NULL::VARCHAR AS cle, " \
+            "NULL::VARCHAR AS siren WHERE false)"
+    if _table_exists(con, "history", "lignes"):
+        known = """(SELECT departement, source, cle, arg_max(siren, date_situation) AS siren
+                    FROM history.lignes WHERE siren IS NOT NULL GROUP BY ALL)"""
+    _copy(con, "rejets_entreprises", f"""
+        SELECT r.source, r.departement, r.fichier, r.date_extraction, r.ligne, r.colonne, r.motif, r.message,
+               r.contenu, r.cle, coalesce(k.siren, CASE WHEN r.source = 'entreprises' THEN r.cle END) AS siren
+        FROM quality.rejets r SEMI JOIN {files} f
+          ON f.source = r.source AND f.departement IS NOT DISTINCT FROM r.departement
+         AND f.date_extraction = r.date_extraction
+        LEFT JOIN {known} k ON k.departement = r.departement AND k.source = r.source AND k.cle = r.cle
+        WHERE coalesce(k.siren, CASE WHEN r.source = 'entreprises' THEN r.cle END)
+              IN (SELECT siren FROM pub.recherche)""", "siren, source, fichier, ligne")
 
 
 COPIED = {"positions": "marts.positions", "positions_nationales": "marts.positions_nationales",

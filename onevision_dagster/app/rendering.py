@@ -7,6 +7,7 @@ row whatever the outcome, errors included. Pages are rendered on the server (Jin
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -19,13 +20,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from onevision_dagster.app import audit, company, csrf, offsetting
+from onevision_dagster.app import audit, company, csrf, freshness, offsetting
 from onevision_dagster.app.identity import User, user_from_headers
 from onevision_dagster.app.reader import NoPublication, PublishedData
 from onevision_dagster.app.settings import AppSettings
 from onevision_dagster.contract.departements import is_departement
+from onevision_dagster.reports import legal
 from onevision_dagster.reports.formatting import format_date, format_euros, format_nombre
-from onevision_dagster.reports.labels import ETAPE_LABELS, PROCEDURES, STATUTS, source_label
+from onevision_dagster.reports.labels import CATEGORIES_JURIDIQUES, ETAPE_LABELS, PROCEDURES, STATUTS, source_label
 
 log = logging.getLogger("onevision.app")
 
@@ -52,11 +54,46 @@ class Context:
 def templates() -> Jinja2Templates:
     env = jinja2.Environment(loader=jinja2.PackageLoader(PACKAGE, "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(euros=format_euros, date=format_date, nombre=format_nombre)
+    env.filters.update(euros=format_euros, date=format_date, nombre=format_nombre, heure_paris=paris_time)
     env.globals.update(figures=company.FIGURES, procedures=PROCEDURES, statuts=STATUTS, etapes=ETAPE_LABELS,
-                       source_label=source_label, base_legale=offsetting.LEGAL_BASIS)
+                       source_label=source_label, base_legale=offsetting.LEGAL_BASIS, totaux=company.TOTALS,
+                       categorie_juridique=categorie_juridique, etats_declaration=legal.ETATS_DECLARATION,
+                       etats_courts=legal.ETATS_DECLARATION_COURTS, services_declarants=legal.SERVICES_DECLARANTS,
+                       declarations_base_legale=legal.DECLARATIONS_BASE_LEGALE, rejets_aide=legal.REJETS_AIDE,
+                       compensation_anterieure=legal.COMPENSATION_ANTERIEURE,
+                       compensation_anterieure_detail=legal.COMPENSATION_ANTERIEURE_DETAIL,
+                       suspension_label=legal.suspension_label)
     env.globals["urlencode"] = lambda params: urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return Jinja2Templates(env=env)
+
+
+def paris_time(moment: dt.datetime | None) -> str:
+    """A stored UTC time (naive) as agents read it: Paris time, « 06/12/2026 à 04:05 »."""
+    if moment is None:
+        return ""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(freshness.PARIS).strftime("%d/%m/%Y à %H:%M")
+
+
+def categorie_juridique(code: str | None) -> str:
+    if not code:
+        return "—"
+    label = CATEGORIES_JURIDIQUES.get(code[:1])
+    return f"{code} — {label}" if label else code
+
+
+def _freshness(context: Context, user: User | None) -> tuple[list[freshness.Freshness], str | None]:
+    """The as-of date of each department the user may see (every page says it, issue 17 point 8)."""
+    if user is None:
+        return [], None
+    try:
+        with context.data.cursor() as con:
+            dates = freshness.per_departement(con)
+            published = freshness.published_at(con)
+    except NoPublication:
+        return [], None
+    flagged = freshness.flag(dates, context.settings.freshness_days)
+    return [f for f in flagged if user.may_see_departement(f.departement)], published
 
 
 def ctx(request: Request) -> Context:
@@ -97,6 +134,8 @@ def render(request: Request, name: str, status: int = 200, user: User | None = N
     context = ctx(request)
     nonce, fresh = _nonce(request)
     values.setdefault("message", None)
+    if "fraicheur" not in values:
+        values["fraicheur"], values["fraicheur_publication"] = _freshness(context, user)
     response = context.templates.TemplateResponse(request, name, {
         "user": user, "settings": context.settings, "jeton": csrf.token(context.settings.signing_key, nonce, user.id)
         if user else "", "operateur": bool(user and context.settings.operators_group in user.groups), **values},

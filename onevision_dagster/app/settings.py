@@ -34,6 +34,13 @@ ENV_VARIABLES: dict[str, str] = {
     "ONEVISION_APP_OPERATORS_GROUP": "groupe des opérateurs, qui voient ces liens (défaut onevision-operateurs)",
     "ONEVISION_PUBLICATION": "dossier des copies publiées de l'entrepôt (défaut <dossier de l'entrepôt>/publication)",
     "ONEVISION_WAREHOUSE": "entrepôt DuckDB (défaut data/onevision.duckdb)",
+    "ONEVISION_APP_DELAI_ENTETES": "secondes laissées à un client pour envoyer ses en-têtes (défaut 10)",
+    "ONEVISION_APP_MAX_OCTETS_ENTETES": "taille maximale des en-têtes d'une requête, en octets (défaut 16384)",
+    "ONEVISION_APP_MAX_OCTETS_CORPS": "taille maximale du corps d'une requête, en octets (défaut 65536)",
+    "ONEVISION_APP_MAX_CONNEXIONS_CLIENT": "connexions ouvertes par adresse (défaut 64 ; le proxy compte pour une)",
+    "ONEVISION_APP_MAX_CONNEXIONS": "connexions simultanées en tout (défaut 256)",
+    "ONEVISION_FRESHNESS_DAYS": "âge en jours au-delà duquel les données d'un département sont signalées anciennes "
+                                "(défaut 7)",
 }
 """Every variable the application reads, with its meaning in French (printed by docs and tests)."""
 
@@ -65,6 +72,13 @@ class AppSettings:
     dagster_url: str | None = None
     operators_group: str = "onevision-operateurs"
     page_size: int = 25
+    header_timeout_s: float = 10.0
+    max_header_bytes: int = 16384
+    max_body_bytes: int = 65536
+    max_connections_per_client: int = 64
+    max_connections: int = 256
+    dev: bool = False
+    freshness_days: int = 7
 
     @property
     def loopback(self) -> bool:
@@ -83,6 +97,19 @@ class AppSettings:
             )
         if self.proxy_secret is not None and len(self.proxy_secret) < 16:
             raise OneVisionError("ONEVISION_PROXY_SECRET est trop court : 16 caractères au moins.")
+
+
+def _positive(env: Mapping[str, str], name: str, default: float, kind: type = int) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise OneVisionError(f"{name} doit être un nombre positif, pas « {text} ».")
+    return value
 
 
 def _port(text: str) -> int:
@@ -118,4 +145,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         signing_key=secret.encode() if secret else secrets.token_bytes(32),
         dagster_url=(get("ONEVISION_APP_DAGSTER_URL", "") or None),
         operators_group=get("ONEVISION_APP_OPERATORS_GROUP", "onevision-operateurs"),
+        header_timeout_s=_positive(env, "ONEVISION_APP_DELAI_ENTETES", 10.0, float),
+        max_header_bytes=_positive(env, "ONEVISION_APP_MAX_OCTETS_ENTETES", 16384),
+        max_body_bytes=_positive(env, "ONEVISION_APP_MAX_OCTETS_CORPS", 65536),
+        max_connections_per_client=_positive(env, "ONEVISION_APP_MAX_CONNEXIONS_CLIENT", 64),
+        max_connections=_positive(env, "ONEVISION_APP_MAX_CONNEXIONS", 256),
+        freshness_days=_days(get("ONEVISION_FRESHNESS_DAYS", "7")),
     )
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise OneVisionError(f"ONEVISION_FRESHNESS_DAYS doit être un nombre de jours : {text!r}") from None
+    if days < 0:
+        raise OneVisionError(f"ONEVISION_FRESHNESS_DAYS négatif : {days}")
+    return days

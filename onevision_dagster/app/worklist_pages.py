@@ -15,10 +15,21 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from onevision_dagster.app import csrf, outcomes, worklists
 from onevision_dagster.app.identity import User
-from onevision_dagster.app.rendering import Refusal, ctx, guarded, int_param, render, require_departement
+from onevision_dagster.app.rendering import (
+    Refusal,
+    ctx,
+    guarded,
+    int_param,
+    paris_time,
+    render,
+    require_departement,
+)
 from onevision_dagster.reports.exports import write_agent_csv
 
 _SIREN = re.compile(r"\d{9}")
+EXPORT_OUTCOME_HEADERS = {"suite": "Suite donnée", "motif": "Motif", "montant_obtenu": "Montant obtenu",
+                          "commentaire": "Commentaire", "enregistre_par": "Enregistrée par",
+                          "enregistre_le": "Enregistrée le (heure de Paris)"}
 MAX_FORM_BYTES = 8192
 
 
@@ -89,10 +100,15 @@ async def export(request: Request, user: User) -> tuple[Response, str]:
         frame["motif"] = [outcomes.MOTIFS.get(done[s]["motif"]) if s in done and done[s]["motif"] else None
                           for s in frame["siren"]]
         frame["montant_obtenu"] = [done[s]["montant_obtenu"] if s in done else None for s in frame["siren"]]
+        frame["commentaire"] = [done[s].get("commentaire") if s in done else None for s in frame["siren"]]
+        frame["enregistre_par"] = [done[s]["utilisateur"] if s in done else None for s in frame["siren"]]
+        frame["enregistre_le"] = [paris_time(done[s]["horodatage"]) if s in done else None for s in frame["siren"]]
+        # French headers: the list's own column labels, then who recorded the outcome and when (Paris time)
+        headers = {c.name: c.label for c in wl.columns} | EXPORT_OUTCOME_HEADERS
         fd, name = tempfile.mkstemp(prefix="onevision-export-", suffix=".csv")
         os.close(fd)
-        write_agent_csv(frame, name, date_columns=wl.date_columns,
-                        money_columns=(*wl.money_columns, "montant_obtenu"))
+        write_agent_csv(frame.rename(columns=headers), name, date_columns=[headers[c] for c in wl.date_columns],
+                        money_columns=[headers[c] for c in (*wl.money_columns, "montant_obtenu")])
         return Path(name)
 
     path = await run_in_threadpool(run)

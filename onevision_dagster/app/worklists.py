@@ -1,9 +1,15 @@
 """Worklists of a department: what an agent should look at, sortable, paged and exportable.
 
-- `compensations`: offsets to review (`montant_compensable` > 0), largest first;
+- `compensations`: what the department's certain credits can offset under art. L. 257 B, against the
+  company's taxes here and in every other department (`compensations`, contract section 6), largest first;
+- `declarations`: the claims to declare in a collective procedure (`declarations`), most urgent first, each
+  with its source line, its deadlines and the service that declares it; `a_qualifier`: the claims born after
+  the judgment, apart (art. L. 622-17);
 - `procedures`: companies under a collective procedure (register) or with claims filed in one
-  (`passif_declare` > 0): what is left to declare (due and not-yet-due debts not yet filed) and how many
-  enforcement steps (formal notice, SATD, seizure) are running and must stop (art. L. 622-21 C. com.);
+  (`passif_declare` > 0): what is left to declare and by when, and how many enforcement steps (formal
+  notice, SATD, seizure) are running and must stop (art. L. 622-21 C. com.);
+- `suspendues`: companies outside a procedure whose past-due debts are partly or wholly suspended (sursis,
+  contested title), with what is still pursuable;
 - `non_valeurs`: written-off fines (`dettes_non_valeur` > 0) of companies the State now owes certain credits
   to, anywhere in the country (national `total_creances` > 0): the fine can be pursued again;
 - `remboursements`: refunds at risk, when the history is published (contract section 9): per company of the
@@ -11,7 +17,8 @@
   company owed due taxes that could have been offset: min(refunded, `montant_compensable` at the start).
 
 Each list is one SQL query over the published copy, for one department (already checked against the user's
-rights); sorting only by a column of the list (a whitelist: the name is put in the SQL).
+rights); sorting only by a column of the list (a whitelist: the name is put in the SQL). Codes are turned into
+French words in the query itself, so the page and the CSV export say the same thing.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import duckdb
 import pandas as pd
 
 from onevision_dagster.app.company import has_table
+from onevision_dagster.reports import legal
+from onevision_dagster.reports.labels import PROCEDURES, source_label
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,7 @@ class WorkList:
     sql: str
     default_sort: str
     needs: tuple[str, ...] = ()
+    default_descending: bool = True
 
     @property
     def money_columns(self) -> tuple[str, ...]:
@@ -53,53 +63,136 @@ class WorkList:
 
 _IDENTITY = (Column("siren", "SIREN"), Column("denomination", "Dénomination"))
 
+
+def _sql_words(column: str, words: dict[str, str]) -> str:
+    """A CASE turning a code column into French words (the codes are the contract's, the words ours)."""
+    cases = " ".join(f"WHEN '{code}' THEN '{text.replace(chr(39), chr(39) * 2)}'" for code, text in words.items())
+    return f"CASE {column} {cases} ELSE {column} END"
+
+
+_SOURCES = {s: source_label(s) for s in ("amendes", "spl", "impots_pro", "rnf")}
+_TODAY = "timezone('Europe/Paris', now())::DATE"  # days left are counted from today, in Paris
+_DECLARATION_COLUMNS = (
+    *_IDENTITY, Column("procedure", "Procédure"), Column("date_jugement", "Jugement", "date"),
+    Column("source", "Source"), Column("ligne_source", "Ligne (fichier : ligne, clé)"),
+    Column("montant", "Montant", "montant"))
+_DECLARATION_SELECT = f"""d.siren, d.denomination, {_sql_words("d.procedure_collective", PROCEDURES)} AS procedure,
+                  d.date_jugement, {_sql_words("d.source", _SOURCES)} AS source,
+                  concat_ws(' ', coalesce(d.fichier, '—') || ' : ' || coalesce(d.ligne::VARCHAR, '—'),
+                            '(' || d.cle || ')') AS ligne_source, d.montant"""
+
 LISTS: dict[str, WorkList] = {
     "compensations": WorkList(
         "compensations", "Compensations à examiner",
-        "Entreprises du département dont une créance certaine et exigible peut être imputée sur des impôts "
-        "professionnels exigibles sans sursis (art. L. 257 B du LPF) : une opportunité à examiner, à notifier "
-        "à l'entreprise si elle est faite (art. R. 257 B-1).",
-        (*_IDENTITY, Column("commune", "Commune"), Column("total_dettes", "Dettes exigibles", "montant"),
-         Column("dettes_compensables", "Dettes compensables", "montant"),
-         Column("total_creances", "Créances certaines", "montant"),
+        "Entreprises dont une créance certaine et due, détenue dans ce département, peut être imputée sur leurs "
+        "impôts professionnels échus et poursuivables (art. L. 257 B du LPF), ici ou dans un autre département "
+        "(colonne « départements des dettes ») : l'art. L. 257 B regarde le contribuable, pas le service ; "
+        "l'agent du département qui détient la créance, qui sinon la rembourserait, est celui qui agit. Une "
+        "opportunité à examiner, à notifier à l'entreprise si elle est faite (art. R. 257 B-1).",
+        (*_IDENTITY, Column("commune", "Commune"),
+         Column("creances_departement", "Créances certaines et dues (département)", "montant"),
+         Column("dettes_compensables_departement", "Impôts compensables du département", "montant"),
+         Column("dettes_compensables_autres", "Impôts compensables ailleurs", "montant"),
          Column("montant_compensable", "Montant compensable", "montant"),
-         Column("anciennete_jours", "Ancienneté (jours)", "nombre")),
-        """SELECT p.siren, p.denomination, r.commune, p.total_dettes, p.dettes_compensables, p.total_creances,
-                  p.montant_compensable, p.anciennete_jours
-           FROM positions p LEFT JOIN recherche r USING (siren)
-           WHERE p.departement = $d AND p.montant_compensable > 0""",
-        "montant_compensable"),
+         Column("departements_dettes", "Départements des dettes")),
+        """SELECT c.siren, c.denomination, r.commune, c.creances_departement, c.dettes_compensables_departement,
+                  c.dettes_compensables_autres, c.montant_compensable, c.departements_dettes
+           FROM compensations c LEFT JOIN recherche r USING (siren)
+           WHERE c.departement = $d AND c.montant_compensable > 0""",
+        "montant_compensable", needs=("compensations",)),
+    "declarations": WorkList(
+        "declarations", "Déclarations de créances",
+        "Créances nées avant le jugement d'ouverture d'une procédure collective, à déclarer au mandataire "
+        "judiciaire, la plus urgente d'abord. " + legal.DECLARATIONS_BASE_LEGALE + " Le service déclarant est "
+        "le comptable chargé du recouvrement : le comptable de la collectivité (SGC) pour un titre local, pas le "
+        "SIE.",
+        (*_DECLARATION_COLUMNS, Column("date_limite_declaration", "Date limite de déclaration", "date"),
+         Column("jours_restants", "Jours restants", "nombre"),
+         Column("date_limite_releve", "Date limite de relevé (L. 622-26)", "date"), Column("etat", "État"),
+         Column("service_declarant", "Service déclarant")),
+        f"""SELECT {_DECLARATION_SELECT}, d.date_limite_declaration,
+                  (d.date_limite_declaration - {_TODAY})::INTEGER AS jours_restants, d.date_limite_releve,
+                  {_sql_words("d.etat", legal.ETATS_DECLARATION)} AS etat,
+                  {_sql_words("d.service_declarant", legal.SERVICES_DECLARANTS)} AS service_declarant,
+                  d.etat AS code_etat
+           FROM declarations d WHERE d.departement = $d AND d.etat <> 'A_QUALIFIER'""",
+        "date_limite_declaration", needs=("declarations",), default_descending=False),
+    "a_qualifier": WorkList(
+        "a_qualifier", "Créances postérieures au jugement, à qualifier (art. L. 622-17)",
+        "Créances nées le jour du jugement d'ouverture ou après : elles sont arrêtées comme les autres (art. "
+        "L. 622-21 C. com.) sauf si l'art. L. 622-17 I les privilégie (nées pour les besoins de la procédure ou "
+        "en contrepartie d'une prestation fournie pendant celle-ci) ; elles doivent alors être portées à la "
+        "connaissance du mandataire dans les deux mois de leur échéance (art. L. 622-24 al. 6). Les données ne "
+        "permettent pas de les distinguer : l'agent les qualifie.",
+        (*_DECLARATION_COLUMNS, Column("date_origine", "Née le", "date"),
+         Column("service_declarant", "Service déclarant"), Column("etat", "État")),
+        f"""SELECT {_DECLARATION_SELECT}, d.date_origine,
+                  {_sql_words("d.service_declarant", legal.SERVICES_DECLARANTS)} AS service_declarant,
+                  '{legal.ETATS_DECLARATION_COURTS["A_QUALIFIER"]}' AS etat
+           FROM declarations d WHERE d.departement = $d AND d.etat = 'A_QUALIFIER'""",
+        "date_origine", needs=("declarations",), default_descending=False),
     "procedures": WorkList(
         "procedures", "Procédures collectives",
         "Entreprises en procédure collective selon le registre, ou dont une créance fiscale est déclarée au "
-        "passif d'une procédure. « Reste à déclarer » : dettes exigibles et à échoir pas encore déclarées ; "
-        "« poursuites en cours » : lignes à l'étape de mise en demeure, de SATD ou de saisie, à suspendre "
-        "(art. L. 622-21 du Code de commerce). Toute compensation est bloquée (art. L. 622-7).",
-        (*_IDENTITY, Column("procedure_collective", "Procédure (registre)"),
+        "passif d'une procédure que le registre ne montre pas. Toutes leurs dettes échues sont suspendues : "
+        "aucune poursuite hors de la procédure (art. L. 622-21 du Code de commerce) ; « poursuites en cours » : "
+        "lignes à l'étape de mise en demeure, de SATD ou de saisie, à arrêter. « Reste à déclarer » : créances "
+        "nées avant le jugement, pas encore déclarées, avec la première date limite (art. L. 622-24 et R. 622-24 ; "
+        "détail dans « Déclarations de créances ») ; les créances nées après le jugement sont à qualifier à part "
+        "(art. L. 622-17). Toute compensation est bloquée (art. L. 622-7), sauf compensation antérieure au "
+        "jugement ou créances connexes, à examiner (art. 1347 du Code civil).",
+        (*_IDENTITY, Column("procedure", "Procédure (registre)"),
          Column("date_jugement", "Jugement", "date"), Column("passif_declare", "Passif déclaré", "montant"),
          Column("reste_a_declarer", "Reste à déclarer", "montant"),
+         Column("premiere_date_limite", "Première date limite", "date"),
+         Column("a_qualifier", "À qualifier (L. 622-17)", "montant"),
          Column("poursuites_en_cours", "Poursuites en cours", "nombre"),
-         Column("total_creances", "Créances certaines", "montant")),
-        """SELECT p.siren, p.denomination, p.procedure_collective, r.date_jugement, p.passif_declare,
-                  greatest(p.total_dettes + p.dettes_a_echoir - p.passif_declare, 0)::DECIMAL(18,2)
-                      AS reste_a_declarer,
+         Column("total_creances", "Créances certaines et dues", "montant")),
+        f"""SELECT p.siren, p.denomination,
+                  coalesce({_sql_words("p.procedure_collective", PROCEDURES)}, 'non référencée au registre')
+                      AS procedure, r.date_jugement, p.passif_declare,
+                  coalesce(dc.reste, 0)::DECIMAL(18,2) AS reste_a_declarer, dc.premiere AS premiere_date_limite,
+                  coalesce(dc.qualifier, 0)::DECIMAL(18,2) AS a_qualifier,
                   coalesce(l.poursuites, 0) AS poursuites_en_cours, p.total_creances
            FROM positions p LEFT JOIN recherche r USING (siren)
+           LEFT JOIN (SELECT siren, sum(montant) FILTER (WHERE etat <> 'A_QUALIFIER') AS reste,
+                             min(date_limite_declaration) FILTER (WHERE etat = 'A_DECLARER') AS premiere,
+                             sum(montant) FILTER (WHERE etat = 'A_QUALIFIER') AS qualifier
+                      FROM declarations WHERE departement = $d GROUP BY siren) dc USING (siren)
            LEFT JOIN (SELECT siren, count(*) AS poursuites FROM lignes_dettes
                       WHERE departement = $d AND ouverte AND etape IN ('MISE_EN_DEMEURE', 'SATD', 'SAISIE')
                       GROUP BY siren) l USING (siren)
            WHERE p.departement = $d AND (p.procedure_collective IS NOT NULL OR p.passif_declare > 0)""",
-        "reste_a_declarer"),
+        "reste_a_declarer", needs=("declarations",)),
+    "suspendues": WorkList(
+        "suspendues", "Dettes suspendues hors procédure",
+        "Entreprises hors procédure collective dont des dettes échues sont suspendues : impôt sous sursis de "
+        "paiement (art. L. 277 du LPF : ni poursuivi ni compensé jusqu'à la décision définitive) ou titre local "
+        "contesté en justice (art. L. 1617-5 du CGCT). Elles ne sont pas dans le classement des débiteurs "
+        "communs pour cette part ; à revoir quand la contestation est jugée. Le sursis ne couvre que la part "
+        "contestée : les données ne la donnant pas, toute la ligne est suspendue.",
+        (*_IDENTITY, Column("dettes_suspendues", "Dettes suspendues", "montant"),
+         Column("motifs", "Motifs"),
+         Column("dettes_poursuivables", "Dettes poursuivables", "montant"),
+         Column("total_dettes", "Dettes échues", "montant")),
+        f"""SELECT p.siren, p.denomination, p.dettes_suspendues, m.motifs, p.dettes_poursuivables, p.total_dettes
+           FROM positions p
+           LEFT JOIN (SELECT siren, string_agg(DISTINCT {_sql_words("motif_suspension", legal.SUSPENSION_LABELS)},
+                                               ' ; ') AS motifs
+                      FROM lignes_dettes WHERE departement = $d AND suspendue GROUP BY siren) m USING (siren)
+           WHERE p.departement = $d AND p.dettes_suspendues > 0 AND p.procedure_collective IS NULL
+             AND p.passif_declare = 0""",
+        "dettes_suspendues"),
     "non_valeurs": WorkList(
         "non_valeurs", "Amendes en non-valeur d'entreprises créancières",
         "Amendes admises en non-valeur (le comptable a cessé les poursuites, la dette n'est pas éteinte) "
-        "d'entreprises à qui l'État doit aujourd'hui des créances certaines et exigibles, dans ce département "
+        "d'entreprises à qui l'État doit aujourd'hui des créances certaines et dues, dans ce département "
         "ou ailleurs : retour à meilleure fortune, la reprise des poursuites peut être examinée. Les amendes "
         "sont hors L. 257 B.",
         (*_IDENTITY, Column("dettes_non_valeur", "Amendes en non-valeur", "montant"),
          Column("creances_departement", "Créances (département)", "montant"),
          Column("creances_nationales", "Créances (national)", "montant"),
-         Column("total_dettes", "Dettes exigibles", "montant")),
+         Column("total_dettes", "Dettes échues", "montant")),
         """SELECT p.siren, p.denomination, p.dettes_non_valeur, p.total_creances AS creances_departement,
                   n.total_creances AS creances_nationales, p.total_dettes
            FROM positions p JOIN positions_nationales n USING (siren)
@@ -108,7 +201,8 @@ LISTS: dict[str, WorkList] = {
     "remboursements": WorkList(
         "remboursements", "Remboursements à risque",
         "Sur la dernière période connue, ce que l'État a remboursé à des entreprises qui, au début de la "
-        "période, lui devaient des impôts exigibles compensables : à risque = le plus petit des deux.",
+        "période, lui devaient des impôts échus et poursuivables compensables (art. L. 257 B du LPF) : à risque = "
+        "le plus petit des deux.",
         (*_IDENTITY, Column("date_debut", "Début", "date"), Column("date_fin", "Fin", "date"),
          Column("rembourse", "Remboursé", "montant"),
          Column("compensable_debut", "Compensable au début", "montant"),
@@ -150,7 +244,7 @@ def _order(worklist: WorkList, sort: str | None, descending: bool | None) -> tup
     names = {c.name for c in worklist.columns}
     sort = sort if sort in names else worklist.default_sort
     if descending is None:
-        descending = sort == worklist.default_sort or sort in worklist.money_columns
+        descending = worklist.default_descending if sort == worklist.default_sort else sort in worklist.money_columns
     return sort, descending
 
 

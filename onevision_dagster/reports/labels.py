@@ -81,7 +81,7 @@ STATUTS = {
     "ANNULEE": "Annulée",
     "ADMISE_NON_VALEUR": "Admise en non-valeur",
     "OUVERT": "Ouvert",
-    "SOLDE": "Soldé",
+    "SOLDE": "Payé intégralement",
     "PRIS_EN_CHARGE": "Pris en charge",
     "ANNULE": "Annulé",
     "DEPOSEE": "Déposée",
@@ -99,15 +99,15 @@ STATUTS = {
 
 
 NATURES_DETTES = {
-    "ECHUE": "Exigible",
-    "A_ECHOIR": "À échoir (pas encore exigible)",
+    "ECHUE": "Échue",
+    "A_ECHOIR": "À échoir (pas encore échue)",
     "NON_VALEUR": "Admise en non-valeur (hors dettes poursuivies)",
     "AUCUNE": "Rien n'est dû",
 }
 """``core.lignes_dettes.nature``."""
 
 NATURES_CREANCES = {
-    "CERTAINE": "Certaine et exigible",
+    "CERTAINE": "Certaine et due",
     "A_ECHOIR": "À échoir (non compensable avant sa date)",
     "POTENTIELLE": "Potentielle (en instruction)",
     "AUCUNE": "Rien n'est dû",
