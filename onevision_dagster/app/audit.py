@@ -1,13 +1,20 @@
 """Rule 6: every search, company view, worklist view, export, outcome and refusal is recorded, never altered.
 
-One row per request: time (UTC in the database, Paris time in the export), user (empty when there is no
-trusted identity), the departments the user's groups grant, the action, its object (the query typed, the
-SIREN, the worklist) and the HTTP status answered. The application only INSERTs (see `store`).
+One row per request of an identified user: time (UTC in the database, Paris time in the export), user, the
+departments the user's groups grant, the action, its object (the query typed, the SIREN, the worklist) and the
+HTTP status answered. The application only INSERTs (see `store`).
+
+Requests without a trusted identity (401) are counted, not stored one by one, and never with their object (a
+query typed by an unknown client is not kept): one `REQUETES_ANONYMES` row per action and window of
+`ANONYMOUS_WINDOW_S` seconds, written at the first request after the window or when the server stops.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -26,7 +33,10 @@ ACTIONS = {
     "EXPORT_LISTE": "export d'une liste de travail",
     "RESULTAT": "suite donnée enregistrée",
     "ACCES": "autre page",
+    "REQUETES_ANONYMES": "requêtes sans identité (comptées, sans leur contenu)",
 }
+ANONYMOUS = "REQUETES_ANONYMES"
+ANONYMOUS_WINDOW_S = 60.0
 EXPORT_COLUMNS = ("horodatage", "utilisateur", "departements", "action", "objet", "statut_http")
 MAX_OBJECT = 400
 
@@ -35,11 +45,58 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+class _AnonymousCount:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+        self.since: dt.datetime | None = None
+        self.started = 0.0
+
+
+_anonymous: dict[str, _AnonymousCount] = {}  # per database (several engines may open the same one)
+_anonymous_lock = threading.Lock()
+
+
+def _anonymous_state(engine: sa.Engine) -> _AnonymousCount:
+    with _anonymous_lock:
+        return _anonymous.setdefault(str(engine.url), _AnonymousCount())
+
+
+def flush_anonymous(engine: sa.Engine, force: bool = True) -> int:
+    """Writes the counted requests without identity (one row per action); `force=False`: only once the window
+    is over. Returns the number of requests written."""
+    state = _anonymous_state(engine)
+    with state.lock:
+        if not state.counts or (not force and time.monotonic() - state.started < ANONYMOUS_WINDOW_S):
+            return 0
+        counts, since = dict(state.counts), state.since
+        state.counts.clear()
+        state.since = None
+    for action, n in sorted(counts.items()):
+        _insert(engine, user=None, departements=None, action=ANONYMOUS, status=401,
+                objet=f"{n} requête(s) « {ACTIONS[action]} » sans identité depuis le {paris_time(since)}")
+    return sum(counts.values())
+
+
 def record(engine: sa.Engine, *, user: str | None, departements: str | None, action: str, objet: str | None,
            status: int) -> None:
-    """Appends one audit row (its own transaction: a refusal is recorded even though nothing else happens)."""
+    """Appends one audit row (its own transaction: a refusal is recorded even though nothing else happens);
+    a request without identity is only counted (`flush_anonymous`), its object never kept."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
+    if not user:
+        state = _anonymous_state(engine)
+        with state.lock:
+            if not state.counts:
+                state.since, state.started = utc_now(), time.monotonic()
+            state.counts[action] += 1
+        flush_anonymous(engine, force=False)
+        return
+    _insert(engine, user=user, departements=departements, action=action, objet=objet, status=status)
+
+
+def _insert(engine: sa.Engine, *, user: str | None, departements: str | None, action: str, objet: str | None,
+            status: int) -> None:
     with engine.begin() as conn:
         conn.execute(audit.insert().values(
             horodatage=utc_now(), utilisateur=user or None, departements=departements or None, action=action,

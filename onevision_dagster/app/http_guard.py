@@ -5,7 +5,10 @@
 - Every response carries a strict Content-Security-Policy (scripts and styles from the application only,
   nothing inline; no frame may embed the pages), `nosniff`, no referrer, no caching of pages.
 - The log line holds the method, the path (a SIREN at most), the status and the user id: never the query
-  string, which can hold a company's name. Uvicorn's own access log is off.
+  string, which can hold a company's name. Uvicorn's own access log is off. Every message of the application's
+  logger has its control characters escaped (`EscapeControls`): a `%0A` in a URL cannot forge a log line.
+- A request body must announce its length (411 otherwise) and stay under `max_body_bytes` (413): it is refused
+  before a byte of it is read.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qsl
 
 import anyio.to_thread
 import sqlalchemy as sa
@@ -24,7 +26,28 @@ from onevision_dagster.app import audit
 from onevision_dagster.app.actions import classify
 from onevision_dagster.app.settings import AppSettings
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str) -> str:
+    r"""Control characters (line feed, carriage return, escape...) written as `\xNN`."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class EscapeControls(logging.Filter):
+    """Formats each record's message once, control characters escaped: one record, one log line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        escaped = escape_controls(message)
+        if escaped != message or record.args:
+            record.msg, record.args = escaped, None
+        return True
+
+
 log = logging.getLogger("onevision.app")
+if not any(isinstance(f, EscapeControls) for f in log.filters):
+    log.addFilter(EscapeControls())
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -86,6 +109,8 @@ class HttpGuard:
         try:
             if not self._has_secret(scope):
                 await self._refuse(scope, send_with_headers)
+            elif (too_big := self._body_refusal(scope)) is not None:
+                await _plain(send_with_headers, *too_big)
             else:
                 await self.app(scope, receive, send_with_headers)
         finally:
@@ -95,12 +120,30 @@ class HttpGuard:
             log.info("%s %s %s %s %.0f ms", scope.get("method"), scope.get("path"), status_holder["status"],
                      user, (time.perf_counter() - start) * 1000)
 
+    def _body_refusal(self, scope: Scope) -> tuple[int, str] | None:
+        headers = dict(scope.get("headers", []))
+        length = headers.get(b"content-length")
+        if length is None:
+            if b"transfer-encoding" in headers:
+                return 411, "Requête refusée : la taille du corps doit être annoncée (Content-Length)."
+            return None
+        if not length.isdigit() or int(length) > self.settings.max_body_bytes:
+            return 413, f"Requête refusée : corps de plus de {self.settings.max_body_bytes} octets."
+        return None
+
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        action, objet = classify(scope.get("method", "GET"), scope.get("path", ""), query)
+        action, objet = classify(scope.get("method", "GET"), scope.get("path", ""), {})  # counted, query unread
         await anyio.to_thread.run_sync(lambda: audit.record(
             self.engine, user=None, departements=None, action=action, objet=objet, status=401))
         await send({"type": "http.response.start", "status": 401,
                     "headers": [(b"content-type", b"text/html; charset=utf-8"),
                                 (b"content-length", str(len(UNAUTHORISED_PAGE)).encode())]})
         await send({"type": "http.response.body", "body": UNAUTHORISED_PAGE})
+
+
+async def _plain(send: Send, status: int, message: str) -> None:
+    body = message.encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
