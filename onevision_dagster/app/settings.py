@@ -39,6 +39,8 @@ ENV_VARIABLES: dict[str, str] = {
     "ONEVISION_APP_MAX_OCTETS_CORPS": "taille maximale du corps d'une requête, en octets (défaut 65536)",
     "ONEVISION_APP_MAX_CONNEXIONS_CLIENT": "connexions ouvertes par adresse (défaut 64 ; le proxy compte pour une)",
     "ONEVISION_APP_MAX_CONNEXIONS": "connexions simultanées en tout (défaut 256)",
+    "ONEVISION_FRESHNESS_DAYS": "âge en jours au-delà duquel les données d'un département sont signalées anciennes "
+                                "(défaut 7)",
 }
 """Every variable the application reads, with its meaning in French (printed by docs and tests)."""
 
@@ -76,6 +78,7 @@ class AppSettings:
     max_connections_per_client: int = 64
     max_connections: int = 256
     dev: bool = False
+    freshness_days: int = 7
 
     @property
     def loopback(self) -> bool:
@@ -147,4 +150,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         max_body_bytes=_positive(env, "ONEVISION_APP_MAX_OCTETS_CORPS", 65536),
         max_connections_per_client=_positive(env, "ONEVISION_APP_MAX_CONNEXIONS_CLIENT", 64),
         max_connections=_positive(env, "ONEVISION_APP_MAX_CONNEXIONS", 256),
+        freshness_days=_days(get("ONEVISION_FRESHNESS_DAYS", "7")),
     )
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise OneVisionError(f"ONEVISION_FRESHNESS_DAYS doit être un nombre de jours : {text!r}") from None
+    if days < 0:
+        raise OneVisionError(f"ONEVISION_FRESHNESS_DAYS négatif : {days}")
+    return days
