@@ -18,7 +18,7 @@ from onevision_dagster.reports.charts import build_figures
 from onevision_dagster.reports.dashboard import write_dashboard
 from onevision_dagster.reports.dashboard_data import DashboardData, load_dashboard_data
 from onevision_dagster.reports.experiment_data import load_experiment_data
-from onevision_dagster.reports.experiment_followup import load_followup, store_url
+from onevision_dagster.reports.experiment_followup import load_followup, store_url, with_verification
 from onevision_dagster.reports.experiment_page import write_experiment_dashboard
 from onevision_dagster.reports.fiche import write_fiche
 from onevision_dagster.reports.fiche_data import top_companies
@@ -30,6 +30,7 @@ from onevision_dagster.reports.static_image import write_static_image
 from onevision_dagster.resources import ReportsFolder, Settings, Warehouse
 
 from .core import NON_POSITIONNEES, RATTACHEMENT
+from .experiment import EVALUATION
 from .history import IMPACT, IMPACT_NATIONAL, MOUVEMENTS, POSITIONS_HISTORIQUE
 from .marts import PANEL, PANEL_NATIONAL, POSITIONS, POSITIONS_NATIONALES
 from .pools import DUCKDB_POOL
@@ -148,7 +149,7 @@ def fiches_entreprises(context: dg.AssetExecutionContext, warehouse: Warehouse, 
 
 @dg.asset(
     key=["rapports", "tableau_de_bord_experimentation"],
-    deps=[IMPACT_NATIONAL, IMPACT, MOUVEMENTS, POSITIONS_HISTORIQUE],
+    deps=[EVALUATION, IMPACT_NATIONAL, IMPACT, MOUVEMENTS, POSITIONS_HISTORIQUE],
     # the national views' condition: its deps are partitioned by snapshot, most (date, department) pairs of which
     # never hold an extract; plain `eager()` would wait for them for ever
     automation_condition=NATIONAL_CONDITION,
@@ -171,7 +172,8 @@ def tableau_de_bord_experimentation(warehouse: Warehouse, reports: ReportsFolder
             (root / AT_RISK_CSV).unlink(missing_ok=True)  # no list of a history that is not there
         else:
             companies = export_refunds_at_risk(con, root / AT_RISK_CSV)
-    followup = load_followup(store_url(warehouse.path, os.environ), data.pilotes)
+        # the outcomes "fait" on offsets checked against the later snapshots (issue 19 point 5)
+        followup = with_verification(con, load_followup(store_url(warehouse.path, os.environ), data.pilotes))
     path = write_experiment_dashboard(data, followup, root)
     meta: dict[str, dg.MetadataValue] = {
         "tableau_de_bord": dg.MetadataValue.path(str(path.resolve())),

@@ -287,3 +287,137 @@ def test_export_evaluation_refuses_a_department_and_a_missing_evaluation(tmp_pat
     assert cli.main(["export", "evaluation", "--departement", "17", "--out", str(tmp_path / "e.csv"),
                      "--warehouse", str(path)]) == 1
     assert "sans --departement" in capsys.readouterr().err
+
+
+# ---- outcomes checked against the data (issue 19 point 5) ----------------------------------------------------
+
+SNAPSHOTS_17 = [W1 + dt.timedelta(weeks=i) for i in range(6)]  # W1 … W6
+
+
+def _outcomes_case() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    day = dt.timedelta(days=1)
+    faits = pd.DataFrame([
+        ("17", "111111111", W1 + day),  # next snapshots W2 … W5; an imputation shows at W3: confirmed
+        ("17", "222222222", W1 + day),  # nothing in W2 … W5 (only at W6, the fifth): not seen
+        ("17", "333333333", W4 + day),  # only W5 and W6 after it so far: pending
+        ("17", "444444444", W2),        # recorded on W2's day: W2 is not later; W3 … W6 show nothing: not seen
+        ("44", "111111111", W1 + day),  # same SIREN in another department: 17's movements do not count
+    ], columns=["departement", "siren", "jour"])
+    snapshots = pd.DataFrame([("17", d) for d in SNAPSHOTS_17] + [("44", W1), ("44", W2)],
+                             columns=["departement", "date_situation"])
+    evidence = pd.DataFrame([("17", W3, "111111111"), ("17", SNAPSHOTS_17[5], "222222222"),
+                             ("17", W2, "444444444")], columns=["departement", "date_fin", "siren"])
+    return faits, snapshots, evidence
+
+
+def test_outcomes_done_are_confirmed_or_not_seen_by_later_snapshots() -> None:
+    from onevision_dagster.experiment.outcomes_check import classify_outcomes, count_by_department
+
+    checked = classify_outcomes(*_outcomes_case())
+    assert [(r.departement, r.siren, r.statut, r.constate_le, r.instantanes_apres)
+            for r in checked.itertuples()] == [
+        ("17", "111111111", "confirme", W3, 4),
+        ("17", "222222222", "non_constate", None, 4),
+        ("17", "333333333", "en_attente", None, 2),
+        ("17", "444444444", "non_constate", None, 4),
+        ("44", "111111111", "en_attente", None, 1),
+    ]
+    counts = count_by_department(checked)
+    assert counts.to_dict("records") == [
+        {"departement": "17", "faits": 4, "confirme": 1, "non_constate": 2, "en_attente": 1},
+        {"departement": "44", "faits": 1, "confirme": 0, "non_constate": 0, "en_attente": 1},
+    ]
+
+
+def test_the_movements_that_show_an_offset() -> None:
+    from onevision_dagster.experiment.outcomes_check import EVIDENCE_SQL
+
+    with duckdb.connect() as con:
+        create_tables(con, {"history.mouvements": HISTORY_DDL["history.mouvements"]})
+        con.execute(f"""INSERT INTO history.mouvements VALUES
+            ('17', '{W1}', '{W2}', '111111111', 'credits_tva', 'C1', 'IMPUTATION', 100),
+            ('17', '{W1}', '{W2}', '222222222', 'impots_pro', 'T1', 'PAIEMENT', 100),
+            ('17', '{W1}', '{W2}', '333333333', 'amendes', 'A1', 'PAIEMENT', 100),
+            ('17', '{W1}', '{W2}', '444444444', 'credits_tva', 'C2', 'REMBOURSEMENT', 100),
+            ('17', '{W1}', '{W2}', '555555555', 'credits_tva', 'C3', 'IMPUTATION', 100)""")
+        rows = con.execute(EVIDENCE_SQL + " ORDER BY siren",
+                           {"sirens": ["111111111", "222222222", "333333333", "444444444"]}).fetchall()
+    # an imputation or a tax payment counts; a paid fine or a refund does not; 555… was not asked for
+    assert rows == [("17", W2, "111111111"), ("17", W2, "222222222")]
+
+
+def test_offsets_done_read_from_the_application_store(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from onevision_dagster.app.store import metadata, resultats
+    from onevision_dagster.reports.experiment_followup import offsets_done
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'app.sqlite'}")
+    metadata.create_all(engine)
+    stamp = dt.datetime(2026, 1, 7, 23, 30)  # UTC: 8 January in Paris
+    rows = [("17", "compensations", "111111111", "FAIT"),
+            ("17", "compensations", "222222222", "FAIT"), ("17", "compensations", "222222222", "NON_PERTINENT"),
+            ("17", "compensations", "333333333", "NON_PERTINENT"), ("17", "compensations", "333333333", "FAIT"),
+            ("17", "procedures", "444444444", "FAIT")]
+    with engine.begin() as conn:
+        for i, (dept, liste, siren, resultat) in enumerate(rows):
+            conn.execute(resultats.insert().values(horodatage=stamp + dt.timedelta(minutes=i), utilisateur="agent",
+                                                   departement=dept, liste=liste, siren=siren, resultat=resultat,
+                                                   motif="AUTRE" if resultat == "NON_PERTINENT" else None))
+    done = offsets_done(engine)
+    engine.dispose()
+    # the latest outcome per item counts; another worklist does not
+    assert sorted(map(tuple, done.to_numpy().tolist())) == [("17", "111111111", dt.date(2026, 1, 8)),
+                                                            ("17", "333333333", dt.date(2026, 1, 8))]
+
+
+# ---- the dashboard: verdict at the top, start marked on the weekly chart, the checked outcomes ---------------
+
+def _page(tmp_path: Path, effect: float) -> str:
+    from onevision_dagster.experiment.outcomes_check import classify_outcomes
+    from onevision_dagster.history.tables import IMPACT_NATIONAL_COLUMNS
+    from onevision_dagster.reports.experiment_data import TREND_COLUMNS, ExperimentData
+    from onevision_dagster.reports.experiment_followup import OUTCOME_COLUMNS, USAGE_COLUMNS, FollowUp
+    from onevision_dagster.reports.experiment_page import render_experiment
+    from onevision_dagster.reports.refunds_at_risk import AT_RISK_COLUMNS, TOTAL_COLUMNS
+
+    evaluation = evaluate(_eight_departments(effect), ["01", "02"], W3)
+    data = ExperimentData(("01", "02"), pd.DataFrame(columns=list(IMPACT_NATIONAL_COLUMNS)),
+                          pd.DataFrame(columns=list(TREND_COLUMNS)), pd.DataFrame(columns=list(AT_RISK_COLUMNS)),
+                          pd.DataFrame(columns=list(TOTAL_COLUMNS)), evaluation=evaluation)
+    faits, snapshots, evidence = _outcomes_case()
+    followup = FollowUp(True, "", pd.DataFrame(), pd.DataFrame(columns=list(OUTCOME_COLUMNS)),
+                        pd.DataFrame(columns=list(USAGE_COLUMNS)), faits, classify_outcomes(faits, snapshots, evidence))
+    return render_experiment(data, followup, tmp_path)
+
+
+def test_dashboard_verdict_at_the_top(tmp_path: Path) -> None:
+    import html
+
+    page = html.unescape(_page(tmp_path, 0.2))
+    sentence = (f"Les pilotes compensent 20 points de plus de ce que l'outil signale (IC 95{NBSP}% : 20 à 20 ; "
+                "p = 0,036 sur 28 tirages).")
+    assert sentence in page
+    assert page.index("Verdict de l'expérimentation") < page.index("Chiffres clés")
+    assert "Placebo (faux début au 14/01/2026, périodes d'avant seulement) : rien de trouvé" in page
+    assert "Début de l'expérimentation : 21/01/2026" in page
+    # the checked outcomes: 17 has 4 declared done, 1 confirmed, 2 not seen, 1 pending; 44 one pending
+    assert "Compensations déclarées faites, vérifiées dans les extraits" in page
+    flat = page.replace("\n", "")
+    assert "<td>17</td><td>Autres départements</td><td" in flat
+    no_effect = html.unescape(_page(tmp_path, 0.0))
+    assert "Non concluant : les pilotes compensent autant de ce que l'outil signale que les autres départements, " \
+           "mais l'intervalle contient 0" in no_effect
+
+
+def test_weekly_chart_marks_the_start() -> None:
+    from onevision_dagster.reports.charts_experiment import chart_taux
+
+    weeks = pd.DataFrame({"semaine": ["2026-W02", "2026-W03", "2026-W04", "2026-W05"], "groupe": "pilotes",
+                          "taux_compensation": [0.1, 0.1, 0.3, 0.3], "compense_signale": [1, 1, 3, 3],
+                          "compensable_debut": [10, 10, 10, 10]})
+    fig = chart_taux(weeks, W3)  # 21/01/2026 is in week 4: weeks 2, 3 and 4 are before
+    (line,) = [s for s in fig.layout.shapes if s.type == "line"]
+    assert line.x0 == line.x1 == 2.5  # between the third and the fourth category
+    assert any(a.text == "Début de l'expérimentation (21/01/2026)" for a in fig.layout.annotations)
+    assert not [s for s in chart_taux(weeks).layout.shapes if s.type == "line"]

@@ -87,8 +87,23 @@ def _percent_axis(fig: go.Figure, **where: int) -> None:
     fig.update_yaxes(ticksuffix=NBSP + "%", range=[0, 105], tickformat=",.0f", **where)
 
 
-def chart_taux(semaines: pd.DataFrame) -> go.Figure:
-    """Offset rate per week: what the tool had flagged as offsettable at t0 that was offset by t1."""
+def iso_week(day: dt.date) -> str:
+    """``2026-11-27`` → ``2026-W48`` (the weeks of `history.impact_national`)."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def mark_start(fig: go.Figure, weeks: list[str], debut: dt.date) -> None:
+    """A dashed vertical line after the last week "before" the start (pairs ending at or before it)."""
+    position = sum(1 for w in weeks if w <= iso_week(debut)) - 0.5
+    fig.add_vline(x=position, line={"color": "#161616", "dash": "dash", "width": 2})
+    fig.add_annotation(x=position, y=1.0, yref="paper", xanchor="left", yanchor="bottom", showarrow=False,
+                       text=f"Début de l'expérimentation ({format_date(debut)})", font={"size": 13})
+
+
+def chart_taux(semaines: pd.DataFrame, debut: dt.date | None = None) -> go.Figure:
+    """Offset rate per week: what the tool had flagged as offsettable at t0 that was offset by t1; the start of
+    the experiment marked when known."""
     fig = go.Figure()
     title = "Taux de compensation par semaine (compensations signalées faites / compensable au début)"
     if semaines.empty:
@@ -106,8 +121,10 @@ def chart_taux(semaines: pd.DataFrame) -> go.Figure:
                           "<br>Compensations signalées faites : %{customdata[3]}"
                           "<br>Compensable au début : %{customdata[4]}<extra></extra>",
         )
-    fig.update_xaxes(type="category")
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=[week_label(w) for w in weeks])
     fig.update_layout(showlegend=True)  # even with one group: say which
+    if debut is not None:
+        mark_start(fig, weeks, debut)
     style_figure(fig, title, montant_axis=None)
     _percent_axis(fig)
     return fig

@@ -4,7 +4,8 @@
   `compense_signale / compensable_debut` at most 100 %, the impact sums, the stocks at the end of the pairs);
 - per pilot department, each snapshot's stocks (`history.positions_historique`) beside the impact of the pair
   ending there (`history.impact`): its trend over the weeks;
-- per department, the companies behind `rembourse_a_risque` in its latest period (`refunds_at_risk`).
+- per department, the companies behind `rembourse_a_risque` in its latest period (`refunds_at_risk`);
+- the verdict (`experiment.evaluation`, issue 19), when the asset `experiment/evaluation` computed it.
 
 Everything is aggregated in DuckDB; pandas only sees a few rows per week and department. Amounts stay `Decimal`.
 A warehouse without history gives empty frames and the list of the missing tables, never an error.
@@ -12,6 +13,7 @@ A warehouse without history gives empty frames and the list of the missing table
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -19,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from onevision_dagster.consolidate.tables import MONEY
+from onevision_dagster.experiment.evaluation import read_evaluation
 from onevision_dagster.history.tables import IMPACT_MONEY_COLUMNS, IMPACT_NATIONAL_COLUMNS
 from onevision_dagster.reports.frames import history_tables_missing, query_frame
 from onevision_dagster.reports.refunds_at_risk import (
@@ -46,6 +49,15 @@ class ExperimentData:
     a_risque: pd.DataFrame  # AT_RISK_COLUMNS, the first AT_RISK_SHOWN per department
     a_risque_totaux: pd.DataFrame  # TOTAL_COLUMNS, every department with a pair
     tables_absentes: list[str] = field(default_factory=list)
+    evaluation: pd.DataFrame | None = None  # experiment.evaluation (EVALUATION_COLUMNS), None: never computed
+
+    @property
+    def debut(self) -> dt.date | None:
+        """The start the verdict used (the first snapshot date when ONEVISION_DEBUT_PILOTE is not set)."""
+        if self.evaluation is None or self.evaluation.empty:
+            return None
+        main = self.evaluation[~self.evaluation["placebo"].astype(bool)]
+        return None if main.empty or main["debut"].isna().all() else main["debut"].dropna().iloc[0]
 
     @property
     def derniere_semaine(self) -> str | None:
@@ -87,4 +99,4 @@ def load_experiment_data(con: duckdb.DuckDBPyConnection, pilotes: Sequence[str],
     evolution = query_frame(con, _trend_sql(), {"pilotes": list(pilots)})
     evolution.columns = list(TREND_COLUMNS)
     return ExperimentData(pilots, semaines, evolution, refunds_at_risk(con, limit_per_departement=shown),
-                          refunds_at_risk_totals(con))
+                          refunds_at_risk_totals(con), evaluation=read_evaluation(con))

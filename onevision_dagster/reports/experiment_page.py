@@ -14,6 +14,21 @@ import pandas as pd
 
 from onevision_dagster.app.outcomes import MOTIFS
 from onevision_dagster.app.worklists import LISTS
+from onevision_dagster.experiment.evaluation import (
+    PLACEBO_PREFIX,
+    contains_zero,
+    interval_text,
+    placebo_verdict,
+    verdict,
+)
+from onevision_dagster.experiment.indicators import INDICATORS, PRINCIPAL
+from onevision_dagster.experiment.outcomes_check import (
+    CONFIRME,
+    EN_ATTENTE,
+    NON_CONSTATE,
+    WEEKS,
+    count_by_department,
+)
 from onevision_dagster.history.tables import OTHERS, PILOT
 from onevision_dagster.reports.charts_experiment import (
     chart_departement,
@@ -50,6 +65,12 @@ TITLE = "One Vision — expérimentation : départements pilotes et autres dépa
 LIST_TITLES = {key: worklist.title for key, worklist in LISTS.items()}
 
 _HELP = {
+    "verdict": "Différence de différences : l'évolution du taux des départements pilotes entre les semaines avant "
+    "et après le début de l'expérimentation, moins celle des autres départements sur les mêmes semaines (chaque "
+    "taux pondéré par son dénominateur). La p-valeur compare cet écart à celui de toutes les façons de choisir "
+    "autant de « pilotes » parmi les départements (inférence par randomisation) ; l'intervalle à 95 % réunit les "
+    "effets que ce test ne rejette pas. Le placebo refait le calcul sur les seules semaines d'avant, avec un faux "
+    "début en leur milieu : il ne doit rien trouver. Méthode, hypothèses et limites : docs/evaluation.md.",
     "taux": "Part de ce que l'outil signalait comme compensable au début de chaque période (montant compensable "
     "des positions) qui a été compensé pendant la période : par entreprise, le plus petit de ses imputations et de "
     "son montant compensable au début, rapporté au montant compensable au début (au plus 100 %). Les périodes "
@@ -70,6 +91,10 @@ _HELP = {
     "remboursé et du montant compensable au début ; la somme d'un département est son « remboursé à risque ».",
     "suivi": "Ce que les agents ont fait des listes de travail de l'application (la dernière suite enregistrée "
     "par élément compte) et l'usage de l'application (fiches entreprises consultées, utilisateurs distincts).",
+    "verification": "Une compensation déclarée « faite » est confirmée quand l'un des "
+    f"{WEEKS} instantanés suivant le jour où elle a été enregistrée montre, pour ce SIREN, une imputation de créance "
+    "ou un paiement d'impôts professionnels ; non constatée quand ces "
+    f"{WEEKS} instantanés hebdomadaires ne montrent rien ; en attente tant qu'il y en a moins.",
 }
 
 
@@ -96,6 +121,55 @@ def _cards(data: ExperimentData) -> str:
         f'<div class="chiffre"><div class="libelle">{esc(label)}</div><div class="valeur">{esc(value)}</div>'
         f'<div class="detail">{esc(detail)}</div></div>' for label, value, detail in cards)
     return f'<p>Dernière semaine : {esc(week_span(week))}.</p><div class="chiffres">{body}</div>'
+
+
+def _points_cell(value: object) -> str:
+    if value is None or pd.isna(value):
+        return MISSING
+    return format_nombre(float(value) * 100, 1)
+
+
+def _verdict_table(evaluation: pd.DataFrame) -> str:
+    headers = [("Indicateur", False), ("Verdict", False), ("Écart (points)", True), ("Intervalle et p-valeur", False),
+               ("Régression à effets fixes (contrôle)", True), ("Placebo (points)", True),
+               ("Placebo : intervalle et p-valeur", False)]
+    placebos = {str(r["indicateur"]).removeprefix(PLACEBO_PREFIX): r
+                for r in evaluation[evaluation["placebo"].astype(bool)].to_dict("records")}
+    rows = []
+    for r in evaluation[~evaluation["placebo"].astype(bool)].to_dict("records"):
+        code = str(r["indicateur"])
+        pl = placebos.get(code)
+        estimated = r["estimation"] is not None and not pd.isna(r["estimation"])
+        pl_estimated = pl is not None and pl["estimation"] is not None and not pd.isna(pl["estimation"])
+        rows.append([esc(INDICATORS[code].libelle),
+                     esc(("non concluant" if contains_zero(r) else "effet") if estimated else "pas d'estimation"),
+                     esc(_points_cell(r["estimation"])), esc(interval_text(r) if estimated else MISSING),
+                     esc(_points_cell(r["estimation_regression"])),
+                     esc(_points_cell(pl["estimation"]) if pl_estimated else MISSING),
+                     esc(interval_text(pl) if pl_estimated else MISSING)])
+    return f'<div class="defile">{table_html(headers, rows, caption="Tous les indicateurs")}</div>'
+
+
+def _verdict_html(data: ExperimentData) -> str:
+    evaluation = data.evaluation
+    if evaluation is None:
+        return ('<p class="encadre">Le verdict n\'a pas encore été calculé dans cet entrepôt : lancez '
+                "<code>onevision run</code> ou matérialisez l'asset « experiment/evaluation ».</p>")
+    main = evaluation[(evaluation["indicateur"] == PRINCIPAL)].to_dict("records")
+    if not main:
+        return "<p class=\"encadre\">Aucune période dans l'historique : pas de verdict.</p>"
+    row = main[0]
+    placebo = evaluation[evaluation["indicateur"] == PLACEBO_PREFIX + PRINCIPAL].to_dict("records")
+    start = data.debut
+    context = (f"Début de l'expérimentation : {format_date(start)} (ONEVISION_DEBUT_PILOTE) ; "
+               if start is not None else "")
+    context += (f"{format_nombre(row['pilotes'])} département(s) pilote(s) "
+                f"({row['liste_pilotes'] or MISSING}) et {format_nombre(row['temoins'])} autre(s) ; "
+                f"{format_nombre(row['semaines_avant'])} semaine(s) avant, "
+                f"{format_nombre(row['semaines_apres'])} après.")
+    return (f'<p class="encadre" id="verdict-phrase"><strong>{esc(verdict(row))}</strong></p>'
+            + (f"<p>{esc(placebo_verdict(placebo[0]))}</p>" if placebo else "")
+            + f"<p>{esc(context)}</p>{_verdict_table(evaluation)}")
 
 
 _WEEK_HEADERS = [("Semaine", False), ("Groupe", False), ("Départements", True), ("Recouvré", True),
@@ -218,12 +292,33 @@ def _usage_table(usage: pd.DataFrame) -> str:
                       "départements compte dans chacun)")
 
 
-def _followup_html(followup: FollowUp) -> str:
+def _verification_html(followup: FollowUp, pilotes: tuple[str, ...]) -> str:
+    """Issue 19 point 5: the offsets declared done, confirmed or not by the later snapshots."""
+    if followup.faits.empty:
+        return "<p>Aucune compensation déclarée « faite » dans l'application.</p>"
+    if followup.verification is None:
+        return "<p>Les compensations déclarées faites n'ont pas pu être vérifiées : pas d'historique calculé.</p>"
+    counts = count_by_department(followup.verification)
+    headers = [("Département", False), ("Groupe", False), ("Déclarées faites", True), ("Confirmées", True),
+               ("Non constatées", True), ("En attente", True)]
+    rows = [[esc(r["departement"]), esc(group_label(PILOT if r["departement"] in pilotes else OTHERS)),
+             *(esc(format_nombre(r[c])) for c in ("faits", CONFIRME, NON_CONSTATE, EN_ATTENTE))]
+            for r in counts.to_dict("records")]
+    footer = [["Total", "", *(esc(format_nombre(int(counts[c].sum())))
+                              for c in ("faits", CONFIRME, NON_CONSTATE, EN_ATTENTE))]]
+    return (f'<p class="aide">{esc(_HELP["verification"])}</p>'
+            + table_html(headers, rows, caption="Compensations déclarées faites, vérifiées dans les extraits",
+                         footer=footer))
+
+
+def _followup_html(followup: FollowUp, pilotes: tuple[str, ...] = ()) -> str:
     if not followup.available:
         return f'<p class="encadre">Aucune donnée de suivi : {esc(followup.note)}</p>'
     motifs = ", ".join(MOTIFS.values())
     return (f"{figure_div('resultats', chart_resultats(followup.resultats_groupes, LIST_TITLES))}"
             f"{_outcomes_tables(followup)}"
+            f"<h3 id=\"verification\">Compensations faites : vérification dans les extraits</h3>"
+            f"{_verification_html(followup, pilotes)}"
             f'<p class="aide">Motifs possibles d\'un élément non pertinent : {esc(motifs)}.</p>'
             f"{figure_div('usage', chart_usage(followup.usage))}{_usage_table(followup.usage)}")
 
@@ -231,7 +326,7 @@ def _followup_html(followup: FollowUp) -> str:
 def render_experiment(data: ExperimentData, followup: FollowUp, out_dir: Path) -> str:
     s = data.semaines
     charts: list[tuple[str, str, Any]] = [
-        ("taux", "Taux de compensation", chart_taux(s)),
+        ("taux", "Taux de compensation", chart_taux(s, data.debut)),
         ("recouvre", "Montants recouvrés", chart_groupes(s, "recouvre", "Recouvré", "Montants recouvrés par semaine")),
         ("compensations", "Compensations faites", chart_groupes(
             s, "compense", "Compensé", "Compensations faites par semaine", subset="compense_signale",
@@ -255,12 +350,14 @@ def render_experiment(data: ExperimentData, followup: FollowUp, out_dir: Path) -
         f'<section id="a-risque"><h2>Remboursements à risque, par département</h2>'
         f'<p class="aide">{esc(_HELP["a-risque"])}</p>{_at_risk_html(data, out_dir)}</section>',
         f'<section id="suivi"><h2>Suivi par les agents</h2><p class="aide">{esc(_HELP["suivi"])}</p>'
-        f"{_followup_html(followup)}</section>",
+        f"{_followup_html(followup, data.pilotes)}</section>",
     ]
-    nav_items = [(k, t) for k, t, _ in charts] + [("pilotes", "Départements pilotes"),
+    nav_items = [("verdict", "Verdict")] + [(k, t) for k, t, _ in charts] + [("pilotes", "Départements pilotes"),
                                                  ("a-risque", "Remboursements à risque"), ("suivi", "Suivi")]
     nav = " ".join(f'<a href="#{esc(k)}">{esc(t)}</a>' for k, t in nav_items)
-    body = (f'{missing}<section id="chiffres-cles"><h2>Chiffres clés</h2>{_cards(data)}</section>'
+    body = (f'{missing}<section id="verdict"><h2>Verdict de l\'expérimentation</h2>{_verdict_html(data)}'
+            f'<p class="aide">{esc(_HELP["verdict"])}</p></section>'
+            f'<section id="chiffres-cles"><h2>Chiffres clés</h2>{_cards(data)}</section>'
             f'<nav class="sommaire">Aller à : {nav}</nav>' + "".join(sections))
     pilots = ", ".join(data.pilotes) or "aucun"
     subtitle = (f"<p>Départements pilotes : <strong>{esc(pilots)}</strong> (ONEVISION_PILOTES) — "
