@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                "ONEVISION_PUBLICATION": str(scratch / "publication"), "ONEVISION_APP_PORT": str(port),
                "ONEVISION_APP_DATABASE_URL": f"sqlite:///{scratch / 'app.sqlite'}"}
         env.pop("ONEVISION_PROXY_SECRET", None)
-        app = subprocess.Popen([str(Path(sys.executable).parent / "onevision"), "app"], env=env,
+        app = subprocess.Popen([str(Path(sys.executable).parent / "onevision"), "app", "--dev"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         _wait_started(base, app)

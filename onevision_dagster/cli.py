@@ -16,7 +16,7 @@ import traceback
 from datetime import date
 from pathlib import Path
 
-from onevision_dagster import cli_french
+from onevision_dagster import cli_french, filemodes
 from onevision_dagster.errors import OneVisionError
 from onevision_dagster.orchestration.config import ENV_DEFAULTS
 
@@ -144,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--host", default=None, help="adresse d'écoute (défaut : ONEVISION_APP_HOST ou 127.0.0.1 ; "
                    "hors boucle locale, ONEVISION_PROXY_SECRET est obligatoire)")
     a.add_argument("--port", type=int, default=None, help="port d'écoute (défaut : ONEVISION_APP_PORT ou 8766)")
+    a.add_argument("--dev", action="store_true", help="poste de développeur : démarre sans ONEVISION_PROXY_SECRET "
+                   "sur la boucle locale (en-têtes d'identité crus sans preuve ; jamais en production)")
 
     au = sub.add_parser("audit", parents=[common], help="exporte le journal d'audit de l'application en CSV",
                         description="Exporte le journal d'audit (recherches, consultations, listes, exports, "
@@ -328,10 +330,12 @@ def _rapports(args: argparse.Namespace) -> int:
 
 
 def _app(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from onevision_dagster.app.server import serve
     from onevision_dagster.app.settings import load_settings
 
-    settings = load_settings().with_listen(args.host, args.port)
+    settings = replace(load_settings().with_listen(args.host, args.port), dev=args.dev)
     settings.check_listen()
     serve(settings)
     return 0
@@ -356,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     import duckdb
 
     args = build_parser().parse_args(argv)
+    filemodes.restrict()  # every file written from here on is 0640 in 0750 folders
     try:
         return COMMANDS[args.command](args)
     except (OneVisionError, ValueError, FileNotFoundError, PermissionError, duckdb.Error) as e:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from onevision_dagster import filemodes
 from onevision_dagster.assets import all_assets
 from onevision_dagster.orchestration.config import default_resources
 from onevision_dagster.orchestration.jobs import (
@@ -19,6 +20,8 @@ from onevision_dagster.orchestration.sensors import (
     fiches_apres_historique,
     historique_apres_departement,
 )
+
+filemodes.restrict()  # code location and run workers: the warehouse, publication and exports are 0640 (issue 20)
 
 defs = dg.Definitions(
     assets=all_assets,

@@ -363,7 +363,7 @@ def free_port() -> int:
 def app_settings(tmp: Path, publication: Path, **overrides) -> AppSettings:
     base = AppSettings(host="127.0.0.1", port=free_port(), warehouse=tmp / "w.duckdb", publication=publication,
                        database_url=f"sqlite:///{tmp / 'app.sqlite'}", signing_key=b"k" * 32,
-                       dagster_url="http://127.0.0.1:3000")
+                       dagster_url="http://127.0.0.1:3000", dev=True)
     return replace(base, **overrides)
 
 

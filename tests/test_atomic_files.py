@@ -17,7 +17,7 @@ def test_a_file_is_replaced_only_when_its_writing_succeeded(tmp_path: Path) -> N
         tmp.write_text("v1", encoding="utf-8")
         assert not target.exists()  # nothing visible before the rename
     assert target.read_text(encoding="utf-8") == "v1"
-    assert stat.S_IMODE(target.stat().st_mode) == 0o644  # readable by the report server's user
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # the service group reads it, others nothing
 
     with pytest.raises(RuntimeError), written_beside(target) as tmp:
         tmp.write_text("moitié", encoding="utf-8")

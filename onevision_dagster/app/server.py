@@ -103,6 +103,9 @@ def serve(settings: AppSettings) -> None:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     logging.getLogger("onevision.app").setLevel(logging.INFO)
     server = make_server(settings)
+    if settings.dev and not settings.proxy_secret:
+        log.warning("MODE DÉVELOPPEUR (--dev) : démarrage sans ONEVISION_PROXY_SECRET, les en-têtes d'identité sont "
+                    "crus sans preuve qu'ils viennent du proxy ; jamais en production")
     where = f"http://{settings.host}:{settings.port}/"
     print(f"Application One Vision : {where} (publication lue dans {settings.publication}) — Ctrl+C pour arrêter",
           flush=True)

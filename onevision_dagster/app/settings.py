@@ -88,7 +88,14 @@ class AppSettings:
         return replace(self, host=host or self.host, port=self.port if port is None else port)
 
     def check_listen(self) -> None:
-        """Refuses to listen beyond the loopback without the proxy's shared secret."""
+        """Refuses to start without the proxy's shared secret: anywhere (a local process could forge the identity
+        headers too) unless `dev` (`onevision app --dev`, a developer's machine, on the loopback only)."""
+        if self.loopback and not self.proxy_secret and not self.dev:
+            raise OneVisionError(
+                "Refus de démarrer sans ONEVISION_PROXY_SECRET : sans ce secret partagé avec le proxy, tout processus "
+                "de la machine pourrait se faire passer pour un agent. Définissez-le (le même dans la configuration "
+                "du proxy), ou, sur un poste de développeur seulement, lancez `onevision app --dev`."
+            )
         if not self.loopback and not self.proxy_secret:
             raise OneVisionError(
                 f"Refus de démarrer sur {self.host} : hors de la boucle locale, les en-têtes d'identité ne sont "

@@ -103,7 +103,11 @@ def open_store(url: str) -> sa.Engine:
         if database and database != ":memory:":
             from pathlib import Path
 
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            from onevision_dagster import filemodes
+
+            Path(database).parent.mkdir(mode=filemodes.DIR_MODE, parents=True, exist_ok=True)
+            Path(database).touch(mode=filemodes.FILE_MODE)  # the audit names agents: never world-readable
+            filemodes.private_file(Path(database))
     elif engine.dialect.name != "postgresql":
         raise OneVisionError(f"Base non prise en charge : {engine.dialect.name} (SQLite ou PostgreSQL).")
     try:
