@@ -141,13 +141,15 @@ def rule_fault(spec: SourceSpec, r: dict[str, str]) -> bool:
         return c("reste_a_recouvrer") > c("montant_titre")
     if spec.name == "credits_tva":
         granted = r["MONTANT_ACCORDE"]
-        if r["STATUT"] == "ACCORDEE" and not granted:
+        if r["STATUT"] in ("ACCORDEE", "REMBOURSEE", "IMPUTEE") and not granted:  # version 3: all three
             return True
         if granted and r["STATUT"] not in ("ACCORDEE", "REMBOURSEE", "IMPUTEE"):
             return True
         return bool(granted) and c("MONTANT_ACCORDE") > c("MONTANT_DEMANDE")
     if spec.name == "entreprises":
-        return bool(r["procedure_collective"]) != bool(r["date_jugement"])
+        published = r["date_publication_bodacc"]  # version 3: only with a procedure, never before its judgment
+        return (bool(r["procedure_collective"]) != bool(r["date_jugement"])
+                or bool(published) and (not r["procedure_collective"] or published < r["date_jugement"]))
     return False
 
 

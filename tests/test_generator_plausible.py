@@ -7,11 +7,13 @@ A landing zone of two departments × 2 000 companies × 4 weekly snapshots is de
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from dateutil.easter import easter
+from dateutil.relativedelta import relativedelta
 
 from onevision_dagster.contract.sources import CREDITS_TVA, SOURCES_BY_NAME
 from onevision_dagster.demo import shares
@@ -195,3 +197,125 @@ def test_first_snapshot_follows_the_documented_shares(zone) -> None:
     assert within(ceased.mean(), shares.CEASED_SHARE * (1 - shares.PROCEDURE_SHARE), n, slack=0.005)
     # procedures shown: the drawn share, less those the register has not caught up with yet
     assert within(reg["procedure_collective"].notna().mean(), shares.PROCEDURE_SHARE, n, slack=0.005)
+
+
+# ----- contract version 3 (issue 16, item 7) -----------------------------------------------------------------
+
+def _holidays(year: int) -> set[date]:
+    """French public holidays (art. 642 CPC as SOURCES.md section 6 lists them)."""
+    e = easter(year)
+    return {date(year, 1, 1), e + timedelta(days=1), date(year, 5, 1), date(year, 5, 8), e + timedelta(days=39),
+            e + timedelta(days=50), date(year, 7, 14), date(year, 8, 15), date(year, 11, 1), date(year, 11, 11),
+            date(year, 12, 25)}
+
+
+def _deadline(published: date, months: int) -> date:
+    """Art. 641 (same day number or the month's last day) then art. 642 (next working day)."""
+    d = published + relativedelta(months=months)
+    while d.weekday() >= 5 or d in _holidays(d.year):
+        d += timedelta(days=1)
+    return d
+
+
+def _state(published: pd.Timestamp, as_of: date) -> str:
+    """The `etat` of SOURCES.md section 6 of a pre-judgment claim, creditor and court in metropolitan France."""
+    if pd.isna(published):
+        return "BODACC_INCONNU"
+    if as_of <= _deadline(published.date(), 2):
+        return "A_DECLARER"
+    return "RELEVE_POSSIBLE" if as_of <= _deadline(published.date(), 6) else "FORCLOS"
+
+
+def _procedures(zone) -> pd.DataFrame:
+    """Companies whose latest register shows a procedure opened by the latest date, with their claims' state."""
+    reg = rows(zone, "entreprises", latest=True)
+    open_ = reg[reg["procedure_collective"].notna() & (reg["date_jugement"] <= pd.Timestamp(AS_OF))].copy()
+    open_["etat"] = [_state(p, AS_OF) for p in open_["date_publication_bodacc"]]
+    return open_[["siren", "departement", "date_jugement", "date_publication_bodacc", "etat"]]
+
+
+def test_bodacc_publications_put_procedures_in_each_state(zone) -> None:
+    everyone = rows(zone, "entreprises")
+    published = everyone[everyone["date_publication_bodacc"].notna()]
+    assert published["procedure_collective"].notna().all()  # only with a procedure
+    assert (published["date_publication_bodacc"] >= published["date_jugement"]).all()  # never before the judgment
+    assert (published["date_publication_bodacc"] <= published["date"]).all()  # published by the file's date
+    procs = _procedures(zone)
+    for d in DEPTS:
+        assert set(procs[procs["departement"] == d]["etat"]) == set(shares.BODACC_STATES), d
+    observed = procs["etat"].value_counts(normalize=True)
+    for state, share in shares.BODACC_STATES.items():  # the documented proportions (docs/demo.md)
+        assert within(observed[state], share, len(procs)), (state, observed.to_dict())
+
+
+def _open_debts(zone, source: str) -> pd.DataFrame:
+    """Open lines of the latest snapshot (remaining > 0) with their debtor's SIREN."""
+    f = rows(zone, source, latest=True)
+    if source == "impots_pro":
+        return f[f["mt_droits"] + f["mt_penalites"] - f["mt_paye"] > 0]
+    if source == "amendes":
+        return f[(f["statut"] == "EN_RECOUVREMENT") & (f["montant_majore"] > f["montant_paye"])]
+    if source == "spl":
+        return f[f["reste_a_recouvrer"] > 0].assign(siren=f["siret_debiteur"].str[:9])
+    f = f[f["statut"].isin(["PRIS_EN_CHARGE", "EN_RECOUVREMENT"]) & (f["montant"] > f["montant_recouvre"])]
+    ident = f["identifiant_debiteur"]
+    return f.assign(siren=ident.where(~ident.str.startswith("FR"), ident.str[4:]).str[:9])
+
+
+def test_claims_arising_before_and_after_a_judgment(zone) -> None:
+    procs = _procedures(zone)[["siren", "date_jugement", "etat"]]
+    day = pd.Timestamp(AS_OF)
+    for d in DEPTS:
+        def about(source: str, d: str = d) -> pd.DataFrame:
+            f = _open_debts(zone, source)
+            return f[f["dept"] == d].merge(procs, on="siren")
+
+        taxes = about("impots_pro")
+        # a CFE of the judgment's year, due after it: it arose on 1 January, before the judgment — to declare
+        cfe = taxes[(taxes["code_impot"] == "CFE") & (taxes["periode"] == taxes["date_jugement"].dt.year.astype(str))
+                     & (taxes["date_exigibilite"] > taxes["date_jugement"]) & (taxes["phase"] != "PASSIF_PROCEDURE")]
+        assert len(cfe) >= 5, d
+        assert (cfe["date_exigibilite"] > day).any() and (cfe["date_exigibilite"] <= day).any()  # due or not yet
+        fines = about("amendes")
+        late = fines[(fines["date_majoration"] > fines["date_jugement"])
+                     & (fines["date_infraction"] < fines["date_jugement"])]
+        assert len(late) >= 3 and late["siren"].notna().all(), d
+        titles = pd.concat([about("spl"), about("rnf")])
+        assert (titles["date_emission"] > titles["date_jugement"]).sum() >= 5, d  # arose after: to qualify
+        # claims arising before the judgment, to declare, in each state of the publication
+        before = pd.concat([taxes[taxes["phase"] != "PASSIF_PROCEDURE"][["siren", "etat"]],
+                            fines[fines["date_infraction"] < fines["date_jugement"]][["siren", "etat"]],
+                            titles[titles["date_emission"] < titles["date_jugement"]][["siren", "etat"]]])
+        assert set(before["etat"]) == set(shares.BODACC_STATES), d
+
+
+def test_credits_in_one_department_against_taxes_due_in_another(zone) -> None:
+    day = pd.Timestamp(AS_OF)
+    taxes = rows(zone, "impots_pro", latest=True)
+    due = taxes[(taxes["mt_droits"] + taxes["mt_penalites"] - taxes["mt_paye"] > 0) & (taxes["date_exigibilite"] <= day)
+                & (taxes["sursis"] == "N") & (taxes["phase"] != "PASSIF_PROCEDURE")]
+    vat, exc = rows(zone, "credits_tva", latest=True), rows(zone, "excedents", latest=True)
+    credits = pd.concat([vat[vat["statut"] == "ACCORDEE"][["siren", "dept"]],
+                         exc[exc["statut"] == "A_RESTITUER"][["siren", "dept"]]])
+    blocked = set(_procedures(zone)["siren"]) | set(taxes[taxes["phase"] == "PASSIF_PROCEDURE"]["siren"])
+    pairs = credits.merge(due[["siren", "dept"]], on="siren", suffixes=("_credit", "_dette"))
+    pairs = pairs[(pairs["dept_credit"] != pairs["dept_dette"]) & ~pairs["siren"].isin(blocked)]
+    per_direction = pairs.drop_duplicates(["siren", "dept_credit"]).groupby(["dept_credit", "dept_dette"]).size()
+    # what the national `compensations` output shows: a credit here, pursuable taxes there, both ways
+    assert per_direction.get(("17", "33"), 0) >= 4 and per_direction.get(("33", "17"), 0) >= 4, per_direction
+
+
+def test_refunded_and_applied_claims_carry_their_amount(zone) -> None:
+    vat = rows(zone, "credits_tva")
+    settled = vat[vat["statut"].isin(["ACCORDEE", "REMBOURSEE", "IMPUTEE"])]
+    assert {"REMBOURSEE", "IMPUTEE"} <= set(settled["statut"])
+    assert settled["montant_accorde"].notna().all()
+    assert (settled["montant_accorde"] <= settled["montant_demande"]).all()
+    assert vat[~vat["statut"].isin(["ACCORDEE", "REMBOURSEE", "IMPUTEE"])]["montant_accorde"].isna().all()
+    # the deliberately bad rows break the version-3 rules too: a refund without its amount, a register row
+    # published before its judgment or without a procedure
+    summary, decoded = zone
+    rejects = pd.concat([decoded[r.path].rejects for r in summary.records])
+    amount = rejects[rejects["colonne"] == "MONTANT_ACCORDE"]["contenu"]
+    assert amount.str.contains(r";(?:REMBOURSEE|IMPUTEE)$").any()
+    assert (rejects["colonne"] == "date_publication_bodacc").sum() >= 2

@@ -41,7 +41,8 @@ _PUBLIC_PROFILES = ("public", "etat_etranger")
 # hash fields
 (_F_HOM, _F_PAT, _F_ACT, _F_NOM, _F_LIEU, _F_REG, _F_SUF, _F_ACC, _F_SIG, _F_CAT, _F_CP, _F_NUM, _F_VOIE,
  _F_VNOM, _F_ADDR, _F_CRE, _F_CREN, _F_ETAT, _F_PROC, _F_PROCK, _F_JUG, _F_JUGF, _F_NIC, _F_OOS, _F_PRE,
- _F_OUT, _F_OUTCP, _F_ARR, _F_LAG, _F_ETR, _F_FORME, _F_PAYS) = range(1, 33)  # fmt: skip
+ _F_OUT, _F_OUTCP, _F_ARR, _F_LAG, _F_ETR, _F_FORME, _F_PAYS, _F_BOD, _F_BODAGE, _F_BODDEL,
+ _F_REGLAG) = range(1, 37)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,49 @@ def arrival(seed: int, lay: Layout, gidx: np.ndarray, n_snapshots: int) -> np.nd
     return np.where(late, np.minimum(1 + (u / rate).astype(np.int64), n_snapshots - 1), 0)
 
 
+BODACC_STATES = tuple(shares.BODACC_STATES)  # A_DECLARER RELEVE_POSSIBLE FORCLOS BODACC_INCONNU
+
+
+def bodacc_state(seed: int, gidx: np.ndarray) -> np.ndarray:
+    """Index in BODACC_STATES of the state a company's claims are drawn to be in at the latest snapshot."""
+    return weighted(unif(seed, _F_BOD, np.asarray(gidx, dtype=np.int64)), list(shares.BODACC_STATES.values()))
+
+
+def _procedure_dates(seed: int, gidx: np.ndarray, anchor_d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(judgment, BODACC publication, first day the register shows the procedure) of a would-be procedure.
+
+    The publication is drawn first, its age at the latest snapshot (`anchor_d`) putting the claims to declare
+    in the drawn state (`shares.BODACC_PUBLICATION_AGE_DAYS`, clear of the deadlines' boundaries even with the
+    two extra months of R. 622-24); the judgment 7-30 days before it; the register shows the procedure from
+    the publication (the register learns it from the BODACC) or up to two weeks later. A procedure of unknown
+    publication keeps the version-2 drawing: judgment within three years, shown 7-90 days after it.
+    """
+    state = bodacc_state(seed, gidx)
+    u = unif(seed, _F_BODAGE, gidx)
+    lo = np.array([shares.BODACC_PUBLICATION_AGE_DAYS[s][0] for s in BODACC_STATES[:3]] + [0])[state]
+    hi = np.array([shares.BODACC_PUBLICATION_AGE_DAYS[s][1] for s in BODACC_STATES[:3]] + [0])[state]
+    # recent publications a little more frequent within each band
+    age = lo + ((hi - lo) * u**1.3).astype(np.int64)
+    publication = anchor_d - age
+    d_lo, d_hi = shares.BODACC_DELAY_DAYS
+    jug_known = publication - d_lo - below(seed, _F_BODDEL, gidx, d_hi - d_lo + 1)
+    r_lo, r_hi = shares.REGISTER_AFTER_BODACC_DAYS
+    visible_known = publication + r_lo + below(seed, _F_REGLAG, gidx, r_hi - r_lo + 1)
+    # unknown publication: judgments within three years, recent ones a little more frequent
+    jug_unknown = anchor_d - (3 * 365 * unif(seed, _F_JUG, gidx) ** 1.3).astype(np.int64)
+    lag = shares.REGISTER_LAG_DAYS[0] + below(seed, _F_LAG, gidx, np.diff(shares.REGISTER_LAG_DAYS)[0] + 1)
+    unknown = state == BODACC_STATES.index("BODACC_INCONNU")
+    jug = np.where(unknown, jug_unknown, jug_known)
+    publication = np.where(unknown, NO_DATE, publication)
+    visible = np.where(unknown, jug_unknown + lag, visible_known)
+    # a few judgments dated after the extract, already shown by the register (a hearing set): not published
+    announced = unif(seed, _F_JUGF, gidx) < shares.ANNOUNCED_JUDGMENT_SHARE
+    jug = np.where(announced, anchor_d + 1 + below(seed, _F_JUG, gidx, 60), jug)
+    visible = np.where(announced, jug - 60, visible)
+    publication = np.where(announced, NO_DATE, publication)
+    return jug, publication, visible
+
+
 def frame(seed: int, ctx_code: str, lay: Layout, gidx: np.ndarray, anchor: date, outside: tuple[str, ...],
           n_snapshots: int = 1) -> Frame:
     """Every attribute of the companies `gidx` (a pure function of seed and index).
@@ -222,14 +266,8 @@ def frame(seed: int, ctx_code: str, lay: Layout, gidx: np.ndarray, anchor: date,
     creation = np.where(unif(seed, _F_CREN, gidx) < 0.02, NO_DATE, creation)
     has_proc = unif(seed, _F_PROC, gidx) < shares.PROCEDURE_SHARE
     proc_k = weighted(unif(seed, _F_PROCK, gidx), list(shares.PROCEDURE_KINDS.values()))
-    # judgments within three years, recent ones a little more frequent
-    jug = anchor_d - (3 * 365 * unif(seed, _F_JUG, gidx) ** 1.3).astype(np.int64)
-    lag = shares.REGISTER_LAG_DAYS[0] + below(seed, _F_LAG, gidx, np.diff(shares.REGISTER_LAG_DAYS)[0] + 1)
-    visible = jug + lag
-    # a few judgments dated after the extract, already shown by the register (a hearing set)
-    announced = unif(seed, _F_JUGF, gidx) < shares.ANNOUNCED_JUDGMENT_SHARE
-    jug = np.where(announced, anchor_d + 1 + below(seed, _F_JUG, gidx, 60), jug)
-    visible = np.where(announced, jug - 60, visible)
+    jug, publication, visible = _procedure_dates(seed, gidx, anchor_d)
+    nic4 = 1 + below(seed, _F_NIC, gidx, 3)
     nic4 = 1 + below(seed, _F_NIC, gidx, 3)
 
     fr: Frame = {
@@ -252,6 +290,7 @@ def frame(seed: int, ctx_code: str, lay: Layout, gidx: np.ndarray, anchor: date,
         "ceased": unif(seed, _F_ETAT, gidx) < shares.CEASED_SHARE,
         "procedure": np.where(has_proc, PROCEDURES[proc_k], None),
         "jugement": np.where(has_proc, jug, NO_DATE),
+        "publication": np.where(has_proc, publication, NO_DATE),
         "visible_from": np.where(has_proc, visible, NO_DATE),
         "arrival": arrival(seed, lay, gidx, n_snapshots),
     }
@@ -299,7 +338,8 @@ def _out_of_scope(seed: int, fr: Frame, mask: np.ndarray, rank: np.ndarray, dept
     fr["categorie"] = fr["categorie"].copy()
     fr["categorie"][rows] = cat
     public = rows[np.isin(profiles(cat), [PROFILE_NAMES.index(p) for p in _PUBLIC_PROFILES])]
-    for col, value in (("procedure", None), ("jugement", NO_DATE), ("visible_from", NO_DATE), ("ceased", False)):
+    for col, value in (("procedure", None), ("jugement", NO_DATE), ("publication", NO_DATE), ("visible_from", NO_DATE),
+                       ("ceased", False)):
         fr[col] = fr[col].copy()
         fr[col][public] = value
 
@@ -346,6 +386,7 @@ def la_poste(cp: str, commune: str) -> Frame:
         "ceased": np.array([False]),
         "procedure": np.array([None], dtype=object),
         "jugement": np.array([NO_DATE]),
+        "publication": np.array([NO_DATE]),
         "visible_from": np.array([NO_DATE]),
         "arrival": np.array([0]),
         "profile": profiles(np.array(["5510"], dtype=object)),

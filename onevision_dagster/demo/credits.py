@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from onevision_dagster.contract.sources import CREANCES_IS, CREDITS_TVA, EXCEDENTS
-from onevision_dagster.demo import shares
+from onevision_dagster.demo import cases, shares
 from onevision_dagster.demo.bad_rows import Fill, py_amount, py_cents
 from onevision_dagster.demo.categories import IS_RECEIVABLE_CHANCE, TAX_CODES, TAX_WEIGHTS, VAT_CLAIM_CHANCE
 from onevision_dagster.demo.cells import (
@@ -37,7 +37,7 @@ from onevision_dagster.demo.lines import SourceModel, Window
 # contract version 2's statuses (IMPUTEE: the refund was applied to the company's debts)
 VAT_STATUTS = tuple(shares.VAT_STATUTS)
 FILED, REVIEWED, GRANTED, REJECTED, REFUNDED, APPLIED = range(len(VAT_STATUTS))
-VAT_WITH_AMOUNT = (GRANTED, REFUNDED, APPLIED)  # MONTANT_ACCORDE filled
+VAT_WITH_AMOUNT = (GRANTED, REFUNDED, APPLIED)  # MONTANT_ACCORDE filled (required for the three in version 3)
 _VAT_MAX_AGE = np.array([30, 120, 90, 900, 900, 900])  # days since filing, per status, in the first snapshot
 
 
@@ -84,12 +84,14 @@ def vat_fresh_key(ctx: Department, t: int) -> Fill:
 def vat_rule(row: dict[str, str], rng: np.random.Generator) -> None:
     r = rng.random()
     asked = py_cents(row["MONTANT_DEMANDE"])
-    if r < 1 / 3:  # granted more than claimed
-        row["STATUT"] = "ACCORDEE"
+    # version 3: a refunded or applied claim needs its amount as much as a granted one
+    with_amount = ("ACCORDEE", "REMBOURSEE", "IMPUTEE")[int(rng.integers(3))]
+    if r < 1 / 3:  # granted, paid or applied more than claimed
+        row["STATUT"] = with_amount
         more = asked + 1 + int(rng.integers(max(asked, 100)))
         row["MONTANT_ACCORDE"] = py_amount(more, CREDITS_TVA, "MONTANT_ACCORDE")
-    elif r < 2 / 3:  # granted without an amount
-        row["STATUT"] = "ACCORDEE"
+    elif r < 2 / 3:  # granted, paid or applied without an amount
+        row["STATUT"] = with_amount
         row["MONTANT_ACCORDE"] = ""
     else:  # an amount for a claim not granted
         row["STATUT"] = ("DEPOSEE", "EN_INSTRUCTION", "REJETEE")[int(rng.integers(3))]
@@ -107,8 +109,16 @@ _IMPOT_WEIGHTS = TAX_WEIGHTS[:, [TAX_CODES.index(c) for c in _IMPOTS]]
 
 def exc_build(ctx: Department, rng: np.random.Generator, k: int, w: Window) -> Frame:
     idx, _ = debtors(ctx, rng, k, la_poste=0, snapshot=w.snapshot)
+    # version 3: multi-department companies hold an overpayment to give back here (and owe taxes elsewhere):
+    # one in the first snapshot's stock, then a new one now and then
+    cross = ctx.cross_idx[ctx.cross_credit]
+    if not w.stock:
+        cross = cases.chosen(rng, cross, shares.CROSS_NEW_CREDIT_PER_WEEK)
+    case, cos = cases.place(rng, np.zeros(k, dtype=bool), cross)
+    idx[case] = cos
     impot = weighted_rows(rng.random(k), _IMPOT_WEIGHTS, ctx.pool["profile"][idx])
     statut = choice(rng, list(shares.EXCEDENT_STATUTS.values()), k) if w.stock else np.full(k, TO_RETURN)
+    statut[case] = TO_RETURN
     constat = w.t - rng.integers(0, np.where(statut == TO_RETURN, 120, 700)) if w.stock else w.born(rng, k, 1)
     year = years(np.array([w.t]))[0]
     exercice = year - 1 - (rng.integers(0, 4, k) if w.stock else 0)

@@ -8,13 +8,15 @@ The same few companies recur across sources (debts and credits), so positions co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
 from onevision_dagster.demo import shares
+from onevision_dagster.demo.cases import CrossLinks
 from onevision_dagster.demo.categories import COMMERCIALE
+from onevision_dagster.demo.cells import day
 from onevision_dagster.demo.companies import DEPT_POS, Layout, arrival, frame, la_poste, postal_table
 from onevision_dagster.demo.frames import Frame, concat, size
 from onevision_dagster.demo.hashing import rng_for
@@ -35,10 +37,13 @@ class Department:
     unknown_idx: np.ndarray
     la_poste_idx: int
     commercial_idx: np.ndarray  # local commercial companies present from the first snapshot
+    latest: int = 0  # the latest snapshot's date (day number)
+    cross_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # multi-department companies
+    cross_credit: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # ... holding credits here
 
 
 def department(seed: int, code: str, lay: Layout, anchor: date, outside: tuple[str, ...],
-               peers: Sequence[str], n_snapshots: int) -> Department:
+               peers: Sequence[str], n_snapshots: int, cross: CrossLinks | None = None) -> Department:
     pos = DEPT_POS[code]
     base = pos * lay.stride
     own = frame(seed, code, lay, base + np.arange(lay.n_register), anchor, outside, n_snapshots)
@@ -58,6 +63,14 @@ def department(seed: int, code: str, lay: Layout, anchor: date, outside: tuple[s
     start = sum(size(f) for f in parts)
     parts.append(frame(seed, code, lay, base + lay.unknown_start + np.arange(lay.n_unknown), anchor, (), 1))
     unknown_idx = np.arange(start, start + lay.n_unknown)
+    # multi-department companies (version 3): this department's own are rows of its frame, the others are added
+    cross = cross or CrossLinks.empty()
+    home = (cross.gidx // lay.stride) == pos
+    cross_idx = np.where(home, cross.gidx % lay.stride, 0)
+    if (~home).any():
+        start = sum(size(f) for f in parts)
+        parts.append(frame(seed, code, lay, cross.gidx[~home], anchor, outside, n_snapshots))
+        cross_idx[~home] = start + np.arange(int((~home).sum()))
     cps, _, communes = postal_table(seed, code, lay.n)
     parts.append(la_poste(str(cps[0]), str(communes[0])))
     pool = concat(parts)
@@ -75,6 +88,9 @@ def department(seed: int, code: str, lay: Layout, anchor: date, outside: tuple[s
         unknown_idx=unknown_idx,
         la_poste_idx=size(pool) - 1,
         commercial_idx=commercial if len(commercial) else local[:1],
+        latest=day(anchor),
+        cross_idx=cross_idx.astype(np.int64),
+        cross_credit=cross.credit_here,
     )
 
 

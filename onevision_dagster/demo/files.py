@@ -82,17 +82,25 @@ class RegisterFile:
         base = ctx.pos * ctx.lay.stride + ctx.lay.bad_start
         bad_sirens = sirens(seed, base + np.arange(ctx.lay.stride - ctx.lay.bad_start))
         jug_iso = fmt_date(t - 200, "YYYY-MM-DD")
+        pub_iso, early_iso = fmt_date(t - 180, "YYYY-MM-DD"), fmt_date(t - 230, "YYYY-MM-DD")
 
         def fresh(row: dict[str, str], i: int) -> None:
             row["siren"] = f"{bad_sirens[i]:09d}"
 
         def rule(row: dict[str, str], rng: np.random.Generator) -> None:
-            if rng.random() < 0.5:
-                row["procedure_collective"] = ("SAUVEGARDE", "REDRESSEMENT", "LIQUIDATION")[int(rng.integers(3))]
-                row["date_jugement"] = ""
-            else:
-                row["procedure_collective"] = ""
-                row["date_jugement"] = jug_iso
+            r = rng.random()
+            procedure = ("SAUVEGARDE", "REDRESSEMENT", "LIQUIDATION")[int(rng.integers(3))]
+            row["date_publication_bodacc"] = ""
+            if r < 0.3:  # a procedure without its judgment
+                row["procedure_collective"], row["date_jugement"] = procedure, ""
+            elif r < 0.6:  # a judgment without a procedure
+                row["procedure_collective"], row["date_jugement"] = "", jug_iso
+            elif r < 0.8:  # version 3: a BODACC publication without a procedure
+                row["procedure_collective"], row["date_jugement"] = "", ""
+                row["date_publication_bodacc"] = pub_iso
+            else:  # version 3: published before the judgment
+                row["procedure_collective"], row["date_jugement"] = procedure, jug_iso
+                row["date_publication_bodacc"] = early_iso
 
         rng = rng_for(seed, ctx.pos, 100) if k == 0 else rng_for(seed, ctx.pos, 100, k)
         built = Built(cells, fresh, rule)

@@ -1,6 +1,7 @@
 """amendes (AMD): fines, often without a usable SIREN, so their names and addresses vary as real ones do.
 
 Written-off fines (ADMISE_NON_VALEUR) are more than a year old; no fine is surcharged after the file's date.
+Version 3: a few fines of companies in a procedure were surcharged after the judgment for an offence before it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from onevision_dagster.contract.sources import AMENDES
-from onevision_dagster.demo import shares
+from onevision_dagster.demo import cases, shares
 from onevision_dagster.demo import vocabulary as v
 from onevision_dagster.demo.bad_rows import Fill, paid_more
 from onevision_dagster.demo.cells import NO_DATE, amount, dates, join, nulls, pad, pick, strs, where
@@ -29,11 +30,18 @@ def _key(code: str, seq: np.ndarray) -> object:
 
 def build(ctx: Department, rng: np.random.Generator, k: int, w: Window) -> Frame:
     idx, kind = debtors(ctx, rng, k, la_poste=1 if w.stock else 0, snapshot=w.snapshot)
+    # version 3: a fine surcharged after a company's judgment for an offence before it (first snapshot's stock)
+    case = np.zeros(0, dtype=np.int64)
+    if w.stock:
+        cand = cases.judged(ctx.pool, ctx.lay.n, w.t)
+        case, cos = cases.place(rng, np.zeros(k, dtype=bool), cases.chosen(rng, cand, shares.FINE_AFTER_JUDGMENT))
+        idx[case], kind[case] = cos, LOCAL
     d = take(ctx.pool, idx)
     siren9 = pad(d["siren"], 9)
     form = choice(rng, list(shares.FINE_SIREN_FORMS.values()), k)
     located = (kind == LOCAL) | (kind == OUT_OF_SCOPE)
     form = np.where(located, form, np.where(form == 1, 1, 0))  # foreign / unknown: always the SIREN
+    form[case] = 0  # the case's fine carries its SIREN
     wrong = (d["siren"] // 10) * 10 + (d["siren"] % 10 + 1 + rng.integers(0, 9, k)) % 10
     short = rng.random(k) < 0.2
     invalid = where(short, pad(d["siren"] // 10, 8), pad(wrong, 9))
@@ -92,6 +100,11 @@ def build(ctx: Department, rng: np.random.Generator, k: int, w: Window) -> Frame
     majoration = np.where(old, majoration - 365 - rng.integers(0, 700, k), majoration)
     infraction = majoration - 45 - rng.integers(0, 75, k)
     infraction = np.where(rng.random(k) < 0.03, NO_DATE, infraction)
+    if len(case):
+        jug = ctx.pool["jugement"][idx[case]]
+        statut[case] = OPEN
+        majoration[case] = cases.after_judgment(rng, jug, w.t)
+        infraction[case] = jug - 1 - rng.integers(0, 60, len(case))
     partial = (due * rng.uniform(0.1, 0.9, k)).astype(np.int64)
     paid = np.select(
         [statut == PAID, (statut == OPEN) & (rng.random(k) < 0.25), (statut == WRITTEN_OFF) & (rng.random(k) < 0.2)],
@@ -100,6 +113,7 @@ def build(ctx: Department, rng: np.random.Generator, k: int, w: Window) -> Frame
     )
     if not w.stock:
         paid = np.zeros(k, dtype=np.int64)
+    paid[case] = 0
     return {
         "NUM_AMENDE": _key(ctx.code, w.seq0 + np.arange(k)),
         "DATE_INFRACTION": dates(infraction, "DD/MM/YYYY"),

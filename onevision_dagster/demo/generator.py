@@ -1,4 +1,4 @@
-"""Synthetic landing zone (SOURCES.md, version 2) for demos, load tests and pipeline tests.
+"""Synthetic landing zone (SOURCES.md, version 3) for demos, load tests and pipeline tests.
 
 `generate_landing` writes, for each of `instantanes` weekly dates ending on `as_of`, the national register
 and the seven extracts of each department, with the movements of section 9 between consecutive snapshots.
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from onevision_dagster.contract.departements import ALL_DEPARTEMENTS, PILOT_DEPARTEMENTS
 from onevision_dagster.demo import credits, fines, rnf, shares, spl, taxes
+from onevision_dagster.demo.cases import cross_links
 from onevision_dagster.demo.cells import day
 from onevision_dagster.demo.companies import DEPT_POS, Layout
 from onevision_dagster.demo.department import department
@@ -113,9 +114,13 @@ def write_zone(out: Path, plan: ZonePlan, dates: Sequence[date], seed: int, bad_
     writer = Writer(out, summary, bad_row_rate)
     registers = [writer.open_register(dt) for dt in dates]
     models = source_models(seed)
+    # companies with credits in one generated department and due taxes in another (version 3)
+    sourced = {d: plan.layout(d) for d in order if d in plan.with_sources}
+    cross = cross_links(seed, sourced, plan.peers, dates[-1], {d: plan.outside for d in sourced}, len(dates))
     try:
         for d in order:
-            ctx = department(seed, d, plan.layout(d), dates[-1], plan.outside, plan.peers.get(d, ()), len(dates))
+            ctx = department(seed, d, plan.layout(d), dates[-1], plan.outside, plan.peers.get(d, ()), len(dates),
+                             cross.get(d))
             for k, reg in enumerate(registers):
                 reg.add(ctx, seed, days, k, writer.n_bad)
             if d not in plan.with_sources:

@@ -2,7 +2,8 @@
 
 A company appears from its arrival snapshot on; a collective procedure from the day the register catches up
 with the judgment (BODACC lag), so a tax claim can be filed in a procedure the register does not show yet;
-a company in liquidation is shown ceased (etat_administratif 'C') as soon as its procedure is shown.
+a company in liquidation is shown ceased (etat_administratif 'C') as soon as its procedure is shown; the
+BODACC publication date with the procedure, unless it is not known (version 3).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def register_view(fr: Frame, t: int, snapshot: int, snapshot_days: list[int]) ->
         "etat_administratif": strs(etat),
         "procedure_collective": strs(procedure),
         "date_jugement": dates(np.where(shown, rows["jugement"], NO_DATE), "YYYY-MM-DD"),
-        # published in the BODACC two weeks after the judgment (the demo's v3 cases: docs/demo.md)
-        "date_publication_bodacc": dates(np.where(shown & (rows["jugement"] != NO_DATE), rows["jugement"] + 14,
-                                                  NO_DATE), "YYYY-MM-DD"),
+        # version 3: the publication of a shown procedure once it happened; empty when not known (docs/demo.md)
+        "date_publication_bodacc": dates(np.where(shown & (rows["publication"] != NO_DATE) & (rows["publication"] <= t),
+                                                  rows["publication"], NO_DATE), "YYYY-MM-DD"),
     }

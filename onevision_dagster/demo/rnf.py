@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from onevision_dagster.contract.sources import RNF
-from onevision_dagster.demo import shares
+from onevision_dagster.demo import cases, shares
 from onevision_dagster.demo import vocabulary as v
 from onevision_dagster.demo.bad_rows import Fill, paid_more
 from onevision_dagster.demo.cells import amount, cents_lognormal, dates, join, pad, pick, s, where, years
@@ -25,6 +25,8 @@ TAKEN_UP, IN_RECOVERY, SETTLED, CANCELLED = (STATUTS.index(c) for c in shares.RN
 
 def build(ctx: Department, rng: np.random.Generator, k: int, w: Window) -> Frame:
     idx, _ = debtors(ctx, rng, k, la_poste=1 if w.stock else 0, snapshot=w.snapshot)
+    case, cos = cases.titles_after_judgment(ctx, rng, k, w, shares.TITLE_AFTER_JUDGMENT["rnf"])
+    idx[case] = cos
     siren = ctx.pool["siren"][idx]
     form = choice(rng, (0.5, 0.3, 0.2), k)  # SIREN, SIRET, VAT number
     nic4 = np.where(rng.random(k) < 0.7, ctx.pool["nic4"][idx], 4 + rng.integers(0, 60, k))
@@ -37,6 +39,7 @@ def build(ctx: Department, rng: np.random.Generator, k: int, w: Window) -> Frame
         multi[rng.integers(k)] = True
         nature = where(multi, "REDEVANCE\nCOMPLÉMENT DE TITRE", nature)
     emission = w.born(rng, k, 1200)
+    emission[case] = cases.after_judgment(rng, ctx.pool["jugement"][cos], w.t)
     montant = cents_lognormal(rng, 1500, 1.3, k)
     if w.stock:
         statut = choice(rng, list(shares.RNF_STATUTS.values()), k)
@@ -45,6 +48,7 @@ def build(ctx: Department, rng: np.random.Generator, k: int, w: Window) -> Frame
     else:
         statut = np.full(k, TAKEN_UP)
         recouvre = np.zeros(k, dtype=np.int64)
+    statut[case], recouvre[case] = IN_RECOVERY, 0  # unpaid: a claim arising after the judgment
     seq = w.seq0 + np.arange(k)
     return {
         "numero_titre": join(s(years(emission)), "-RNF-", ctx.code, "-", pad(seq, 7)),

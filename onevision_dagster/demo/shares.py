@@ -41,7 +41,15 @@ CEASED_SHARE = 0.08  # ceased without a procedure
 PROCEDURE_SHARE = 0.04  # companies with a collective procedure (judgment within three years)
 PROCEDURE_KINDS = {"SAUVEGARDE": 0.2, "REDRESSEMENT": 0.35, "LIQUIDATION": 0.45}
 ANNOUNCED_JUDGMENT_SHARE = 0.01  # of procedures: the register shows a judgment dated after the extract
-REGISTER_LAG_DAYS = (7, 90)  # the register shows a judgment this many days after it (BODACC)
+REGISTER_LAG_DAYS = (7, 90)  # ... of unknown publication: the register shows it this many days after the judgment
+# version 3: the BODACC publication of the opening judgment puts the claims of a procedure, at the latest
+# snapshot, in one of the four states of `declarations` (SOURCES.md section 6), drawn per company:
+BODACC_STATES = {"A_DECLARER": 0.25, "RELEVE_POSSIBLE": 0.15, "FORCLOS": 0.50, "BODACC_INCONNU": 0.10}
+# days between the publication and the latest snapshot, per state: within two months (to declare); past four
+# months but within six (relief still possible, even with the two extra months of R. 622-24); past six months
+BODACC_PUBLICATION_AGE_DAYS = {"A_DECLARER": (15, 50), "RELEVE_POSSIBLE": (130, 175), "FORCLOS": (200, 3 * 365)}
+BODACC_DELAY_DAYS = (7, 30)  # the publication follows the judgment by this many days
+REGISTER_AFTER_BODACC_DAYS = (0, 14)  # the register shows a published procedure this many days after publication
 NEW_COMPANIES_PER_WEEK = 0.002  # companies that appear in the register between two snapshots
 
 # ----- who a line is about ---------------------------------------------------------------------------------
@@ -56,6 +64,14 @@ TAX_NOT_YET_DUE_SHARE = 0.08  # DATE_EXIGIBILITE after the extract: dettes_a_ech
 TAX_SURSIS_SHARE = 0.05
 CLAIM_FILED_SHARE = 0.85  # pre-judgment taxes of a company in procedure filed as claims (PASSIF_PROCEDURE)
 CLAIM_FILED_DAYS = (0, 60)  # ... this many days after the judgment
+# version 3: claims arising before and after a judgment, in the first snapshot's stock, per company in a
+# procedure (judged by the latest snapshot for the CFE, by the first snapshot for the others):
+CFE_OF_JUDGMENT_YEAR = 0.40  # a CFE of the judgment's year (arose on 1 January), due on 15 December after it
+FINE_AFTER_JUDGMENT = 0.25  # a fine surcharged after the judgment for an offence before it
+TITLE_AFTER_JUDGMENT = {"spl": 0.25, "rnf": 0.15}  # a title issued after the judgment
+# version 3: companies with credits in one department and due taxes in another (same SIREN in both extracts)
+CROSS_DEPARTMENT_SHARE = 0.004  # of each department's companies, paired with one other generated department
+CROSS_NEW_CREDIT_PER_WEEK = 0.25  # ... a new overpayment to give back in the credit's department, per week
 VAT_STATUTS = {
     "DEPOSEE": 0.12, "EN_INSTRUCTION": 0.18, "ACCORDEE": 0.22, "REJETEE": 0.10, "REMBOURSEE": 0.28, "IMPUTEE": 0.10,
 }  # fmt: skip

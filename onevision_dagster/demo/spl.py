@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from onevision_dagster.contract.sources import SPL
-from onevision_dagster.demo import shares
+from onevision_dagster.demo import cases, shares
 from onevision_dagster.demo import vocabulary as v
 from onevision_dagster.demo.bad_rows import Fill, paid_more
 from onevision_dagster.demo.cells import amount, cents_lognormal, dates, pad, pick, s, strs, where, years
@@ -54,10 +54,13 @@ def _rank_within(key: np.ndarray) -> np.ndarray:
 def make_build(seed: int):
     def build(ctx: Department, rng: np.random.Generator, k: int, w: Window) -> Frame:
         idx, _ = debtors(ctx, rng, k, la_poste=2 if w.stock else 0, snapshot=w.snapshot)
+        case, cos = cases.titles_after_judgment(ctx, rng, k, w, shares.TITLE_AFTER_JUDGMENT["spl"])
+        idx[case] = cos
         d = take(ctx.pool, idx)
         codes, labels = collectivities(seed, ctx)
         coll = rng.integers(0, len(codes), k)
         emission = w.born(rng, k, 1500)
+        emission[case] = cases.after_judgment(rng, ctx.pool["jugement"][cos], w.t)
         exercice = years(emission)
         if w.stock:
             num = _rank_within(coll.astype(np.int64) * 10_000 + exercice)
@@ -81,6 +84,7 @@ def make_build(seed: int):
         else:
             reste = montant.copy()
             etape = np.full(k, AMIABLE)
+        reste[case], etape[case] = montant[case], AMIABLE  # unpaid: a claim arising after the judgment
         return {
             "code_collectivite": strs(codes[coll]),
             "libelle_collectivite": strs(labels[coll]),
