@@ -147,6 +147,19 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--dev", action="store_true", help="poste de développeur : démarre sans ONEVISION_PROXY_SECRET "
                    "sur la boucle locale (en-têtes d'identité crus sans preuve ; jamais en production)")
 
+    d = sub.add_parser("document", parents=[common], help="document à envoyer (notification, déclaration, SATD)",
+                       description="Rédige, d'après l'entrepôt, un document pour une entreprise et un département "
+                       "(docs/documents.md) : notification d'affectation (art. L. 257 B LPF), déclaration de "
+                       "créances (art. L. 622-24 C. com.) ou projet de SATD commune (art. L. 262 LPF).")
+    d.add_argument("kind", choices=("notification", "declaration", "satd"), metavar="document",
+                   help="notification|declaration|satd")
+    d.add_argument("siren", help="SIREN (9 chiffres, espaces admis)")
+    d.add_argument("--departement", required=True, type=_departement, help="département de la position (ex. 17)")
+    d.add_argument("--format", choices=("odt", "pdf"), default=None,
+                   help="odt (modifiable dans LibreOffice) ou pdf ; défaut : d'après l'extension de --out, sinon odt")
+    d.add_argument("--out", required=True, type=Path, help="fichier à écrire (.odt ou .pdf)")
+    _add_warehouse(d)
+
     au = sub.add_parser("audit", parents=[common], help="exporte le journal d'audit de l'application en CSV",
                         description="Exporte le journal d'audit (recherches, consultations, listes, exports, "
                         "suites données, refus) au format CSV des agents, heure de Paris.")
@@ -322,6 +335,22 @@ def _fiche(args: argparse.Namespace) -> int:
     return 0
 
 
+def _document(args: argparse.Namespace) -> int:
+    from onevision_dagster.documents import draft
+    from onevision_dagster.warehouse import open_for_reading
+
+    fmt = args.format or ("pdf" if args.out.suffix.lower() == ".pdf" else "odt")
+    required = {"notification": ("marts.positions", "core.lignes_creances", "core.lignes_dettes"),
+                "declaration": ("marts.positions", "marts.declarations"),
+                "satd": ("marts.positions", "core.lignes_dettes")}[args.kind]
+    with open_for_reading(args.warehouse, required) as con:
+        _, content, summary = draft(con, args.kind, args.siren, args.departement, fmt)
+    args.out.write_bytes(content)
+    amounts = ", ".join(f"{k} {v:.2f}" for k, v in summary.items() if hasattr(v, "as_tuple"))
+    print(f"Document écrit : {args.out} ({amounts})")
+    return 0
+
+
 def _rapports(args: argparse.Namespace) -> int:
     from onevision_dagster.reports.server import serve_reports
 
@@ -353,7 +382,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"generate": _generate, "run": _run, "historique": _historique, "export": _export, "fiche": _fiche,
-            "rapports": _rapports, "app": _app, "audit": _audit}
+            "rapports": _rapports, "app": _app, "audit": _audit, "document": _document}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = "onevision_dagster"
-DOMAIN_ROOMS = ("contract", "ingest", "consolidate", "history", "experiment", "reports", "app", "demo")
+DOMAIN_ROOMS = ("contract", "ingest", "consolidate", "history", "experiment", "reports", "app", "demo",
+                "documents")
 DAGSTER_ROOTS = {"dagster", "dagster_webserver", "dagster_duckdb", "dagster_postgres", "dagster_graphql",
                  "dagster_pipes", "dagster_shared"}
 
