@@ -421,3 +421,30 @@ def test_weekly_chart_marks_the_start() -> None:
     assert line.x0 == line.x1 == 2.5  # between the third and the fourth category
     assert any(a.text == "Début de l'expérimentation (21/01/2026)" for a in fig.layout.annotations)
     assert not [s for s in chart_taux(weeks).layout.shapes if s.type == "line"]
+
+
+def test_the_asset_stores_the_evaluation_with_the_configured_start(tmp_path: Path) -> None:
+    import dagster as dg
+
+    from onevision_dagster.assets.experiment import evaluation
+    from onevision_dagster.errors import OneVisionError
+    from onevision_dagster.resources import Settings, Warehouse
+
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as con:
+        _history(con)
+    result = dg.materialize([evaluation], resources={"warehouse": Warehouse(path=str(path)),
+                                                     "settings": Settings(pilotes="17", debut_pilote="2026-01-14")})
+    assert result.success
+    meta = result.asset_materializations_for_node("experiment__evaluation")[0].metadata
+    assert meta["debut"].value == "14/01/2026"
+    assert meta["verdict"].value.startswith("Non concluant : les pilotes compensent 25 points de plus")
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert read_evaluation(con)["debut"].iloc[0] == W2
+    # without a start: the first snapshot, nothing before it, nothing estimated
+    dg.materialize([evaluation], resources={"warehouse": Warehouse(path=str(path)), "settings": Settings(pilotes="17")})
+    with duckdb.connect(str(path), read_only=True) as con:
+        first = read_evaluation(con).iloc[0]
+    assert first["debut"] == W1 and pd.isna(first["estimation"]) and first["semaines_avant"] == 0
+    with pytest.raises(OneVisionError, match="ONEVISION_DEBUT_PILOTE invalide"):
+        Settings(debut_pilote="14/01/2026").pilot_start()

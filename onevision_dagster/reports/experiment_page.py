@@ -76,18 +76,21 @@ _HELP = {
     "son montant compensable au début, rapporté au montant compensable au début (au plus 100 %). Les périodes "
     "sont regroupées par semaine ISO de leur fin ; pilotes et autres départements sur les mêmes semaines.",
     "recouvre": "Paiements reçus sur les dettes suivies (amendes, produits locaux, impôts professionnels, recettes "
-    "non fiscales) entre deux instantanés. Une dette payée par compensation y figure aussi.",
-    "compensations": "Créances imputées sur des dettes (compensations faites) ; en plein, la part que l'outil "
-    "avait signalée comme compensable au début de la période.",
+    "non fiscales) entre deux instantanés, par tous moyens : une dette payée par compensation y figure aussi. Les "
+    "compensations faites sont donc « dont par compensation » : les mêmes euros, jamais un second résultat.",
+    "compensations": "Créances imputées sur des dettes (compensations faites) : une partie du recouvré, pas un "
+    "résultat de plus ; en plein, la part que l'outil avait signalée comme compensable au début de la période.",
     "remboursements": "Créances remboursées par l'État ; en plein, la part « à risque » : remboursée à une "
-    "entreprise qui, au début de la période, devait des impôts exigibles compensables (le plus petit des deux). "
+    "entreprise qui, au début de la période, devait des impôts échus et poursuivables compensables (le plus petit "
+    "des deux). "
     "C'est le chiffre que l'outil doit faire baisser.",
     "stocks": "Sommes des positions des départements du groupe à la fin des périodes de la semaine : dettes "
-    "exigibles, créances certaines et exigibles, montant compensable.",
+    "échues, créances certaines et dues (côte à côte, jamais soustraites), montant compensable.",
     "pilotes": "Chaque département pilote, instantané par instantané : en haut les flux de la période qui se "
     "termine à cette date, en bas les stocks à cette date.",
     "a-risque": "Pour chaque département, sa dernière période : les entreprises remboursées alors qu'elles "
-    "devaient au début de la période des impôts exigibles compensables. À risque = le plus petit du montant "
+    "devaient au début de la période des impôts échus et poursuivables compensables. À risque = le plus petit du "
+    "montant "
     "remboursé et du montant compensable au début ; la somme d'un département est son « remboursé à risque ».",
     "suivi": "Ce que les agents ont fait des listes de travail de l'application (la dernière suite enregistrée "
     "par élément compte) et l'usage de l'application (fiches entreprises consultées, utilisateurs distincts).",
@@ -104,7 +107,8 @@ _CARDS = (
     ("Remboursé à risque", lambda r: format_euros(r["rembourse_a_risque"]),
      lambda r: f"sur {format_euros(r['rembourse'])} remboursés ; {format_nombre(r['nb_departements'])} "
                "département(s)"),
-    ("Recouvré", lambda r: format_euros(r["recouvre"]), lambda r: f"compensé : {format_euros(r['compense'])}"),
+    ("Recouvré (tous moyens)", lambda r: format_euros(r["recouvre"]),
+     lambda r: f"dont par compensation : {format_euros(r['compense'])} (les mêmes euros, pas un second résultat)"),
 )
 
 
@@ -164,7 +168,7 @@ def _verdict_html(data: ExperimentData) -> str:
     context = (f"Début de l'expérimentation : {format_date(start)} (ONEVISION_DEBUT_PILOTE) ; "
                if start is not None else "")
     context += (f"{format_nombre(row['pilotes'])} département(s) pilote(s) "
-                f"({row['liste_pilotes'] or MISSING}) et {format_nombre(row['temoins'])} autre(s) ; "
+                f"({row['liste_pilotes'].replace(',', ', ') or MISSING}) et {format_nombre(row['temoins'])} autre(s) ; "
                 f"{format_nombre(row['semaines_avant'])} semaine(s) avant, "
                 f"{format_nombre(row['semaines_apres'])} après.")
     return (f'<p class="encadre" id="verdict-phrase"><strong>{esc(verdict(row))}</strong></p>'
@@ -172,10 +176,10 @@ def _verdict_html(data: ExperimentData) -> str:
             + f"<p>{esc(context)}</p>{_verdict_table(evaluation)}")
 
 
-_WEEK_HEADERS = [("Semaine", False), ("Groupe", False), ("Départements", True), ("Recouvré", True),
-                 ("Compensé", True), ("dont signalé", True), ("Compensable au début", True),
+_WEEK_HEADERS = [("Semaine", False), ("Groupe", False), ("Départements", True), ("Recouvré (tous moyens)", True),
+                 ("dont par compensation", True), ("dont signalé par l'outil", True), ("Compensable au début", True),
                  ("Taux de compensation", True), ("Remboursé", True), ("dont à risque", True),
-                 ("Dettes exigibles (fin)", True), ("Créances certaines (fin)", True), ("Compensable (fin)", True)]
+                 ("Dettes échues (fin)", True), ("Créances certaines (fin)", True), ("Compensable (fin)", True)]
 
 
 def _weeks_table(semaines: pd.DataFrame) -> str:
@@ -195,9 +199,9 @@ def _weeks_table(semaines: pd.DataFrame) -> str:
 
 
 def _pilot_table(evolution: pd.DataFrame) -> str:
-    headers = [("Instantané", False), ("Période", False), ("Entreprises", True), ("Recouvré", True),
-               ("Compensé", True), ("dont signalé", True), ("Taux de compensation", True), ("Remboursé", True),
-               ("dont à risque", True), ("Dettes exigibles", True), ("Créances certaines", True),
+    headers = [("Instantané", False), ("Période", False), ("Entreprises", True), ("Recouvré (tous moyens)", True),
+               ("dont par compensation", True), ("dont signalé par l'outil", True), ("Taux de compensation", True),
+               ("Remboursé", True), ("dont à risque", True), ("Dettes échues", True), ("Créances certaines", True),
                ("Compensable", True)]
     rows = []
     for r in evolution.itertuples(index=False):
@@ -327,10 +331,12 @@ def render_experiment(data: ExperimentData, followup: FollowUp, out_dir: Path) -
     s = data.semaines
     charts: list[tuple[str, str, Any]] = [
         ("taux", "Taux de compensation", chart_taux(s, data.debut)),
-        ("recouvre", "Montants recouvrés", chart_groupes(s, "recouvre", "Recouvré", "Montants recouvrés par semaine")),
-        ("compensations", "Compensations faites", chart_groupes(
-            s, "compense", "Compensé", "Compensations faites par semaine", subset="compense_signale",
-            subset_label="dont signalé")),
+        ("recouvre", "Montants recouvrés", chart_groupes(
+            s, "recouvre", "Recouvré (tous moyens)", "Montants recouvrés par semaine, dont par compensation",
+            subset="compense", subset_label="dont par compensation")),
+        ("compensations", "Compensations faites (une partie du recouvré)", chart_groupes(
+            s, "compense", "Compensé", "Compensations faites par semaine (déjà comptées dans le recouvré)",
+            subset="compense_signale", subset_label="dont signalé")),
         ("remboursements", "Remboursements et remboursé à risque", chart_groupes(
             s, "rembourse", "Remboursé", "Remboursements par semaine et remboursé à risque",
             subset="rembourse_a_risque", subset_label="dont à risque")),
