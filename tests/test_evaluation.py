@@ -448,3 +448,10 @@ def test_the_asset_stores_the_evaluation_with_the_configured_start(tmp_path: Pat
     assert first["debut"] == W1 and pd.isna(first["estimation"]) and first["semaines_avant"] == 0
     with pytest.raises(OneVisionError, match="ONEVISION_DEBUT_PILOTE invalide"):
         Settings(debut_pilote="14/01/2026").pilot_start()
+
+
+def test_a_warehouse_without_history_gets_an_empty_evaluation() -> None:
+    with duckdb.connect() as con:
+        frame, start = run_evaluation(con, ["17"], None)
+        assert frame.empty and start is None
+        assert read_evaluation(con).empty  # stored empty: the dashboard says there is no verdict, no error

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from onevision_dagster.consolidate.tables import execute, transaction
-from onevision_dagster.experiment.indicators import INDICATORS
+from onevision_dagster.experiment.indicators import HISTORY_TABLES, INDICATORS, first_snapshot, load_panel
 from onevision_dagster.experiment.inference import ALPHA, infer, twfe
 
 EXPORT_COLUMNS = ("indicateur", "estimation", "ic_bas", "ic_haut", "p_valeur", "tirages", "pilotes", "temoins",
@@ -202,10 +202,12 @@ def run_evaluation(con: duckdb.DuckDBPyConnection, pilotes: Sequence[str], debut
                    **options: int) -> tuple[pd.DataFrame, dt.date | None]:
     """Reads the indicators from the history, evaluates them and stores the result; `debut` None: the first
     snapshot date (then nothing is "before" and nothing is estimated, which the verdict says)."""
-    from onevision_dagster.experiment.indicators import first_snapshot, load_panel
-
-    start = debut if debut is not None else first_snapshot(con)
-    if start is None:
+    present = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
+    if not set(HISTORY_TABLES) <= present:  # history never computed (`onevision run --sans-historique`)
+        start = debut
+        frame = pd.DataFrame(columns=list(EVALUATION_COLUMNS))
+    elif (start := debut if debut is not None else first_snapshot(con)) is None:
         frame = pd.DataFrame(columns=list(EVALUATION_COLUMNS))
     else:
         frame = evaluate(load_panel(con), pilotes, start, **options)

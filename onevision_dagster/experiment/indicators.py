@@ -21,6 +21,7 @@ import pandas as pd
 from onevision_dagster.consolidate.tables import MONEY
 
 DEBT_SOURCES = ("amendes", "spl", "impots_pro", "rnf")
+HISTORY_TABLES = ("history.impact", "history.mouvements", "history.positions_historique", "history.instantanes")
 PANEL_COLUMNS = ("indicateur", "departement", "date_debut", "date_fin", "numerateur", "denominateur")
 
 
