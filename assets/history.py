@@ -149,15 +149,23 @@ def impact_departement(context: dg.AssetExecutionContext, warehouse: Warehouse) 
     description="L'expérimentation : par semaine ISO, départements pilotes (`ONEVISION_PILOTES`) contre les "
     "autres — taux de compensation, montants recouvrés, `rembourse_a_risque`, stocks.",
 )
-def impact_national(warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+def impact_national(context: dg.AssetExecutionContext, warehouse: Warehouse,
+                    settings: Settings) -> dg.MaterializeResult:
     with reported_as_failure(), warehouse.connect() as con:
+        # a snapshot of one department landed late changes the other departments' impact rows dated after it
+        refreshed = impact.refresh_stale_impacts(con)
+        for dept, t0, t1 in refreshed:
+            context.log.info(f"Impact {dept} {t0:%d/%m/%Y} → {t1:%d/%m/%Y} recalculé : un instantané d'un autre "
+                             "département daté au plus du début de la paire a été calculé depuis")
         impact.build_impact_national(con, settings.pilot_codes())
         count = validate_table(con, "history.impact_national", None, None, HISTORY_MODELS["history.impact_national"])
         preview = con.execute("SELECT semaine, groupe, nb_departements, recouvre, compense_signale, "
                               "compensable_debut, taux_compensation, rembourse_a_risque FROM history.impact_national "
                               "ORDER BY semaine DESC, groupe LIMIT 12").df()
     meta = {"dagster/row_count": dg.MetadataValue.int(count), "pilotes": dg.MetadataValue.text(
-        ", ".join(settings.pilot_codes()))}
+        ", ".join(settings.pilot_codes())),
+        "impacts_recalcules": dg.MetadataValue.text(
+            ", ".join(f"{d} {t0:%d/%m/%Y}→{t1:%d/%m/%Y}" for d, t0, t1 in refreshed) or "aucun")}
     if len(preview):
         meta["apercu"] = dg.MetadataValue.md(preview.astype(str).to_markdown(index=False, disable_numparse=True))
     return dg.MaterializeResult(metadata=meta)

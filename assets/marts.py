@@ -22,9 +22,10 @@ from .pools import DUCKDB_POOL
 from .sources import REGISTER_KEY
 
 OFFSETTING_BASIS = (
-    "`montant_compensable` = min(créances certaines et exigibles, dettes compensables), où seules les dettes "
-    "d'impôts professionnels exigibles à la date de situation et sans sursis de paiement sont compensables "
-    "(art. L. 257 B et R. 257 B-1 LPF ; sursis : art. L. 277 LPF) ; une créance à échoir ne l'est pas avant sa date. "
+    "`montant_compensable` = min(créances certaines et échues, dettes compensables), où seules les dettes "
+    "d'impôts professionnels échues à la date de situation et poursuivables (ni sursis de paiement, art. L. 277 "
+    "LPF, ni procédure collective) sont compensables (art. L. 257 B et R. 257 B-1 LPF) ; une créance à échoir ne "
+    "l'est pas avant sa date. "
     "Amendes, recettes non fiscales et produits locaux sont hors L. 257 B (d'autres voies existent : compensation "
     "de droit commun, SATD ; l'agent en juge). Il vaut 0 quand une procédure collective est ouverte (art. L. 622-7 "
     "Code de commerce) ou qu'une créance a été déclarée au passif d'une procédure, même absente du registre : "
@@ -69,7 +70,9 @@ def _check(name: str, result: tuple[bool, dict], asset: dg.AssetKey, blocking_se
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
     description="Position consolidée de chaque entreprise du périmètre dans le département : dettes par source, "
-    "créances certaines et potentielles, solde, ancienneté. " + OFFSETTING_BASIS,
+    "dont suspendues (sursis, titre contesté, procédure collective : art. L. 277 LPF, L. 1617-5 CGCT, L. 622-21 "
+    "C. com.) et poursuivables, créances certaines et potentielles, ancienneté ; jamais de solde (section 8). "
+    + OFFSETTING_BASIS,
     check_specs=[
         dg.AssetCheckSpec("totaux_egaux_aux_lignes", asset=POSITIONS, blocking=True,
                           description="Totaux des positions = somme des lignes unifiées ouvertes."),
@@ -157,4 +160,71 @@ def panel_debiteurs_communs_national(warehouse: Warehouse) -> dg.MaterializeResu
     return dg.MaterializeResult(metadata={"dagster/row_count": dg.MetadataValue.int(count)})
 
 
-marts_assets = [positions, panel_debiteurs_communs, positions_nationales, panel_debiteurs_communs_national]
+DECLARATIONS = dg.AssetKey(["marts", "declarations"])
+COMPENSATIONS = dg.AssetKey(["marts", "compensations"])
+
+
+@dg.asset(
+    key=DECLARATIONS,
+    deps=[POSITIONS, LIGNES_DETTES, REGISTER_KEY],
+    partitions_def=departements_partitions,
+    automation_condition=FOLLOW_UPSTREAM,
+    group_name="marts",
+    pool=DUCKDB_POOL,
+    kinds={"duckdb"},
+    description="Créances à déclarer au mandataire dans une procédure collective (art. L. 622-24 C. com.), une "
+    "ligne par dette ouverte d'une entreprise en procédure (sauf déjà déclarée au passif), avec la date limite de "
+    "déclaration (publication au BODACC + 2 mois, + 2 pour l'outre-mer : art. R. 622-24) et celle du relevé de "
+    "forclusion (+ 6 mois : art. L. 622-26), reportées au jour ouvrable suivant (art. 641 et 642 CPC). Une créance "
+    "née le jour du jugement ou après est « à qualifier » (art. L. 622-17) ; « forclos » signifie « à examiner ».",
+    check_specs=[dg.AssetCheckSpec(
+        "declarations_egales_aux_lignes", asset=DECLARATIONS, blocking=True,
+        description="Par entreprise en procédure, les créances à déclarer = dettes échues + à échoir + non-valeur "
+        "− passif déjà déclaré de sa position.")],
+)
+def declarations(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    dept = context.partition_key
+    with reported_as_failure(), warehouse.connect() as con:
+        count = consolidation.build_declarations(con, dept)["marts.declarations"]  # checked before commit
+        by_state = dict(con.execute("SELECT etat, count(*) FROM marts.declarations WHERE departement = ? "
+                                    "GROUP BY 1 ORDER BY 1", [dept]).fetchall())
+        check = _check("declarations_egales_aux_lignes", consistency.declarations_match_lines(con, dept),
+                       DECLARATIONS)
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": dg.MetadataValue.int(count),
+                  "par_etat": dg.MetadataValue.json({k: int(v) for k, v in by_state.items()})},
+        check_results=[check])
+
+
+@dg.asset(
+    key=COMPENSATIONS,
+    deps=[POSITIONS, POSITIONS_NATIONALES],
+    automation_condition=NATIONAL_CONDITION,
+    group_name="national",
+    pool=DUCKDB_POOL,
+    kinds={"duckdb"},
+    description="Ce que les créances certaines et échues d'un département peuvent payer des impôts compensables "
+    "de l'entreprise dans tous les départements (art. L. 257 B LPF : le contribuable, pas le service) : une ligne "
+    "par SIREN et département créancier, chaque autre département lu à son dernier instantané daté au plus de la "
+    "date de situation (historique), bloquée par une procédure collective ou un passif déclaré.",
+    check_specs=[dg.AssetCheckSpec(
+        "compensations_egales_aux_positions", asset=COMPENSATIONS, blocking=True,
+        description="Créances et impôts compensables de chaque ligne = ceux de la position du département ; "
+        "montant de la position pour une entreprise présente dans un seul département.")],
+)
+def compensations(warehouse: Warehouse) -> dg.MaterializeResult:
+    with reported_as_failure(), warehouse.connect() as con:
+        count = consolidation.build_compensations(con)["marts.compensations"]  # checked before commit
+        row = con.execute("SELECT coalesce(sum(montant_compensable), 0), count(*) FILTER "
+                          "(WHERE dettes_compensables_autres > 0) FROM marts.compensations").fetchone()
+        check = _check("compensations_egales_aux_positions", consistency.compensations_match_positions(con),
+                       COMPENSATIONS)
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": dg.MetadataValue.int(count),
+                  "montant_compensable": dg.MetadataValue.float(float(row[0])),
+                  "lignes_entre_departements": dg.MetadataValue.int(row[1])},
+        check_results=[check])
+
+
+marts_assets = [positions, panel_debiteurs_communs, positions_nationales, panel_debiteurs_communs_national,
+                declarations, compensations]

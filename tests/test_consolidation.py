@@ -111,7 +111,7 @@ def validate_all(con: duckdb.DuckDBPyConnection) -> None:
 @pytest.fixture(scope="module")
 def samples() -> duckdb.DuckDBPyConnection:
     con = sample_warehouse()
-    assert build_all(con) == ["17"]
+    assert build_all(con) == ["17", "95"]
     return con
 
 
@@ -161,12 +161,13 @@ def test_fine_attachment_methods(samples: duckdb.DuckDBPyConnection) -> None:
         "8": ("SIREN", "443210984", "", ""),
         "12": ("NOM_CODE_POSTAL", "520987611", "", "1"),
         "14": ("", "", "AUCUN_CANDIDAT", "0"),
-        "15": ("SIREN", "424242428", "", ""),
+        "15": ("", "", "PERSONNE_PHYSIQUE", ""),  # a sole trader: nothing of the fine kept but its place (v3)
         "17": ("SIREN", "790112239", "", ""),
         "19": ("SIREN", "735173510", "", ""),
         "20": ("SIREN", "301122339", "", ""),
         "21": ("SIREN", "444555668", "", ""),
-        "22": ("SIREN", "443210984", "", ""),
+        "22": ("SIREN", "845123454", "", ""),
+        "23": ("SIREN", "443210984", "", ""),
     }
 
 
@@ -193,9 +194,16 @@ def test_every_fine_is_attached_or_listed(samples: duckdb.DuckDBPyConnection) ->
         """SELECT r.num_amende FROM core.rattachement_amendes r
            LEFT JOIN core.non_positionnees n
              ON n.departement = r.departement AND n.source = 'amendes' AND n.reference = r.num_amende
-           WHERE r.siren IS NULL AND n.motif IS DISTINCT FROM 'NON_RATTACHEE'"""
+           WHERE r.siren IS NULL AND r.motif <> 'PERSONNE_PHYSIQUE' AND n.motif IS DISTINCT FROM 'NON_RATTACHEE'"""
     ).fetchall()
     assert orphans == []
+    # a natural person's fine is listed out of scope by its file and line only, no SIREN, no key (v3)
+    natural = samples.execute(
+        """SELECT n.motif, n.siren, n.reference, r.raison_sociale, r.code_postal, r.siren_source
+           FROM core.rattachement_amendes r JOIN core.non_positionnees n
+             ON n.departement = r.departement AND n.source = 'amendes' AND n.fichier = r.fichier AND n.ligne = r.ligne
+           WHERE r.motif = 'PERSONNE_PHYSIQUE'""").fetchall()
+    assert natural == [("HORS_PERIMETRE", None, None, None, None, None)]
 
 
 def test_every_line_is_positioned_or_listed(samples: duckdb.DuckDBPyConnection) -> None:
@@ -214,7 +222,14 @@ def test_every_line_is_positioned_or_listed(samples: duckdb.DuckDBPyConnection) 
     assert rows[0] == 0 and rows[1] == 0
     kept = sum(samples.execute(f"SELECT count(*) FROM raw.{s} WHERE date_extraction = DATE '2026-11-27'"
                                ).fetchone()[0] for s in tables.PARTITIONED_SOURCES)
-    assert rows[2] == kept
+    # a natural person's lines are not kept as lines: listed by their place only (the sole trader's fine)
+    (natural,) = samples.execute("SELECT count(*) FROM core.non_positionnees WHERE reference IS NULL").fetchone()
+    assert natural == 1
+    assert rows[2] + natural == kept
+    (leak,) = samples.execute("SELECT count(*) FROM (SELECT siren FROM core.lignes_dettes UNION ALL "
+                              "SELECT siren FROM core.lignes_creances UNION ALL SELECT siren FROM "
+                              "core.non_positionnees) WHERE siren = '424242428'").fetchone()
+    assert leak == 0
 
 
 def test_money_is_never_a_float(samples: duckdb.DuckDBPyConnection) -> None:
@@ -225,7 +240,7 @@ def test_money_is_never_a_float(samples: duckdb.DuckDBPyConnection) -> None:
     assert cols
     assert [c for c, t in cols if t in ("DOUBLE", "FLOAT", "REAL")] == []
     money = [c for c, t in cols if c.split(".")[-1] in POSITION_COLUMNS and c.split(".")[-1].startswith(
-        ("dettes", "total", "creances", "solde", "montant"))]
+        ("dettes", "total", "creances", "montant"))]
     assert all(t == "DECIMAL(18,2)" for c, t in cols if c in money)
 
 
@@ -243,33 +258,35 @@ def _score(total: Decimal, age: int, stage: str | None) -> Decimal:
 
 def test_panel(samples: duckdb.DuckDBPyConnection) -> None:
     rows = samples.execute(
-        """SELECT rang, siren, nb_sources_dettes, total_dettes, anciennete_jours, etape_la_plus_avancee, score
+        """SELECT rang, siren, nb_sources_dettes, dettes_poursuivables, anciennete_jours, etape_la_plus_avancee, score
            FROM marts.panel_debiteurs_communs WHERE departement = '17' ORDER BY rang"""
     ).fetchall()
     by_siren = {r[1]: r for r in rows}
-    # companies with due debts in two debtor sources at 2026-11-27 (expected/positions_17.csv)
-    assert set(by_siren) == {"301122339", "443210984", "520987611", "790112239", "800000010", "812345676"}
-    assert [r[0] for r in rows] == list(range(1, 7))
-    # the most advanced stage of a due debt, read off the 2026-11-27 files
+    # companies with past-due debts in two debtor sources at 2026-11-27 (expected/positions_17.csv) and something
+    # pursuable (v3): ÉCURIES, MENUISERIE and FERRONNERIE (procedures), 800000010 (claim filed in a procedure) and
+    # GARAGE MARTIN (sursis + contested title: all 7 530 € suspended) leave the ranking
+    assert set(by_siren) == {"301122339", "443210984", "812345676"}
+    assert [r[0] for r in rows] == [1, 2, 3]
+    # the most advanced stage of a pursuable past-due debt, read off the 2026-11-27 files
     assert {s: r[5] for s, r in by_siren.items()} == {
         "301122339": "MISE_EN_DEMEURE",  # IS at MISE_EN_DEMEURE; the fine has no stage
         "443210984": "MISE_EN_DEMEURE",  # the CFE at SATD was paid by 2026-11-27: the VAT remains
-        "520987611": "PASSIF_PROCEDURE",  # IS claim filed in the procedure
-        "790112239": "MISE_EN_DEMEURE",  # the contested spl title ranks 0; the VAT under sursis is MISE_EN_DEMEURE
-        "800000010": "PASSIF_PROCEDURE",
         "812345676": "SAISIE",  # the CFE not yet due (AMIABLE) does not count; spl title 1542 at SAISIE
     }
-    for siren, (_, _, nb, total, age, stage, score) in by_siren.items():
+    for siren, (_, _, nb, pursuable, age, stage, score) in by_siren.items():
         assert nb == 2
-        assert score == _score(total, age, stage), siren
-    # Écuries: 25 180,00 € due, 561 days, stage 5
-    assert by_siren["520987611"][3:5] == (Decimal("25180.00"), 561)
+        assert score == _score(pursuable, age, stage), siren
+    # BOULANGERIE: 700 + 640,50 (spl) + 80 (fine) = 1 420,50 € pursuable, 623 days
+    assert by_siren["812345676"][3:5] == (Decimal("1420.50"), 623)
     scores = [r[6] for r in rows]
     assert scores == sorted(scores, reverse=True)
     national = samples.execute(
         "SELECT rang, siren, score FROM marts.panel_debiteurs_communs_national ORDER BY rang"
     ).fetchall()
-    assert [(r[0], r[1], r[2]) for r in national] == [(r[0], r[1], r[6]) for r in rows]
+    # nationally BOULANGERIE also owes its CFE 2025 of 95 (450,00, pursuable): 1 870,50 €, same age and stage
+    assert [(r[0], r[1]) for r in national] == [(r[0], r[1]) for r in rows]
+    assert national[0][2] == _score(Decimal("1870.50"), 623, "SAISIE")
+    assert [r[2] for r in national[1:]] == [r[6] for r in rows[1:]]
 
 
 def test_date_situation_from_samples(samples: duckdb.DuckDBPyConnection) -> None:
@@ -299,7 +316,7 @@ def test_rebuild_is_idempotent_and_atomic(monkeypatch: pytest.MonkeyPatch) -> No
         build_departement(con, "17")
     assert snapshot() == before  # the DELETEs of the failed build were rolled back
     (n,) = con.execute("SELECT count(*) FROM marts.positions").fetchone()
-    assert n == 8
+    assert n == 13  # 11 positions in 17, 2 in 95
 
 
 # --------------------------------------------------------------------------- several departments
@@ -371,7 +388,7 @@ def multi() -> duckdb.DuckDBPyConnection:
              siret_debiteur="35600000000001", siren="356000000", montant_titre="100.00",
              reste_a_recouvrer="100.00", etape="AMIABLE"),
     ])
-    assert build_all(con) == ["17", "2A", "91", "971"]
+    assert build_all(con) == ["17", "2A", "91", "95", "971"]
     return con
 
 
@@ -401,7 +418,7 @@ def test_position_91(multi: duckdb.DuckDBPyConnection) -> None:
         "total_dettes": "1600.00", "dettes_a_echoir": "0.00", "dettes_non_valeur": "0.00",
         "creances_tva": "0.00", "creances_excedents": "500.00", "creances_is": "0.00",
         "total_creances": "500.00", "creances_a_echoir": "0.00",
-        "creances_potentielles": "0.00", "solde": "-1100.00",
+        "creances_potentielles": "0.00", "dettes_suspendues": "0.00", "dettes_poursuivables": "1600.00",
         "dettes_compensables": "1200.00", "montant_compensable": "500.00", "passif_declare": "0.00",
         "nb_sources_dettes": "3", "anciennete_jours": "687", "procedure_collective": "",
     }
@@ -425,7 +442,8 @@ def test_national_sums_departments(multi: duckdb.DuckDBPyConnection) -> None:
         "dettes_rnf": "0.00", "total_dettes": "10110.30", "dettes_a_echoir": "0.00", "dettes_non_valeur": "0.00",
         "creances_tva": "0.00", "creances_excedents": "500.00", "creances_is": "0.00",
         "total_creances": "500.00", "creances_a_echoir": "4000.00", "creances_potentielles": "7000.00",
-        "solde": "-9610.30", "dettes_compensables": "8585.30", "montant_compensable": "500.00",
+        "dettes_suspendues": "0.00", "dettes_poursuivables": "10110.30", "dettes_compensables": "8585.30",
+        "montant_compensable": "500.00",
         "passif_declare": "0.00", "nb_sources_dettes": "3", "anciennete_jours": "687", "procedure_collective": "",
     }
     b = position(multi, "marts.positions_nationales", B)
@@ -433,10 +451,14 @@ def test_national_sums_departments(multi: duckdb.DuckDBPyConnection) -> None:
         "siren": B, "denomination": "CHAIS DU SUD", "departements": "2A,91", "date_situation": "2026-11-21",
         "dettes_amendes": "0.00", "dettes_spl": "0.00", "dettes_impots_pro": "3000.00",
         "dettes_rnf": "400.00",
-        "total_dettes": "3400.00", "dettes_a_echoir": "0.00", "dettes_non_valeur": "0.00",
+        "total_dettes": "3400.00",
+        # 91's tax is pursuable at 91's as-of date (2026-11-19, before the judgment); 2A's title is suspended at
+        # 2A's (2026-11-21, the procedure is open): summed, not judged again nationally (v3, section 6)
+        "dettes_suspendues": "400.00", "dettes_poursuivables": "3000.00",
+        "dettes_a_echoir": "0.00", "dettes_non_valeur": "0.00",
         "creances_tva": "1000.00", "creances_excedents": "0.00",
         "creances_is": "0.00", "total_creances": "1000.00", "creances_a_echoir": "0.00",
-        "creances_potentielles": "0.00", "solde": "-2400.00", "dettes_compensables": "3000.00",
+        "creances_potentielles": "0.00", "dettes_compensables": "3000.00",
         # national as-of 2026-11-21 >= judgment 2026-11-20: the procedure blocks offsetting
         "montant_compensable": "0.00", "passif_declare": "0.00",
         # recomputed from the sums: impots_pro (91) + rnf (2A), though each department has one source
@@ -495,7 +517,8 @@ def test_consistency_checks_catch_a_spoiled_line(samples: duckdb.DuckDBPyConnect
     try:
         con.execute("UPDATE core.lignes_dettes SET montant = montant + 1 WHERE nature = 'A_ECHOIR'")
         passed, details = consistency.positions_match_lines(con, "17")
-        assert not passed and details["dettes_a_echoir"] == "987.00 (positions) / 988.00 (lignes)"
-        assert details["total_dettes"] == "60000.80 (positions) / 60000.80 (lignes)"
+        # two taxes not yet due in 17: BOULANGERIE's CFE 987,00 and FERRONNERIE's CFE 2026 2 100,00
+        assert not passed and details["dettes_a_echoir"] == "3087.00 (positions) / 3089.00 (lignes)"
+        assert details["total_dettes"] == "113527.57 (positions) / 113527.57 (lignes)"
     finally:
         con.execute("ROLLBACK")

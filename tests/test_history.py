@@ -45,15 +45,17 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str, header: list[str]) -> list
     return sorted([_text(v) for v in r] for r in con.execute(f"SELECT {', '.join(header)} FROM {table}").fetchall())
 
 
-def _history(landing: Path, dept: str = "17") -> duckdb.DuckDBPyConnection:
+def _history(landing: Path) -> duckdb.DuckDBPyConnection:
+    """Every snapshot of every department first, then the pairs: an impact row reads the other departments'
+    snapshots dated <= its t0 (contract v3, section 9)."""
     con = duckdb.connect()
     warehouse.create_raw_and_quality(con)
     ingest_landing(con, landing)
-    dates = [r[0] for r in con.execute("SELECT DISTINCT date_extraction FROM quality.chargements "
-                                       "WHERE departement = ? ORDER BY 1", [dept]).fetchall()]
-    for day in dates:
+    snapshots = con.execute("SELECT DISTINCT departement, date_extraction FROM quality.chargements "
+                            "WHERE departement IS NOT NULL ORDER BY 1, 2").fetchall()
+    for dept, day in snapshots:
         build_snapshot(con, dept, day)
-    for day in dates:
+    for dept, day in snapshots:
         build_movements(con, dept, day)
         build_impact(con, dept, day)
     return con
@@ -92,17 +94,17 @@ def test_a_spoiled_movement_fails_the_reconciliation(sample_landing: Path) -> No
 
 def test_recomputing_an_old_snapshot_ignores_what_landed_later(landing_copy: Path) -> None:
     con = _history(landing_copy)
-    before = con.execute("SELECT * FROM history.positions_historique WHERE date_situation = ? ORDER BY siren",
-                         [T0]).fetchall()
+    before = con.execute("SELECT * FROM history.positions_historique WHERE date_situation = ? "
+                         "AND departement = '17' ORDER BY siren", [T0]).fetchall()
     # a later extract and register land; the 2026-11-20 snapshot is computed again
     for folder in landing_copy.iterdir():
         for f in folder.glob("*20261127.csv"):
             shutil.copy(f, f.with_name(f.name.replace("20261127", "20261204")))
     ingest_landing(con, landing_copy)
     build_snapshot(con, "17", T0)
-    after = con.execute("SELECT * FROM history.positions_historique WHERE date_situation = ? ORDER BY siren",
-                        [T0]).fetchall()
-    assert after == before and len(before) == 9
+    after = con.execute("SELECT * FROM history.positions_historique WHERE date_situation = ? "
+                        "AND departement = '17' ORDER BY siren", [T0]).fetchall()
+    assert after == before and len(before) == 12
 
 
 # --------------------------------------------------------------------------- one movement type at a time
@@ -226,8 +228,9 @@ def test_backfill_of_two_snapshots_through_dagster(sample_landing: Path, tmp_pat
     sources = [k for a in all_assets if a.partitions_def is not None for k in a.keys if k.path[0] == "raw"]
     assert dg.materialize(all_assets, selection=dg.AssetSelection.assets(["raw", "entreprises"]),
                           resources=resources, instance=instance).success
-    assert dg.materialize(all_assets, selection=dg.AssetSelection.assets(*sources), partition_key="17",
-                          resources=resources, instance=instance).success
+    for dept in ("17", "95"):
+        assert dg.materialize(all_assets, selection=dg.AssetSelection.assets(*sources), partition_key=dept,
+                              resources=resources, instance=instance).success
     instance.add_dynamic_partitions(DATES_EXTRACTION, ["2026-11-20", "2026-11-27"])
     history = dg.AssetSelection.groups("historique")
     # the later date first: its movements compute the earlier snapshot they need
@@ -237,6 +240,18 @@ def test_backfill_of_two_snapshots_through_dagster(sample_landing: Path, tmp_pat
         assert result.success
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
         assert checks == {"mouvements_reconcilient_les_stocks": True, "impact_egal_somme_des_mouvements": True}
+    with duckdb.connect(str(path), read_only=True) as con:
+        # 95 has no snapshot yet: 17's refunds at risk count only its own taxes (1 375 of SOLAIRE ATLANTIQUE)
+        assert con.execute("SELECT rembourse_a_risque FROM history.impact WHERE departement = '17'"
+                           ).fetchone()[0] == Decimal("1375.00")
+    # 95's snapshots land afterwards: dated <= 17's t0, they make 17's impact row stale (contract v3, section 9)
+    for day in ("2026-11-20", "2026-11-27"):
+        assert dg.materialize(all_assets, selection=history, partition_key=snapshot_key(day, "95"),
+                              resources=resources, instance=instance).success
+    national = dg.materialize(all_assets, selection=dg.AssetSelection.assets(["history", "impact_national"]),
+                              resources=resources, instance=instance)
+    meta = national.get_asset_materialization_events()[0].materialization.metadata
+    assert meta["impacts_recalcules"].value == "17 20/11/2026→27/11/2026"
     # a date without extracts of the department materializes empty, and says so
     instance.add_dynamic_partitions(DATES_EXTRACTION, ["2026-11-23"])
     empty = dg.materialize(all_assets, selection=dg.AssetSelection.assets(["history", "positions_historique"]),

@@ -16,6 +16,8 @@ import duckdb
 
 from onevision_dagster.consolidate import consistency
 from onevision_dagster.consolidate import snapshot as snapshots
+from onevision_dagster.consolidate.compensations import insert_compensations
+from onevision_dagster.consolidate.declarations import insert_declarations
 from onevision_dagster.consolidate.fines import insert_rattachement
 from onevision_dagster.consolidate.lines import insert_lines, insert_non_positionnees
 from onevision_dagster.consolidate.panels import insert_panel
@@ -118,7 +120,8 @@ def _build_non_positionnees(con: duckdb.DuckDBPyConnection, departement: str, sn
     _delete(con, "core.non_positionnees", departement)
     if snap is not None:
         insert_non_positionnees(con, snap, _of("core.lignes_dettes", departement),
-                                _of("core.lignes_creances", departement), "core.non_positionnees")
+                                _of("core.lignes_creances", departement), "core.non_positionnees",
+                                _of("core.rattachement_amendes", departement))
 
 
 def _build_positions(con: duckdb.DuckDBPyConnection, departement: str, snap: Snapshot | None) -> None:
@@ -133,6 +136,18 @@ def _build_panel(con: duckdb.DuckDBPyConnection, departement: str) -> None:
     _delete(con, "marts.panel_debiteurs_communs", departement)
     insert_panel(con, _of("marts.positions", departement), "departement", _of("core.lignes_dettes", departement),
                  "marts.panel_debiteurs_communs")
+
+
+def _build_declarations(con: duckdb.DuckDBPyConnection, departement: str, snap: Snapshot | None) -> None:
+    _delete(con, "marts.declarations", departement)
+    if snap is not None:
+        insert_declarations(con, snap, _of("core.lignes_dettes", departement), _of("marts.positions", departement),
+                            "marts.declarations")
+
+
+def _build_compensations(con: duckdb.DuckDBPyConnection) -> None:
+    execute(con, "DELETE FROM marts.compensations")
+    insert_compensations(con, "marts.compensations")
 
 
 def _build_national(con: duckdb.DuckDBPyConnection) -> None:
@@ -188,6 +203,17 @@ def build_panel_debiteurs_communs(con: duckdb.DuckDBPyConnection, departement: s
         return _verify(con, departement, "marts.panel_debiteurs_communs")
 
 
+def build_declarations(con: duckdb.DuckDBPyConnection, departement: str) -> dict[str, int]:
+    """(Re)build ``marts.declarations`` for one department's current snapshot (contract v3, section 6)."""
+    _prepare(con)
+    with transaction(con):
+        _build_declarations(con, departement, _current(con, departement))
+        counts = _verify(con, departement, "marts.declarations")
+        _require("déclarations = lignes des entreprises en procédure", consistency.declarations_match_lines(
+            con, departement))
+    return counts
+
+
 def build_departement(con: duckdb.DuckDBPyConnection, departement: str) -> Snapshot | None:
     """Every per-department table of the current snapshot, in dependency order, in one transaction."""
     _prepare(con)
@@ -198,9 +224,12 @@ def build_departement(con: duckdb.DuckDBPyConnection, departement: str) -> Snaps
         _build_non_positionnees(con, departement, snap)
         _build_positions(con, departement, snap)
         _build_panel(con, departement)
+        _build_declarations(con, departement, snap)
         _verify(con, departement, "core.rattachement_amendes", "core.lignes_dettes", "core.lignes_creances",
-                "core.non_positionnees", "marts.positions", "marts.panel_debiteurs_communs")
+                "core.non_positionnees", "marts.positions", "marts.panel_debiteurs_communs", "marts.declarations")
         _verify_positions(con, departement)
+        _require("déclarations = lignes des entreprises en procédure", consistency.declarations_match_lines(
+            con, departement))
     return snap
 
 
@@ -223,15 +252,28 @@ def build_panel_debiteurs_communs_national(con: duckdb.DuckDBPyConnection) -> di
         return _verify(con, None, "marts.panel_debiteurs_communs_national")
 
 
+def build_compensations(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Full rebuild of ``marts.compensations`` from every department's positions (and the history's snapshots)."""
+    _prepare(con)
+    with transaction(con):
+        _build_compensations(con)
+        counts = _verify(con, None, "marts.compensations")
+        _require("compensations = créances et impôts des positions", consistency.compensations_match_positions(con))
+    return counts
+
+
 def build_national(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Both national tables in one transaction."""
+    """The national tables in one transaction."""
     _prepare(con)
     with transaction(con):
         _build_national(con)
         _build_panel_national(con)
-        counts = _verify(con, None, "marts.positions_nationales", "marts.panel_debiteurs_communs_national")
+        _build_compensations(con)
+        counts = _verify(con, None, "marts.positions_nationales", "marts.panel_debiteurs_communs_national",
+                         "marts.compensations")
         _require("sommes égales aux départements", consistency.national_sums_match(con))
         _require("aucun SIREN hors périmètre", consistency.out_of_scope_in_positions(con, None))
+        _require("compensations = créances et impôts des positions", consistency.compensations_match_positions(con))
     return counts
 
 

@@ -29,6 +29,12 @@ def luhn_siren_sql(expr: str) -> str:
     )
 
 
+def natural_persons(snap: Snapshot, alias: str) -> str:
+    """SQL relation (`siren`) of the natural persons of the snapshot's register (legal category 1…): sole traders,
+    outside the experiment, of whom nothing but source, file, line and reason is kept (contract v3)."""
+    return f"(SELECT siren FROM {snap.register('npr')} WHERE starts_with(npr.categorie_juridique, '1')) AS {alias}"
+
+
 def insert_rattachement(con: duckdb.DuckDBPyConnection, snap: Snapshot, target: str) -> None:
     """Inserts into `target` one row per kept fine of the snapshot: how it found its SIREN, or why not."""
     fines = snap.rows("amendes", "a")
@@ -46,6 +52,7 @@ def insert_rattachement(con: duckdb.DuckDBPyConnection, snap: Snapshot, target: 
             con,
             f"""
             INSERT INTO {target}
+            WITH x AS (
             WITH a AS (
                 SELECT a.*, replace(a.siren_source, ' ', '') AS siren_compact FROM {fines}
             ), e AS (  -- the register's rows in the fines' postal codes only
@@ -83,6 +90,17 @@ def insert_rattachement(con: duckdb.DuckDBPyConnection, snap: Snapshot, target: 
                         ELSE 'AUCUN_CANDIDAT' END AS motif,
                    CASE WHEN v.siren_valide IS NOT NULL THEN NULL ELSE coalesce(g.nb, 0) END AS nb_candidats
             FROM v LEFT JOIN agg g ON g.num_amende = v.num_amende
+            )  -- a natural person's fine keeps nothing but where it is (contract v3, section 6)
+            SELECT x.departement, x.num_amende, x.fichier, x.ligne,
+                   CASE WHEN pp.siren IS NULL THEN x.raison_sociale END,
+                   CASE WHEN pp.siren IS NULL THEN x.code_postal END,
+                   CASE WHEN pp.siren IS NULL THEN x.siren_source END,
+                   CASE WHEN pp.siren IS NULL THEN x.nom_normalise END,
+                   CASE WHEN pp.siren IS NULL THEN x.methode END,
+                   CASE WHEN pp.siren IS NULL THEN x.siren END,
+                   CASE WHEN pp.siren IS NULL THEN x.motif ELSE 'PERSONNE_PHYSIQUE' END,
+                   CASE WHEN pp.siren IS NULL THEN x.nb_candidats END
+            FROM x LEFT JOIN {natural_persons(snap, "pp")} ON pp.siren = x.siren
             """,
         )
     finally:

@@ -16,9 +16,22 @@ from __future__ import annotations
 
 import duckdb
 
+from onevision_dagster.consolidate.fines import natural_persons
 from onevision_dagster.consolidate.snapshot import Snapshot
-from onevision_dagster.consolidate.tables import MONEY, execute
+from onevision_dagster.consolidate.tables import CREDIT_SOURCES, DEBT_SOURCES, MONEY, execute
 from onevision_dagster.contract.sources import in_scope_sql
+
+# A tax's origin date (section 6, version 3): the first day of its period (a CFE of 2026 arose on 1 January 2026,
+# whatever its due date), except IS, which arises when its financial year closes (the period's last day); the due
+# date when the period is empty.
+_TAX_ORIGIN = """CASE
+    WHEN periode IS NULL THEN date_exigibilite
+    WHEN code_impot = 'IS' AND length(periode) = 4 THEN make_date(CAST(periode AS INTEGER), 12, 31)
+    WHEN code_impot = 'IS' THEN last_day(make_date(CAST(substr(periode, 1, 4) AS INTEGER),
+                                                   CAST(substr(periode, 5, 2) AS INTEGER), 1))
+    WHEN length(periode) = 4 THEN make_date(CAST(periode AS INTEGER), 1, 1)
+    ELSE make_date(CAST(substr(periode, 1, 4) AS INTEGER), CAST(substr(periode, 5, 2) AS INTEGER), 1)
+  END"""
 
 
 def _debt_selects(snap: Snapshot, rattachement: str) -> list[str]:
@@ -41,12 +54,14 @@ def _debt_selects(snap: Snapshot, rattachement: str) -> list[str]:
                     WHEN a.statut = 'EN_RECOUVREMENT' THEN 'ECHUE'
                     WHEN a.statut = 'ADMISE_NON_VALEUR' THEN 'NON_VALEUR'
                     ELSE 'AUCUNE' END AS nature,
-               false AS compensable, false AS sursis, false AS conteste, false AS passif,
+               false AS sursis, false AS conteste, false AS passif,
+               coalesce(a.date_infraction, a.date_majoration) AS date_origine,
                a.montant_majore AS montant_du,
                CASE WHEN a.statut = 'PAYEE' THEN a.montant_majore ELSE a.montant_paye END AS montant_paye,
                a.fichier, a.ligne, a.date_extraction
         FROM {snap.rows("amendes", "a")}
-        LEFT JOIN {rattachement} r ON r.num_amende = a.num_amende""",
+        LEFT JOIN {rattachement} r ON r.num_amende = a.num_amende
+        WHERE r.motif IS DISTINCT FROM 'PERSONNE_PHYSIQUE'""",
         f"""
         SELECT departement, siren, 'spl', code_collectivite || '/' || exercice || '/' || num_titre,
                date_emission,
@@ -54,7 +69,7 @@ def _debt_selects(snap: Snapshot, rattachement: str) -> list[str]:
                CASE WHEN reste_a_recouvrer > 0 THEN 'OUVERT' ELSE 'SOLDE' END, etape,
                reste_a_recouvrer > 0,
                CASE WHEN reste_a_recouvrer > 0 THEN 'ECHUE' ELSE 'AUCUNE' END,
-               false, false, etape = 'CONTESTATION', false,
+               false, etape = 'CONTESTATION', false, date_emission,
                montant_titre, montant_titre - reste_a_recouvrer,
                fichier, ligne, date_extraction
         FROM {snap.rows("spl")}""",
@@ -64,8 +79,8 @@ def _debt_selects(snap: Snapshot, rattachement: str) -> list[str]:
                CASE WHEN reste > 0 THEN 'OUVERT' ELSE 'SOLDE' END, phase,
                reste > 0,
                CASE WHEN reste <= 0 THEN 'AUCUNE' WHEN date_exigibilite <= {ds} THEN 'ECHUE' ELSE 'A_ECHOIR' END,
-               reste > 0 AND date_exigibilite <= {ds} AND sursis = 'N',
-               sursis = 'O', sursis = 'O', reste > 0 AND phase = 'PASSIF_PROCEDURE',
+               sursis = 'O', false, reste > 0 AND phase = 'PASSIF_PROCEDURE',
+               {_TAX_ORIGIN},
                mt_droits + mt_penalites, mt_paye,
                fichier, ligne, date_extraction
         FROM (SELECT *, mt_droits + mt_penalites - mt_paye AS reste
@@ -75,7 +90,7 @@ def _debt_selects(snap: Snapshot, rattachement: str) -> list[str]:
                CAST(CASE WHEN ouvert THEN montant - montant_recouvre ELSE 0 END AS {m}),
                statut, NULL, ouvert,
                CASE WHEN ouvert THEN 'ECHUE' ELSE 'AUCUNE' END,
-               false, false, false, false,
+               false, false, false, date_emission,
                montant, CASE WHEN statut = 'SOLDE' THEN montant ELSE montant_recouvre END,
                fichier, ligne, date_extraction
         FROM (SELECT *, statut IN ('PRIS_EN_CHARGE', 'EN_RECOUVREMENT') AND montant - montant_recouvre > 0 AS ouvert
@@ -126,8 +141,7 @@ def _credit_selects(snap: Snapshot) -> list[str]:
                    statut, NULL AS etape,
                    n <> 'AUCUNE' AND a > 0 AS ouverte,
                    CASE WHEN a > 0 THEN n ELSE 'AUCUNE' END AS nature,
-                   n = 'CERTAINE' AND a > 0 AS compensable,
-                   false AS sursis, false AS conteste, false AS passif,
+                   false AS sursis, false AS conteste, false AS passif, {date_col} AS date_origine,
                    CAST({stated} AS {MONEY}) AS montant_du, CAST(NULL AS {MONEY}) AS montant_paye,
                    fichier, ligne, date_extraction
             FROM (SELECT *, {nature} AS n, {amount} AS a FROM {snap.rows(src, "c")}) AS {src}"""
@@ -135,17 +149,64 @@ def _credit_selects(snap: Snapshot) -> list[str]:
     return out
 
 
+def _with_suspension(snap: Snapshot, base: str, debts: bool) -> str:
+    """The lines of `base` with what the procedure rules of section 6 add: whether a past-due line is suspended
+    and why (the first reason of `tables.SUSPENSION_REASONS` that applies), whether a claim of a company in an
+    open procedure arose before its judgment, and which past-due taxes L. 257 B lets offset. A natural person's
+    lines are not kept (contract v3: only source, file, line and reason, in `core.non_positionnees`)."""
+    ds = f"DATE '{snap.date_situation.isoformat()}'"
+    open_procedure = f"(e.procedure_collective IS NOT NULL AND e.date_jugement <= {ds})"
+    reason = f"""CASE WHEN NOT {debts} OR b.nature <> 'ECHUE' THEN NULL
+                 WHEN b.passif THEN 'PASSIF_PROCEDURE'
+                 WHEN {open_procedure} AND b.date_origine < e.date_jugement THEN 'ANTERIEURE_JUGEMENT'
+                 WHEN {open_procedure} THEN 'POSTERIEURE_JUGEMENT'
+                 WHEN b.sursis THEN 'SURSIS'
+                 WHEN b.conteste THEN 'TITRE_CONTESTE'
+                 WHEN coalesce(c.passif_declare, false) THEN 'PROCEDURE_NON_REFERENCEE'
+            END"""
+    return f"""
+        WITH b AS ({base}),
+        c AS (SELECT siren, bool_or(passif) AS passif_declare FROM b WHERE siren IS NOT NULL GROUP BY siren),
+        e AS (SELECT e0.siren, e0.categorie_juridique, e0.procedure_collective, e0.date_jugement
+              FROM {snap.register("e0")} SEMI JOIN c ON c.siren = e0.siren)
+        SELECT b.departement, b.siren, b.source, b.reference, b.date_ligne, b.montant, b.statut, b.etape, b.ouverte,
+               b.nature,
+               CASE WHEN {debts} THEN b.source = 'impots_pro' AND b.nature = 'ECHUE' AND ({reason}) IS NULL
+                    ELSE b.nature = 'CERTAINE' END AS compensable,
+               b.sursis, b.conteste, b.passif,
+               ({reason}) IS NOT NULL AS suspendue, {reason} AS motif_suspension, b.date_origine,
+               CASE WHEN {open_procedure} THEN b.date_origine < e.date_jugement END AS anterieure_jugement,
+               b.montant_du, b.montant_paye, b.fichier, b.ligne, b.date_extraction
+        FROM b LEFT JOIN c ON c.siren = b.siren LEFT JOIN e ON e.siren = b.siren
+        WHERE NOT coalesce(starts_with(e.categorie_juridique, '1'), false)"""
+
+
 def insert_lines(con: duckdb.DuckDBPyConnection, snap: Snapshot, rattachement: str, dettes: str,
                  creances: str) -> None:
     """Inserts the snapshot's debt lines into `dettes` and credit lines into `creances`."""
-    execute(con, f"INSERT INTO {dettes} " + " UNION ALL ".join(_debt_selects(snap, rattachement)))
-    execute(con, f"INSERT INTO {creances} " + " UNION ALL ".join(_credit_selects(snap)))
+    execute(con, f"INSERT INTO {dettes} " + _with_suspension(snap, " UNION ALL ".join(
+        _debt_selects(snap, rattachement)), True))
+    execute(con, f"INSERT INTO {creances} " + _with_suspension(snap, " UNION ALL ".join(_credit_selects(snap)),
+                                                               False))
+
+
+def _natural_persons_lines(snap: Snapshot, rattachement: str) -> str:
+    """(departement, source, fichier, ligne) of the snapshot's kept lines of natural persons (legal category 1…):
+    listed out of scope with nothing else (contract v3, section 6)."""
+    parts = [f"""SELECT a.departement, 'amendes' AS source, a.fichier, a.ligne FROM {snap.rows("amendes", "a")}
+                 SEMI JOIN {rattachement} r ON r.num_amende = a.num_amende AND r.motif = 'PERSONNE_PHYSIQUE'"""]
+    for source in (*DEBT_SOURCES, *CREDIT_SOURCES):
+        if source != "amendes":
+            parts.append(f"""SELECT s.departement, '{source}', s.fichier, s.ligne FROM {snap.rows(source, "s")}
+                             SEMI JOIN {natural_persons(snap, "pp")} ON pp.siren = s.siren""")
+    return " UNION ALL ".join(parts)
 
 
 def insert_non_positionnees(con: duckdb.DuckDBPyConnection, snap: Snapshot, dettes: str, creances: str,
-                            target: str) -> None:
+                            target: str, rattachement: str) -> None:
     """Every kept line that cannot reach a position, with why (section 6): a fine attached to no company,
-    a company out of scope, one whose register row was rejected, one the register does not hold at all."""
+    a company out of scope, one whose register row was rejected, one the register does not hold at all; a natural
+    person's lines by their place only (no SIREN, no key)."""
     execute(
         con,
         f"""
@@ -168,5 +229,8 @@ def insert_non_positionnees(con: duckdb.DuckDBPyConnection, snap: Snapshot, dett
         LEFT JOIN e ON e.siren = l.siren
         LEFT JOIN {snap.register_rejected("rr")} ON rr.siren = l.siren AND e.siren IS NULL
         WHERE l.siren IS NULL OR e.siren IS NULL OR NOT coalesce({in_scope_sql("e")}, false)
+        UNION ALL
+        SELECT departement, source, fichier, ligne, NULL, 'HORS_PERIMETRE', NULL
+        FROM ({_natural_persons_lines(snap, rattachement)})
         """,
     )

@@ -1,16 +1,21 @@
-"""Common-debtor panels: companies with due debts in at least two debtor sources, ranked by priority.
+"""Common-debtor panels: companies with past-due debts in at least two debtor sources and something pursuable,
+ranked by priority.
+
+Only what may be pursued is ranked (contract v3, section 8): a company in a collective procedure (every claim is
+stayed, art. L. 622-21 C. com.: it belongs to the declarations list) or whose debts are all suspended (sursis,
+contested title) has `dettes_poursuivables` = 0 and leaves the ranking.
 
 Score on a 0–100 scale, rounded to 2 decimals (docs/warehouse.md)::
 
     score = 100 × ( 0.5 × montant + 0.3 × age + 0.2 × etape )
-    montant = min(1, ln(1 + total_dettes) / ln(1 + 1 000 000))   # log scale, 1 M€ saturates
+    montant = min(1, ln(1 + dettes_poursuivables) / ln(1 + 1 000 000))   # log scale, 1 M€ saturates
     age     = min(1, anciennete_jours / 1095)                      # 3 years saturate
-    etape   = rank of the most advanced stage of a due debt / 5
+    etape   = rank of the most advanced stage of a pursuable past-due debt / 5
               AMIABLE 1, RELANCE 2, MISE_EN_DEMEURE 3, SATD 4, SAISIE 4,
               PASSIF_PROCEDURE 5; CONTESTATION 0 (the debtor contests: not a
               recovery step); no stage (fines, rnf) 0
 
-``rang`` orders by score descending, then ``total_dettes`` descending, then ``siren``. The logarithm is the
+``rang`` orders by score descending, then ``dettes_poursuivables`` descending, then ``siren``. The logarithm is the
 only floating-point step and it never touches an amount column.
 """
 
@@ -43,7 +48,7 @@ def _stage_rank_sql(col: str) -> str:
 def _score_sql() -> str:
     w = SCORE_WEIGHTS
     return f"""CAST(round(100 * (
-            {w["montant"]} * least(1.0, ln(1 + CAST(p.total_dettes AS DOUBLE)) / ln(1 + {SCORE_AMOUNT_CAP}))
+            {w["montant"]} * least(1.0, ln(1 + CAST(p.dettes_poursuivables AS DOUBLE)) / ln(1 + {SCORE_AMOUNT_CAP}))
           + {w["age"]} * least(1.0, coalesce(p.anciennete_jours, 0) / {SCORE_AGE_CAP_DAYS}.0)
           + {w["etape"]} * coalesce(s.rang_etape, 0) / {MAX_STAGE_RANK}.0
         ), 2) AS DECIMAL(5,2))"""
@@ -58,20 +63,21 @@ def insert_panel(con: duckdb.DuckDBPyConnection, positions: str, dept_col: str, 
         INSERT INTO {target}
         WITH e AS (
             SELECT siren, etape, {_stage_rank_sql("etape")} AS r
-            FROM {dettes} WHERE nature = 'ECHUE' AND etape IS NOT NULL AND siren IS NOT NULL
+            FROM {dettes} WHERE nature = 'ECHUE' AND NOT suspendue AND etape IS NOT NULL AND siren IS NOT NULL
         ), s AS (
             SELECT siren, max(r) AS rang_etape, first(etape ORDER BY r DESC, etape) AS etape
             FROM e GROUP BY siren
         ), p AS (
-            SELECT * FROM {positions} WHERE nb_sources_dettes >= 2
+            SELECT * FROM {positions} WHERE nb_sources_dettes >= 2 AND dettes_poursuivables > 0
         ), scored AS (
             SELECT p.siren, p.denomination, p.{dept_col}, p.nb_sources_dettes, p.total_dettes,
-                   p.dettes_amendes, p.dettes_spl, p.dettes_impots_pro, p.dettes_rnf, p.anciennete_jours,
+                   p.dettes_poursuivables, p.dettes_amendes, p.dettes_spl, p.dettes_impots_pro, p.dettes_rnf,
+                   p.anciennete_jours,
                    s.etape AS etape_la_plus_avancee, {_score_sql()} AS score
             FROM p LEFT JOIN s ON s.siren = p.siren
         )
-        SELECT CAST(row_number() OVER (ORDER BY score DESC, total_dettes DESC, siren) AS INTEGER) AS rang,
-               siren, denomination, {dept_col}, nb_sources_dettes, total_dettes,
+        SELECT CAST(row_number() OVER (ORDER BY score DESC, dettes_poursuivables DESC, siren) AS INTEGER) AS rang,
+               siren, denomination, {dept_col}, nb_sources_dettes, total_dettes, dettes_poursuivables,
                dettes_amendes, dettes_spl, dettes_impots_pro, dettes_rnf, anciennete_jours,
                etape_la_plus_avancee, score
         FROM scored

@@ -1,11 +1,13 @@
 """Positions: one row per SIREN and department, then per SIREN nationally (SOURCES.md sections 6 and 8).
 
-Only due debts are in `total_dettes`; taxes not yet due (`dettes_a_echoir`) and written-off fines
+Only past-due debts are in `total_dettes`, split into `dettes_suspendues` (the lines whose recovery the law
+suspends: sursis, contested local title, every line of a company in a procedure, open or declared — contract v3,
+section 8) and `dettes_poursuivables`; taxes not yet due (`dettes_a_echoir`) and written-off fines
 (`dettes_non_valeur`) are shown apart. Only certain and due credits are in `total_creances`; an IS receivable
 refundable later is `creances_a_echoir`. `montant_compensable` = min(total_creances, dettes_compensables), where
-only due `impots_pro` lines without sursis are offsettable (art. L. 257 B LPF; sursis: art. L. 277 LPF), and 0
-when a collective procedure is open (register, judgment <= as-of date) or declared (`passif_declare` > 0): art.
-L. 622-7 Code de commerce forbids paying pre-judgment claims, offsetting included.
+only the pursuable past-due `impots_pro` lines are offsettable (art. L. 257 B LPF), and 0 when a collective
+procedure is open (register, judgment <= as-of date) or declared (`passif_declare` > 0): art. L. 622-7 Code de
+commerce forbids paying pre-judgment claims, offsetting included.
 """
 
 from __future__ import annotations
@@ -28,17 +30,19 @@ def _blocked(procedure: str, judgment: str, as_of: str, passif: str) -> str:
 
 
 def _finish(t: str) -> str:
-    """The columns computed from the sums, in the contract's order after the identity columns."""
+    """The columns computed from the sums, in the contract's order after the identity columns (section 6, v3):
+    no balance — a State refund and a commune's receivable are not owed between the same persons (section 8)."""
     m = MONEY
+    total = f"{t}.dettes_amendes + {t}.dettes_spl + {t}.dettes_impots_pro + {t}.dettes_rnf"
     return f"""
         {t}.dettes_amendes, {t}.dettes_spl, {t}.dettes_impots_pro, {t}.dettes_rnf,
-        CAST({t}.dettes_amendes + {t}.dettes_spl + {t}.dettes_impots_pro + {t}.dettes_rnf AS {m}) AS total_dettes,
+        CAST({total} AS {m}) AS total_dettes,
+        {t}.dettes_suspendues,
+        CAST({total} - {t}.dettes_suspendues AS {m}) AS dettes_poursuivables,
         {t}.dettes_a_echoir, {t}.dettes_non_valeur,
         {t}.creances_tva, {t}.creances_excedents, {t}.creances_is,
         CAST({t}.creances_tva + {t}.creances_excedents + {t}.creances_is AS {m}) AS total_creances,
         {t}.creances_a_echoir, {t}.creances_potentielles,
-        CAST({t}.creances_tva + {t}.creances_excedents + {t}.creances_is
-             - ({t}.dettes_amendes + {t}.dettes_spl + {t}.dettes_impots_pro + {t}.dettes_rnf) AS {m}) AS solde,
         {t}.dettes_compensables"""
 
 
@@ -55,10 +59,10 @@ def insert_positions(con: duckdb.DuckDBPyConnection, snap: Snapshot, dettes: str
         f"""
         INSERT INTO {target}
         WITH l AS (
-            SELECT siren, source, montant, nature, compensable, passif, date_ligne, 'D' AS sens
+            SELECT siren, source, montant, nature, compensable, passif, suspendue, date_ligne, 'D' AS sens
             FROM {dettes} WHERE siren IS NOT NULL
             UNION ALL
-            SELECT siren, source, montant, nature, compensable, passif, date_ligne, 'C' AS sens
+            SELECT siren, source, montant, nature, compensable, passif, suspendue, date_ligne, 'C' AS sens
             FROM {creances} WHERE siren IS NOT NULL
         ), agg AS (
             SELECT siren,
@@ -66,6 +70,7 @@ def insert_positions(con: duckdb.DuckDBPyConnection, snap: Snapshot, dettes: str
                 {_sum("sens = 'D' AND nature = 'ECHUE' AND source = 'spl'")} AS dettes_spl,
                 {_sum("sens = 'D' AND nature = 'ECHUE' AND source = 'impots_pro'")} AS dettes_impots_pro,
                 {_sum("sens = 'D' AND nature = 'ECHUE' AND source = 'rnf'")} AS dettes_rnf,
+                {_sum("sens = 'D' AND nature = 'ECHUE' AND suspendue")} AS dettes_suspendues,
                 {_sum("sens = 'D' AND nature = 'A_ECHOIR'")} AS dettes_a_echoir,
                 {_sum("sens = 'D' AND nature = 'NON_VALEUR'")} AS dettes_non_valeur,
                 {_sum("sens = 'C' AND nature = 'CERTAINE' AND source = 'credits_tva'")} AS creances_tva,

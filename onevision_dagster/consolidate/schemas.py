@@ -8,7 +8,7 @@ sums are compared exactly), integers `INTEGER`, dates `DATE`; the Ibis backend c
 does not coerce. Column sets are strict: a column added or renamed in the SQL without updating
 docs/warehouse.md and this file fails.
 
-Beyond types, the models carry the arithmetic of SOURCES.md section 6 (totals, balance,
+Beyond types, the models carry the arithmetic of SOURCES.md section 6 (totals, suspended and pursuable debts,
 offsetting bounds, number of debtor sources) so a regression in the SQL is stopped before an
 agent sees it.
 
@@ -85,7 +85,7 @@ class RattachementAmendes(_Model):
         isin=["SIREN", "SIREN_SANS_ESPACES", "NOM_CODE_POSTAL", "SIGLE_CODE_POSTAL"], nullable=True
     )
     siren: str = pa.Field(str_matches=SIREN_RE, nullable=True)
-    motif: str = pa.Field(isin=["AMBIGUE", "AUCUN_CANDIDAT"], nullable=True)
+    motif: str = pa.Field(isin=["AMBIGUE", "AUCUN_CANDIDAT", "PERSONNE_PHYSIQUE"], nullable=True)
     nb_candidats: Int = pa.Field(ge=0, nullable=True)
 
     class Config:
@@ -126,6 +126,10 @@ class _Lignes(_Model):
     sursis: bool
     conteste: bool
     passif: bool
+    suspendue: bool
+    motif_suspension: str = pa.Field(isin=list(tables.SUSPENSION_REASONS), nullable=True)
+    date_origine: datetime.date = pa.Field(nullable=True)
+    anterieure_jugement: bool = pa.Field(nullable=True)
     montant_du: Money = pa.Field(ge=0, nullable=True)
     montant_paye: Money = pa.Field(ge=0, nullable=True)
     fichier: str = pa.Field(nullable=True)
@@ -155,9 +159,19 @@ class LignesDettes(_Lignes):
 
     @pa.dataframe_check
     @classmethod
-    def compensable_impots_pro_exigible(cls, data: IbisData) -> ir.BooleanColumn:
+    def compensable_impots_pro_poursuivable(cls, data: IbisData) -> ir.BooleanColumn:
+        """L. 257 B: exactly the past-due taxes whose recovery is not suspended (section 8)."""
         t = data.table
-        return _sure(~t.compensable | ((t.nature == "ECHUE") & (t.source == "impots_pro") & ~t.sursis))
+        return _sure(t.compensable == ((t.nature == "ECHUE") & (t.source == "impots_pro") & ~t.suspendue))
+
+    @pa.dataframe_check
+    @classmethod
+    def suspendue_si_motif(cls, data: IbisData) -> ir.BooleanColumn:
+        """A suspended line is past due and says why; a sursis, a contest or a filed claim always suspends."""
+        t = data.table
+        return _sure((t.suspendue == t.motif_suspension.notnull())
+                     & (~t.suspendue | (t.nature == "ECHUE"))
+                     & ((t.nature != "ECHUE") | ~(t.sursis | t.conteste | t.passif) | t.suspendue))
 
     @pa.dataframe_check
     @classmethod
@@ -221,7 +235,7 @@ class LignesCreances(_Lignes):
     @classmethod
     def sans_sursis_ni_passif(cls, data: IbisData) -> ir.BooleanColumn:
         t = data.table
-        return _sure(~t.sursis & ~t.conteste & ~t.passif)
+        return _sure(~t.sursis & ~t.conteste & ~t.passif & ~t.suspendue)
 
 
 class NonPositionnees(_Model):
@@ -239,8 +253,10 @@ class NonPositionnees(_Model):
     @pa.dataframe_check
     @classmethod
     def siren_vide_si_non_rattachee(cls, data: IbisData) -> ir.BooleanColumn:
+        """No SIREN for an unattached fine, nor for a natural person's line (listed by its place only, v3)."""
         t = data.table
-        return _sure(t.motif == "NON_RATTACHEE") == t.siren.isnull()
+        natural_person = _sure(t.motif == "HORS_PERIMETRE") & t.reference.isnull()
+        return (_sure(t.motif == "NON_RATTACHEE") | natural_person) == t.siren.isnull()
 
 
 # --------------------------------------------------------------------------- marts
@@ -255,6 +271,8 @@ class _PositionBase(_Model):
     dettes_impots_pro: Money = pa.Field(ge=0)
     dettes_rnf: Money = pa.Field(ge=0)
     total_dettes: Money = pa.Field(ge=0)
+    dettes_suspendues: Money = pa.Field(ge=0)
+    dettes_poursuivables: Money = pa.Field(ge=0)
     dettes_a_echoir: Money = pa.Field(ge=0)
     dettes_non_valeur: Money = pa.Field(ge=0)
     creances_tva: Money = pa.Field(ge=0)
@@ -263,7 +281,6 @@ class _PositionBase(_Model):
     total_creances: Money = pa.Field(ge=0)
     creances_a_echoir: Money = pa.Field(ge=0)
     creances_potentielles: Money = pa.Field(ge=0)
-    solde: Money
     dettes_compensables: Money = pa.Field(ge=0)
     montant_compensable: Money = pa.Field(ge=0)
     passif_declare: Money = pa.Field(ge=0)
@@ -278,7 +295,7 @@ class _PositionBase(_Model):
         return _sure(
             (t.total_dettes == _sum(t, _DEBTS))
             & (t.total_creances == _sum(t, _CREDITS))
-            & (t.solde == t.total_creances - t.total_dettes)
+            & (t.dettes_poursuivables == t.total_dettes - t.dettes_suspendues)
         )
 
     @pa.dataframe_check
@@ -289,7 +306,8 @@ class _PositionBase(_Model):
         bound = ibis.least(t.total_creances, t.dettes_compensables)
         mc = t.montant_compensable
         return _sure(((mc == bound) | (mc == 0)) & ((t.passif_declare == 0) | (mc == 0))
-                     & (t.dettes_compensables <= t.dettes_impots_pro))
+                     & (t.dettes_compensables <= t.dettes_impots_pro)
+                     & (t.dettes_compensables <= t.dettes_poursuivables))
 
     @pa.dataframe_check
     @classmethod
@@ -358,6 +376,7 @@ class _PanelBase(_Model):
     denomination: str = pa.Field(nullable=True)
     nb_sources_dettes: Int = pa.Field(ge=2, le=4)
     total_dettes: Money = pa.Field(gt=0)
+    dettes_poursuivables: Money = pa.Field(gt=0)
     dettes_amendes: Money = pa.Field(ge=0)
     dettes_spl: Money = pa.Field(ge=0)
     dettes_impots_pro: Money = pa.Field(ge=0)
@@ -370,7 +389,7 @@ class _PanelBase(_Model):
     @classmethod
     def somme_des_dettes(cls, data: IbisData) -> ir.BooleanColumn:
         t = data.table
-        return _sure(t.total_dettes == _sum(t, _DEBTS))
+        return _sure((t.total_dettes == _sum(t, _DEBTS)) & (t.dettes_poursuivables <= t.total_dettes))
 
 
 class PanelDebiteursCommuns(_PanelBase):
@@ -397,6 +416,89 @@ class PanelDebiteursCommunsNational(_PanelBase):
         return _ranks_ok(data.table, [])
 
 
+class Compensations(_Model):
+    """What a department's certain due credits can pay of the company's taxes in every department (v3)."""
+
+    siren: str = pa.Field(str_matches=SIREN_RE)
+    denomination: str = pa.Field(nullable=True)
+    departement: str = pa.Field(str_matches=DEPT_RE)
+    date_situation: datetime.date
+    creances_departement: Money = pa.Field(gt=0)
+    dettes_compensables_departement: Money = pa.Field(ge=0)
+    dettes_compensables_autres: Money = pa.Field(ge=0)
+    montant_compensable: Money = pa.Field(gt=0)
+    departements_dettes: str = pa.Field(str_matches=DEPTS_RE)
+
+    class Config:
+        unique = ["siren", "departement"]
+
+    @pa.dataframe_check
+    @classmethod
+    def borne_par_les_deux_cotes(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        bound = ibis.least(t.creances_departement, t.dettes_compensables_departement + t.dettes_compensables_autres)
+        return _sure(t.montant_compensable == bound)
+
+    @pa.dataframe_check
+    @classmethod
+    def departement_dans_la_liste_si_dette(cls, data: IbisData) -> ir.BooleanColumn:
+        """The department's own code is listed exactly when it holds offsettable taxes itself."""
+        t = data.table
+        listed = t.departements_dettes.split(",").contains(t.departement)
+        return _sure(listed == (t.dettes_compensables_departement > 0))
+
+
+class Declarations(_Model):
+    """The claims to declare in a collective procedure, with their deadlines (v3, art. L. 622-24 C. com.)."""
+
+    siren: str = pa.Field(str_matches=SIREN_RE)
+    denomination: str = pa.Field(nullable=True)
+    departement: str = pa.Field(str_matches=DEPT_RE)
+    date_situation: datetime.date
+    procedure_collective: str = pa.Field(isin=PROCEDURES)
+    date_jugement: datetime.date
+    date_publication_bodacc: datetime.date = pa.Field(nullable=True)
+    source: str = pa.Field(isin=DEBT_SOURCES)
+    fichier: str = pa.Field(nullable=True)
+    ligne: Int = pa.Field(ge=2, nullable=True)
+    cle: str
+    montant: Money = pa.Field(gt=0)
+    date_limite_declaration: datetime.date = pa.Field(nullable=True)
+    date_limite_releve: datetime.date = pa.Field(nullable=True)
+    etat: str = pa.Field(isin=list(tables.DECLARATION_STATES))
+    nature: str = pa.Field(isin=["ECHUE", "A_ECHOIR", "NON_VALEUR"])
+    date_ligne: datetime.date = pa.Field(nullable=True)
+    date_origine: datetime.date = pa.Field(nullable=True)
+    service_declarant: str = pa.Field(isin=sorted(set(tables.DECLARING_SERVICES.values())))
+
+    class Config:
+        unique = ["departement", "source", "cle"]
+
+    @pa.dataframe_check
+    @classmethod
+    def delais_selon_etat(cls, data: IbisData) -> ir.BooleanColumn:
+        """Deadlines exist exactly for a pre-judgment claim with a known publication; the state follows them."""
+        t = data.table
+        dated = t.date_limite_declaration.notnull() & t.date_limite_releve.notnull()
+        undated = t.date_limite_declaration.isnull() & t.date_limite_releve.isnull()
+        ds = t.date_situation
+        return _sure(
+            ((t.etat == "A_DECLARER") & dated & (ds <= t.date_limite_declaration))
+            | ((t.etat == "RELEVE_POSSIBLE") & dated & (ds > t.date_limite_declaration)
+               & (ds <= t.date_limite_releve))
+            | ((t.etat == "FORCLOS") & dated & (ds > t.date_limite_releve))
+            | ((t.etat == "BODACC_INCONNU") & undated & t.date_publication_bodacc.isnull())
+            | ((t.etat == "A_QUALIFIER") & undated)
+        )
+
+    @pa.dataframe_check
+    @classmethod
+    def procedure_ouverte(cls, data: IbisData) -> ir.BooleanColumn:
+        t = data.table
+        return _sure((t.date_jugement <= t.date_situation)
+                     & (t.date_publication_bodacc.isnull() | (t.date_publication_bodacc >= t.date_jugement)))
+
+
 TABLE_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "core.rattachement_amendes": RattachementAmendes,
     "core.lignes_dettes": LignesDettes,
@@ -406,4 +508,6 @@ TABLE_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "marts.positions_nationales": PositionsNationales,
     "marts.panel_debiteurs_communs": PanelDebiteursCommuns,
     "marts.panel_debiteurs_communs_national": PanelDebiteursCommunsNational,
+    "marts.compensations": Compensations,
+    "marts.declarations": Declarations,
 }

@@ -45,7 +45,7 @@ class Snapshot:
         used = self.files.get(source)
         if used is None:
             return f"(SELECT * FROM raw.{source} WHERE false) AS {name}"
-        return (f"(SELECT * FROM raw.{source} WHERE departement = '{_code(self.departement)}' "
+        return (f"(SELECT * FROM raw.{source} WHERE departement = '{checked_code(self.departement)}' "
                 f"AND date_extraction = DATE '{used.isoformat()}') AS {name}")
 
     def register(self, alias: str = "e") -> str:
@@ -70,7 +70,7 @@ def register_rejected_rows(version: dt.date | None, alias: str = "rr") -> str:
             f"AND date_extraction = DATE '{version.isoformat()}' AND cle IS NOT NULL) AS {alias}")
 
 
-def _code(departement: str) -> str:
+def checked_code(departement: str) -> str:
     if not departement.isalnum():  # INSEE codes only: never a quote in generated SQL
         raise ValueError(f"code département invalide : {departement!r}")
     return departement
@@ -140,5 +140,5 @@ def current_files_sql(con: duckdb.DuckDBPyConnection) -> str:
         return "(SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS departement, NULL::DATE AS date_extraction " \
                "WHERE false)"
     values = ", ".join(
-        f"('{s}', {'NULL' if d is None else repr(_code(d))}, DATE '{when.isoformat()}')" for s, d, when in rows)
+        f"('{s}', {'NULL' if d is None else repr(checked_code(d))}, DATE '{when.isoformat()}')" for s, d, when in rows)
     return f"(SELECT * FROM (VALUES {values}) AS f(source, departement, date_extraction))"

@@ -123,6 +123,7 @@ _PANEL_BODY = f"""
     {{dept}},
     nb_sources_dettes INTEGER NOT NULL,
     total_dettes {MONEY} NOT NULL,
+    dettes_poursuivables {MONEY} NOT NULL,
     dettes_amendes {MONEY} NOT NULL,
     dettes_spl {MONEY} NOT NULL,
     dettes_impots_pro {MONEY} NOT NULL,

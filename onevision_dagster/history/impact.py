@@ -1,9 +1,12 @@
 """The impact of the experiment (SOURCES.md section 9): per department and pair of snapshots, then per ISO week,
 pilot departments against the others.
 
-`compense_signale` and `rembourse_a_risque` are per company `min(movement total, montant_compensable at t0)`:
-an offset the tool had flagged that was made, and money the State paid back to a company that, at t0, owed
-it due taxes it could have offset — the figure the tool exists to bring down.
+`compense_signale` and `rembourse_a_risque` are per company `min(movement total, offsettable at t0)`: an offset
+the tool had flagged that was made, and money the State paid back to a company that, at t0, owed it due taxes it
+could have offset — the figure the tool exists to bring down. The offsettable amount at t0 is what
+`compensations` would give the company's position in this department at t0 (contract v3, section 9): its credits
+here against its offsettable taxes in every department, each from that department's latest snapshot <= t0. So a
+snapshot of another department that lands late changes this department's rows dated after it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from collections.abc import Sequence
 
 import duckdb
 
+from onevision_dagster.consolidate.compensations import offsettable_sql
+from onevision_dagster.consolidate.positions import national_register_sql
+from onevision_dagster.consolidate.snapshot import checked_code
 from onevision_dagster.consolidate.table_validation import validate_table
 from onevision_dagster.consolidate.tables import MONEY, execute, transaction
 from onevision_dagster.errors import OneVisionError
@@ -45,18 +51,28 @@ def build_impact(con: duckdb.DuckDBPyConnection, departement: str, t1: dt.date) 
     """(Re)writes the impact row of the pair ending at `t1` from its movements and the positions at t0."""
     create_history_tables(con)
     t0 = previous_date(con, departement, t1)
+    offsettable = "(SELECT NULL::VARCHAR AS siren, NULL::DECIMAL(18,2) AS montant_compensable WHERE false)"
+    if t0 is not None:
+        anchors = (f"(SELECT * FROM history.positions_historique WHERE departement = '{checked_code(departement)}' "
+                   f"AND date_situation = DATE '{t0.isoformat()}')")
+        snapshots = ("(SELECT departement, date_situation, siren, dettes_compensables, passif_declare "
+                     "FROM history.positions_historique)")
+        dates = "(SELECT departement, date_situation FROM history.instantanes)"
+        registres = national_register_sql(con, f"SELECT DATE '{t0.isoformat()}'")
+        offsettable = offsettable_sql(anchors, snapshots, dates, registres)
     with transaction(con):
         execute(con, "DELETE FROM history.impact WHERE departement = ? AND date_fin = ?", [departement, t1])
+        execute(con, "DELETE FROM history.impact_calcule WHERE departement = ? AND date_fin = ?", [departement, t1])
         if t0 is None:
             return None
+        execute(con, "INSERT INTO history.impact_calcule VALUES (?, ?, now())", [departement, t1])
         sums = ",\n".join(f"{_sum(cond)} AS {col}" for col, cond in IMPACT_SUMS.items())
         execute(
             con,
             f"""INSERT INTO history.impact
                 WITH m AS (SELECT * FROM history.mouvements WHERE departement = $d AND date_debut = $t0
                            AND date_fin = $t1),
-                p0 AS (SELECT siren, montant_compensable FROM history.positions_historique
-                       WHERE departement = $d AND date_situation = $t0),
+                p0 AS (SELECT siren, montant_compensable FROM {offsettable}),  -- across departments (section 9)
                 par_siren AS (
                     SELECT m.siren,
                            coalesce(sum(m.montant) FILTER (WHERE m.type = 'IMPUTATION'), 0) AS impute,
@@ -81,6 +97,27 @@ def build_impact(con: duckdb.DuckDBPyConnection, departement: str, t1: dt.date) 
             raise HistoryCheckFailed(f"Contrôle « impact = somme des mouvements » échoué pour {departement} "
                                      f"({t0} → {t1}), rien n'est publié : {details}")
     return t0
+
+
+def stale_impacts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, dt.date, dt.date]]:
+    """(department, t0, t1) of the impact rows that another department's snapshot dated <= t0, computed after
+    them, may change (contract v3, section 9: the offsettable amount at t0 reads every department)."""
+    create_history_tables(con)
+    rows = con.execute(
+        """SELECT i.departement, i.date_debut, i.date_fin FROM history.impact i
+           JOIN history.impact_calcule c USING (departement, date_fin)
+           WHERE EXISTS (SELECT 1 FROM history.instantanes s WHERE s.departement <> i.departement
+                         AND s.date_situation <= i.date_debut AND s.calcule_le > c.calcule_le)
+           ORDER BY 1, 3""").fetchall()
+    return [(d, t0, t1) for d, t0, t1 in rows]
+
+
+def refresh_stale_impacts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, dt.date, dt.date]]:
+    """Recomputes the stale impact rows (`stale_impacts`) and returns them, so the caller can say which."""
+    stale = stale_impacts(con)
+    for departement, _, t1 in stale:
+        build_impact(con, departement, t1)
+    return stale
 
 
 def impact_matches_movements(con: duckdb.DuckDBPyConnection, departement: str, t1: dt.date) -> tuple[bool, dict]:

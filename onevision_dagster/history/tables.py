@@ -55,6 +55,12 @@ HISTORY_DDL: dict[str, str] = {
     "history.impact": "(\n        departement VARCHAR NOT NULL,\n        date_debut DATE NOT NULL,\n"
                       "        date_fin DATE NOT NULL,\n"
                       + ",\n".join(f"        {c} {MONEY} NOT NULL" for c in IMPACT_MONEY_COLUMNS) + "\n    )",
+    # when each impact row was computed: a snapshot of another department computed later makes it stale (v3)
+    "history.impact_calcule": """(
+        departement VARCHAR NOT NULL,
+        date_fin DATE NOT NULL,
+        calcule_le TIMESTAMP NOT NULL
+    )""",
     "history.impact_national": "(\n        semaine VARCHAR NOT NULL,\n        groupe VARCHAR NOT NULL,\n"
                                "        nb_departements INTEGER NOT NULL,\n"
                                + ",\n".join(f"        {c} {MONEY} NOT NULL" for c in IMPACT_MONEY_COLUMNS)

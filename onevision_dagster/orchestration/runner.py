@@ -35,6 +35,7 @@ class StageResult:
     errors: list[str] = field(default_factory=list)
     started: float = 0.0  # epoch seconds (time.time()) when the run was launched
     steps: dict[str, float] = field(default_factory=dict)  # step key -> seconds, as Dagster measured them
+    notes: list[str] = field(default_factory=list)  # what the run did beyond its name (French, for the summary)
 
 
 @dataclass
@@ -51,7 +52,18 @@ class PipelineResult:
             status = "OK" if s.ok else "ÉCHEC"
             out.append(f"{s.name:<28} {status:<6} {s.seconds:6.1f} s")
             out.extend(f"    {e}" for e in s.errors)
+            out.extend(f"    {n}" for n in s.notes)
         return out
+
+
+def _notes(res: dg.ExecuteInJobResult) -> list[str]:
+    """Impact rows of other departments recomputed because a snapshot landed late (contract v3, section 9)."""
+    out = []
+    for event in res.get_asset_materialization_events():
+        value = event.materialization.metadata.get("impacts_recalcules")
+        if value is not None and value.value != "aucun":
+            out.append(f"impacts recalculés (instantané d'un autre département arrivé depuis) : {value.value}")
+    return out
 
 
 def _instance() -> dg.DagsterInstance:
@@ -137,7 +149,8 @@ def run_pipeline(departements: list[str], include_national: bool = True,
                 run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             )
             result.stages.append(StageResult(name, res.success, time.perf_counter() - start,
-                                             [] if res.success else _failures(res), started, _step_seconds(res)))
+                                             [] if res.success else _failures(res), started, _step_seconds(res),
+                                             _notes(res)))
 
         # the company sheets show each company's history: with the history on, they are written after it
         sheets = [a for a in partitioned if SHEETS in a.keys] if include_history else []
