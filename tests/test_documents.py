@@ -96,6 +96,8 @@ def small_warehouse(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
     _insert(con, "raw.spl", [
         {"siren": "845123454", "code_collectivite": "17300", "libelle_collectivite": "COMMUNE DE LA ROCHELLE",
          "nature_produit": "LOYER", "ligne": 12},
+        {"siren": "520987611", "code_collectivite": "17415", "libelle_collectivite": "SYNDICAT DES EAUX DE RE",
+         "nature_produit": "EAU", "ligne": 5},
     ], {"departement": "17", "fichier": "spl_17_20261127.csv", "date_extraction": SITUATION})
     _insert(con, "raw.creances_is", [
         {"siren": "301122339", "ref_creance": "CIS-2026-0005", "type_creance": "EXCEDENT_ACOMPTES", "exercice": "2025",
@@ -177,6 +179,19 @@ def small_warehouse(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
          "nature": "ECHUE", "date_ligne": dt.date(2026, 10, 24), "date_origine": dt.date(2026, 10, 1),
          "service_declarant": "SIE"},
     ], ferronnerie)
+    ecuries = {"siren": "520987611", "denomination": "ÉCURIES DE L'ÎLE DE RÉ", "departement": "17",
+               "date_situation": SITUATION, "procedure_collective": "REDRESSEMENT",
+               "date_jugement": dt.date(2026, 6, 12), "date_publication_bodacc": dt.date(2026, 6, 26),
+               "date_limite_declaration": dt.date(2026, 8, 26), "date_limite_releve": dt.date(2026, 12, 28),
+               "etat": "RELEVE_POSSIBLE"}
+    _insert(con, "marts.declarations", [
+        {"source": "amendes", "fichier": "amendes_17_20261127.csv", "ligne": 12, "cle": "1700000000011",
+         "montant": D("450"), "nature": "NON_VALEUR", "date_ligne": dt.date(2026, 4, 20),
+         "date_origine": dt.date(2026, 2, 10), "service_declarant": "COMPTABLE_AMENDES"},
+        {"source": "spl", "fichier": "spl_17_20261127.csv", "ligne": 5, "cle": "17415/2026/12", "montant": D("980"),
+         "nature": "ECHUE", "date_ligne": dt.date(2026, 1, 20), "date_origine": dt.date(2026, 1, 20),
+         "service_declarant": "COMPTABLE_COLLECTIVITE"},
+    ], ecuries)
     return con
 
 
@@ -336,11 +351,38 @@ def test_declaration_ferronnerie(con: duckdb.DuckDBPyConnection) -> None:
         assert "créances à déclarer par le comptable de la collectivité" not in text  # no other accountant's claim
 
 
+def test_declaration_ecuries_late_with_an_annex_for_the_local_accountant(con: duckdb.DuckDBPyConnection) -> None:
+    """Deadline passed (relief possible until 28/12/2026); the water bill of a syndicate is its accountant's."""
+    summary, texts = both(con, "declaration", "520987611")
+    assert summary["total_echu"] == D("450.00") and summary["total_a_echoir"] == D("0.00")
+    assert summary["autres_comptables"] == D("980.00") and summary["a_qualifier"] == D("0.00")
+    assert_in(texts, "redressement judiciaire ouverte par jugement du 12/06/2026", "publié au BODACC le 26/06/2026",
+              "Date limite de déclaration : 26/08/2026",
+              "relevé de forclusion à demander au juge-commissaire avant le 28/12/2026 (art. L. 622-26",
+              "1700000000011", "Amende forfaitaire majorée, échue (admise en non-valeur, non éteinte)",
+              "10/02/2026 20/04/2026 450,00 €", "délai dépassé : relevé de forclusion à demander avant le 28/12/2026",
+              "Total déclaré : 450,00 €",
+              "Annexe — créances à déclarer par le comptable de la collectivité (SYNDICAT DES EAUX DE RE)",
+              "le comptable qui en a la charge les déclare lui-même", "17415/2026/12", "Eau (SYNDICAT DES EAUX DE RE)",
+              "20/01/2026 20/01/2026 980,00 €")
+    for text in texts:
+        main, _, annex = text.partition("Annexe")
+        assert "17415/2026/12" not in main and "980,00" not in main and "980,00" in annex
+        assert "à qualifier (art. L. 622-17 du Code de commerce)" not in text
+
+
 def test_declaration_refusals(con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(DocumentRefused, match=r"n'est pas en procédure collective.*L\. 622-24"):
         draft(con, "declaration", "301122339", "17")
-    with pytest.raises(DocumentRefused, match=r"aucune créance de l'État à déclarer"):
-        draft(con, "declaration", "520987611", "17")
+    con.execute("UPDATE marts.declarations SET service_declarant = 'COMPTABLE_COLLECTIVITE' "
+                "WHERE siren = '520987611' AND source = 'amendes'")
+    try:
+        with pytest.raises(DocumentRefused, match=r"aucune créance de l'État à déclarer.*2 ligne\(s\) relèvent "
+                           r"d'un autre comptable"):
+            draft(con, "declaration", "520987611", "17")
+    finally:
+        con.execute("UPDATE marts.declarations SET service_declarant = 'COMPTABLE_AMENDES' "
+                    "WHERE siren = '520987611' AND source = 'amendes'")
 
 
 def test_satd_transports_charentais(con: duckdb.DuckDBPyConnection) -> None:

@@ -23,12 +23,14 @@ CELL_BORDER = "0.5pt solid #808080"
 def _styles(doc: Document) -> None:
     def paragraph(name: str, size: str = "10pt", bold: bool = False, align: str | None = None,
                   space_before: str = "0cm", space_after: str = "0.15cm", italic: bool = False,
-                  color: str | None = None) -> None:
+                  color: str | None = None, page_break: bool = False) -> None:
         style = Style("paragraph", name=name, area="text", bold=bold, italic=italic, color=color,
                       **{"fo:font-size": size, "style:font-name": "Liberation Sans"})
         props = {"fo:margin-top": space_before, "fo:margin-bottom": space_after}
         if align:
             props["fo:text-align"] = align
+        if page_break:
+            props["fo:break-before"] = "page"
         style.set_properties(props, area="paragraph")
         doc.insert_style(style, automatic=False)
 
@@ -37,6 +39,7 @@ def _styles(doc: Document) -> None:
     paragraph("OV Sous-titre", align="center", space_after="0.3cm")
     paragraph("OV Groupe", size="9pt", bold=True, space_before="0.25cm", space_after="0.1cm")
     paragraph("OV Intertitre", size="11pt", bold=True, space_before="0.35cm", space_after="0.15cm")
+    paragraph("OV Annexe", size="11pt", bold=True, space_after="0.15cm", page_break=True)
     paragraph("OV Service", size="10pt", bold=True, space_after="0cm")
     paragraph("OV Destinataire", size="10pt", align="end", space_after="0cm")
     paragraph("OV Cellule", size="9pt", space_after="0cm")
@@ -231,7 +234,7 @@ def declaration() -> Document:
     body.append(p("Je certifie sincères les créances déclarées ci-dessus."))
     _signature(doc)
     body.append(directive('for each="a in annexes_comptables"'))
-    body.append(p("Annexe — {a.titre}", "OV Intertitre"))
+    body.append(p("Annexe — {a.titre}", "OV Annexe"))
     body.append(p("Ces créances ne sont pas déclarées par le présent service : le comptable qui en a la charge les "
                   "déclare lui-même (art. L. 622-24 du Code de commerce). Elles lui sont signalées avec leur date "
                   "limite."))
@@ -242,7 +245,7 @@ def declaration() -> Document:
     body.append(directive("/for"))
     body.append(directive('if test="a_qualifier"'))
     body.append(p("Annexe — créances nées après le jugement, à qualifier (art. L. 622-17 du Code de commerce)",
-                  "OV Intertitre"))
+                  "OV Annexe"))
     body.append(p("Ces créances ne figurent pas dans la déclaration. Une créance née régulièrement après le jugement "
                   "pour les besoins de la procédure ou en contrepartie d'une prestation fournie au débiteur est "
                   "payée à son échéance (art. L. 622-17 I) ; les autres se déclarent dans les délais de "
