@@ -21,7 +21,8 @@ from onevision_dagster.errors import OneVisionError
 from onevision_dagster.orchestration.config import ENV_DEFAULTS
 
 EXIT_FAILURE = 1
-EXPORTS = ("positions", "rejets", "non_positionnees", "mouvements", "impact", "evaluation")
+EXPORTS = ("positions", "rejets", "non_positionnees", "compensations", "declarations", "mouvements", "impact",
+           "evaluation")
 
 
 def _setting(name: str) -> str:
@@ -266,6 +267,8 @@ _EXPORT_TABLES = {
     "positions": ("marts.positions",),
     "rejets": ("quality.rejets", "quality.chargements"),
     "non_positionnees": ("core.non_positionnees",),
+    "compensations": ("marts.compensations",),
+    "declarations": ("marts.declarations",),
     "mouvements": ("history.mouvements",),
     "impact": ("history.impact",),
     "evaluation": ("experiment.evaluation",),
@@ -307,6 +310,10 @@ def _export(args: argparse.Namespace) -> int:
             n = exports.export_rejets(con, args.out, departement=args.departement, fmt=args.format)
         elif args.what == "non_positionnees":
             n = exports.export_non_positionnees(con, args.out, departement=args.departement, fmt=args.format)
+        elif args.what == "compensations":
+            n = exports.export_compensations(con, args.out, departement=args.departement, fmt=args.format)
+        elif args.what == "declarations":
+            n = exports.export_declarations(con, args.out, departement=args.departement, fmt=args.format)
         elif args.what == "mouvements":
             n = exports.export_mouvements(con, args.out, departement=args.departement, fmt=args.format)
         elif args.what == "evaluation":

@@ -130,15 +130,53 @@ def test_empty_frame_gives_header_only(tmp_path: Path) -> None:
 
 def test_export_positions_17(samples: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     out = tmp_path / "positions_17.csv"
-    assert export_positions(samples, out, departement="17") == 8
+    assert export_positions(samples, out, departement="17") == 11
     expected = expected_as_agent("positions_17.csv", {"date_situation"}, set(POSITION_MONEY_COLUMNS))
     assert out.read_bytes() == expected
-    assert b";-6625,00;" in expected and b"'-6625" not in expected
+    assert b";44431,77;" in expected  # MENUISERIE's CVAE 2025, suspended: its procedure (v3)
+    assert b"solde" not in out.read_bytes().split(b"\r\n")[0]  # no balance (contract v3, section 8)
+
+
+def test_export_positions_95(samples: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    out = tmp_path / "positions_95.csv"
+    assert export_positions(samples, out, departement="95") == 2
+    assert out.read_bytes() == expected_as_agent("positions_95.csv", {"date_situation"}, set(POSITION_MONEY_COLUMNS))
+
+
+def test_export_compensations(samples: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """Contract v3: 17's credits against the company's taxes in every department (BOULANGERIE's 800,00 refund in
+    17 pays its 450,00 CFE in 95)."""
+    from onevision_dagster.reports.exports import export_compensations
+
+    out = tmp_path / "c.csv"
+    assert export_compensations(samples, out) == 2
+    money = {"creances_departement", "dettes_compensables_departement", "dettes_compensables_autres",
+             "montant_compensable"}
+    assert out.read_bytes() == expected_as_agent("compensations.csv", {"date_situation"}, money)
+    out17 = tmp_path / "c17.csv"
+    assert export_compensations(samples, out17, departement="17") == 2
+    assert export_compensations(samples, tmp_path / "c95.csv", departement="95") == 0  # 95 holds no credit
+
+
+def test_export_declarations(samples: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """Contract v3: the claims to declare, the most urgent first; the expected file is compared as a set."""
+    from onevision_dagster.reports.exports import export_declarations
+
+    out = tmp_path / "d.csv"
+    n = export_declarations(samples, out, departement="17")
+    dates = {"date_situation", "date_jugement", "date_publication_bodacc", "date_limite_declaration",
+             "date_limite_releve"}
+    expected = expected_as_agent("declarations.csv", dates, {"montant"}).split(b"\r\n")
+    got = out.read_bytes().split(b"\r\n")
+    assert n == len(expected) - 2 and got[0] == expected[0] and sorted(got[1:]) == sorted(expected[1:])
+    deadlines = [r[12] for r in read_agent_csv(out)[1:]]
+    filled = [dt.datetime.strptime(d, "%d/%m/%Y").date() for d in deadlines if d]
+    assert filled == sorted(filled) and deadlines[-1] == ""  # earliest deadline first, no deadline last
 
 
 def test_export_positions_national(samples: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     out = tmp_path / "nat.csv"
-    assert export_positions(samples, out, national=True) == 8
+    assert export_positions(samples, out, national=True) == 11
     assert out.read_bytes() == expected_as_agent(
         "positions_nationales.csv", {"date_situation"}, set(POSITION_MONEY_COLUMNS)
     )
@@ -228,7 +266,7 @@ def test_export_positions_17_xlsx_matches_the_expected_positions(
     from openpyxl import load_workbook
 
     out = tmp_path / "positions_17.xlsx"
-    assert export_positions(samples, out, departement="17") == 8
+    assert export_positions(samples, out, departement="17") == 11
     ws = load_workbook(out).worksheets[0]
     with (SAMPLES / "expected" / "positions_17.csv").open(encoding="utf-8", newline="") as fh:
         header, *expected = list(csv.reader(fh))
@@ -246,4 +284,4 @@ def test_export_positions_17_xlsx_matches_the_expected_positions(
                 assert cell.value == int(cell_text)
             else:
                 assert cell.data_type == "s" and cell.value == cell_text, col
-    assert ws.max_row == 9
+    assert ws.max_row == 12

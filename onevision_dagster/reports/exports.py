@@ -46,6 +46,8 @@ import pandas as pd
 
 from onevision_dagster.consolidate.snapshot import current_files_sql
 from onevision_dagster.consolidate.tables import (
+    COMPENSATION_COLUMNS,
+    DECLARATION_COLUMNS,
     NATIONAL_POSITION_COLUMNS,
     POSITION_COLUMNS,
     POSITION_MONEY_COLUMNS,
@@ -323,6 +325,31 @@ def export_mouvements(
                          "departement, date_fin, source, cle, type", out, MOUVEMENT_COLUMNS,
                          date_columns=("date_debut", "date_fin"), money_columns=("montant",),
                          fmt=export_format(out, fmt), sheet_title="mouvements")
+
+
+def export_compensations(
+    con: duckdb.DuckDBPyConnection, out: str | Path, departement: str | None = None, fmt: str | None = None
+) -> int:
+    """What each department's credits can offset, in it and elsewhere (contract v3, section 6); with a
+    department, the rows of the department holding the credits."""
+    return _export_query(con, f"marts.compensations {_department_filter(departement)}", "departement, siren", out,
+                         COMPENSATION_COLUMNS, date_columns=("date_situation",),
+                         money_columns=("creances_departement", "dettes_compensables_departement",
+                                        "dettes_compensables_autres", "montant_compensable"),
+                         fmt=export_format(out, fmt), sheet_title="compensations")
+
+
+def export_declarations(
+    con: duckdb.DuckDBPyConnection, out: str | Path, departement: str | None = None, fmt: str | None = None
+) -> int:
+    """The claims to declare in collective procedures with their deadlines (contract v3, section 6), the most
+    urgent first."""
+    return _export_query(con, f"marts.declarations {_department_filter(departement)}",
+                         "departement, date_limite_declaration NULLS LAST, siren, source, cle", out,
+                         DECLARATION_COLUMNS,
+                         date_columns=("date_situation", "date_jugement", "date_publication_bodacc",
+                                       "date_limite_declaration", "date_limite_releve"),
+                         money_columns=("montant",), fmt=export_format(out, fmt), sheet_title="declarations")
 
 
 def export_impact(
