@@ -164,7 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     au = sub.add_parser("audit", parents=[common], help="exporte le journal d'audit de l'application en CSV",
                         description="Exporte le journal d'audit (recherches, consultations, listes, exports, "
                         "suites données, refus) au format CSV des agents, heure de Paris.")
-    au.add_argument("--out", required=True, type=Path, help="fichier CSV à écrire")
+    au.add_argument("--out", type=Path, default=None, help="fichier CSV à écrire")
+    au.add_argument("--verifier", action="store_true", help="vérifie le chaînage et les protections de l'audit et "
+                    "nomme le premier maillon rompu (code de sortie 1 si l'audit est altéré)")
+    au.add_argument("--retablir", action="store_true", help="recrée les protections (déclencheurs) disparues, après "
+                    "constat ; l'opération est elle-même enregistrée dans l'audit")
     au.add_argument("--depuis", type=_iso_date, default=None,
                     help="premier jour exporté, AAAA-MM-JJ (défaut : tout le journal)")
     au.add_argument("--base", default=None, help="URL SQLAlchemy de la base de l'application (défaut : "
@@ -383,8 +387,19 @@ def _audit(args: argparse.Namespace) -> int:
     from onevision_dagster.app.store import open_store
 
     url = args.base or load_settings().database_url
-    n = audit.export(open_store(url), args.out, args.depuis)
-    print(f"{args.out} : {n} ligne(s) d'audit")
+    engine = open_store(url)
+    if args.retablir:
+        print(audit.restore_protections(engine))
+    if args.verifier:
+        problems = audit.integrity(engine)
+        print(audit.verify(engine).sentence() if not problems else "\n".join(problems))
+        if problems:
+            return EXIT_FAILURE
+    if args.out is not None:
+        n = audit.export(engine, args.out, args.depuis)
+        print(f"{args.out} : {n} ligne(s) d'audit")
+    elif not (args.verifier or args.retablir):
+        raise OneVisionError("Indiquez --out FICHIER.csv (export), --verifier ou --retablir.")
     return 0
 
 

@@ -127,7 +127,8 @@ def stack() -> Iterator[Stack]:
     (root / "htpasswd").write_text("\n".join(htpasswd) + "\n")
     app_port, proxy_port = fx.free_port(), fx.free_port()
     env = {**os.environ, "ONEVISION_WAREHOUSE": str(warehouse), "ONEVISION_PROXY_SECRET": SECRET,
-           "ONEVISION_APP_SECRET": "cle-csrf-du-test", "ONEVISION_APP_PORT": str(app_port)}
+           "ONEVISION_APP_SECRET": "cle-csrf-du-test", "ONEVISION_APP_PORT": str(app_port),
+           "ONEVISION_AUDIT_CLE": "cle-du-chainage-de-l-audit-du-test-e2e"}
     app = subprocess.Popen([str(Path(sys.executable).parent / "onevision"), "app"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     groups = "\n".join(f'        {u} "{g}";' for u, (_, g) in USERS.items())

@@ -20,12 +20,14 @@ import asyncio
 import logging
 from collections import Counter
 
+import sqlalchemy as sa
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from onevision_dagster.app import audit
 from onevision_dagster.app.settings import AppSettings
 from onevision_dagster.app.web import create_app
+from onevision_dagster.errors import OneVisionError
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 log = logging.getLogger("onevision.app")
@@ -89,10 +91,26 @@ def guarded_protocol(settings: AppSettings) -> type[H11Protocol]:
     return GuardedH11
 
 
+def check_audit(settings: AppSettings, engine: sa.Engine) -> None:
+    """At every start: the audit's protections and chain; tampered with, the application does not serve
+    (`ONEVISION_AUDIT_SI_ALTERE=refuser`, the default) or serves and alerts in its log (`alerter`)."""
+    problems = audit.integrity(engine)
+    if not problems:
+        return
+    message = " ".join(problems)
+    if settings.audit_on_tamper == "alerter":
+        log.error("ALERTE AUDIT : %s L'application sert quand même (ONEVISION_AUDIT_SI_ALTERE=alerter).", message)
+        return
+    raise OneVisionError(f"Refus de servir : {message} Faites constater, puis voir `onevision audit --verifier` "
+                         "(docs/securite/exploitation.md).")
+
+
 def make_server(settings: AppSettings) -> uvicorn.Server:
     settings.check_listen()
+    app = create_app(settings)
+    check_audit(settings, app.engine)
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, access_log=False, server_header=False,
+        app, host=settings.host, port=settings.port, access_log=False, server_header=False,
         proxy_headers=True, forwarded_allow_ips="127.0.0.1", log_level="warning", lifespan="off",
         http=guarded_protocol(settings), h11_max_incomplete_event_size=settings.max_header_bytes,
         limit_concurrency=settings.max_connections, timeout_keep_alive=5)

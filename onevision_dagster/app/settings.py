@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from onevision_dagster.app.audit import key_from_env as audit_key_from_env
 from onevision_dagster.errors import OneVisionError
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -39,6 +40,9 @@ ENV_VARIABLES: dict[str, str] = {
     "ONEVISION_APP_MAX_OCTETS_CORPS": "taille maximale du corps d'une requête, en octets (défaut 65536)",
     "ONEVISION_APP_MAX_CONNEXIONS_CLIENT": "connexions ouvertes par adresse (défaut 64 ; le proxy compte pour une)",
     "ONEVISION_APP_MAX_CONNEXIONS": "connexions simultanées en tout (défaut 256)",
+    "ONEVISION_AUDIT_CLE": "clé du chaînage de l'audit, 32 caractères au moins ; obligatoire hors --dev",
+    "ONEVISION_AUDIT_CLE_FICHIER": "fichier (0600) contenant cette clé, à la place de ONEVISION_AUDIT_CLE",
+    "ONEVISION_AUDIT_SI_ALTERE": "audit altéré au démarrage : refuser (défaut, l'application ne sert pas) ou alerter",
     "ONEVISION_FRESHNESS_DAYS": "âge en jours au-delà duquel les données d'un département sont signalées anciennes "
                                 "(défaut 7)",
 }
@@ -78,6 +82,8 @@ class AppSettings:
     max_connections_per_client: int = 64
     max_connections: int = 256
     dev: bool = False
+    audit_key: bytes | None = field(default=None, repr=False)
+    audit_on_tamper: str = "refuser"
     freshness_days: int = 7
 
     @property
@@ -95,6 +101,12 @@ class AppSettings:
                 "Refus de démarrer sans ONEVISION_PROXY_SECRET : sans ce secret partagé avec le proxy, tout processus "
                 "de la machine pourrait se faire passer pour un agent. Définissez-le (le même dans la configuration "
                 "du proxy), ou, sur un poste de développeur seulement, lancez `onevision app --dev`."
+            )
+        if self.audit_key is None and not self.dev:
+            raise OneVisionError(
+                "Refus de démarrer sans ONEVISION_AUDIT_CLE (ou ONEVISION_AUDIT_CLE_FICHIER) : sans clé, le chaînage "
+                "de l'audit ne prouve rien. Tirez-en une (openssl rand -hex 32), hors du dépôt, ou lancez "
+                "`onevision app --dev` sur un poste de développeur."
             )
         if not self.loopback and not self.proxy_secret:
             raise OneVisionError(
@@ -117,6 +129,12 @@ def _positive(env: Mapping[str, str], name: str, default: float, kind: type = in
     if value <= 0:
         raise OneVisionError(f"{name} doit être un nombre positif, pas « {text} ».")
     return value
+
+
+def _on_tamper(text: str) -> str:
+    if text not in ("refuser", "alerter"):
+        raise OneVisionError(f"ONEVISION_AUDIT_SI_ALTERE vaut « refuser » ou « alerter », pas « {text} ».")
+    return text
 
 
 def _port(text: str) -> int:
@@ -157,6 +175,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         max_body_bytes=_positive(env, "ONEVISION_APP_MAX_OCTETS_CORPS", 65536),
         max_connections_per_client=_positive(env, "ONEVISION_APP_MAX_CONNEXIONS_CLIENT", 64),
         max_connections=_positive(env, "ONEVISION_APP_MAX_CONNEXIONS", 256),
+        audit_key=audit_key_from_env(env),
+        audit_on_tamper=_on_tamper(get("ONEVISION_AUDIT_SI_ALTERE", "refuser")),
         freshness_days=_days(get("ONEVISION_FRESHNESS_DAYS", "7")),
     )
 

@@ -2,9 +2,15 @@
 
 SQLite by default (a file beside the warehouse), PostgreSQL when `ONEVISION_APP_DATABASE_URL` names one:
 the same tables and the same code for both. Both tables are append-only: the application only ever
-INSERTs (an outcome changed later is a new row; the latest one counts). At start it also makes the
-database refuse any UPDATE or DELETE of them — SQLite: triggers that abort; PostgreSQL: the privileges
+INSERTs (an outcome changed later is a new row; the latest one counts). When it creates them it also makes
+the database refuse any UPDATE or DELETE of them — SQLite: triggers that abort; PostgreSQL: the privileges
 revoked and a trigger that raises — so a bug or a hand-typed statement cannot rewrite the record.
+
+It never recreates a protection that is gone (issue 20): a missing or disabled trigger is reported by
+`integrity` (checked at every start of the application and by `onevision audit --verifier`) and put back only
+by an operator (`onevision audit --retablir`). Each audit row is chained to the previous one by a keyed hash
+(`audit.verify`). In production the tables belong to an administration role and the application's role may only
+INSERT and SELECT (docs/securite/postgresql.md, deploy/postgres/roles.sql): it cannot drop a trigger at all.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ audit = sa.Table(
     sa.Column("action", sa.String(40), nullable=False),
     sa.Column("objet", sa.String(400)),
     sa.Column("statut_http", sa.Integer, nullable=False),
+    sa.Column("precedente", sa.String(64)),  # the previous row's `empreinte` (the chain, issue 20)
+    sa.Column("empreinte", sa.String(64)),  # HMAC-SHA256(key, precedente + this row), see audit.verify
 )
 sa.Index("audit_horodatage", audit.c.horodatage)
 
@@ -68,6 +76,8 @@ def _postgresql_protection(conn: sa.Connection, table: str) -> None:
         if not exists:
             conn.exec_driver_sql(f"CREATE TRIGGER {name} BEFORE {op} ON {table} FOR EACH {level} "
                                  "EXECUTE FUNCTION onevision_ajout_seul()")
+        else:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}")
     conn.exec_driver_sql(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC")
     conn.exec_driver_sql(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM CURRENT_USER")
 
@@ -81,6 +91,30 @@ def _add_missing_columns(conn: sa.Connection) -> None:
             if column.name not in present:
                 kind = column.type.compile(dialect=conn.dialect)
                 conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+
+
+PROTECTIONS = {
+    "sqlite": tuple(f"{t}_sans_{op}" for t in APPEND_ONLY for op in ("update", "delete")),
+    "postgresql": tuple(f"{t}_ajout_seul_{level}" for t in APPEND_ONLY for level in ("ligne", "table")),
+}
+"""The triggers that make the tables append-only, by database."""
+
+
+def missing_protections(conn: sa.Connection) -> list[str]:
+    """The protecting triggers that are absent or disabled."""
+    names = PROTECTIONS[conn.dialect.name]
+    if conn.dialect.name == "sqlite":
+        present = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars())
+    else:
+        present = set(conn.exec_driver_sql("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'"
+                                           ).scalars())
+    return [n for n in names if n not in present]
+
+
+def protect(conn: sa.Connection) -> None:
+    """Creates the protections (new tables, or an operator's `onevision audit --retablir`)."""
+    for table in APPEND_ONLY:
+        (_sqlite_protection if conn.dialect.name == "sqlite" else _postgresql_protection)(conn, table)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI objects
@@ -112,10 +146,15 @@ def open_store(url: str) -> sa.Engine:
         raise OneVisionError(f"Base non prise en charge : {engine.dialect.name} (SQLite ou PostgreSQL).")
     try:
         with engine.begin() as conn:
-            metadata.create_all(conn)
+            new = [t for t in APPEND_ONLY if not sa.inspect(conn).has_table(t)]
+            if new:
+                metadata.create_all(conn)
             _add_missing_columns(conn)
-            for table in APPEND_ONLY:
-                (_sqlite_protection if engine.dialect.name == "sqlite" else _postgresql_protection)(conn, table)
+            if new:  # never recreated silently afterwards: a protection that is gone is reported (integrity)
+                protect(conn)
     except sa.exc.OperationalError as e:
         raise OneVisionError(f"Base de l'application injoignable : {e.orig}") from None
+    except sa.exc.ProgrammingError as e:
+        raise OneVisionError(f"Base de l'application : mise à jour refusée ({e.orig}) ; le rôle qui possède les "
+                             "tables doit appliquer deploy/postgres/roles.sql (docs/securite/postgresql.md).") from None
     return engine

@@ -11,7 +11,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from onevision_dagster.app import pages, worklist_pages
+from onevision_dagster.app import audit, pages, worklist_pages
 from onevision_dagster.app.http_guard import HttpGuard
 from onevision_dagster.app.reader import PublishedData
 from onevision_dagster.app.rendering import PACKAGE, Context, templates
@@ -34,6 +34,7 @@ def create_app(settings: AppSettings, data: PublishedData | None = None, engine:
                ) -> HttpGuard:
     """The ASGI application (wrapped in the guard), ready for uvicorn."""
     engine = engine if engine is not None else open_store(settings.database_url)
+    audit.use_key(settings.audit_key)  # None (developer's machine): the environment's, else a key that protects nothing
     data = data if data is not None else PublishedData(settings.publication)
     static = str(importlib.resources.files(PACKAGE) / "static")
     routes = [
