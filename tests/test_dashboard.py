@@ -95,15 +95,20 @@ def test_dashboard_shows_key_figures_dates_and_legal_basis(reports: Path, con: d
     visible = Page(page).visible
     assert "One Vision — Département 17" in visible
     assert "situation au" in visible and "27/11/2026" in visible
-    # due debts, due certain credits, balance, offsettable, potential; then what is shown apart
-    for amount in ("60 000,80", "6 500,00", "-53 500,80", "2 500,00", "7 000,00", "987,00", "450,00", "4 000,00",
-                   "27 200,00"):
+    # past-due debts (suspended, pursuable), certain credits, offsettable, potential; then what is shown apart;
+    # no balance (contract v3: never netted)
+    for amount in ("60 000,80", "39 360,00", "20 640,80", "6 500,00", "2 500,00", "7 000,00", "987,00", "450,00",
+                   "4 000,00", "27 200,00"):
         assert _euros(amount) in visible, amount
-    for label in ("Dettes exigibles", "Impôts à échoir", "Amendes admises en non-valeur", "Créances à échoir",
-                  "Passif déclaré", "Compensations bloquées"):
+    assert _euros("-53 500,80") not in visible and "Solde" not in visible and "solde" not in visible
+    assert "exigible" not in visible.replace("liquides et exigibles", "")  # only in the quote of art. L. 257 B
+    for label in ("Dettes échues", "dont suspendues", "dont poursuivables", "Impôts à échoir",
+                  "Amendes admises en non-valeur", "Créances à échoir", "Passif déclaré", "Compensations bloquées"):
         assert label in visible, label
+    # freshness: the as-of date per department, flagged older than the limit (7 days) since it is old
+    assert "Données au : département 17 : 27/11/2026" in visible
     assert "85,7" + NBSP + "%" in visible  # fines attached
-    for article in ("L. 257 B", "R. 257 B-1", "L. 277", "L. 622-7"):
+    for article in ("L. 257 B", "R. 257 B-1", "L. 277", "L. 622-7", "L. 622-21", "L. 1617-5", "art. 1347"):
         assert article in visible
     assert "hors L. 257 B" in visible and "à échoir (non compensable avant sa date)" in visible
     assert "jamais compens" not in visible
@@ -114,7 +119,8 @@ def test_dashboard_shows_key_figures_dates_and_legal_basis(reports: Path, con: d
                         r"<td class=montant>3\xa0200,00\xa0€</td><td class=montant>3\xa0000,00\xa0€", page)
     assert blocked is not None
     assert Page(blocked.group(1)).visible == (
-        "Compensation bloquée  créance déclarée au passif d'une procédure que le registre ne montre pas"
+        "Compensation bloquée  créance déclarée au passif d'une procédure que le registre ne montre pas (art. "
+        "L. 622-7 C. com.)"
     )
     # every chart is in the page
     for key in build_figures(load_dashboard_data(con, "17")):

@@ -205,7 +205,8 @@ def test_the_page_shows_both_groups_and_the_lists(con: duckdb.DuckDBPyConnection
                      "Taux de compensation — autres départements 28,6\u00a0%",
                      f"Remboursé à risque — départements pilotes {eur('1 375,00')}",
                      f"Remboursé à risque — autres départements {eur('2 000,00')}",
-                     f"Recouvré — départements pilotes {eur('17 375,00')}"):
+                     f"Recouvré (tous moyens) — départements pilotes {eur('17 375,00')}",
+                     f"dont par compensation : {eur('12 500,00')}"):
         assert expected in cards, cards
     weeks = page.rows["stocks"]
     assert ["S48 2026", "Départements pilotes", "1", eur("17 375,00"), eur("12 500,00"), eur("12 500,00"),

@@ -96,6 +96,9 @@ def _sheet(con: duckdb.DuckDBPyConnection, tmp_path: Path, siren: str, dept: str
     return Sections(path.read_text(encoding="utf-8"))
 
 
+POURSUIVABLE = "Échue, poursuivable (non suspendue d'après les données)"
+
+
 def test_sheet_lists_every_line_with_its_origin(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     s = _sheet(con, tmp_path, "443210984", "17")
     # source, reference, date, amount, status, nature, stage, offsetting, flags, file, line
@@ -115,16 +118,17 @@ def test_sheet_lists_every_line_with_its_origin(con: duckdb.DuckDBPyConnection, 
         "24/08/2026",
         eur("7 385,30"),
         "Ouvert",
-        "Exigible",
+        POURSUIVABLE,
         "Mise en demeure",
-        "Compensable (art. L. 257 B)",
+        "Rien à compenser : aucune créance certaine et due",  # its refund was applied: no credit left
         "",
         "impots_pro_17_20261127.csv",
         "3",
     ]
-    assert debts["1700000000007"][5:8] == ["Exigible", "—", "Hors L. 257 B (amende)"]  # never "jamais compensée"
+    # never "jamais compensée"
+    assert debts["1700000000007"][5:8] == [POURSUIVABLE, "—", "Hors L. 257 B (amende)"]
     # settled lines are listed too, greyed, with their origin
-    assert debts["1700000000006"][3:6] == [eur("0,00"), "Payée", "Rien n'est dû"]
+    assert debts["1700000000006"][3:6] == [eur("0,00"), "Payée", "Rien n'est dû (payée ou annulée)"]
     assert debts["1700000000006"][-2:] == ["amendes_17_20261127.csv", "7"]
     assert debts["17300/2024/77"][-2:] == ["spl_17_20261127.csv", "9"]
     assert debts["2026-RNF-000103"][-2:] == ["rnf_17_20261127.csv", "4"]
@@ -132,7 +136,7 @@ def test_sheet_lists_every_line_with_its_origin(con: duckdb.DuckDBPyConnection, 
     assert "rattachée par SIREN" in debts["1700000000021"][1]
     # the due lines add up to the position; what is owed apart is totalled apart
     assert [f[2:4] for f in s.footers["dettes"]] == [
-        ["Total des dettes exigibles", eur("8 510,30")],
+        ["Total des dettes échues", eur("8 510,30")],
         ["À échoir (hors total)", eur("0,00")],
         ["Admises en non-valeur (hors total)", eur("0,00")],
     ]
@@ -151,7 +155,7 @@ def test_sheet_lists_every_line_with_its_origin(con: duckdb.DuckDBPyConnection, 
     assert credits["CIS-2026-0002"][5:] == ["Potentielle (en instruction)", "creances_is_17_20261127.csv", "3"]
     assert credits["3519-2026-0001"][4:6] == ["Imputée", "Rien n'est dû"]
     assert [f[1:3] for f in s.footers["creances"]] == [
-        ["Total des créances certaines exigibles", eur("0,00")],
+        ["Total des créances certaines et dues", eur("0,00")],
         ["Créances à échoir (hors total)", eur("4 000,00")],
         ["Total des créances potentielles", eur("7 000,00")],
     ]
@@ -169,16 +173,18 @@ def test_sheet_shows_identity_position_and_offsetting(con: duckdb.DuckDBPyConnec
     assert identity["État administratif"] == "Active"
     assert identity["Procédure collective"] == "Aucune"
     position = dict((r[0], r[1]) for r in s.rows["position"])
-    assert position["Total des dettes exigibles"] == eur("8 510,30")
+    assert position["Total des dettes échues"] == eur("8 510,30")
+    assert position["dont suspendues (motif sur chaque ligne)"] == eur("0,00")
+    assert position["dont poursuivables (non suspendues d'après les données)"] == eur("8 510,30")
     assert position["Créances à échoir (hors total, non compensables avant leur date)"] == eur("4 000,00")
     assert position["Créances potentielles (en instruction)"] == eur("7 000,00")
-    assert position["Solde (créances − dettes exigibles)"] == eur("-8 510,30")
+    assert not any("olde" in label for label in position)  # contract v3: no balance
     assert position["Montant compensable"] == eur("0,00")
     assert position["Passif déclaré (impôts déclarés au passif d'une procédure)"] == eur("0,00")
-    assert position["Ancienneté de la plus vieille dette exigible"] == "106 jours"
+    assert position["Ancienneté de la plus vieille dette échue"] == "106 jours"
     offsetting = s.visible("compensation")
     assert f"Montant compensable : {eur('0,00')}" in offsetting
-    assert f"impôts professionnels exigibles sans sursis : {eur('7 385,30')}" in offsetting
+    assert f"impôts professionnels échus et poursuivables : {eur('7 385,30')}" in offsetting
     assert "art. L. 257 B du LPF" in offsetting and "R. 257 B-1" in offsetting
     assert f"({eur('1 125,00')}) : hors L. 257 B" in offsetting  # the two fines
     assert f"Créances à échoir ({eur('4 000,00')})" in offsetting
@@ -191,27 +197,28 @@ def test_sheet_shows_identity_position_and_offsetting(con: duckdb.DuckDBPyConnec
 def test_collective_procedure_blocks_offsetting(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     s = _sheet(con, tmp_path, "520987611", "17")
     flags = s.visible("indicateurs")
-    assert "Compensation bloquée : procédure collective ouverte (art. L. 622-7 C. com.)" in flags
+    # no credit left (its VAT refund was paid): nothing to offset, so « procédure », never « compensation bloquée »
+    assert "Compensation bloquée" not in flags and "Compensable" not in flags
     assert "Procédure collective : Redressement judiciaire (12/06/2026)" in flags
     assert f"Passif déclaré : {eur('24 200,00')}" in flags
-    assert "Compensation possible" not in flags
+    assert f"Dettes suspendues : {eur('25 180,00')}" in flags
     offsetting = s.visible("compensation")
     assert f"Montant compensable : {eur('0,00')}" in offsetting
-    assert "Compensation bloquée : procédure collective ouverte (art. L. 622-7 C. com.)" in offsetting
+    assert "Procédure collective ouverte" in offsetting and "L. 622-21" in offsetting
     assert f"sans le blocage : {eur('0,00')}" in offsetting  # its VAT refund was paid: min(0, 24 200)
     assert f"Amendes admises en non-valeur ({eur('450,00')})" in offsetting
     identity = dict((r[0], r[1]) for r in s.rows["identite"])
     assert identity["Procédure collective"] == "Redressement judiciaire — jugement d'ouverture du 12/06/2026"
     assert identity["Dénomination"] == "ÉCURIES DE L'ÎLE DE RÉ"
     debts = {r[1].split(" ")[0]: r for r in s.rows["dettes"]}
-    assert debts["2025IS00055"][7:9] == [
-        "Bloquée : procédure collective ouverte (art. L. 622-7 C. com.)",
-        "Déclarée au passif",
-    ]
+    assert debts["2025IS00055"][5] == ("Échue, suspendue : déclarée au passif d'une procédure collective "
+                                       "(art. L. 622-21 C. com.)")
+    assert debts["2025IS00055"][7:9] == ["Non compensable : suspendue", "Déclarée au passif"]
+    assert debts["17415/2026/12"][5] == "Échue, suspendue : antérieure au jugement d'ouverture (art. L. 622-21 C. com.)"
     # the written-off fine: shown, greyed, apart
     assert debts["1700000000011"][4:8] == [
         "Admise en non-valeur",
-        "Admise en non-valeur (hors dettes poursuivies)",
+        "Admise en non-valeur : hors des dettes poursuivies, non éteinte",
         "—",
         "Admise en non-valeur, hors dettes poursuivies",
     ]
@@ -222,9 +229,8 @@ def test_collective_procedure_blocks_offsetting(con: duckdb.DuckDBPyConnection, 
 def test_declared_claim_without_procedure_blocks_offsetting(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     s = _sheet(con, tmp_path, "800000010", "17")
     flags = s.visible("indicateurs")
-    assert (
-        "Compensation bloquée : créance déclarée au passif d'une procédure que le registre ne montre pas" in flags
-    )
+    assert ("Compensation bloquée : créance déclarée au passif d'une procédure que le registre ne montre pas (art. "
+            "L. 622-7 C. com.)" in flags)
     assert f"Passif déclaré : {eur('3 000,00')}" in flags
     assert "Procédure collective :" not in flags  # the register shows none
     offsetting = s.visible("compensation")
@@ -236,7 +242,8 @@ def test_declared_claim_without_procedure_blocks_offsetting(con: duckdb.DuckDBPy
     position = dict((r[0], r[1]) for r in s.rows["position"])
     assert position["Passif déclaré (impôts déclarés au passif d'une procédure)"] == eur("3 000,00")
     debts = {r[1]: r for r in s.rows["dettes"]}
-    reason = "Bloquée : créance déclarée au passif d'une procédure que le registre ne montre pas"
+    reason = ("Compensation bloquée : créance déclarée au passif d'une procédure que le registre ne montre pas (art. "
+              "L. 622-7 C. com.)")
     assert debts["2024IS00010"][7:9] == [reason, "Déclarée au passif"]
     assert debts["2026CFE0010"][7] == reason  # a due tax of a blocked company is not offset either
     assert debts["2026-RNF-000102"][7] == "Hors L. 257 B (recette non fiscale)"
@@ -247,7 +254,8 @@ def test_procedure_judged_after_the_as_of_date_does_not_block(
 ) -> None:
     s = _sheet(con, tmp_path, fx.IMPRIMERIE, "91")
     assert "Compensation bloquée" not in s.visible("indicateurs")
-    assert f"Compensation possible : {eur('700,00')}" in s.visible("indicateurs")
+    assert f"Compensable (art. L. 257 B LPF) : {eur('700,00')}" in s.visible("indicateurs")
+    assert "antérieure au jugement" not in s.visible("indicateurs")  # the procedure is not open yet
     offsetting = s.visible("compensation")
     assert "jugement postérieur à la date de situation : à vérifier" in offsetting
     s = _sheet(con, tmp_path, fx.FONDERIE, "91")
@@ -258,32 +266,33 @@ def test_procedure_judged_after_the_as_of_date_does_not_block(
 def test_sursis_and_contested_titles_are_flagged(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     s = _sheet(con, tmp_path, "790112239", "17")
     flags = s.visible("indicateurs")
-    assert "Sursis de paiement (1 dette(s))" in flags
-    assert "Titre(s) contesté(s) (1)" in flags
+    assert f"Dettes suspendues : {eur('7 530,00')}" in flags and "Compensation" not in flags
     debts = {r[1].split(" ")[0]: r for r in s.rows["dettes"]}
-    assert debts["2026TVA0100"][7:9] == ["Suspendue (sursis de paiement, art. L. 277 LPF)", "Sursis de paiement"]
-    assert debts["17306/2026/301"][6:9] == [
+    assert debts["2026TVA0100"][5] == "Échue, suspendue : sursis de paiement (art. L. 277 LPF)"
+    assert debts["2026TVA0100"][7:9] == ["Non compensable : suspendue", "Sursis de paiement"]
+    assert debts["17306/2026/301"][5:9] == [
+        "Échue, suspendue : titre contesté en justice (art. L. 1617-5 CGCT)",
         "Contestation par le débiteur",
         "Hors L. 257 B (créance d'une collectivité, autre créancier)",
         "Contestée",
     ]
     offsetting = s.visible("compensation")
-    assert (
-        f"1 dette(s) sous sursis de paiement ({eur('5 730,00')}) : suspendue (sursis de paiement, art. L. 277 LPF)"
-        in offsetting
-    )
+    assert f"Dettes échues suspendues ({eur('7 530,00')}) : comptées dans les dettes échues" in offsetting
+    assert f"sursis de paiement (art. L. 277 LPF) : 1 ligne(s), {eur('5 730,00')}" in offsetting
+    assert f"titre contesté en justice (art. L. 1617-5 CGCT) : 1 ligne(s), {eur('1 800,00')}" in offsetting
     assert f"Montant compensable : {eur('0,00')}" in offsetting  # its CIR was paid back: nothing to offset
     position = dict((r[0], r[1]) for r in s.rows["position"])
-    assert position["Total des dettes exigibles"] == eur("7 530,00")  # the debt under sursis stays due
+    assert position["Total des dettes échues"] == eur("7 530,00")  # the debt under sursis stays past due
+    assert position["dont poursuivables (non suspendues d'après les données)"] == eur("0,00")
 
 
 def test_taxes_not_yet_due_and_fine_attachment(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     s = _sheet(con, tmp_path, "812345676", "17")
     offsetting = s.visible("compensation")
-    assert f"1 impôt(s) à échoir ({eur('987,00')}) : pas encore exigible(s)" in offsetting
+    assert f"1 impôt(s) à échoir ({eur('987,00')}) : pas encore échu(s)" in offsetting
     debts = {r[1].split(" ")[0]: r for r in s.rows["dettes"]}
     assert debts["2026CFE0002"][5:8] == [
-        "À échoir (pas encore exigible)",
+        "À échoir : pas encore échue",
         "Amiable",
         "À échoir (non compensable avant sa date)",
     ]
@@ -292,10 +301,10 @@ def test_taxes_not_yet_due_and_fine_attachment(con: duckdb.DuckDBPyConnection, t
     assert [f[3] for f in s.footers["dettes"]][:2] == [eur("1 420,50"), eur("987,00")]
     assert len(s.rows["dettes"]) == 8  # 3 fines (one paid, one cancelled), 2 titles, 2 taxes (one paid), 1 rnf
     # the due lines first, then the not-yet-due tax, then what is settled
-    assert [r[5] for r in s.rows["dettes"]][:4] == ["Exigible"] * 3 + ["À échoir (pas encore exigible)"]
+    assert [r[5] for r in s.rows["dettes"]][:4] == [POURSUIVABLE] * 3 + ["À échoir : pas encore échue"]
     position = dict((r[0], r[1]) for r in s.rows["position"])
-    assert position["Impôts professionnels à échoir (hors total, pas encore exigibles)"] == eur("987,00")
-    assert position["Total des dettes exigibles"] == eur("1 420,50")
+    assert position["Impôts professionnels à échoir (hors total, pas encore échus)"] == eur("987,00")
+    assert position["Total des dettes échues"] == eur("1 420,50")
 
 
 def test_national_sheet_has_departments_and_escapes_everything(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
@@ -314,7 +323,7 @@ def test_national_sheet_has_departments_and_escapes_everything(con: duckdb.DuckD
     assert {r[0] for r in debts} == {"91"}  # national sheet: department column first
     assert {r[2] for r in debts} == {"2026TS91001", "91228/2026/7"}
     assert "Départements : 91" in s.visible("position")
-    assert f"Montant compensable : {eur('1 234,56')}" in s.visible("compensation")
+    assert f"Compensable (art. L. 257 B LPF) : {eur('1 234,56')}" in s.visible("compensation")
 
 
 def test_no_position_is_a_clear_french_error(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
@@ -352,9 +361,9 @@ def test_top_companies_by_amount_at_stake(con: duckdb.DuckDBPyConnection) -> Non
         "443210984",  # 8 510,30
         "790112239",  # 7 530
         fx.XSS_SIREN,  # 3 500 + 1 234,56
-        "812345676",  # 1 420,50 + 800
+        "612345009",  # 1 375 in 17 + 3 000 in 95 (samples v3)
+        "812345676",  # 1 420,50 + 450 in 95 + 800
         fx.IMPRIMERIE,  # 1 000 + 700
-        "612345009",  # 1 375
         "552100554",  # 250
         "908070600",  # 210
     ]

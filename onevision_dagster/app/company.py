@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 
 from onevision_dagster.app import model, offsetting
+from onevision_dagster.reports.legal import debt_line_situation
 
 FIGURES: tuple[tuple[str, str], ...] = (
     ("dettes_amendes", "Amendes échues"),
@@ -109,10 +110,14 @@ def load(con: duckdb.DuckDBPyConnection, siren: str) -> CompanyPage | None:
     offsettable = {p["departement"] for p in departements if (p["montant_compensable"] or 0) > 0}
     offsettable |= {d for c in page.compensations for d in c["departements_dettes"].split(",")}
     for line in dettes:
-        line["compensation"] = offsetting.debt_line_label(line, line["departement"] in offsettable)
-        line["situation"] = offsetting.debt_line_situation(line)
+        blocked = page.statuts_departements.get(line["departement"])
+        line["compensation"] = offsetting.debt_line_label(
+            line, line["departement"] in offsettable, blocked.title if blocked and blocked.code in (
+                offsetting.BLOQUEE_PROCEDURE, offsetting.BLOQUEE_PASSIF) else None)
+        line["situation"] = debt_line_situation(line)
     for line in creances:
         line["compensation"] = offsetting.credit_line_label(line)
+    as_of = page.nationale["date_situation"] if page.nationale else None
     page.compensation_anterieure = offsetting.offset_before_judgment(dettes, creances, judgment,
-                                                                     page.identite["procedure_collective"])
+                                                                     page.identite["procedure_collective"], as_of)
     return page

@@ -7,39 +7,12 @@ A department is flagged when its figures are older than another department's or 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import duckdb
 
-PARIS = ZoneInfo("Europe/Paris")
+from onevision_dagster.reports.freshness import PARIS, Freshness, flag, today_paris
 
-
-@dataclass(frozen=True)
-class Freshness:
-    departement: str
-    date_situation: dt.date
-    retard: str | None
-
-
-def today_paris() -> dt.date:
-    return dt.datetime.now(PARIS).date()
-
-
-def flag(dates: dict[str, dt.date], limit_days: int, today: dt.date | None = None) -> list[Freshness]:
-    """One row per department, flagged when older than the newest department or than the limit."""
-    today = today or today_paris()
-    newest = max(dates.values(), default=None)
-    out = []
-    for dept in sorted(dates):
-        when = dates[dept]
-        reasons = []
-        if newest is not None and when < newest:
-            reasons.append(f"plus ancienne que les autres départements ({(newest - when).days} j)")
-        if (today - when).days > limit_days:
-            reasons.append(f"plus de {limit_days} jours")
-        out.append(Freshness(dept, when, "ancienne : " + " ; ".join(reasons) if reasons else None))
-    return out
+__all__ = ["PARIS", "Freshness", "flag", "per_departement", "published_at", "today_paris"]
 
 
 def per_departement(con: duckdb.DuckDBPyConnection) -> dict[str, dt.date]:

@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 from onevision_dagster.reports.formatting import format_date, format_euros
-from onevision_dagster.reports.legal import suspension_label
 
 PROCEDURES = {"SAUVEGARDE": "sauvegarde", "REDRESSEMENT": "redressement judiciaire",
               "LIQUIDATION": "liquidation judiciaire"}
@@ -120,25 +119,13 @@ def status(position: dict[str, Any], date_jugement: dt.date | None = None) -> Of
         "L'entreprise n'a pas d'impôt professionnel échu et poursuivable." + suspended_text + hors_text, False)
 
 
-def debt_line_situation(line: dict[str, Any]) -> str:
-    """Where one debt line stands: échue and poursuivable, échue and suspended (with why), à échoir..."""
-    nature = line["nature"]
-    if nature == "AUCUNE":
-        return "Rien n'est dû (payée ou annulée)"
-    if nature == "NON_VALEUR":
-        return "Admise en non-valeur : hors des dettes poursuivies, non éteinte"
-    if nature == "A_ECHOIR":
-        return "À échoir : pas encore échue"
-    if line.get("suspendue"):
-        return f"Échue, suspendue : {suspension_label(line.get('motif_suspension'))}"
-    return "Échue, poursuivable (non suspendue d'après les données)"
-
-
-def debt_line_label(line: dict[str, Any], offsettable_here: bool = True) -> str:
+def debt_line_label(line: dict[str, Any], offsettable_here: bool = True, blocked: str | None = None) -> str:
     """How one debt line stands with respect to offsetting under art. L. 257 B.
 
     `offsettable_here`: a credit of the company can pay this department's taxes (`montant_compensable` > 0 in
-    the department, or a `compensations` row naming it): only then is a line « compensable ».
+    the department, or a `compensations` row naming it): only then is a line « compensable ». `blocked`: the
+    department's « compensation bloquée » title when its offsetting is blocked with something to offset (the
+    company page then says the same as the company sheet).
     """
     nature = line["nature"]
     if nature in ("AUCUNE", "NON_VALEUR"):
@@ -147,6 +134,8 @@ def debt_line_label(line: dict[str, Any], offsettable_here: bool = True) -> str:
         return "Hors L. 257 B"
     if nature == "A_ECHOIR":
         return "Non compensable avant son échéance"
+    if blocked:
+        return blocked
     if line.get("suspendue"):
         return "Non compensable : suspendue"
     if line["compensable"] and offsettable_here:
@@ -166,11 +155,11 @@ def credit_line_label(line: dict[str, Any]) -> str:
 
 
 def offset_before_judgment(debts: list[dict[str, Any]], credits: list[dict[str, Any]],
-                           date_jugement: dt.date | None, procedure: str | None) -> bool:
+                           date_jugement: dt.date | None, procedure: str | None, as_of: dt.date | None) -> bool:
     """A company in a procedure that held a certain credit and a past-due tax both dated before its judgment:
     an offset may have taken effect then (art. 1347 C. civ.) or be allowed as connected (L. 622-7)."""
-    if not procedure or date_jugement is None:
-        return False
+    if not procedure or date_jugement is None or as_of is None or date_jugement > as_of:
+        return False  # the procedure must be open at the as-of date
     credit = any(c["nature"] == "CERTAINE" and c["date_ligne"] and c["date_ligne"] < date_jugement for c in credits)
     tax = any(d["source"] == "impots_pro" and d["nature"] == "ECHUE" and d["date_ligne"]
               and d["date_ligne"] < date_jugement for d in debts)

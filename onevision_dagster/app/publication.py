@@ -25,6 +25,7 @@ import pyarrow as pa
 from onevision_dagster.app import model
 from onevision_dagster.consolidate.matching import normalise_names
 from onevision_dagster.errors import OneVisionError
+from onevision_dagster.reports.fiche_data import rejected_rows_sql
 
 POINTER = "current.json"
 PREFIX = "onevision-"
@@ -135,32 +136,13 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _rejected_rows(con: duckdb.DuckDBPyConnection) -> None:
-    """`rejets_entreprises`: the rows rejected in the files of the latest snapshots that belong to a company with
-    a position, so its page says « non comptée » instead of letting a debt vanish (issue 17, point 7).
-
-    A rejected row's company is the one its key (`cle`) named in the latest earlier snapshot that kept it
-    (`history.lignes`), or, for a register row, its SIREN; a row never seen before cannot be tied to a company
-    and stays in the department's rejects export only.
-    """
-    if not _table_exists(con, "quality", "rejets"):
+    """`rejets_entreprises`: the rows rejected in the latest files that belong to a company with a position, so
+    its page says « non comptée » instead of letting a debt vanish (issue 17, point 7; `rejected_rows_sql`)."""
+    rejected = rejected_rows_sql(con)
+    if rejected is None:
         return
-    from onevision_dagster.consolidate.snapshot import current_files_sql
-
-    files = current_files_sql(con)
-    known = "(SELECT NULL::VARCHAR AS departement, NULL::VARCHAR AS source, NULL::VARCHAR AS cle, " \
-            "NULL::VARCHAR AS siren WHERE false)"
-    if _table_exists(con, "history", "lignes"):
-        known = """(SELECT departement, source, cle, arg_max(siren, date_situation) AS siren
-                    FROM history.lignes WHERE siren IS NOT NULL GROUP BY ALL)"""
-    _copy(con, "rejets_entreprises", f"""
-        SELECT r.source, r.departement, r.fichier, r.date_extraction, r.ligne, r.colonne, r.motif, r.message,
-               r.contenu, r.cle, coalesce(k.siren, CASE WHEN r.source = 'entreprises' THEN r.cle END) AS siren
-        FROM quality.rejets r SEMI JOIN {files} f
-          ON f.source = r.source AND f.departement IS NOT DISTINCT FROM r.departement
-         AND f.date_extraction = r.date_extraction
-        LEFT JOIN {known} k ON k.departement = r.departement AND k.source = r.source AND k.cle = r.cle
-        WHERE coalesce(k.siren, CASE WHEN r.source = 'entreprises' THEN r.cle END)
-              IN (SELECT siren FROM pub.recherche)""", "siren, source, fichier, ligne")
+    _copy(con, "rejets_entreprises", f"SELECT * FROM {rejected} WHERE siren IN (SELECT siren FROM pub.recherche)",
+          "siren, source, fichier, ligne")
 
 
 COPIED = {"positions": "marts.positions", "positions_nationales": "marts.positions_nationales",

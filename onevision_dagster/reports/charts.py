@@ -5,11 +5,11 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from onevision_dagster.reports.charts_positions import (
-    chart_bilan,
     chart_compensation,
+    chart_cote_a_cote,
     chart_creances_par_source,
     chart_dettes_par_source,
-    chart_repartition_solde,
+    chart_suspensions,
 )
 from onevision_dagster.reports.charts_quality import (
     chart_motifs_rejet,
@@ -25,8 +25,8 @@ def build_figures(data: DashboardData) -> dict[str, tuple[str, go.Figure]]:
     return {
         "dettes": ("Dettes par source", chart_dettes_par_source(data.dettes_par_source)),
         "creances": ("Créances par source", chart_creances_par_source(data.creances_par_source)),
-        "bilan": ("Solde net", chart_bilan(data.totaux)),
-        "solde": ("Répartition des soldes", chart_repartition_solde(data.repartition_solde)),
+        "bilan": ("Dettes et créances côte à côte", chart_cote_a_cote(data.totaux)),
+        "suspensions": ("Dettes suspendues", chart_suspensions(data.suspensions)),
         "compensation": ("Compensations possibles", chart_compensation(data.top_compensation, data.totaux)),
         "anciennete": ("Ancienneté des dettes", chart_anciennete(data.anciennete)),
         "etapes": ("Étapes du recouvrement", chart_etapes(data.etapes)),

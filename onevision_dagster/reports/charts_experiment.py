@@ -162,7 +162,7 @@ def chart_groupes(semaines: pd.DataFrame, column: str, label: str, title: str, *
     return style_figure(fig, title)
 
 
-STOCKS = (("stock_dettes", "Dettes exigibles"), ("stock_creances", "Créances certaines exigibles"),
+STOCKS = (("stock_dettes", "Dettes échues"), ("stock_creances", "Créances certaines et dues"),
           ("stock_compensable", "Montant compensable"))
 
 
@@ -190,7 +190,8 @@ def chart_stocks(semaines: pd.DataFrame) -> go.Figure:
     return style_figure(fig, title)
 
 
-FLOWS = (("recouvre", None, "Recouvré", ""), ("compense", "compense_signale", "Compensé", "dont signalé par l'outil"),
+FLOWS = (("recouvre", "compense", "Recouvré (tous moyens)", "dont par compensation"),
+         ("compense", "compense_signale", "Compensé (déjà dans le recouvré)", "dont signalé par l'outil"),
          ("rembourse", "rembourse_a_risque", "Remboursé", "dont à risque"))
 
 

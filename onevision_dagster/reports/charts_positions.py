@@ -1,4 +1,5 @@
-"""Charts of the positions: debts and credits by source, net balance, balance buckets, offsetting.
+"""Charts of the positions: debts and credits by source, debts and credits side by side (never netted), suspended
+debts by reason, offsetting.
 
 Company names only reach Plotly HTML-escaped (`label_entreprise`), and
 Plotly.js turns the entities back into plain text nodes: ``<script>`` shows as
@@ -14,7 +15,6 @@ import plotly.graph_objects as go
 
 from onevision_dagster.reports.chart_style import (
     SOURCE_COLOURS,
-    count_axis,
     empty_figure,
     euros_short,
     floats,
@@ -34,7 +34,7 @@ def chart_dettes_par_source(df: pd.DataFrame) -> go.Figure:
     """
     fig = go.Figure()
     if df.empty or not any(df["montant"]):
-        return style_figure(empty_figure(fig), "Dettes exigibles par source")
+        return style_figure(empty_figure(fig), "Dettes échues par source")
     notes = {"a_echoir": "à échoir, hors total (non compensable avant sa date)",
              "non_valeur": "admise en non-valeur, hors total (non éteinte)"}
     fig.add_bar(
@@ -45,7 +45,7 @@ def chart_dettes_par_source(df: pd.DataFrame) -> go.Figure:
         text=[euros_short(m) for m in df["montant"]],
         textposition="auto",
         customdata=[
-            [format_euros(m), format_nombre(n), "exigible" if inside else notes.get(s, "hors total")]
+            [format_euros(m), format_nombre(n), "échue" if inside else notes.get(s, "hors total")]
             for s, m, n, inside in zip(df["source"], df["montant"], df["nb_entreprises"], df["dans_total"],
                                        strict=True)
         ],
@@ -59,14 +59,14 @@ def chart_dettes_par_source(df: pd.DataFrame) -> go.Figure:
     apart = {s: m for s, m in zip(df["source"], df["montant"], strict=True)}
     return style_figure(
         fig,
-        f"Dettes exigibles par source — total {format_euros(total)}<br><sup>à part, hors total : "
+        f"Dettes échues par source — total {format_euros(total)}<br><sup>à part, hors total : "
         f"à échoir {format_euros(apart.get('a_echoir', ZERO))}, "
         f"admises en non-valeur {format_euros(apart.get('non_valeur', ZERO))}</sup>",
     )
 
 
 CREDIT_NATURE_TEXT = {
-    "CERTAINE": "certaine et exigible",
+    "CERTAINE": "certaine et due",
     "A_ECHOIR": CREANCE_A_ECHOIR,
     "POTENTIELLE": "potentielle (non compensable)",
 }
@@ -74,11 +74,13 @@ CREDIT_NATURE_PATTERN = {"CERTAINE": "", "A_ECHOIR": ".", "POTENTIELLE": "/"}
 
 
 def chart_creances_par_source(df: pd.DataFrame) -> go.Figure:
-    """Credits the State owes per source; not-yet-due and potential credits apart (not offsettable).
+    """Credits the State owes per source, not-yet-due ones dotted; potential claims only in the subtitle.
 
     Columns: categorie, libelle, nature (CERTAINE, A_ECHOIR, POTENTIELLE), montant, nb_entreprises.
     """
     fig = go.Figure()
+    potential = sum((m for m, n in zip(df["montant"], df["nature"], strict=True) if n == "POTENTIELLE"), ZERO)
+    df = df[df["nature"] != "POTENTIELLE"]  # potential claims are not credits yet: never a bar beside them
     if df.empty or not any(df["montant"]):
         return style_figure(empty_figure(fig), "Créances dues par l'État, par source")
     colours = [SOURCE_COLOURS.get(s, "#888") for s in df["categorie"]]
@@ -100,55 +102,52 @@ def chart_creances_par_source(df: pd.DataFrame) -> go.Figure:
         name="Créances",
     )
     due = sum((m for m, n in zip(df["montant"], df["nature"], strict=True) if n == "CERTAINE"), ZERO)
-    return style_figure(fig, f"Créances dues par l'État — certaines et exigibles : {format_euros(due)}")
+    return style_figure(fig, f"Créances dues par l'État — certaines et dues : {format_euros(due)}<br><sup>à part, "
+                             f"hors graphique : créances potentielles (demandes en instruction, non compensables) "
+                             f"{format_euros(potential)}</sup>")
 
 
-def chart_bilan(totaux: dict[str, Any]) -> go.Figure:
-    """Due certain credits minus due debts = net balance, as a waterfall (not-yet-due amounts are not in it)."""
-    creances, dettes, solde = totaux["total_creances"], totaux["total_dettes"], totaux["solde"]
-    fig = go.Figure(
-        go.Waterfall(
-            x=["Créances certaines exigibles", "Dettes exigibles", "Solde net"],
-            measure=["relative", "relative", "total"],
-            y=[float(creances), -float(dettes), float(solde)],
-            text=[euros_short(creances), euros_short(-dettes), euros_short(solde)],
-            textposition="outside",
-            customdata=[format_euros(creances), format_euros(-dettes), format_euros(solde)],
-            hovertemplate="<b>%{x}</b><br>%{customdata}<extra></extra>",
-            increasing={"marker": {"color": SOURCE_COLOURS["credits_tva"]}},
-            decreasing={"marker": {"color": SOURCE_COLOURS["impots_pro"]}},
-            totals={"marker": {"color": "#444"}},
-            connector={"line": {"color": "#bbb"}},
-            name="Bilan",
-        )
-    )
-    return style_figure(fig, f"Solde net : {format_euros(solde)} (négatif : les entreprises doivent)")
-
-
-def chart_repartition_solde(df: pd.DataFrame) -> go.Figure:
-    """How many companies owe how much (columns tranche, nb_entreprises, montant)."""
+def chart_cote_a_cote(totaux: dict[str, Any]) -> go.Figure:
+    """Past-due debts (pursuable and suspended, stacked) beside certain due credits: never subtracted one from the
+    other (contract section 8: not owed between the same persons; one company's credits never pay another's)."""
+    dettes, suspendues = totaux["total_dettes"], totaux["dettes_suspendues"]
+    poursuivables, creances = totaux["dettes_poursuivables"], totaux["total_creances"]
     fig = go.Figure()
-    if df.empty or not df["nb_entreprises"].sum():
-        return style_figure(empty_figure(fig), "Répartition des entreprises selon leur solde", montant_axis=None)
-    colours = ["#67000d", "#a50f15", "#ef3b2c", "#fc9272", "#bdbdbd", "#a1d99b", "#238b45"]
+    for name, x, y, colour, pattern in (
+        ("Dettes poursuivables", "Dettes échues", poursuivables, SOURCE_COLOURS["impots_pro"], ""),
+        ("Dettes suspendues", "Dettes échues", suspendues, SOURCE_COLOURS["impots_pro"], "x"),
+        ("Créances certaines et dues", "Créances certaines et dues", creances, SOURCE_COLOURS["credits_tva"], ""),
+    ):
+        fig.add_bar(name=name, x=[x], y=[float(y)], marker_color=colour, marker_pattern_shape=pattern,
+                    text=[euros_short(y)], textposition="auto", customdata=[[name, format_euros(y)]],
+                    hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>")
+    fig.update_layout(barmode="stack", showlegend=True)
+    return style_figure(
+        fig, f"Dettes échues {format_euros(dettes)} (dont suspendues {format_euros(suspendues)}) et créances "
+        f"certaines et dues {format_euros(creances)}<br><sup>côte à côte, jamais soustraites les unes des "
+        "autres</sup>")
+
+
+def chart_suspensions(df: pd.DataFrame) -> go.Figure:
+    """Suspended past-due debts by reason (columns motif, libelle, nb_lignes, nb_entreprises, montant)."""
+    fig = go.Figure()
+    title = "Dettes échues suspendues, par motif"
+    if df.empty or not any(df["montant"]):
+        return style_figure(empty_figure(fig, "Aucune dette suspendue"), title)
     fig.add_bar(
-        x=[wrap_label(t, 16) for t in df["tranche"]],
-        y=[int(n) for n in df["nb_entreprises"]],
-        marker_color=colours[: len(df)],
-        text=[format_nombre(n) for n in df["nb_entreprises"]],
+        x=[wrap_label(label, 22) for label in df["libelle"]],
+        y=floats(df["montant"]),
+        marker_color=SOURCE_COLOURS["impots_pro"],
+        marker_pattern_shape="x",
+        text=[euros_short(m) for m in df["montant"]],
         textposition="auto",
-        customdata=[
-            [format_nombre(n), format_euros(m)] for n, m in zip(df["nb_entreprises"], df["montant"], strict=True)
-        ],
-        hovertemplate=(
-            "<b>%{x}</b><br>Entreprises : %{customdata[0]}<br>Solde cumulé : %{customdata[1]}<extra></extra>"
-        ),
-        name="Entreprises",
+        customdata=[[format_euros(m), format_nombre(n), format_nombre(e)]
+                    for m, n, e in zip(df["montant"], df["nb_lignes"], df["nb_entreprises"], strict=True)],
+        hovertemplate=("<b>%{x}</b><br>Restant dû : %{customdata[0]}<br>Lignes : %{customdata[1]}"
+                       "<br>Entreprises : %{customdata[2]}<extra></extra>"),
+        name="Suspendues",
     )
-    fig = style_figure(fig, "Répartition des entreprises selon leur solde (créances − dettes)", montant_axis=None)
-    fig.update_yaxes(title_text="Nombre d'entreprises")
-    count_axis(fig, "y", int(df["nb_entreprises"].max()))
-    return fig
+    return style_figure(fig, f"{title} — total {format_euros(sum(df['montant'], ZERO))}")
 
 
 def chart_compensation(df: pd.DataFrame, totaux: dict[str, Any]) -> go.Figure:
@@ -181,8 +180,8 @@ def chart_compensation(df: pd.DataFrame, totaux: dict[str, Any]) -> go.Figure:
         ],
         hovertemplate=(
             "<b>%{customdata[0]}</b><br>Compensable : %{customdata[1]}"
-            "<br>Créances certaines exigibles : %{customdata[2]}"
-            "<br>Impôts exigibles sans sursis : %{customdata[3]}<extra></extra>"
+            "<br>Créances certaines et dues : %{customdata[2]}"
+            "<br>Impôts échus et poursuivables : %{customdata[3]}<extra></extra>"
         ),
         name="Compensable",
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
+from onevision_dagster.reports import freshness
 from onevision_dagster.reports.atomic_files import written_beside
 from onevision_dagster.reports.charts import build_figures
 from onevision_dagster.reports.dashboard_data import DashboardData
@@ -56,25 +57,34 @@ def ensure_plotly_js(out_dir: Path) -> Path:
 
 
 _SECTION_HELP = {
-    "dettes": "Restant dû des dettes exigibles de chaque source (leur somme est le total des dettes). Montrés à "
-    "part, hachurés et hors total : les impôts professionnels à échoir (pas encore exigibles, non compensables "
-    "avant leur date) et les amendes admises en non-valeur (non éteintes, à reconsidérer). Une entreprise peut "
-    "figurer dans plusieurs sources.",
-    "creances": "Ce que l'État doit aux entreprises. Pleines : créances certaines et exigibles, les seules "
-    "compensables. Pointillées : créances d'IS à échoir (non compensables avant leur date). Hachurées : "
-    "créances potentielles (demandes en instruction), non compensables.",
-    "bilan": "Créances certaines exigibles moins dettes exigibles, toutes entreprises confondues.",
-    "solde": "Nombre d'entreprises par tranche de solde (créances certaines exigibles − dettes exigibles).",
+    "dettes": "Restant dû des dettes échues de chaque source (leur somme est le total des dettes échues, "
+    "poursuivables ou suspendues). Montrés à part, hachurés et hors total : les impôts professionnels à échoir "
+    "(pas encore échus, non compensables avant leur date) et les amendes admises en non-valeur (non éteintes, à "
+    "reconsidérer). Une entreprise peut figurer dans plusieurs sources.",
+    "creances": "Ce que l'État doit aux entreprises. Pleines : créances certaines et dues, les seules "
+    "compensables. Pointillées : créances d'IS à échoir (non compensables avant leur date). Les créances "
+    "potentielles (demandes en instruction) ne sont pas des créances : leur montant est donné à part, sous le "
+    "titre.",
+    "bilan": "Dettes échues (poursuivables, puis suspendues en hachuré) à côté des créances certaines et dues, "
+    "toutes entreprises confondues. Les unes ne sont jamais soustraites des autres : la créance d'une commune et "
+    "le remboursement dû par l'État ne sont pas dus entre les mêmes personnes (art. 1347 du Code civil), et les "
+    "créances d'une entreprise ne paient pas les dettes d'une autre.",
+    "suspensions": "Dettes échues dont le recouvrement est suspendu, par motif : sursis de paiement (art. L. 277 "
+    "du LPF), titre contesté en justice (art. L. 1617-5 du CGCT), procédure collective (art. L. 622-21 du Code de "
+    "commerce ; postérieures au jugement : à qualifier, art. L. 622-17). Ni poursuivies ni compensées.",
     "compensation": "Entreprises pour lesquelles une compensation est possible, par montant décroissant ; puis "
     "celles dont la compensation est bloquée, avec le motif (voir la base légale en bas de page). Les amendes, "
     "recettes non fiscales et produits locaux sont hors L. 257 B.",
     "anciennete": "Âge des dettes restant dues à la date de situation (date de majoration, d'émission ou "
-    "d'exigibilité selon la source) ; les impôts à échoir sont dans la première tranche.",
+    "d'échéance selon la source) ; les impôts à échoir sont dans la première tranche.",
     "etapes": "Où en est le recouvrement des titres ouverts. Les amendes et recettes non fiscales n'ont pas d'étape.",
-    "panel": "Entreprises ayant des dettes exigibles dans au moins deux sources, classées par priorité (montant, "
-    "ancienneté, étape la plus avancée).",
-    "qualite": "Lignes lues dans les fichiers de la dernière situation (et la version du registre qu'elle "
-    "utilise) : gardées ou rejetées (une ligne rejetée est listée avec son motif dans l'export des rejets).",
+    "panel": "Entreprises ayant des dettes échues dans au moins deux sources et quelque chose de poursuivable, "
+    "classées par priorité (montant poursuivable, ancienneté, étape la plus avancée). Les entreprises en procédure "
+    "collective (toute poursuite arrêtée, art. L. 622-21 du Code de commerce : voir la liste des déclarations de "
+    "créances) et celles dont toutes les dettes sont suspendues n'y figurent pas.",
+    "qualite": "Lignes lues dans les fichiers de la dernière situation du périmètre : gardées ou rejetées (une "
+    "ligne rejetée est listée avec son motif dans l'export des rejets). Le registre national est montré à part, "
+    "sur sa propre échelle : ses lignes ne sont pas celles du département.",
     "rejets": "Pourquoi des lignes des fichiers de la dernière situation ont été rejetées.",
     "rattachement": "Amendes rattachées à une entreprise : par SIREN, ou par nom et code postal "
     "quand le SIREN manque. En cas de doute l'amende n'est jamais rattachée.",
@@ -110,9 +120,9 @@ def _compensation_table(data: DashboardData, out_dir: Path) -> str:
             ("Entreprise", False),
             ("SIREN", False),
             ("Montant compensable", True),
-            ("Créances certaines exigibles", True),
-            ("Impôts exigibles sans sursis", True),
-            ("Total des dettes exigibles", True),
+            ("Créances certaines et dues", True),
+            ("Impôts échus et poursuivables", True),
+            ("Total des dettes échues", True),
         ]
         html = table_html(headers, rows, caption="Les 10 compensations possibles les plus importantes")
     return html + _blocked_table(data, out_dir)
@@ -137,7 +147,7 @@ def _blocked_table(data: DashboardData, out_dir: Path) -> str:
         ("Entreprise", False),
         ("SIREN", False),
         ("Motif du blocage", False),
-        ("Montant en jeu (sans blocage)", True),
+        ("Montant en jeu sans le blocage (créances, impôts échus)", True),
         ("Passif déclaré", True),
     ]
     return table_html(headers, rows, caption="Compensations bloquées, à examiner au cas par cas (les 10 plus "
@@ -159,6 +169,7 @@ def _panel_table(data: DashboardData, out_dir: Path) -> str:
             esc(int(r.rang)),
             _fiche_link(out_dir, r.siren, data.departement, esc(r.denomination)),
             esc(r.siren),
+            format_euros(getattr(r, "dettes_poursuivables", r.total_dettes)),
             format_euros(r.total_dettes),
             format_nombre(r.nb_sources_dettes),
             esc(_etape(r.etape_la_plus_avancee)),
@@ -171,7 +182,8 @@ def _panel_table(data: DashboardData, out_dir: Path) -> str:
         ("Rang", False),
         ("Entreprise", False),
         ("SIREN", False),
-        ("Total des dettes", True),
+        ("Dettes poursuivables", True),
+        ("Dettes échues", True),
         ("Sources", True),
         ("Étape la plus avancée", False),
         ("Ancienneté", True),
@@ -249,9 +261,14 @@ def render_dashboard(data: DashboardData, out_dir: Path, title: str) -> str:
         + f'<section id="base-legale"><h2>Base légale de la compensation</h2>'
         f'<div class="encadre">{LEGAL_BASIS_HTML}</div></section>'
     )
+    rows = freshness.flag(dict(zip(data.fraicheur["departement"], data.fraicheur["date_situation"], strict=True)),
+                          freshness.DEFAULT_LIMIT_DAYS)
+    late = any(f.retard for f in rows)
     subtitle = (
         f"<p>{esc(data.libelle)} — situation au <strong>{esc(date)}</strong> — "
         f'<a href="{INDEX}">tous les tableaux de bord</a></p>'
+        f'<p class="{"alerte " if late else ""}fraicheur" id="fraicheur">Données au : {esc(freshness.sentence(rows))}'
+        f" — page produite le {esc(freshness.paris_now())} (heure de Paris).</p>"
     )
     head = f'<script src="./{PLOTLY_JS}" charset="utf-8"></script>'
     return page_html(

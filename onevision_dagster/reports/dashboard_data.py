@@ -27,7 +27,13 @@ from onevision_dagster.contract.departements import is_departement
 from onevision_dagster.contract.sources import SOURCES_BY_NAME
 from onevision_dagster.reports.formatting import NBSP
 from onevision_dagster.reports.labels import ETAPE_LABELS, RATTACHEMENT_LABELS, source_label
-from onevision_dagster.reports.legal import BLOCAGE_LABELS, BLOCAGE_PASSIF, BLOCAGE_PROCEDURE, blocage_sql
+from onevision_dagster.reports.legal import (
+    BLOCAGE_LABELS,
+    BLOCAGE_PASSIF,
+    BLOCAGE_PROCEDURE,
+    blocage_sql,
+    suspension_label,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,21 +73,8 @@ PANEL_COLUMNS = (
 _S = NBSP  # inside amounts: "10 000 €" never wraps
 
 
-SOLDE_TRANCHES = (
-    f"Doit plus de 100{_S}000{_S}€",
-    f"Doit de 10{_S}000 à 100{_S}000{_S}€",
-    f"Doit de 1{_S}000 à 10{_S}000{_S}€",
-    f"Doit moins de 1{_S}000{_S}€",
-    "Solde nul",
-    f"Créancière nette : moins de 10{_S}000{_S}€",
-    f"Créancière nette : 10{_S}000{_S}€ ou plus",
-)
-"""Buckets of ``solde`` (créances − dettes), French spacing (no-break inside
-amounts). Bounds: a company owing exactly 10 000 € is in « de 1 000 à 10 000 € »."""
-
-
 ANCIENNETE_TRANCHES = (
-    "À échoir (pas encore exigible)",
+    "À échoir (pas encore échue)",
     "Moins de 3 mois",
     "3 à 6 mois",
     "6 mois à 1 an",
@@ -105,7 +98,7 @@ class DashboardData:
     totaux: dict[str, Any]
     dettes_par_source: pd.DataFrame
     creances_par_source: pd.DataFrame
-    repartition_solde: pd.DataFrame
+    suspensions: pd.DataFrame
     top_compensation: pd.DataFrame
     compensation_bloquee: pd.DataFrame
     anciennete: pd.DataFrame
@@ -117,6 +110,7 @@ class DashboardData:
     non_positionnees: pd.DataFrame
     blocages: pd.DataFrame
     tables_absentes: list[str] = field(default_factory=list)
+    fraicheur: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["departement", "date_situation"]))
 
     @property
     def libelle(self) -> str:
@@ -176,7 +170,9 @@ def _positions(con: duckdb.DuckDBPyConnection, departement: str | None) -> tuple
 
 def _load_totaux(con: duckdb.DuckDBPyConnection, positions: str, params: list[Any]) -> dict[str, Any]:
     sums = ", ".join(f"coalesce(sum({c}), 0)::DECIMAL(38,2) AS {c}" for c in POSITION_MONEY_COLUMNS)
-    at_stake = "least(total_creances, dettes_compensables)"
+    # what a blocked offset would reach without the block: certain credits against past-due taxes (in v3 a blocked
+    # company's taxes are all suspended, so `dettes_compensables` is 0 there)
+    at_stake = "least(total_creances, dettes_impots_pro)"
     sql = f"""
         SELECT count(*) AS nb_entreprises,
                {sums},
@@ -186,7 +182,7 @@ def _load_totaux(con: duckdb.DuckDBPyConnection, positions: str, params: list[An
                count(*) FILTER (WHERE dettes_non_valeur > 0) AS nb_dettes_non_valeur,
                count(*) FILTER (WHERE total_creances > 0) AS nb_avec_creances,
                count(*) FILTER (WHERE creances_a_echoir > 0) AS nb_creances_a_echoir,
-               count(*) FILTER (WHERE solde > 0) AS nb_creancieres_nettes,
+               count(*) FILTER (WHERE dettes_suspendues > 0) AS nb_dettes_suspendues,
                count(*) FILTER (WHERE montant_compensable > 0) AS nb_compensables,
                count(*) FILTER (WHERE blocage IS NOT NULL AND {at_stake} > 0) AS nb_compensation_bloquee,
                count(*) FILTER (WHERE blocage = '{BLOCAGE_PROCEDURE}' AND {at_stake} > 0)
@@ -204,13 +200,6 @@ def _load_totaux(con: duckdb.DuckDBPyConnection, positions: str, params: list[An
         if key != "date_situation" and not isinstance(value, Decimal):
             row[key] = int(value)
     return row
-
-
-def _solde_case() -> str:
-    """Index into SOLDE_TRANCHES."""
-    return """CASE
-        WHEN solde < -100000 THEN 0 WHEN solde < -10000 THEN 1 WHEN solde < -1000 THEN 2
-        WHEN solde < 0 THEN 3 WHEN solde = 0 THEN 4 WHEN solde < 10000 THEN 5 ELSE 6 END"""
 
 
 def _age_case(expr: str) -> str:
@@ -263,17 +252,25 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
         }
     )
 
-    solde = _frame(
+    # suspended past-due lines by reason (contract v3, section 6): lines joined to the scope's positions
+    line_where = "TRUE" if departement is None else "l.departement = ?"
+    suspensions = _optional_frame(
         con,
-        f"""SELECT {_solde_case()} AS ordre, count(*) AS nb_entreprises,
-                   sum(solde)::DECIMAL(38,2) AS montant
-            FROM {table} WHERE {where} GROUP BY ALL ORDER BY ordre""",
+        f"""SELECT l.motif_suspension AS motif, count(*) AS nb_lignes, count(DISTINCT l.siren) AS nb_entreprises,
+                   sum(l.montant)::DECIMAL(38,2) AS montant
+            FROM core.lignes_dettes l
+            JOIN marts.positions p ON p.departement = l.departement AND p.siren = l.siren
+            WHERE l.nature = 'ECHUE' AND l.suspendue AND {line_where}
+            GROUP BY ALL ORDER BY montant DESC, motif""",
         params,
+        ("motif", "nb_lignes", "nb_entreprises", "montant"),
+        missing,
+        "core.lignes_dettes",
     )
-    repartition = pd.DataFrame({"ordre": range(len(SOLDE_TRANCHES)), "tranche": list(SOLDE_TRANCHES)})
-    repartition = repartition.merge(solde, on="ordre", how="left")
-    repartition["nb_entreprises"] = [0 if pd.isna(n) else int(n) for n in repartition["nb_entreprises"]]
-    repartition["montant"] = [m if isinstance(m, Decimal) else ZERO for m in repartition["montant"]]
+    suspensions["libelle"] = [suspension_label(m) for m in suspensions["motif"]]
+    fraicheur = _frame(con, f"SELECT departement, max(date_situation) AS date_situation FROM marts.positions "
+                            f"WHERE {'TRUE' if departement is None else 'departement = ?'} GROUP BY ALL "
+                            "ORDER BY departement", params)
 
     top = _frame(
         con,
@@ -285,9 +282,9 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
     )
     bloquees = _frame(
         con,
-        f"""SELECT siren, denomination, blocage, least(total_creances, dettes_compensables) AS montant_en_jeu,
-                   total_creances, dettes_compensables, passif_declare, procedure_collective
-            FROM {positions} pos WHERE blocage IS NOT NULL AND least(total_creances, dettes_compensables) > 0
+        f"""SELECT siren, denomination, blocage, least(total_creances, dettes_impots_pro) AS montant_en_jeu,
+                   total_creances, dettes_impots_pro, passif_declare, procedure_collective
+            FROM {positions} pos WHERE blocage IS NOT NULL AND least(total_creances, dettes_impots_pro) > 0
             ORDER BY montant_en_jeu DESC, siren LIMIT 10""",
         params,
     )
@@ -302,7 +299,6 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
 
     # Lines are joined to the department positions: in-scope companies only,
     # aged against the as-of date of their department (as anciennete_jours).
-    line_where = "TRUE" if departement is None else "l.departement = ?"
     age = "(p.date_situation - l.date_ligne)"
     anciennete = _optional_frame(
         con,
@@ -336,12 +332,17 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
     etapes = etapes.sort_values(["ordre", "etape", "source"]).reset_index(drop=True)
 
     panel_table = "marts.panel_debiteurs_communs" + ("_national" if departement is None else "")
+    schema, name = panel_table.split(".")
+    ranked_on = con.execute("SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND "
+                            "schema_name = ? AND table_name = ? AND column_name = 'dettes_poursuivables'",
+                            [schema, name]).fetchone()[0]
+    panel_columns = (*PANEL_COLUMNS, "dettes_poursuivables") if ranked_on else PANEL_COLUMNS
     panel = _optional_frame(
         con,
-        f"""SELECT {", ".join(PANEL_COLUMNS)} FROM {panel_table}
+        f"""SELECT {", ".join(panel_columns)} FROM {panel_table}
             WHERE {where} ORDER BY rang, siren LIMIT {int(PANEL_TOP_N)}""",
         params,
-        PANEL_COLUMNS,
+        panel_columns,
         missing,
         panel_table,
     )
@@ -363,6 +364,10 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
         missing,
         "quality.chargements",
     )
+    if departement is not None:
+        # a department's dashboard counts the department's files only: the national register is another scale
+        # (millions of rows) and its rejects are not the department's (issue 17, point 9)
+        chargements = chargements[chargements["source"] != snapshot.REGISTER].reset_index(drop=True)
     source_order = {s: i for i, s in enumerate(SOURCES_BY_NAME)}
     if not chargements.empty:
         chargements["ordre"] = [source_order.get(s, 99) for s in chargements["source"]]
@@ -379,6 +384,8 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
         missing,
         "quality.rejets",
     )
+    if departement is not None:
+        rejets = rejets[rejets["source"] != snapshot.REGISTER].reset_index(drop=True)
 
     r_where = "TRUE" if departement is None else "departement = ?"
     rattachement = _optional_frame(
@@ -415,7 +422,7 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
         totaux=totaux,
         dettes_par_source=dettes,
         creances_par_source=creances,
-        repartition_solde=repartition,
+        suspensions=suspensions,
         top_compensation=top,
         compensation_bloquee=bloquees,
         anciennete=anciennete,
@@ -427,6 +434,7 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
         non_positionnees=non_positionnees,
         blocages=blocages,
         tables_absentes=sorted(set(missing)),
+        fraicheur=fraicheur,
     )
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import duckdb
 
-from onevision_dagster.reports.fiche_data import PositionIntrouvable, load_fiche, top_companies
+from onevision_dagster.reports import freshness
+from onevision_dagster.reports.fiche_data import PositionIntrouvable, load_fiche, procedure_ouverte, top_companies
 from onevision_dagster.reports.fiche_history import history_html
 from onevision_dagster.reports.formatting import MISSING, format_date, format_euros, format_nombre
 from onevision_dagster.reports.html_page import (
@@ -30,7 +31,6 @@ from onevision_dagster.reports.labels import (
     CATEGORIES_JURIDIQUES,
     ETAPE_LABELS,
     NATURES_CREANCES,
-    NATURES_DETTES,
     PROCEDURES,
     RATTACHEMENTS,
     STATUTS,
@@ -40,10 +40,17 @@ from onevision_dagster.reports.legal import (
     BLOCAGE_LABELS,
     BLOCAGE_PASSIF,
     BLOCAGE_PROCEDURE,
+    COMPENSATION_ANTERIEURE,
+    COMPENSATION_ANTERIEURE_DETAIL,
     CREANCE_A_ECHOIR,
+    DECLARATIONS_BASE_LEGALE,
+    ETATS_DECLARATION,
     HORS_L257B,
     LEGAL_BASIS_HTML,
-    SURSIS,
+    REJETS_AIDE,
+    SERVICES_DECLARANTS,
+    debt_line_situation,
+    suspension_label,
 )
 
 __all__ = [
@@ -93,17 +100,18 @@ def _position_html(p: dict[str, Any], national: bool) -> str:
         ("Produits locaux (Hélios)", p["dettes_spl"]),
         ("Impôts professionnels", p["dettes_impots_pro"]),
         ("Recettes non fiscales", p["dettes_rnf"]),
-        ("Total des dettes exigibles", p["total_dettes"]),
-        ("Impôts professionnels à échoir (hors total, pas encore exigibles)", p["dettes_a_echoir"]),
+        ("Total des dettes échues", p["total_dettes"]),
+        ("dont suspendues (motif sur chaque ligne)", p["dettes_suspendues"]),
+        ("dont poursuivables (non suspendues d'après les données)", p["dettes_poursuivables"]),
+        ("Impôts professionnels à échoir (hors total, pas encore échus)", p["dettes_a_echoir"]),
         ("Amendes admises en non-valeur (hors total, non éteintes)", p["dettes_non_valeur"]),
         ("Crédits de TVA accordés", p["creances_tva"]),
         ("Excédents à restituer", p["creances_excedents"]),
         ("Créances d'IS remboursables", p["creances_is"]),
-        ("Total des créances certaines exigibles", p["total_creances"]),
+        ("Total des créances certaines et dues", p["total_creances"]),
         ("Créances à échoir (hors total, non compensables avant leur date)", p["creances_a_echoir"]),
         ("Créances potentielles (en instruction)", p["creances_potentielles"]),
-        ("Solde (créances − dettes exigibles)", p["solde"]),
-        ("Dettes compensables (impôts exigibles sans sursis)", p["dettes_compensables"]),
+        ("Impôts compensables (échus et poursuivables, art. L. 257 B LPF)", p["dettes_compensables"]),
         ("Montant compensable", p["montant_compensable"]),
         ("Passif déclaré (impôts déclarés au passif d'une procédure)", p["passif_declare"]),
     ]
@@ -115,19 +123,20 @@ def _position_html(p: dict[str, Any], national: bool) -> str:
     )
     age = p.get("anciennete_jours")
     cells += (
-        '<tr><th scope="row">Sources de dettes exigibles</th>'
+        '<tr><th scope="row">Sources de dettes échues</th>'
         f"<td class=montant>{esc(format_nombre(p['nb_sources_dettes']))}</td></tr>"
-        f'<tr><th scope="row">Ancienneté de la plus vieille dette exigible</th><td class=montant>'
+        f'<tr><th scope="row">Ancienneté de la plus vieille dette échue</th><td class=montant>'
         f"{esc(MISSING if age is None else format_nombre(age) + ' jours')}</td></tr>"
     )
     date = format_date(p.get("date_situation"))
     return f"<p>{esc(scope)} — situation au {esc(date)}</p><table>{cells}</table>"
 
 
-def debt_offsetting(line: dict[str, Any], blocage: str | None = None) -> str:
+def debt_offsetting(line: dict[str, Any], blocage: str | None = None, credits: bool = True) -> str:
     """What art. L. 257 B allows for one debt line, in the contract's words (section 8).
 
-    ``blocage``: the company's offsetting block, if any (a due tax is then offsettable in law but not now).
+    ``blocage``: the company's offsetting block, if any; ``credits``: the company holds certain due credits
+    (otherwise there is nothing to offset: never « compensable », never « bloquée »).
     """
     nature = line.get("nature")
     if nature == "AUCUNE":
@@ -138,12 +147,14 @@ def debt_offsetting(line: dict[str, Any], blocage: str | None = None) -> str:
         return f"Hors L. 257 B ({SOURCE_HORS_L257B.get(line.get('source') or '', 'autre créance')})"
     if nature == "A_ECHOIR":
         return "À échoir (non compensable avant sa date)"
-    if line.get("sursis"):
-        return SURSIS[:1].upper() + SURSIS[1:]
-    if line.get("compensable") and blocage is not None:
-        return f"Bloquée : {BLOCAGE_LABELS[blocage]}"
+    if blocage is not None and credits:
+        return f"Compensation bloquée : {BLOCAGE_LABELS[blocage]}"
+    if line.get("suspendue"):
+        return "Non compensable : suspendue"
+    if line.get("compensable") and credits:
+        return "Compensable (art. L. 257 B LPF)"
     if line.get("compensable"):
-        return "Compensable (art. L. 257 B)"
+        return "Rien à compenser : aucune créance certaine et due"
     return "Non compensable"
 
 
@@ -165,7 +176,8 @@ def _line_flags(line: dict[str, Any]) -> str:
     return "".join(flags)
 
 
-def _lines_html(lines: list[dict[str, Any]], *, debts: bool, national: bool, blocage: str | None = None) -> str:
+def _lines_html(lines: list[dict[str, Any]], *, debts: bool, national: bool, blocage: str | None = None,
+                credits: bool = True) -> str:
     if not lines:
         return "<p>Aucune ligne.</p>"
     headers: list[tuple[str, bool]] = [("Département", False)] if national else []
@@ -175,11 +187,11 @@ def _lines_html(lines: list[dict[str, Any]], *, debts: bool, national: bool, blo
         ("Date" if not debts else "Date de la dette", False),
         ("Restant dû" if debts else "Montant dû par l'État", True),
         ("Statut", False),
-        ("Nature", False),
+        ("Situation" if debts else "Nature", False),
     ]
     headers += [("Étape", False), ("Compensation (L. 257 B)", False), ("Indicateurs", False)] if debts else []
     headers += [("Fichier d'origine", False), ("Ligne", True)]
-    natures = NATURES_DETTES if debts else NATURES_CREANCES
+    natures = NATURES_CREANCES
     rows = []
     for line in lines:
         row = [esc(line["departement"])] if national else []
@@ -193,22 +205,22 @@ def _lines_html(lines: list[dict[str, Any]], *, debts: bool, national: bool, blo
             esc(format_date(line.get("date_ligne"))),
             esc(format_euros(line["montant"])),
             esc(STATUTS.get(line.get("statut") or "", line.get("statut"))),
-            esc(natures.get(line.get("nature") or "", line.get("nature"))),
+            esc(debt_line_situation(line) if debts else natures.get(line.get("nature") or "", line.get("nature"))),
         ]
         if debts:
             etape = line.get("etape")
-            row += [esc(ETAPE_LABELS.get(etape, etape) if etape else MISSING), esc(debt_offsetting(line, blocage)),
-                    _line_flags(line)]
+            row += [esc(ETAPE_LABELS.get(etape, etape) if etape else MISSING),
+                    esc(debt_offsetting(line, blocage, credits)), _line_flags(line)]
         row += [esc(line.get("fichier")), esc(line.get("ligne"))]
         rows.append(row)
     classes = ["fermee" if line.get("nature") in ("AUCUNE", "NON_VALEUR") else "" for line in lines]
     lead = [""] * (len(headers) - 4 - (5 if debts else 3))
     tail = [""] * ((5 if debts else 3) + 2)
     if debts:
-        totals = (("ECHUE", "Total des dettes exigibles"), ("A_ECHOIR", "À échoir (hors total)"),
+        totals = (("ECHUE", "Total des dettes échues"), ("A_ECHOIR", "À échoir (hors total)"),
                   ("NON_VALEUR", "Admises en non-valeur (hors total)"))
     else:
-        totals = (("CERTAINE", "Total des créances certaines exigibles"), ("A_ECHOIR", "Créances à échoir (hors "
+        totals = (("CERTAINE", "Total des créances certaines et dues"), ("A_ECHOIR", "Créances à échoir (hors "
                   "total)"), ("POTENTIELLE", "Total des créances potentielles"))
     footer = [[*lead, label, esc(format_euros(_sum_nature(lines, n))), *tail] for n, label in totals]
     return table_html(headers, rows, row_classes=classes, footer=footer)
@@ -224,34 +236,59 @@ def _of_nature(lines: list[dict[str, Any]], nature: str, **conditions: object) -
     return len(chosen), sum((ln["montant"] for ln in chosen), Decimal("0.00"))
 
 
+def offset_before_judgment(data: dict[str, Any]) -> bool:
+    """In a procedure, a certain credit and a past-due tax both dated before the judgment (section 8)."""
+    ident = data["identite"]
+    if not procedure_ouverte(ident, data["position"].get("date_situation")):
+        return False
+    judgment = ident["date_jugement"]
+    credit = any(c.get("nature") == "CERTAINE" and c.get("date_ligne") and c["date_ligne"] < judgment
+                 for c in data["creances"])
+    tax = any(d.get("source") == "impots_pro" and d.get("nature") == "ECHUE" and d.get("date_ligne")
+              and d["date_ligne"] < judgment for d in data["dettes"])
+    return credit and tax
+
+
+def _something_to_offset(p: dict[str, Any]) -> bool:
+    return p["total_creances"] > 0 and p["dettes_impots_pro"] > 0
+
+
 def _offsetting_html(data: dict[str, Any]) -> str:
     p = data["position"]
     ident = data["identite"]
     creances, dettes_comp, montant = p["total_creances"], p["dettes_compensables"], p["montant_compensable"]
+    if montant > 0:
+        head = (f"<strong>Compensable (art. L. 257 B LPF) : {esc(format_euros(montant))}</strong>")
+    else:
+        head = f"<strong>Montant compensable : {esc(format_euros(montant))}</strong>"
     parts = [
-        f'<p class="encadre"><strong>Montant compensable : {esc(format_euros(montant))}</strong><br>'
-        f"Créances certaines exigibles : {esc(format_euros(creances))} — impôts professionnels exigibles sans "
-        f"sursis : {esc(format_euros(dettes_comp))}. Montant compensable = le plus petit des deux "
+        f'<p class="encadre">{head}<br>'
+        f"Créances certaines et dues : {esc(format_euros(creances))} — impôts professionnels échus et "
+        f"poursuivables : {esc(format_euros(dettes_comp))}. Montant compensable = le plus petit des deux "
         "(art. L. 257 B du LPF ; notification à l'entreprise, art. R. 257 B-1 du LPF), 0 en cas de blocage.</p>"
     ]
-    potential = min(creances, dettes_comp)
+    potential = min(creances, p["dettes_impots_pro"])
     if data["blocage"] == BLOCAGE_PROCEDURE:
         procedure = PROCEDURES.get(ident["procedure_collective"], ident["procedure_collective"])
+        title = (f"Compensation bloquée : {esc(BLOCAGE_LABELS[BLOCAGE_PROCEDURE])}" if _something_to_offset(p)
+                 else "Procédure collective ouverte")
         parts.append(
-            f'<p class="alerte"><strong>Compensation bloquée : {esc(BLOCAGE_LABELS[BLOCAGE_PROCEDURE])}</strong>. '
+            f'<p class="alerte"><strong>{title}</strong>. '
             f"{esc(procedure)}, jugement d'ouverture du {esc(format_date(ident['date_jugement']))}. "
-            "Le paiement des dettes antérieures au jugement, compensation comprise, est interdit "
-            "sauf créances connexes : "
+            "Toutes les dettes échues sont suspendues (art. L. 622-21 du Code de commerce) ; le paiement des dettes "
+            "antérieures au jugement, compensation comprise, est interdit sauf créances connexes (art. L. 622-7) : "
             f"montant ramené à 0 (sans le blocage : {esc(format_euros(potential))}). "
             "À apprécier au cas par cas (créances postérieures au jugement, art. L. 622-17 ; plan ou clôture).</p>"
         )
     elif data["blocage"] == BLOCAGE_PASSIF:
+        title = (f"Compensation bloquée : {esc(BLOCAGE_LABELS[BLOCAGE_PASSIF])}" if _something_to_offset(p)
+                 else "Procédure non référencée au registre")
         parts.append(
-            f'<p class="alerte"><strong>Compensation bloquée : {esc(BLOCAGE_LABELS[BLOCAGE_PASSIF])}</strong>. '
+            f'<p class="alerte"><strong>{title}</strong>. '
             f"{esc(format_euros(p['passif_declare']))} d'impôts sont déclarés au passif d'une procédure "
-            "collective (phase PASSIF_PROCEDURE) : la procédure existe même si le registre ne l'a pas encore "
-            "enregistrée, et l'art. L. 622-7 du Code de commerce interdit alors la compensation des dettes "
-            f"antérieures : montant ramené à 0 (sans le blocage : {esc(format_euros(potential))}). "
+            "collective : la procédure existe même si le registre ne l'a pas encore enregistrée ; les dettes échues "
+            "sont suspendues (art. L. 622-21 du Code de commerce) et l'art. L. 622-7 interdit la compensation des "
+            f"dettes antérieures : montant ramené à 0 (sans le blocage : {esc(format_euros(potential))}). "
             "À vérifier au BODACC et à apprécier au cas par cas.</p>"
         )
     elif ident and ident.get("procedure_collective"):
@@ -259,16 +296,23 @@ def _offsetting_html(data: dict[str, Any]) -> str:
             '<p class="alerte">Procédure collective enregistrée avec un jugement postérieur à la date de '
             "situation : à vérifier avant toute compensation.</p>"
         )
-    n, amount = _of_nature(data["dettes"], "ECHUE", sursis=True)
-    if n:
-        parts.append(
-            f"<p>{n} dette(s) sous sursis de paiement ({esc(format_euros(amount))}) : {esc(SURSIS)} ; "
-            "comptée(s) dans les dettes exigibles, pas dans le montant compensable.</p>"
-        )
+    if offset_before_judgment(data):
+        parts.append(f'<p class="alerte" id="compensation-anterieure"><strong>{esc(COMPENSATION_ANTERIEURE)}'
+                     f"</strong>. {esc(COMPENSATION_ANTERIEURE_DETAIL)}</p>")
+    suspended: dict[str, tuple[int, Decimal]] = {}
+    for ln in data["dettes"]:
+        if ln.get("nature") == "ECHUE" and ln.get("suspendue"):
+            n, amount = suspended.get(ln.get("motif_suspension"), (0, Decimal("0.00")))
+            suspended[ln.get("motif_suspension")] = (n + 1, amount + ln["montant"])
+    if suspended:
+        items = "".join(f"<li>{esc(suspension_label(code))} : {n} ligne(s), {esc(format_euros(amount))}</li>"
+                        for code, (n, amount) in suspended.items())
+        parts.append(f"<p>Dettes échues suspendues ({esc(format_euros(p['dettes_suspendues']))}) : comptées dans "
+                     f"les dettes échues, ni poursuivies ni compensées.</p><ul>{items}</ul>")
     if p["dettes_a_echoir"]:
         n, _ = _of_nature(data["dettes"], "A_ECHOIR")
         parts.append(
-            f"<p>{n} impôt(s) à échoir ({esc(format_euros(p['dettes_a_echoir']))}) : pas encore exigible(s) à la "
+            f"<p>{n} impôt(s) à échoir ({esc(format_euros(p['dettes_a_echoir']))}) : pas encore échu(s) à la "
             "date de situation, hors du total des dettes, non compensable(s) avant leur date.</p>"
         )
     other = p["dettes_amendes"] + p["dettes_spl"] + p["dettes_rnf"]
@@ -295,31 +339,84 @@ def _offsetting_html(data: dict[str, Any]) -> str:
             f"<p>Créances potentielles ({esc(format_euros(p['creances_potentielles']))}) : "
             "demandes en instruction, à reconsidérer une fois accordées.</p>"
         )
-    return "".join(parts)
+    return "".join(parts) + _compensations_html(data)
+
+
+def _compensations_html(data: dict[str, Any]) -> str:
+    """Offsets across departments (`compensations`): what each department's credits could pay, and where."""
+    rows = data.get("compensations") or []
+    if not rows:
+        return ""
+    money = ("creances_departement", "dettes_compensables_departement", "dettes_compensables_autres",
+             "montant_compensable")
+    cells = [[esc(r["departement"]), esc(format_date(r["date_situation"])),
+              *(esc(format_euros(r[c])) for c in money), esc(r["departements_dettes"])] for r in rows]
+    headers = [("Créances détenues dans le département", False), ("Situation au", False),
+               ("Créances certaines et dues", True), ("Impôts compensables du département", True),
+               ("Impôts compensables ailleurs", True), ("Montant compensable", True),
+               ("Départements des dettes", False)]
+    notes = "".join(
+        f'<p class="encadre">Les impôts dus dans le département {esc(d)} pourraient être payés par les créances '
+        f"détenues dans le département {esc(r['departement'])} (montant compensable "
+        f"{esc(format_euros(r['montant_compensable']))}, art. L. 257 B LPF) : à voir avec le service du département "
+        f"{esc(r['departement'])}, qui sinon rembourserait.</p>"
+        for r in rows for d in r["departements_dettes"].split(",") if d != r["departement"])
+    return ('<h3 id="compensations">Compensations entre départements (art. L. 257 B LPF)</h3>'
+            + table_html(headers, cells) + notes)
+
+
+def _declarations_html(data: dict[str, Any]) -> str:
+    rows = data.get("declarations") or []
+    if not rows:
+        return ""
+    cells = [[esc(r["departement"]), esc(source_label(r["source"])), esc(r["cle"]), esc(format_euros(r["montant"])),
+              esc(format_date(r["date_limite_declaration"])), esc(format_date(r["date_limite_releve"])),
+              esc(ETATS_DECLARATION.get(r["etat"], r["etat"])),
+              esc(SERVICES_DECLARANTS.get(r["service_declarant"], r["service_declarant"])),
+              esc(f"{r.get('fichier') or MISSING}, ligne {r.get('ligne') or MISSING}")] for r in rows]
+    headers = [("Département", False), ("Source", False), ("Référence", False), ("Montant", True),
+               ("Date limite de déclaration", False), ("Date limite de relevé", False), ("État", False),
+               ("Service déclarant", False), ("Origine", False)]
+    return (f'<section id="declarations"><h2>Déclarations de créances</h2><p class="aide">'
+            f"{esc(DECLARATIONS_BASE_LEGALE)}</p>{table_html(headers, cells)}</section>")
+
+
+def _rejects_html(data: dict[str, Any]) -> str:
+    rows = data.get("rejets") or []
+    if not rows:
+        return ""
+    cells = [[esc(r.get("departement") or MISSING), esc(source_label(r["source"])), esc(r["fichier"]),
+              esc(r["ligne"]), esc(r["message"] + (f" (colonne {r['colonne']})" if r.get("colonne") else "")),
+              f"<code>{esc(r.get('contenu') or '')}</code>", '<span class="drapeau">Non comptée</span>']
+             for r in rows]
+    headers = [("Département", False), ("Source", False), ("Fichier", False), ("Ligne", True), ("Motif", False),
+               ("Contenu tel qu'écrit", False), ("Prise en compte", False)]
+    return (f'<section id="rejets"><h2>Lignes rejetées dans les derniers fichiers : non comptées</h2>'
+            f'<p class="aide">{esc(REJETS_AIDE)}</p>{table_html(headers, cells)}</section>')
 
 
 def _flags_html(data: dict[str, Any]) -> str:
     p, ident = data["position"], data["identite"]
     flags = []
-    if data["blocage"] is not None:
+    if data["blocage"] is not None and _something_to_offset(p):
         flags.append(f"Compensation bloquée : {BLOCAGE_LABELS[data['blocage']]}")
     if ident and ident.get("procedure_collective"):
         label = PROCEDURES.get(ident["procedure_collective"], ident["procedure_collective"])
         flags.append(f"Procédure collective : {label} ({format_date(ident.get('date_jugement'))})")
     if p["passif_declare"]:
         flags.append(f"Passif déclaré : {format_euros(p['passif_declare'])}")
-    n, _ = _of_nature(data["dettes"], "ECHUE", sursis=True)
-    if n:
-        flags.append(f"Sursis de paiement ({n} dette(s))")
-    contested = [ln for ln in data["dettes"] if ln.get("ouverte") and ln.get("conteste") and not ln.get("sursis")]
-    if contested:
-        flags.append(f"Titre(s) contesté(s) ({len(contested)})")
+    if p["dettes_suspendues"]:
+        flags.append(f"Dettes suspendues : {format_euros(p['dettes_suspendues'])}")
+    if offset_before_judgment(data):
+        flags.append(COMPENSATION_ANTERIEURE[:1].upper() + COMPENSATION_ANTERIEURE[1:])
     if ident and ident.get("etat_administratif") == "C":
         flags.append("Entreprise cessée")
     if p["montant_compensable"] > 0:
-        flags.append(f"Compensation possible : {format_euros(p['montant_compensable'])}")
+        flags.append(f"Compensable (art. L. 257 B LPF) : {format_euros(p['montant_compensable'])}")
     if p["nb_sources_dettes"] >= 2:
         flags.append(f"Débiteur commun à {p['nb_sources_dettes']} sources")
+    if data.get("rejets"):
+        flags.append(f"Lignes rejetées non comptées : {len(data['rejets'])}")
     if not flags:
         return "<p>Aucun indicateur particulier.</p>"
     return "<p>" + "".join(f'<span class="drapeau">{esc(f)}</span>' for f in flags) + "</p>"
@@ -334,15 +431,25 @@ def render_fiche(data: dict[str, Any], index_href: str | None = None) -> str:
     title = f"Fiche entreprise — {name} ({data['siren']})"
     back = f' — <a href="{esc(index_href)}">tous les rapports</a>' if index_href else ""
     date = format_date(p.get("date_situation"))
-    subtitle = f"<p>{esc(scope)} — situation au <strong>{esc(date)}</strong>{back}</p>"
+    fresh = freshness.flag({r["departement"]: r["date_situation"] for r in data.get("fraicheur", [])},
+                           freshness.DEFAULT_LIMIT_DAYS)
+    late = any(f.retard for f in fresh)
+    subtitle = (f"<p>{esc(scope)} — situation au <strong>{esc(date)}</strong>{back}</p>"
+                + (f'<p class="{"alerte " if late else ""}fraicheur" id="fraicheur">Données au : '
+                   f"{esc(freshness.sentence(fresh))} — fiche produite le {esc(freshness.paris_now())} (heure de "
+                   "Paris).</p>" if fresh else ""))
     n_debts, n_credits = len(data["dettes"]), len(data["creances"])
+    credits = p["total_creances"] > 0 or any(c["departement"] != data["departement"]
+                                             for c in data.get("compensations") or [])
     body = (
         f'<section id="indicateurs"><h2>Indicateurs</h2>{_flags_html(data)}</section>'
         f'<section id="identite"><h2>Identité</h2>{_identity_html(data["identite"], p)}</section>'
         f'<section id="position"><h2>Position</h2>{_position_html(p, national)}</section>'
         f'<section id="compensation"><h2>Compensation</h2>{_offsetting_html(data)}</section>'
         f'<section id="dettes"><h2>Dettes ({n_debts} ligne(s), toutes situations)</h2>'
-        f"{_lines_html(data['dettes'], debts=True, national=national, blocage=data['blocage'])}</section>"
+        f"{_lines_html(data['dettes'], debts=True, national=national, blocage=data['blocage'], credits=credits)}"
+        "</section>"
+        f"{_rejects_html(data)}{_declarations_html(data)}"
         f'<section id="creances"><h2>Créances ({n_credits} ligne(s), toutes situations)</h2>'
         f"{_lines_html(data['creances'], debts=False, national=national)}</section>"
         f'<section id="historique"><h2>Historique</h2>{history_html(data.get("historique"))}</section>'

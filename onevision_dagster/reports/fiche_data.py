@@ -128,11 +128,70 @@ def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | No
         "dettes": dettes,
         "creances": creances,
         "historique": load_history(con, siren, departement),
+        **load_v3_extras(con, siren, departement),
+        "fraicheur": _rows(con, "SELECT departement, max(date_situation) AS date_situation FROM marts.positions "
+                                "WHERE siren = ? GROUP BY ALL ORDER BY departement", [siren]),
     }
 
 
-HISTORY_POSITION_COLUMNS = ("date_situation", "departement", "total_dettes", "dettes_a_echoir", "dettes_non_valeur",
-                            "total_creances", "montant_compensable", "passif_declare")
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                       [schema, name]).fetchone()[0] > 0
+
+
+def rejected_rows_sql(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The rows rejected in the files of the latest snapshots, each with the company it belongs to (column
+    `siren`), as a SQL relation; None when the warehouse has no rejects table.
+
+    A rejected row's company is the one its key (`cle`) named in the latest earlier snapshot that kept it
+    (`history.lignes`), or, for a register row, its SIREN: a debt whose row is rejected never vanishes silently
+    from its company's page and sheet (issue 17, point 7). A row never seen before cannot be tied to a company
+    and stays in the rejects export only.
+    """
+    if not _table_exists(con, "quality.rejets"):
+        return None
+    files = snapshot.current_files_sql(con)
+    known = ("(SELECT NULL::VARCHAR AS departement, NULL::VARCHAR AS source, NULL::VARCHAR AS cle, "
+             "NULL::VARCHAR AS siren WHERE false)")
+    if _table_exists(con, "history.lignes"):
+        known = """(SELECT departement, source, cle, arg_max(siren, date_situation) AS siren
+                    FROM history.lignes WHERE siren IS NOT NULL GROUP BY ALL)"""
+    return f"""(SELECT r.source, r.departement, r.fichier, r.date_extraction, r.ligne, r.colonne, r.motif, r.message,
+                   r.contenu, r.cle,
+                   coalesce(k.siren, CASE WHEN r.source = '{snapshot.REGISTER}' THEN r.cle END) AS siren
+            FROM quality.rejets r SEMI JOIN {files} f
+              ON f.source = r.source AND f.departement IS NOT DISTINCT FROM r.departement
+             AND f.date_extraction = r.date_extraction
+            LEFT JOIN {known} k ON k.departement = r.departement AND k.source = r.source AND k.cle = r.cle)"""
+
+
+def load_v3_extras(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None) -> dict[str, Any]:
+    """What contract version 3 adds to a sheet: the claims to declare, the offsets a credit can make here or
+    elsewhere, the company's rows rejected in the latest files (each list empty when its table is absent)."""
+    scope, params = ("", [siren]) if departement is None else (" AND departement = ?", [siren, departement])
+    out: dict[str, Any] = {"declarations": [], "compensations": [], "rejets": []}
+    if _table_exists(con, "marts.declarations"):
+        out["declarations"] = _rows(con, f"""SELECT * FROM marts.declarations WHERE siren = ?{scope}
+                                             ORDER BY departement, date_limite_declaration NULLS LAST, source,
+                                                      fichier, ligne""", params)
+    if _table_exists(con, "marts.compensations"):
+        # every row naming the company: the department holding the debt sees the credit held elsewhere
+        out["compensations"] = _rows(con, "SELECT * FROM marts.compensations WHERE siren = ? ORDER BY departement",
+                                     [siren])
+        if departement is not None:
+            out["compensations"] = [c for c in out["compensations"] if c["departement"] == departement
+                                    or departement in c["departements_dettes"].split(",")]
+    rejected = rejected_rows_sql(con)
+    if rejected is not None:
+        where = "siren = ?" + ("" if departement is None else " AND (departement = ? OR departement IS NULL)")
+        out["rejets"] = _rows(con, f"SELECT * FROM {rejected} WHERE {where} ORDER BY departement, source, fichier, "
+                                   "ligne", params)
+    return out
+
+
+HISTORY_POSITION_COLUMNS = ("date_situation", "departement", "total_dettes", "dettes_suspendues", "dettes_a_echoir",
+                            "dettes_non_valeur", "total_creances", "montant_compensable", "passif_declare")
 HISTORY_MOVEMENT_COLUMNS = ("departement", "date_debut", "date_fin", "source", "cle", "type", "montant")
 
 

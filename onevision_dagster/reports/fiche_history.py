@@ -9,9 +9,9 @@ from onevision_dagster.reports.formatting import format_date, format_euros
 from onevision_dagster.reports.html_page import esc, table_html
 from onevision_dagster.reports.labels import MOUVEMENT_LABELS, source_label
 
-_POSITION_HEADERS = [("Date de l'instantané", False), ("Département", False), ("Dettes exigibles", True),
-                     ("À échoir", True), ("Admises en non-valeur", True), ("Créances certaines exigibles", True),
-                     ("Montant compensable", True), ("Passif déclaré", True)]
+_POSITION_HEADERS = [("Date de l'instantané", False), ("Département", False), ("Dettes échues", True),
+                     ("dont suspendues", True), ("À échoir", True), ("Admises en non-valeur", True),
+                     ("Créances certaines et dues", True), ("Montant compensable", True), ("Passif déclaré", True)]
 _MOVEMENT_HEADERS = [("Période", False), ("Département", False), ("Source", False), ("Référence", False),
                      ("Mouvement", False), ("Montant", True)]
 
@@ -19,8 +19,8 @@ _MOVEMENT_HEADERS = [("Période", False), ("Département", False), ("Source", Fa
 def _positions(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "<p>Aucune position de l'entreprise dans les instantanés de ce périmètre.</p>"
-    money = ("total_dettes", "dettes_a_echoir", "dettes_non_valeur", "total_creances", "montant_compensable",
-             "passif_declare")
+    money = ("total_dettes", "dettes_suspendues", "dettes_a_echoir", "dettes_non_valeur", "total_creances",
+             "montant_compensable", "passif_declare")
     cells = [[esc(format_date(r["date_situation"])), esc(r["departement"]), *(esc(format_euros(r[c])) for c in money)]
              for r in rows]
     return table_html(_POSITION_HEADERS, cells, caption="Position à chaque instantané")

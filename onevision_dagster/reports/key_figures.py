@@ -41,12 +41,13 @@ def key_figures(data: DashboardData) -> dict[str, Any]:
     lues, gardees, rejetees = _lignes(data)
     euros = (
         "total_dettes",
+        "dettes_suspendues",
+        "dettes_poursuivables",
         "dettes_a_echoir",
         "dettes_non_valeur",
         "total_creances",
         "creances_a_echoir",
         "creances_potentielles",
-        "solde",
         "dettes_compensables",
         "montant_compensable",
         "passif_declare",
@@ -87,14 +88,26 @@ def key_figures_fr(data: DashboardData) -> list[tuple[str, str, str]]:
     return [
         ("Entreprises suivies", format_nombre(t["nb_entreprises"]), "avec au moins une dette ou une créance"),
         (
-            "Dettes exigibles",
+            "Dettes échues",
             format_euros(t["total_dettes"]),
-            f"{format_nombre(t['nb_debitrices'])} entreprises débitrices",
+            f"{format_nombre(t['nb_debitrices'])} entreprises débitrices ; restes à recouvrer échus, poursuivables "
+            "ou suspendus",
+        ),
+        (
+            "dont poursuivables",
+            format_euros(t["dettes_poursuivables"]),
+            "non suspendues d'après les données",
+        ),
+        (
+            "dont suspendues",
+            format_euros(t["dettes_suspendues"]),
+            f"sursis, titre contesté, procédure collective ({format_nombre(t['nb_dettes_suspendues'])} "
+            "entreprise(s)) : ni poursuivies ni compensées",
         ),
         (
             "Impôts à échoir",
             format_euros(t["dettes_a_echoir"]),
-            f"hors total : pas encore exigibles, non compensables avant leur date "
+            f"hors total : pas encore échus, non compensables avant leur date "
             f"({format_nombre(t['nb_dettes_a_echoir'])} entreprise(s))",
         ),
         (
@@ -103,7 +116,7 @@ def key_figures_fr(data: DashboardData) -> list[tuple[str, str, str]]:
             f"hors total : non éteintes, à reconsidérer ({format_nombre(t['nb_dettes_non_valeur'])} entreprise(s))",
         ),
         (
-            "Créances certaines exigibles",
+            "Créances certaines et dues",
             format_euros(t["total_creances"]),
             f"dues par l'État à {format_nombre(t['nb_avec_creances'])} entreprises",
         ),
@@ -116,11 +129,6 @@ def key_figures_fr(data: DashboardData) -> list[tuple[str, str, str]]:
             "Créances potentielles",
             format_euros(t["creances_potentielles"]),
             "demandes en instruction, non compensables",
-        ),
-        (
-            "Solde net",
-            format_euros(t["solde"]),
-            "créances certaines exigibles − dettes exigibles ; négatif : les entreprises doivent",
         ),
         (
             "Montant compensable",
@@ -140,7 +148,7 @@ def key_figures_fr(data: DashboardData) -> list[tuple[str, str, str]]:
             f"impôts déclarés au passif d'une procédure collective ({format_nombre(t['nb_passif_declare'])} "
             "entreprise(s))",
         ),
-        ("Débiteurs communs", format_nombre(t["nb_debiteurs_communs"]), "dettes exigibles dans au moins 2 sources"),
+        ("Débiteurs communs", format_nombre(t["nb_debiteurs_communs"]), "dettes échues dans au moins 2 sources"),
         (
             "Lignes rejetées",
             format_nombre(rejetees),

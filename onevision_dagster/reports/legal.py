@@ -176,3 +176,17 @@ par l'État et la créance d'une commune ne sont pas dus entre les mêmes person
 Code civil), et un total de plusieurs entreprises ne déduit jamais les créances de l'une des dettes d'une
 autre.</p>
 """
+
+
+def debt_line_situation(line: dict[str, Any]) -> str:
+    """Where one debt line stands: échue and poursuivable, échue and suspended (with why), à échoir..."""
+    nature = line.get("nature")
+    if nature == "AUCUNE":
+        return "Rien n'est dû (payée ou annulée)"
+    if nature == "NON_VALEUR":
+        return "Admise en non-valeur : hors des dettes poursuivies, non éteinte"
+    if nature == "A_ECHOIR":
+        return "À échoir : pas encore échue"
+    if line.get("suspendue"):
+        return f"Échue, suspendue : {suspension_label(line.get('motif_suspension'))}"
+    return "Échue, poursuivable (non suspendue d'après les données)"
