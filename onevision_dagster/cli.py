@@ -171,6 +171,19 @@ def build_parser() -> argparse.ArgumentParser:
                     "constat ; l'opération est elle-même enregistrée dans l'audit")
     au.add_argument("--depuis", type=_iso_date, default=None,
                     help="premier jour exporté, AAAA-MM-JJ (défaut : tout le journal)")
+    pu = sub.add_parser("purge", parents=[common], help="supprime ce qui dépasse les durées de conservation",
+                        description="Retire de l'entrepôt et de la zone de dépôt les extraits plus anciens que "
+                        "ONEVISION_CONSERVATION_MOIS (l'historique : positions, mouvements, impact, et les fichiers "
+                        "que lit le dernier instantané restent) et supprime l'audit plus ancien que "
+                        "ONEVISION_AUDIT_CONSERVATION_MOIS (12 mois par défaut). Dit ce qu'elle supprime ; "
+                        "l'opération est enregistrée dans l'audit.")
+    pu.add_argument("--simulation", action="store_true", help="dit ce qui serait supprimé, sans rien supprimer")
+    pu.add_argument("--landing", type=Path, default=Path(_setting("ONEVISION_LANDING")),
+                    help="zone de dépôt (défaut : ONEVISION_LANDING, sinon %(default)s)")
+    pu.add_argument("--base", default=None, help="URL SQLAlchemy de la base de l'application, avec le rôle qui "
+                    "possède ses tables (défaut : ONEVISION_APP_DATABASE_URL ou le fichier SQLite à côté de "
+                    "l'entrepôt)")
+    _add_warehouse(pu)
     au.add_argument("--base", default=None, help="URL SQLAlchemy de la base de l'application (défaut : "
                     "ONEVISION_APP_DATABASE_URL ou le fichier SQLite à côté de l'entrepôt)")
     return parser
@@ -403,8 +416,38 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge(args: argparse.Namespace) -> int:
+    from onevision_dagster import warehouse
+    from onevision_dagster.app import audit
+    from onevision_dagster.app.settings import load_settings
+    from onevision_dagster.app.store import open_store
+    from onevision_dagster.retention import apply_extracts, plan_extracts, retention_from_env
+
+    keep, keep_audit = retention_from_env()
+    today = date.today()
+    engine = open_store(args.base or load_settings(dict(os.environ, ONEVISION_WAREHOUSE=str(args.warehouse))
+                                                   ).database_url)
+    print("Simulation : rien n'est supprimé." if args.simulation else "Purge :")
+    if keep is None:
+        extracts = ["Extraits : ONEVISION_CONSERVATION_MOIS n'est pas défini, aucun extrait n'est purgé."]
+    elif not args.warehouse.exists():
+        extracts = [f"Extraits : pas d'entrepôt {args.warehouse}."]
+    else:
+        with warehouse.connect(args.warehouse) as con:
+            plan = plan_extracts(con, keep, today, args.landing)
+            if not args.simulation:
+                apply_extracts(con, plan)
+        extracts = plan.sentences()
+    print("\n".join(extracts))
+    print(audit.purge(engine, keep_audit, today, args.simulation))
+    audit.record(engine, user=audit.operator(), departements=None, action="ADMINISTRATION",
+                 objet=("simulation de purge : " if args.simulation else "purge des extraits : ") + extracts[0],
+                 status=200)
+    return 0
+
+
 COMMANDS = {"generate": _generate, "run": _run, "historique": _historique, "export": _export, "fiche": _fiche,
-            "rapports": _rapports, "app": _app, "audit": _audit, "document": _document}
+            "rapports": _rapports, "app": _app, "audit": _audit, "purge": _purge, "document": _document}
 
 
 def main(argv: list[str] | None = None) -> int:

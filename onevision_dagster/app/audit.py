@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import threading
 import time
 from collections import Counter
@@ -198,6 +199,42 @@ class Verification:
                 f"({self.reason}).")
 
 
+_PURGE = re.compile(r"^purge de l'audit : \d+ enregistrement\(s\) du n° (\d+) au n° (\d+)")
+
+
+def purge(engine: sa.Engine, keep_months: int, today: dt.date, simulate: bool) -> str:
+    """Deletes the rows older than `keep_months` months (Paris time), a prefix of the chain, and records the purge
+    with the range removed (so `verify` knows the chain starts after it). Run with the tables' owner: the
+    protections are lifted for this one transaction and put back in it."""
+    from onevision_dagster.retention import months_before
+
+    day = months_before(today, keep_months)
+    cutoff = dt.datetime.combine(day, dt.time(), PARIS).astimezone(dt.UTC).replace(tzinfo=None)
+    with engine.connect() as conn:
+        last = conn.execute(sa.select(sa.func.max(audit.c.id)).where(audit.c.horodatage < cutoff)).scalar()
+        first, n = conn.execute(sa.select(sa.func.min(audit.c.id), sa.func.count()).where(audit.c.id <= (last or 0))
+                                ).one() if last is not None else (None, 0)
+    when = day.strftime("%d/%m/%Y")
+    if not n:
+        return f"Audit : aucun enregistrement antérieur au {when} (conservation {keep_months} mois)."
+    summary = f"purge de l'audit : {n} enregistrement(s) du n° {first} au n° {last}, antérieurs au {when}"
+    if simulate:
+        return f"Audit : {n} enregistrement(s) antérieurs au {when} seraient supprimés (n° {first} à {last})."
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_sans_delete")
+            conn.execute(audit.delete().where(audit.c.id <= last))
+            protect(conn)
+        else:
+            conn.exec_driver_sql("ALTER TABLE audit DISABLE TRIGGER audit_ajout_seul_ligne")
+            conn.exec_driver_sql("GRANT DELETE ON audit TO CURRENT_USER")
+            conn.execute(audit.delete().where(audit.c.id <= last))
+            conn.exec_driver_sql("REVOKE DELETE ON audit FROM CURRENT_USER")
+            conn.exec_driver_sql("ALTER TABLE audit ENABLE ALWAYS TRIGGER audit_ajout_seul_ligne")
+    record(engine, user=operator(), departements=None, action="ADMINISTRATION", objet=summary, status=200)
+    return f"Audit : {n} enregistrement(s) antérieurs au {when} supprimés (n° {first} à {last}) ; purge enregistrée."
+
+
 def verify(engine: sa.Engine, key: bytes | None = None) -> Verification:
     """Reads the audit in id order and checks every link; stops at the first broken one.
 
@@ -209,6 +246,7 @@ def verify(engine: sa.Engine, key: bytes | None = None) -> Verification:
     rows = chained = 0
     first_id = last_id = None
     previous: Mapping | None = None
+    purged_up_to: set[int] = set()
     with engine.connect() as conn:
         for row in conn.execution_options(yield_per=20_000).execute(query).mappings():
             rows += 1
@@ -231,6 +269,11 @@ def verify(engine: sa.Engine, key: bytes | None = None) -> Verification:
             first_id = first_id if first_id is not None else row["id"]
             last_id = row["id"]
             previous = row
+            if row["action"] == "ADMINISTRATION" and (m := _PURGE.match(row["objet"] or "")):
+                purged_up_to.add(int(m.group(2)))
+    if chained == rows and first_id is not None and first_id > 1 and first_id - 1 not in purged_up_to:
+        return Verification(rows, chained, first_id, last_id, first_id, f"enregistrement(s) n° 1 à {first_id - 1} "
+                            "supprimé(s) sans purge enregistrée")
     return Verification(rows, chained, first_id, last_id, None, None)
 
 
