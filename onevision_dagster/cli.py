@@ -65,6 +65,19 @@ def _positive_int(value: str) -> int:
     return int(value)
 
 
+def _effect(value: str) -> float:
+    from onevision_dagster.demo.shares import MAX_PILOT_EFFECT
+
+    try:
+        x = float(value.replace(",", "."))
+    except ValueError:
+        x = -1.0
+    if not 0 <= x <= MAX_PILOT_EFFECT:
+        top = f"{MAX_PILOT_EFFECT:g}".replace(".", ",")
+        raise argparse.ArgumentTypeError(f"probabilité entre 0 et {top} attendue, reçu {value!r}")
+    return x
+
+
 def build_parser() -> argparse.ArgumentParser:
     cli_french.install()
     common = _common()
@@ -86,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--pilotes", default=_setting("ONEVISION_PILOTES"),
                    help="départements pilotes, qui compensent plus souvent (défaut : ONEVISION_PILOTES, sinon "
                    "%(default)s)")
+    g.add_argument("--debut-pilote", type=_iso_date, metavar="AAAA-MM-JJ",
+                   help="début de l'expérimentation : les semaines finissant ce jour-là ou avant se déroulent de la "
+                   "même façon dans tous les départements (défaut : dès la première semaine)")
+    g.add_argument("--effet", type=_effect, metavar="X",
+                   help="après le début, les pilotes font chaque compensation signalée avec X de probabilité en plus "
+                   "par semaine (défaut : 0,175 ; 0 : aucun effet ; docs/demo.md)")
 
     r = sub.add_parser("run", parents=[common], help="matérialise tous les assets (départements, historique, "
                        "vues nationales)", description="Charge la zone de dépôt et recalcule tout, en local.")
@@ -192,17 +211,23 @@ def build_parser() -> argparse.ArgumentParser:
 def _generate(args: argparse.Namespace) -> int:
     from onevision_dagster.contract.departements import parse_departements
     from onevision_dagster.demo.generator import generate_landing
+    from onevision_dagster.demo.shares import DEFAULT_PILOT_EFFECT
 
     depts = parse_departements(" ".join(args.departement))
     pilotes = parse_departements(args.pilotes)
+    effect = DEFAULT_PILOT_EFFECT if args.effet is None else args.effet
     summary = generate_landing(args.out, list(depts), args.entreprises, args.date, args.seed,
-                               instantanes=args.instantanes, pilotes=pilotes)
+                               instantanes=args.instantanes, pilotes=pilotes, debut_pilote=args.debut_pilote,
+                               effet=effect)
     rows = sum(summary.rows.values())
     dates = (f"date d'extraction {args.date:%d/%m/%Y}" if args.instantanes == 1 else
              f"{args.instantanes} extractions hebdomadaires du {summary.dates[0]:%d/%m/%Y} au {args.date:%d/%m/%Y}")
+    start = f" après le {args.debut_pilote:%d/%m/%Y}" if args.debut_pilote else ""
+    piloted = ", ".join(d for d in depts if d in pilotes) or "aucun"
+    effect_fr = f"{effect:g}".replace(".", ",")
     print(f"Zone de dépôt écrite dans {args.out} : {len(summary.paths)} fichiers, {rows} lignes "
           f"(dont {sum(summary.bad_rows.values())} volontairement invalides), départements {', '.join(depts)}, "
-          f"{dates}")
+          f"{dates} ; pilotes {piloted} : effet +{effect_fr}{start}")
     return 0
 
 

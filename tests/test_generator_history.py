@@ -283,3 +283,102 @@ def test_generate_command_writes_weekly_snapshots(tmp_path: Path) -> None:
     generate_landing(again, ["17", "91"], 60, AS_OF, seed=2, instantanes=3, pilotes=("91",))
     for p in (tmp_path / "impots_pro").glob("*.csv"):  # same arguments, same bytes
         assert (again / "impots_pro" / p.name).read_bytes() == p.read_bytes()
+
+
+# ----- the experiment (issue 19, item 6): --debut-pilote and --effet ---------------------------------------------
+
+EXPERIMENT_DATES = tuple(AS_OF - timedelta(days=7 * i) for i in range(5, -1, -1))  # six weekly snapshots
+START = EXPERIMENT_DATES[2]  # the weeks ending on the 4th, 5th and 6th snapshots are after the start
+
+
+@pytest.fixture(scope="module")
+def experiments(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The same zone drawn with `--effet 0` and `--effet 0.3` (17 a pilot, 33 not)."""
+    out = {}
+    for effect in ("0", "0.3"):
+        path = tmp_path_factory.mktemp(f"effet{effect}")
+        assert main(["generate", "--out", str(path), "--departement", "17", "33", "--entreprises", "4000",
+                     "--date", AS_OF.isoformat(), "--instantanes", "6", "--seed", "9", "--pilotes", "17",
+                     "--debut-pilote", START.isoformat(), "--effet", effect]) == 0
+        out[effect] = path
+    return out
+
+
+def _kept(root: Path, source: str, dept: str | None, day: date) -> pd.DataFrame:
+    """Kept rows of one file (every deliberately invalid row is rejected: the other tests check it)."""
+    spec = SOURCES_BY_NAME[source]
+    name = f"{source}_{day:%Y%m%d}.csv" if dept is None else f"{source}_{dept}_{day:%Y%m%d}.csv"
+    return read_source_file(spec, root / source / name).kept
+
+
+def _flagged_share(root: Path, dept: str, t0: date, t1: date) -> tuple[int, int]:
+    """(flagged credits at t0, of which applied at t1): certain, due credits still in the t1 files, of companies
+    owing due, open, non-suspended taxes at t0 (still in the t1 file) and in no procedure the files show."""
+    day = pd.Timestamp(t0)
+    taxes, taxes1 = _kept(root, "impots_pro", dept, t0), _kept(root, "impots_pro", dept, t1)
+    owed = taxes["mt_droits"] + taxes["mt_penalites"] - taxes["mt_paye"] > 0
+    owing = taxes[owed & (taxes["date_exigibilite"] <= day) & (taxes["sursis"] == "N")
+                  & (taxes["phase"] != "PASSIF_PROCEDURE") & taxes["ref_article"].isin(taxes1["ref_article"])]
+    reg = _kept(root, "entreprises", None, t0)
+    blocked = set(reg[reg["procedure_collective"].notna() & (reg["date_jugement"] <= day)]["siren"])
+    blocked |= set(taxes[taxes["phase"] == "PASSIF_PROCEDURE"]["siren"])
+    flagged, applied = 0, 0
+    for source, certain, applied_status in (("credits_tva", "ACCORDEE", "IMPUTEE"),
+                                            ("excedents", "A_RESTITUER", "IMPUTE"),
+                                            ("creances_is", "REMBOURSABLE", "IMPUTEE")):
+        before = _kept(root, source, dept, t0)
+        after = _kept(root, source, dept, t1).set_index(KEY[source])["statut"]
+        c = before[before["statut"] == certain]
+        if source == "creances_is":
+            c = c[c["date_remboursable"].isna() | (c["date_remboursable"] <= day)]
+        c = c[c["siren"].isin(set(owing["siren"]) - blocked) & c[KEY[source]].isin(after.index)]
+        flagged += len(c)
+        applied += int((after.reindex(c[KEY[source]]) == applied_status).sum())
+    return flagged, applied
+
+
+def _shares(root: Path) -> dict[tuple[str, bool], float]:
+    """Share of the flagged credits applied the next week, per department and before / after the start."""
+    counts: dict[tuple[str, bool], list[int]] = {}
+    for dept in ("17", "33"):
+        for t0, t1 in pairs(list(EXPERIMENT_DATES)):
+            n, k = _flagged_share(root, dept, t0, t1)
+            c = counts.setdefault((dept, t1 > START), [0, 0])
+            c[0], c[1] = c[0] + n, c[1] + k
+    assert all(n > 100 for n, _ in counts.values()), counts
+    return {key: k / n for key, (n, k) in counts.items()}
+
+
+def test_pilots_apply_the_flagged_credits_with_the_effect_after_the_start(experiments: dict[str, Path]) -> None:
+    none, effect = _shares(experiments["0"]), _shares(experiments["0.3"])
+    # weekly base: 5 % of the flagged credits applied in every department (docs/demo.md)
+    for shares_ in (none, effect):
+        for key in (("17", False), ("33", False), ("33", True)):
+            assert 0.01 < shares_[key] < 0.12, (key, shares_)
+    assert 0.01 < none[("17", True)] < 0.12, none
+    # after the start the pilot applies 0.3 more of them
+    assert 0.18 < effect[("17", True)] - none[("17", True)] < 0.42, (effect, none)
+
+
+def test_the_weeks_before_the_start_and_the_other_departments_are_drawn_alike(experiments: dict[str, Path]) -> None:
+    a, b = experiments["0"], experiments["0.3"]
+    files = sorted(p.relative_to(a) for p in a.rglob("*.csv"))
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*.csv"))
+    differ = {p for p in files if (a / p).read_bytes() != (b / p).read_bytes()}
+    assert differ, "the effect changed nothing"
+    for p in differ:  # only the pilot's extracts after the start
+        dept, stamp = p.stem.rsplit("_", 2)[-2:]
+        assert dept == "17" and date.fromisoformat(f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:]}") > START, p
+    assert any(p.parts[0] == "credits_tva" for p in differ)
+
+
+def test_generate_refuses_an_effect_that_is_not_a_probability(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    for bad in ("1.2", "-0.1", "beaucoup"):
+        with pytest.raises(SystemExit):
+            main(["generate", "--out", str(tmp_path), "--departement", "17", "--entreprises", "20", "--effet", bad])
+        assert "--effet" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+    assert main(["generate", "--out", str(tmp_path), "--departement", "17", "--entreprises", "20", "--effet", "0,25",
+                 "--debut-pilote", "2026-11-13", "--date", "2026-11-20", "--instantanes", "2"]) == 0
+    assert "effet +0,25 après le 13/11/2026" in capsys.readouterr().out

@@ -77,12 +77,16 @@ def generate_landing(
     bad_row_rate: float = 0.01,
     instantanes: int = 1,
     pilotes: Collection[str] = PILOT_DEPARTEMENTS,
+    debut_pilote: date | None = None,
+    effet: float = shares.DEFAULT_PILOT_EFFECT,
 ) -> GenerationSummary:
     """Write a landing zone: per weekly date (`instantanes` of them, the last on `as_of`), the national
     register and the seven extracts of each department.
 
     `n_entreprises` companies have their head office in each department (plus a few out-of-scope register
-    rows). `pilotes` apply the offsets the tool flags more often than the other departments.
+    rows). After `debut_pilote` (None: from the first week), `pilotes` apply each offset the tool flags with
+    `effet` more probability than the other departments; the weeks ending on or before it are drawn alike
+    everywhere.
     """
     depts = tuple(departements)
     for d in depts:
@@ -95,16 +99,19 @@ def generate_landing(
     if Layout.stride_for(n_entreprises) * len(ALL_DEPARTEMENTS) > SIREN_SPACE:
         raise ValueError("n_entreprises too large for unique SIRENs across all departments")
     return write_zone(Path(out), ZonePlan.uniform(depts, n_entreprises), snapshot_dates(as_of, instantanes), seed,
-                      bad_row_rate, pilotes)
+                      bad_row_rate, pilotes, debut_pilote, effet)
 
 
 def write_zone(out: Path, plan: ZonePlan, dates: Sequence[date], seed: int, bad_row_rate: float = 0.01,
-               pilotes: Collection[str] = PILOT_DEPARTEMENTS) -> GenerationSummary:
+               pilotes: Collection[str] = PILOT_DEPARTEMENTS, debut_pilote: date | None = None,
+               effet: float = shares.DEFAULT_PILOT_EFFECT) -> GenerationSummary:
     """Write the files of `plan` for every date of `dates` (oldest first, a week apart)."""
     if not dates:
         raise ValueError("at least one snapshot date is needed")
     if not 0 <= bad_row_rate <= MAX_BAD_ROW_RATE:
         raise ValueError(f"bad_row_rate must be within [0, {MAX_BAD_ROW_RATE}]")
+    if not 0 <= effet <= shares.MAX_PILOT_EFFECT:
+        raise ValueError(f"effet must be within [0, {shares.MAX_PILOT_EFFECT:g}]")
     if plan.stride * len(ALL_DEPARTEMENTS) > SIREN_SPACE:
         raise ValueError("too many companies for unique SIRENs across all departments")
     days = [day(d) for d in dates]
@@ -129,8 +136,9 @@ def write_zone(out: Path, plan: ZonePlan, dates: Sequence[date], seed: int, bad_
             for k, dt in enumerate(dates):
                 if k == 0:
                     rngs = hist.start(days[0])
-                else:
-                    rngs = hist.advance(days[k - 1], days[k], k, d in pilotes)
+                else:  # a week ending after the start: the pilots apply more of the flagged offsets
+                    after = debut_pilote is None or dt > debut_pilote
+                    rngs = hist.advance(days[k - 1], days[k], k, effet if d in pilotes and after else 0.0)
                 for m in models:
                     writer.source_file(m, ctx, hist.lines[m.name], dt, days[k], rngs[m.name])
     finally:

@@ -74,13 +74,14 @@ class DepartmentHistory:
             rngs[m.name] = rng
         return rngs
 
-    def advance(self, t_prev: int, t: int, snapshot: int, pilot: bool) -> dict[str, np.random.Generator]:
+    def advance(self, t_prev: int, t: int, snapshot: int, effect: float = 0.0) -> dict[str, np.random.Generator]:
+        """The week from `t_prev` to `t`; `effect`: the pilots' extra chance of applying a flagged credit."""
         rng = rng_for(self.seed, self.ctx.pos, 400, snapshot)
         staying = {}
         for name, lines in self.lines.items():
             gone = np.where(open_lines(name, lines), shares.GONE_OPEN, shares.GONE_CLOSED)
             staying[name] = rng.random(size(lines)) >= gone
-        offsets.settle(self.ctx, self.lines, staying, rng, t_prev, pilot)
+        offsets.settle(self.ctx, self.lines, staying, rng, t_prev, effect)
         offsets.progress(self.lines, rng)
         movements.fines_week(self.lines["amendes"], rng, t)
         movements.spl_week(self.lines["spl"], rng, t)

@@ -4,10 +4,12 @@ A certain, due credit (an accepted VAT refund, an overpayment to give back, an I
 now) is settled within a few weeks: either refunded to the company, or — when the company owes due taxes
 that can be offset (art. L. 257 B LPF: not stayed, not filed in a procedure, no judgment opened) — applied
 to those taxes, which are then paid by the same amount, oldest first (IMPUTEE / IMPUTE; the movement
-IMPUTATION of section 9). Pilot departments, whose agents see the tool's flags, offset much more often:
-that difference is what the experiment's dashboard measures. A credit is applied whole (one status per
-line): when it exceeds the taxes, they are paid in full and the rest goes back to the company unseen, which
-is why section 9 caps `compense_signale` at the offsettable amount. Credits under review move on meanwhile.
+IMPUTATION of section 9). A credit the tool flags (certain, due, its company owing such taxes) is applied with
+a small weekly chance everywhere; after the experiment's start, pilot departments, whose agents see the flags,
+apply it with `effect` more (`generate --effet`): that difference is what the experiment measures. A credit is
+applied whole (one status per line): when it exceeds the taxes, they are paid in full and the rest goes back to
+the company unseen, which is why section 9 caps `compense_signale` at the offsettable amount. Credits under
+review move on meanwhile.
 """
 
 from __future__ import annotations
@@ -60,9 +62,18 @@ def offsettable_taxes(tx: Frame, t: int, staying: np.ndarray) -> np.ndarray:
     return np.where(ok, tx["droits"] + tx["pen"] - tx["paid"], 0)
 
 
+def settle_chances(effect: float) -> tuple[float, float]:
+    """(applied, refunded) weekly probabilities of a flagged credit, `effect` more applied than the base: taken
+    from the refunds first, then from the credits that would have stayed."""
+    if not 0 <= effect <= shares.MAX_PILOT_EFFECT:
+        raise ValueError(f"effect must be within [0, {shares.MAX_PILOT_EFFECT:g}]")
+    return shares.FLAGGED_APPLIED + effect, max(shares.FLAGGED_REFUNDED - effect, 0.0)
+
+
 def settle(ctx: Department, lines: dict[str, Frame], staying: dict[str, np.ndarray], rng: np.random.Generator,
-           t_prev: int, pilot: bool) -> None:
-    """Refunds and offsets of the credits that were certain and due at the previous snapshot."""
+           t_prev: int, effect: float = 0.0) -> None:
+    """Refunds and offsets of the credits that were certain and due at the previous snapshot; `effect` is the
+    pilots' extra probability of applying a flagged credit (0 elsewhere, and before the experiment's start)."""
     amounts = certain(lines, t_prev)
     tx = lines["impots_pro"]
     owed = offsettable_taxes(tx, t_prev, staying["impots_pro"])
@@ -73,16 +84,18 @@ def settle(ctx: Department, lines: dict[str, Frame], staying: dict[str, np.ndarr
     cid = {s: inv[offs[i] : offs[i + 1]] for i, s in enumerate(CREDIT_SOURCES)}
     owed_by = group_sum(tax_cid, owed, len(uniq))
 
-    share = shares.OFFSET_SHARE_PILOT if pilot else shares.OFFSET_SHARE_OTHER
+    p_applied, p_refunded = settle_chances(effect)
     c_all = np.concatenate([amounts[s] for s in CREDIT_SOURCES])
     id_all = np.concatenate([cid[s] for s in CREDIT_SOURCES])
     jug = np.concatenate([ctx.pool["jugement"][lines[s]["deb"]] for s in CREDIT_SOURCES])
     stay = np.concatenate([staying[s] for s in CREDIT_SOURCES])
     blocked = (jug != NO_DATE) & (jug <= t_prev)  # a procedure is open: no offset (art. L. 622-7 C. com.)
     n = len(c_all)
-    settled = (c_all > 0) & stay & (rng.random(n) < shares.CREDIT_SETTLED)
-    applied = settled & ~blocked & (owed_by[id_all] > 0) & (rng.random(n) < share)
-    refunded = settled & ~applied
+    certain_due = (c_all > 0) & stay
+    flagged = certain_due & ~blocked & (owed_by[id_all] > 0)  # what the tool shows as offsettable
+    u = rng.random(n)
+    applied = flagged & (u < p_applied)
+    refunded = certain_due & ~applied & (u < np.where(flagged, p_applied + p_refunded, shares.CREDIT_SETTLED))
 
     start = 0
     for s in CREDIT_SOURCES:

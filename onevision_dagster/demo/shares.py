@@ -100,9 +100,15 @@ VAT_DECIDED = 0.25  # EN_INSTRUCTION -> ACCORDEE (92 %) or REJETEE (8 %)
 VAT_REJECTED_SHARE = 0.08
 VAT_FAST_REFUND = 0.005  # a filed claim refunded within the week, never certain in a snapshot
 IS_ACCEPTED = 0.05  # EN_COURS -> REMBOURSABLE
-CREDIT_SETTLED = 0.25  # a certain, due credit is settled (refunded or applied to debts) this week
-# applied to the company's due taxes (rather than refunded) when it owes enough of them:
-OFFSET_SHARE_PILOT = 0.90  # in a pilot department, whose agents see the tool's flags
-OFFSET_SHARE_OTHER = 0.20  # elsewhere
+CREDIT_SETTLED = 0.25  # a certain, due credit of a company owing no offsettable tax here is refunded this week
+# a *flagged* credit (certain, due, of a company owing due, non-suspended impots_pro here, no procedure open),
+# per week, in every department — and in the pilots before the experiment's start:
+FLAGGED_APPLIED = 0.05  # applied to the company's taxes (IMPUTEE / IMPUTE)
+FLAGGED_REFUNDED = 0.20  # refunded all the same (the rest stays certain until a later week)
+# the pilots' effect after the start (`--effet`): this much more probability that a flagged credit is applied
+# the next week, taken from its probability of being refunded first, then of staying. The default gives the
+# pilots 22.5 % applied and 2.5 % refunded a week (90 % of the settled flagged credits), the others 5 % and 20 %.
+DEFAULT_PILOT_EFFECT = 0.175
+MAX_PILOT_EFFECT = 1 - FLAGGED_APPLIED
 
 MAX_BAD_ROW_RATE = 0.5
