@@ -395,7 +395,10 @@ def _document(args: argparse.Namespace) -> int:
     with open_for_reading(args.warehouse, required) as con:
         _, content, summary = draft(con, args.kind, args.siren, args.departement, fmt)
     args.out.write_bytes(content)
-    amounts = ", ".join(f"{k} {v:.2f}" for k, v in summary.items() if hasattr(v, "as_tuple"))
+    from onevision_dagster.reports.formatting import format_euros
+
+    amounts = ", ".join(f"{k.replace('_', ' ')} {format_euros(v)}" for k, v in summary.items()
+                        if hasattr(v, "as_tuple"))
     print(f"Document écrit : {args.out} ({amounts})")
     return 0
 

@@ -304,7 +304,7 @@ def test_cli_writes_the_document(sample_file: Path, tmp_path: Path, capsys: pyte
     assert main(["document", "satd", "443 210 984", "--departement", "17", "--out", str(out),
                  "--warehouse", str(path)]) == 0
     assert "Montant total de la saisie : 8 510,30 €" in flat(odt_text(out.read_bytes()))
-    assert "total_poursuivable 8510.30" in capsys.readouterr().out
+    assert "total poursuivable 8 510,30 €" in _normal(capsys.readouterr().out)
     refused = tmp_path / "refus.odt"
     assert main(["document", "satd", "790112239", "--departement", "17", "--out", str(refused),
                  "--warehouse", str(path)]) == 1
@@ -315,3 +315,35 @@ def test_cli_writes_the_document(sample_file: Path, tmp_path: Path, capsys: pyte
         assert main(["document", "notification", "301122339", "--departement", "17", "--out", str(pdf),
                      "--warehouse", str(path)]) == 0
         assert "Montant affecté : 2 500,00 €" in flat(pdf_text(pdf.read_bytes()))
+
+
+def test_drafted_from_the_applications_publication(sample_file: Path, tmp_path: Path) -> None:
+    """The application reads its publication, not the warehouse: the same amounts; with `details_lignes` (the
+    copy of `details_sql()`) the same words, without it the tax is named by its reference only."""
+    from onevision_dagster.app.publication import publish
+    from onevision_dagster.documents.data import details_sql
+
+    shutil.copy(sample_file, tmp_path / "entrepot.duckdb")
+    with duckdb.connect(str(tmp_path / "entrepot.duckdb")) as source:  # as the pipeline's last asset does
+        path = publish(source, tmp_path / "pub").path
+    with duckdb.connect(str(path), read_only=True) as pub:
+        _, odt, summary = draft(pub, "notification", "812345676", "17", today=TODAY)
+        text = flat(odt_text(odt))
+        assert summary["montant_affecte"] == D("450.00") and summary["departements_impositions"] == ["17", "95"]
+        assert "2025CFE9502 — — 15/12/2025 95 450,00 € 450,00 € 0,00 €" in text
+        _, odt, summary = draft(pub, "satd", "443210984", "17", today=TODAY)
+        assert summary["total_poursuivable"] == D("8510.30")
+        with pytest.raises(DocumentRefused, match="bloquée.*redressement judiciaire.*12/06/2026"):
+            draft(pub, "notification", "520987611", "17")
+        _, odt, summary = draft(pub, "declaration", "845123454", "17", today=TODAY)
+        assert summary["total_declare"] == D("7595.00") and summary["a_qualifier"] == D("900.00")
+    with duckdb.connect(str(path)) as pub:  # what the publication would hold if it copied details_sql()
+        own = pub.execute("SELECT current_database()").fetchone()[0]
+        quoted = str(sample_file).replace("'", "''")
+        pub.execute(f"ATTACH '{quoted}' AS entrepot (READ_ONLY)")
+        pub.execute("USE entrepot")
+        pub.execute(f'CREATE TABLE "{own}".main.details_lignes AS {details_sql()}')
+        pub.execute(f'USE "{own}"')
+        pub.execute("DETACH entrepot")
+        _, odt, _ = draft(pub, "notification", "812345676", "17", today=TODAY)
+        assert "2025CFE9502 CFE 2025 15/12/2025 95 450,00 € 450,00 € 0,00 €" in flat(odt_text(odt))

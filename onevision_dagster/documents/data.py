@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -93,14 +94,84 @@ def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
                             "table_name = ?", [schema, name]).fetchone()[0])
 
 
-def position(con: duckdb.DuckDBPyConnection, siren: str, departement: str) -> dict[str, Any]:
+# --------------------------------------------------------------------------- where the figures are read
+
+_DETAIL_COLUMNS = ("impot", "periode", "exercice", "libelle_collectivite", "nature_produit", "nature_recette",
+                   "type_creance")
+_DETAIL_SOURCES = {
+    "impots_pro": {"impot": "code_impot", "periode": "periode"},
+    "spl": {"exercice": "exercice", "libelle_collectivite": "libelle_collectivite", "nature_produit": "nature_produit"},
+    "rnf": {"nature_recette": "nature_recette"},
+    "credits_tva": {"periode": "periode"},
+    "excedents": {"impot": "impot", "exercice": "exercice"},
+    "creances_is": {"type_creance": "type_creance", "exercice": "exercice"},
+}
+
+
+def details_sql(where: str = "") -> str:
+    """What a line is in words, from the raw tables: one row per (source, departement, fichier, ligne) with the tax
+    and period, the local body and product, the kind of receivable... `where` filters every raw table (e.g.
+    `WHERE siren = $siren`). The application's publication can copy it as `details_lignes`."""
+    parts = []
+    for source, columns in _DETAIL_SOURCES.items():
+        values = ", ".join(f"CAST({columns[c]} AS VARCHAR) AS {c}" if c in columns else f"CAST(NULL AS VARCHAR) AS {c}"
+                           for c in _DETAIL_COLUMNS)
+        parts.append(f"SELECT '{source}' AS source, departement, fichier, ligne, {values} FROM raw.{source} {where}")
+    return "\nUNION ALL ".join(parts)
+
+
+_NO_DETAILS = ("(SELECT CAST(NULL AS VARCHAR) AS source, CAST(NULL AS VARCHAR) AS departement, "
+               "CAST(NULL AS VARCHAR) AS fichier, CAST(NULL AS INTEGER) AS ligne, "
+               + ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in _DETAIL_COLUMNS) + " WHERE false)")
+
+
+@dataclass(frozen=True)
+class Relations:
+    """The relations a document reads: the warehouse's tables, or the application's publication (the file
+    app/publication.py writes: `positions`, `lignes_dettes`, `recherche`..., and `details_lignes` when it copies
+    `details_sql()`; without it a document names a tax by its reference only)."""
+
+    positions: str
+    lignes_dettes: str
+    lignes_creances: str
+    compensations: str | None
+    declarations: str | None
+    registre: str  # siren, adresse, code_postal, commune, date_jugement
+    details: str  # details_sql's columns
+
+
+def relations(con: duckdb.DuckDBPyConnection) -> Relations:
+    """The warehouse when `con` holds `marts.positions`, else the application's publication."""
+    if _has(con, "marts.positions"):
+        return Relations(
+            "marts.positions", "core.lignes_dettes", "core.lignes_creances",
+            "marts.compensations" if _has(con, "marts.compensations") else None,
+            "marts.declarations" if _has(con, "marts.declarations") else None,
+            "(SELECT siren, adresse, code_postal, commune, date_jugement FROM raw.entreprises WHERE siren = $siren "
+            "ORDER BY date_extraction DESC, ligne LIMIT 1)",
+            f"({details_sql('WHERE siren = $siren')})" if _has(con, "raw.spl") else _NO_DETAILS)
+    if _has(con, "main.positions") and _has(con, "main.recherche"):  # app/publication.py's file, opened as is
+        return Relations(
+            "main.positions", "main.lignes_dettes", "main.lignes_creances",
+            "main.compensations" if _has(con, "main.compensations") else None,
+            "main.declarations" if _has(con, "main.declarations") else None,
+            "(SELECT siren, adresse, code_postal, commune, date_jugement FROM main.recherche WHERE siren = $siren)",
+            "main.details_lignes" if _has(con, "main.details_lignes") else _NO_DETAILS)
+    raise OneVisionError("Ni l'entrepôt (marts.positions) ni une publication de l'application (positions, "
+                         "recherche) : aucun document ne peut être établi (lancez d'abord `onevision run`).")
+
+
+def _detail_join(r: Relations, alias: str, line: str) -> str:
+    return (f"LEFT JOIN {r.details} {alias} ON {alias}.source = {line}.source AND {alias}.departement = "
+            f"{line}.departement AND {alias}.fichier = {line}.fichier AND {alias}.ligne = {line}.ligne")
+
+
+def position(con: duckdb.DuckDBPyConnection, r: Relations, siren: str, departement: str) -> dict[str, Any]:
     """The company's position in the department joined with its register row (the latest known)."""
-    rows = _rows(con, """
-        SELECT p.*, e.adresse, e.code_postal, e.commune, e.date_jugement, e.date_publication_bodacc,
-               e.departement AS departement_siege
-        FROM marts.positions p
-        LEFT JOIN (SELECT * FROM raw.entreprises WHERE siren = $siren
-                   ORDER BY date_extraction DESC, ligne LIMIT 1) e USING (siren)
+    rows = _rows(con, f"""
+        SELECT p.*, e.adresse, e.code_postal, e.commune, e.date_jugement
+        FROM {r.positions} p
+        LEFT JOIN {r.registre} e USING (siren)
         WHERE p.siren = $siren AND p.departement = $dept""", {"siren": siren, "dept": departement})
     if not rows:
         raise DocumentRefused(f"L'entreprise {siren_affiche(siren)} n'a pas de position dans le département "
@@ -150,33 +221,28 @@ def _allocation_sql(lines_sql: str, order: str) -> str:
         FROM c ORDER BY {order}"""
 
 
-_CREDITS_SQL = """
-    SELECT l.source, l.reference, l.date_ligne, l.montant, t.periode AS periode_tva, x.impot, x.exercice AS ex_exc,
-           i.type_creance, i.exercice AS ex_is
-    FROM core.lignes_creances l
-    LEFT JOIN raw.credits_tva t ON l.source = 'credits_tva' AND t.departement = l.departement
-         AND t.fichier = l.fichier AND t.ligne = l.ligne
-    LEFT JOIN raw.excedents x ON l.source = 'excedents' AND x.departement = l.departement
-         AND x.fichier = l.fichier AND x.ligne = l.ligne
-    LEFT JOIN raw.creances_is i ON l.source = 'creances_is' AND i.departement = l.departement
-         AND i.fichier = l.fichier AND i.ligne = l.ligne
+def _credits_sql(r: Relations) -> str:
+    return f"""
+    SELECT l.source, l.reference, l.date_ligne, l.montant, x.periode, x.impot, x.exercice, x.type_creance
+    FROM {r.lignes_creances} l {_detail_join(r, "x", "l")}
     WHERE l.siren = $siren AND l.departement = $dept AND l.nature = 'CERTAINE' AND l.compensable AND l.montant > 0"""
 
-_TAXES_SQL = """
-    SELECT l.departement, l.reference, l.date_ligne, l.montant, r.code_impot, r.periode
-    FROM core.lignes_dettes l
-    LEFT JOIN raw.impots_pro r ON r.departement = l.departement AND r.fichier = l.fichier AND r.ligne = l.ligne
+
+def _taxes_sql(r: Relations) -> str:
+    return f"""
+    SELECT l.departement, l.reference, l.date_ligne, l.montant, x.impot, x.periode
+    FROM {r.lignes_dettes} l {_detail_join(r, "x", "l")}
     WHERE l.siren = $siren AND l.source = 'impots_pro' AND l.nature = 'ECHUE' AND l.compensable
       AND NOT l.suspendue AND l.montant > 0 AND list_contains($depts, l.departement)"""
 
 
 def _credit_detail(row: dict[str, Any]) -> str:
     if row["source"] == "credits_tva":
-        return f"période {periode(row['periode_tva'])}" if row["periode_tva"] else "—"
+        return f"période {periode(row['periode'])}" if row["periode"] else "—"
     if row["source"] == "excedents":
-        return " ".join(str(x) for x in (row["impot"], row["ex_exc"]) if x) or "—"
+        return " ".join(str(x) for x in (row["impot"], row["exercice"]) if x) or "—"
     kind = IS_TYPES.get(row["type_creance"] or "", row["type_creance"] or "")
-    return " ".join(str(x) for x in (kind, f"exercice {row['ex_is']}" if row["ex_is"] else None) if x) or "—"
+    return " ".join(str(x) for x in (kind, f"exercice {row['exercice']}" if row["exercice"] else None) if x) or "—"
 
 
 def _notification_refusal(p: dict[str, Any], departement: str) -> str:
@@ -199,10 +265,11 @@ def _notification_refusal(p: dict[str, Any], departement: str) -> str:
 
 def notification_context(con: duckdb.DuckDBPyConnection, siren: str, departement: str,
                          today: dt.date) -> tuple[dict[str, Any], dict[str, Any]]:
-    p = position(con, siren, departement)
+    rel = relations(con)
+    p = position(con, rel, siren, departement)
     amount, depts = p["montant_compensable"], [departement]
-    if _has(con, "marts.compensations"):
-        row = con.execute("SELECT montant_compensable, departements_dettes FROM marts.compensations "
+    if rel.compensations:
+        row = con.execute(f"SELECT montant_compensable, departements_dettes FROM {rel.compensations} "
                           "WHERE siren = ? AND departement = ?", [siren, departement]).fetchone()
         if row is not None:
             amount = row[0]
@@ -210,9 +277,9 @@ def notification_context(con: duckdb.DuckDBPyConnection, siren: str, departement
     if _in_procedure(p) or p["passif_declare"] > 0 or amount <= 0:
         raise DocumentRefused(_notification_refusal(p, departement))
     params = {"siren": siren, "dept": departement, "depts": depts}
-    credits = _rows(con, _allocation_sql(_CREDITS_SQL, "date_ligne NULLS LAST, source, reference"),
+    credits = _rows(con, _allocation_sql(_credits_sql(rel), "date_ligne NULLS LAST, source, reference"),
                     {**params, "amount": amount})
-    taxes = _rows(con, _allocation_sql(_TAXES_SQL, "date_ligne NULLS LAST, departement, reference"),
+    taxes = _rows(con, _allocation_sql(_taxes_sql(rel), "date_ligne NULLS LAST, departement, reference"),
                   {**params, "amount": amount})
     total_credits = sum((c["montant"] for c in credits), ZERO)
     total_taxes = sum((t["montant"] for t in taxes), ZERO)
@@ -236,7 +303,7 @@ def notification_context(con: duckdb.DuckDBPyConnection, siren: str, departement
         creances=[{"source": CREDIT_SOURCES.get(c["source"], c["source"]), "reference": c["reference"],
                    "detail": _credit_detail(c), "montant": euros(c["montant"]), "affecte": euros(c["affecte"]),
                    "reste": euros(c["reste"])} for c in credits],
-        impositions=[{"reference": t["reference"], "impot": t["code_impot"] or "—", "periode": periode(t["periode"]),
+        impositions=[{"reference": t["reference"], "impot": t["impot"] or "—", "periode": periode(t["periode"]),
                       "date_exigibilite": format_date(t["date_ligne"]), "departement": t["departement"],
                       "montant": euros(t["montant"]), "affecte": euros(t["affecte"]), "reste": euros(t["reste"])}
                      for t in taxes],
@@ -251,16 +318,10 @@ def notification_context(con: duckdb.DuckDBPyConnection, siren: str, departement
 
 _SOURCE_ORDER = "CASE d.source WHEN 'impots_pro' THEN 1 WHEN 'amendes' THEN 2 WHEN 'rnf' THEN 3 ELSE 4 END"
 
-_DECLARATIONS_SQL = f"""
-    SELECT d.*, i.code_impot, i.periode, s.libelle_collectivite, s.nature_produit, r.nature_recette,
-           r.ordonnateur
-    FROM marts.declarations d
-    LEFT JOIN raw.impots_pro i ON d.source = 'impots_pro' AND i.departement = d.departement
-         AND i.fichier = d.fichier AND i.ligne = d.ligne
-    LEFT JOIN raw.spl s ON d.source = 'spl' AND s.departement = d.departement AND s.fichier = d.fichier
-         AND s.ligne = d.ligne
-    LEFT JOIN raw.rnf r ON d.source = 'rnf' AND r.departement = d.departement AND r.fichier = d.fichier
-         AND r.ligne = d.ligne
+def _declarations_sql(r: Relations) -> str:
+    return f"""
+    SELECT d.*, x.impot, x.periode, x.libelle_collectivite, x.nature_produit, x.nature_recette
+    FROM {r.declarations} d {_detail_join(r, "x", "d")}
     WHERE d.siren = $siren AND d.departement = $dept
     ORDER BY {_SOURCE_ORDER}, d.date_ligne NULLS LAST, d.cle"""
 
@@ -268,7 +329,7 @@ _DECLARATIONS_SQL = f"""
 def _what(row: dict[str, Any]) -> str:
     """What a debt line is, in words (tax and period, the local body and product...)."""
     if row["source"] == "impots_pro":
-        return " ".join(x for x in (row.get("code_impot"), periode(row.get("periode"))) if x and x != "—") or "Impôt"
+        return " ".join(x for x in (row.get("impot"), periode(row.get("periode"))) if x and x != "—") or "Impôt"
     if row["source"] == "amendes":
         return "Amende forfaitaire majorée"
     if row["source"] == "spl":
@@ -317,12 +378,16 @@ def _line(row: dict[str, Any]) -> dict[str, str]:
 
 def declaration_context(con: duckdb.DuckDBPyConnection, siren: str, departement: str,
                         today: dt.date) -> tuple[dict[str, Any], dict[str, Any]]:
-    p = position(con, siren, departement)
+    rel = relations(con)
+    p = position(con, rel, siren, departement)
     if not p["procedure_collective"]:
         raise DocumentRefused(f"Déclaration refusée : {p['denomination']} n'est pas en procédure collective d'après "
                               "le registre ; une déclaration de créances ne se fait qu'au mandataire d'une procédure "
                               "ouverte (art. L. 622-24 du Code de commerce).")
-    rows = _rows(con, _DECLARATIONS_SQL, {"siren": siren, "dept": departement})
+    if rel.declarations is None:
+        raise DocumentRefused("Déclaration impossible : la liste des créances à déclarer n'est pas encore calculée "
+                              "(entrepôt antérieur au contrat version 3 : relancez `onevision run`).")
+    rows = _rows(con, _declarations_sql(rel), {"siren": siren, "dept": departement})
     main = [r for r in rows if r["etat"] != "A_QUALIFIER" and r["service_declarant"] in STATE_SERVICES]
     others = [r for r in rows if r["etat"] != "A_QUALIFIER" and r["service_declarant"] not in STATE_SERVICES]
     to_qualify = [r for r in rows if r["etat"] == "A_QUALIFIER"]
@@ -396,23 +461,19 @@ def declaration_context(con: duckdb.DuckDBPyConnection, siren: str, departement:
 
 # --------------------------------------------------------------------------- joint SATD (L. 262)
 
-_PURSUABLE_SQL = f"""
-    SELECT l.source, l.reference, l.date_ligne, l.montant, i.code_impot, i.periode, s.libelle_collectivite,
-           s.nature_produit, r.nature_recette, r.ordonnateur
-    FROM core.lignes_dettes l
-    LEFT JOIN raw.impots_pro i ON l.source = 'impots_pro' AND i.departement = l.departement
-         AND i.fichier = l.fichier AND i.ligne = l.ligne
-    LEFT JOIN raw.spl s ON l.source = 'spl' AND s.departement = l.departement AND s.fichier = l.fichier
-         AND s.ligne = l.ligne
-    LEFT JOIN raw.rnf r ON l.source = 'rnf' AND r.departement = l.departement AND r.fichier = l.fichier
-         AND r.ligne = l.ligne
+def _pursuable_sql(r: Relations) -> str:
+    return f"""
+    SELECT l.source, l.reference, l.date_ligne, l.montant, x.impot, x.periode, x.libelle_collectivite,
+           x.nature_produit, x.nature_recette
+    FROM {r.lignes_dettes} l {_detail_join(r, "x", "l")}
     WHERE l.siren = $siren AND l.departement = $dept AND l.nature = 'ECHUE' AND NOT l.suspendue AND l.montant > 0
     ORDER BY {_SOURCE_ORDER.replace('d.source', 'l.source')}, l.date_ligne NULLS LAST, l.reference"""
 
 
 def satd_context(con: duckdb.DuckDBPyConnection, siren: str, departement: str,
                  today: dt.date) -> tuple[dict[str, Any], dict[str, Any]]:
-    p = position(con, siren, departement)
+    rel = relations(con)
+    p = position(con, rel, siren, departement)
     if _in_procedure(p) or p["procedure_collective"]:
         raise DocumentRefused(f"SATD refusée : {_procedure_sentence(p)} ; aucun créancier ne peut poursuivre une "
                               "créance hors de la procédure (art. L. 622-21 du Code de commerce) : les créances se "
@@ -421,13 +482,13 @@ def satd_context(con: duckdb.DuckDBPyConnection, siren: str, departement: str,
         raise DocumentRefused(f"SATD refusée : une créance de {euros(p['passif_declare'])} de {p['denomination']} "
                               "est déclarée au passif d'une procédure collective que le registre ne montre pas ; "
                               "aucune poursuite hors de la procédure (art. L. 622-21 du Code de commerce).")
-    rows = _rows(con, _PURSUABLE_SQL, {"siren": siren, "dept": departement})
+    rows = _rows(con, _pursuable_sql(rel), {"siren": siren, "dept": departement})
     if not rows:
         if p["total_dettes"] > 0:
-            reasons = [r[0] for r in con.execute(
-                "SELECT DISTINCT motif_suspension FROM core.lignes_dettes WHERE siren = ? AND departement = ? "
-                "AND nature = 'ECHUE' AND suspendue ORDER BY 1", [siren, departement]).fetchall() if r[0]]
-            why = " ; ".join(SUSPENSIONS.get(r, r) for r in reasons)
+            reasons = [row[0] for row in con.execute(
+                f"SELECT DISTINCT motif_suspension FROM {rel.lignes_dettes} WHERE siren = ? AND departement = ? "
+                "AND nature = 'ECHUE' AND suspendue ORDER BY 1", [siren, departement]).fetchall() if row[0]]
+            why = " ; ".join(SUSPENSIONS.get(code, code) for code in reasons)
             raise DocumentRefused(f"SATD refusée : {p['denomination']} n'a aucune dette poursuivable dans le "
                                   f"département {departement} ; ses {euros(p['total_dettes'])} de dettes échues "
                                   f"sont toutes suspendues ({why or 'motif non précisé'}).")
