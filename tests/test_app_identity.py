@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,15 @@ def test_other_groups_and_unknown_codes_grant_nothing() -> None:
     assert "onevision-operateurs" in u.groups
 
 
+def test_groups_are_matched_exactly_never_by_their_last_component() -> None:
+    """Issue 20, finding 7: the proxy passes a nested group path with its parent (deploy/nginx/onevision_oidc.lua
+    drops only a leading slash): `/any-parent/onevision-national` must grant nothing."""
+    u = _user("any-parent/onevision-national,autre/onevision-departement-17")
+    assert (u.national, u.departements, u.has_rights) == (False, (), False)
+    lua = (REPO / "deploy" / "nginx" / "onevision_oidc.lua").read_text(encoding="utf-8")
+    assert 'gsub("^/", "", 1)' in lua and 'match("([^/]+)$")' not in lua
+
+
 def test_no_identity() -> None:
     assert user_from_headers({}, "X-Remote-User", "X-Remote-Groups") is None
     assert _user("onevision-national", user="") is None
@@ -58,11 +68,14 @@ def test_settings_from_the_environment(tmp_path: Path) -> None:
     assert s.publication == tmp_path / "publication"
     assert s.database_url == f"sqlite:///{tmp_path / 'onevision-app.sqlite'}"
     assert s.proxy_secret is None and len(s.signing_key) == 32
-    s.check_listen()
+    with pytest.raises(OneVisionError, match="Refus de démarrer sans ONEVISION_PROXY_SECRET"):
+        s.check_listen()  # issue 20: not even on the loopback, unless --dev
+    replace(s, dev=True).check_listen()
     s = load_settings({"ONEVISION_APP_HOST": "10.0.0.5", "ONEVISION_APP_PORT": "9000",
                        "ONEVISION_PROXY_SECRET": "un-secret-assez-long", "ONEVISION_APP_SECRET": "cle",
                        "ONEVISION_PUBLICATION": str(tmp_path / "pub"),
-                       "ONEVISION_APP_DATABASE_URL": "postgresql+psycopg2://app@db/onevision"})
+                       "ONEVISION_APP_DATABASE_URL": "postgresql+psycopg2://app@db/onevision",
+                       "ONEVISION_AUDIT_CLE": "une-cle-de-chainage-de-32-caracteres-au-moins"})
     assert (s.host, s.port, s.loopback, s.signing_key) == ("10.0.0.5", 9000, False, b"cle")
     assert s.publication == tmp_path / "pub" and s.database_url.startswith("postgresql")
     s.check_listen()

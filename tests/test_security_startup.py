@@ -32,7 +32,8 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def test_no_start_without_the_proxy_secret_even_on_the_loopback(tmp_path: Path) -> None:
     with pytest.raises(OneVisionError, match="Refus de démarrer sans ONEVISION_PROXY_SECRET"):
         load_settings({}).check_listen()
-    load_settings({"ONEVISION_PROXY_SECRET": "un-secret-assez-long"}).check_listen()
+    load_settings({"ONEVISION_PROXY_SECRET": "un-secret-assez-long",
+                   "ONEVISION_AUDIT_CLE": "une-cle-de-chainage-de-32-caracteres-au-moins"}).check_listen()
     out = subprocess.run([ONEVISION, "app"], capture_output=True, text=True, timeout=60, env=_env(tmp_path))
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "Refus de démarrer sans ONEVISION_PROXY_SECRET" in out.stderr and "onevision app --dev" in out.stderr

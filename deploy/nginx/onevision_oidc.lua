@@ -45,9 +45,11 @@ local function claim_groups(res)
   end
   local clean = {}
   for _, g in ipairs(groups) do
-    -- an identity provider may give paths ("/onevision-national"): keep the last component, no comma
-    local name = tostring(g):match("([^/]+)$")
-    if name and not name:find(",") then
+    -- matched exactly (issue 20): a top-level path "/onevision-national" is the group "onevision-national";
+    -- a nested one ("/any-parent/onevision-national") keeps its parent and so grants nothing in the
+    -- application, which only knows the exact names; a name with a comma would split into two groups: dropped
+    local name = tostring(g):gsub("^/", "", 1)
+    if name ~= "" and not name:find(",") then
       table.insert(clean, name)
     end
   end

@@ -102,12 +102,6 @@ class AppSettings:
                 "de la machine pourrait se faire passer pour un agent. Définissez-le (le même dans la configuration "
                 "du proxy), ou, sur un poste de développeur seulement, lancez `onevision app --dev`."
             )
-        if self.audit_key is None and not self.dev:
-            raise OneVisionError(
-                "Refus de démarrer sans ONEVISION_AUDIT_CLE (ou ONEVISION_AUDIT_CLE_FICHIER) : sans clé, le chaînage "
-                "de l'audit ne prouve rien. Tirez-en une (openssl rand -hex 32), hors du dépôt, ou lancez "
-                "`onevision app --dev` sur un poste de développeur."
-            )
         if not self.loopback and not self.proxy_secret:
             raise OneVisionError(
                 f"Refus de démarrer sur {self.host} : hors de la boucle locale, les en-têtes d'identité ne sont "
@@ -116,6 +110,12 @@ class AppSettings:
             )
         if self.proxy_secret is not None and len(self.proxy_secret) < 16:
             raise OneVisionError("ONEVISION_PROXY_SECRET est trop court : 16 caractères au moins.")
+        if self.audit_key is None and not self.dev:
+            raise OneVisionError(
+                "Refus de démarrer sans ONEVISION_AUDIT_CLE (ou ONEVISION_AUDIT_CLE_FICHIER) : sans clé, le chaînage "
+                "de l'audit ne prouve rien. Tirez-en une (openssl rand -hex 32), hors du dépôt, ou lancez "
+                "`onevision app --dev` sur un poste de développeur."
+            )
 
 
 def _positive(env: Mapping[str, str], name: str, default: float, kind: type = int) -> float:

@@ -171,7 +171,7 @@ def run_pipeline(departements: list[str], include_national: bool = True,
                     _fold(result, stage)
         if include_national:
             run("vue nationale", national if include_current else
-                [a for a in national if any(k.path[0] == "history" for k in a.keys)])
+                [a for a in national if any(k.path[0] in ("history", "experiment") for k in a.keys)])
     return result
 
 
