@@ -25,7 +25,7 @@ from pypdf import PdfReader
 
 from onevision_dagster import warehouse
 from onevision_dagster.consolidate.build import build_all
-from onevision_dagster.documents import DocumentRefused, draft
+from onevision_dagster.documents import DocumentRefused, draft, summary_text
 from onevision_dagster.errors import OneVisionError
 from onevision_dagster.ingest.load import ingest_landing
 
@@ -145,6 +145,8 @@ def test_notification_atlantic_shipping(con: duckdb.DuckDBPyConnection) -> None:
     summary, texts = both(con, "notification", "301122339")
     assert summary["montant_affecte"] == D("2500.00")
     assert summary["reste_impositions"] == D("5500.00") and summary["reste_creances"] == D("0.00")
+    assert summary_text(summary) == ("montant_affecte=2500.00 total_creances=2500.00 total_impositions=8000.00 "
+                                     "reste_creances=0.00 reste_impositions=5500.00 departements_impositions=17")
     assert_in(texts, "Notification d'affectation", "art. L. 257 B et R. 257 B-1 du livre des procédures fiscales",
               "ATLANTIC SHIPPING LIMITED", "SIREN 301 122 339", "QUAI DES PECHEURS", "17000 LA ROCHELLE",
               "le 30/11/2026", "Situation du 27/11/2026",

@@ -24,7 +24,7 @@ TITLES = {
 }
 MEDIA_TYPES = {"odt": "application/vnd.oasis.opendocument.text", "pdf": "application/pdf"}
 
-__all__ = ["KINDS", "TITLES", "MEDIA_TYPES", "FORMATS", "DocumentRefused", "ConversionFailed", "draft"]
+__all__ = ["KINDS", "TITLES", "MEDIA_TYPES", "FORMATS", "DocumentRefused", "ConversionFailed", "draft", "summary_text"]
 
 
 def draft(con: duckdb.DuckDBPyConnection, kind: str, siren: str, departement: str, fmt: str = "odt",
