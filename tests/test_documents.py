@@ -236,7 +236,7 @@ def test_declaration_ecuries_late_with_an_annex_for_the_local_accountant(con: du
     assert summary["total_echu"] == D("450.00") and summary["total_a_echoir"] == D("0.00")
     assert summary["autres_comptables"] == D("980.00") and summary["a_qualifier"] == D("0.00")
     assert_in(texts, "redressement judiciaire ouverte par jugement du 12/06/2026", "publié au BODACC le 26/06/2026",
-              "Date limite de déclaration : 26/08/2026",
+              "Date limite de déclaration : 26/08/2026 (dépassée au 27/11/2026)",
               "relevé de forclusion à demander au juge-commissaire avant le 28/12/2026 (art. L. 622-26",
               "1700000000011", "Amende forfaitaire majorée, échue (admise en non-valeur, non éteinte)",
               "07/06/2026 16/08/2026 450,00 €", "délai dépassé : relevé de forclusion à demander avant le 28/12/2026",
@@ -248,6 +248,22 @@ def test_declaration_ecuries_late_with_an_annex_for_the_local_accountant(con: du
         main, _, annex = text.partition("Annexe")
         assert "17415/2026/12" not in main and "980,00" not in main and "980,00" in annex
         assert "à qualifier (art. L. 622-17 du Code de commerce)" not in text
+
+
+def test_declaration_menuiserie_liquidation_foreclosed(con: duckdb.DuckDBPyConnection) -> None:
+    """Liquidation judged 17/03/2025, published 31/03/2025: both deadlines long past (« à examiner », never
+    « lost »); the title issued after the judgment is to qualify under L. 641-13, the liquidation's article."""
+    summary, texts = both(con, "declaration", "622333441")
+    assert summary["total_declare"] == D("44431.77") and summary["a_qualifier"] == D("1200.00")
+    assert summary["date_limite_declaration"] == dt.date(2025, 6, 2)
+    assert_in(texts, "liquidation judiciaire ouverte par jugement du 17/03/2025", "publié au BODACC le 31/03/2025",
+              "Date limite de déclaration : 02/06/2025 (dépassée au 27/11/2026)", "avant le 30/09/2025",
+              "2025CVAE091", "CVAE 2025, échue", "01/01/2025 15/06/2025 44 431,77 €",
+              "délais dépassés d'après les données : à examiner (art. L. 622-26)", "Total déclaré : 44 431,77 €",
+              "à qualifier (art. L. 641-13 du Code de commerce)", "payée à son échéance (art. L. 641-13 I)",
+              "2026-RNF-000108", "Redevance, échue", "01/06/2025 01/06/2025 1 200,00 €")
+    for text in texts:
+        assert "L. 622-17" not in text
 
 
 def test_declaration_refusals(con: duckdb.DuckDBPyConnection) -> None:

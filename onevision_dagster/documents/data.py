@@ -357,7 +357,12 @@ def _etat(row: dict[str, Any]) -> str:
         return "délais dépassés d'après les données : à examiner (art. L. 622-26)"
     if etat == "BODACC_INCONNU":
         return "publication au BODACC inconnue : délai à vérifier (art. R. 622-24)"
-    return "née après le jugement : à qualifier (art. L. 622-17)"
+    return f"née après le jugement : à qualifier ({_qualifying_article(row['procedure_collective'])})"
+
+
+def _qualifying_article(procedure: str) -> str:
+    """The article of the claims born after the judgment that are paid at maturity: L. 641-13 in a liquidation."""
+    return "art. L. 641-13" if procedure == "LIQUIDATION" else "art. L. 622-17"
 
 
 def _service(row: dict[str, Any]) -> str:
@@ -438,7 +443,9 @@ def declaration_context(con: duckdb.DuckDBPyConnection, siren: str, departement:
         date_jugement=format_date(p["date_jugement"] or main[0]["date_jugement"]),
         publication=(f"le {format_date(main[0]['date_publication_bodacc'])}" if main[0]["date_publication_bodacc"]
                      else "(date de publication inconnue)"),
-        date_limite=format_date(deadline) if deadline else "à vérifier",
+        date_limite=(format_date(deadline) + (f" (dépassée au {format_date(p['date_situation'])})"
+                                              if deadline < p["date_situation"] else "")) if deadline else "à vérifier",
+        article_qualifier=_qualifying_article(p["procedure_collective"]),
         phrase_delai=phrase,
         groupes=groups,
         total_echu=euros(total_echu),

@@ -244,11 +244,11 @@ def declaration() -> Document:
                                             ["Total", "", "", "", "{a.total}", ""]))
     body.append(directive("/for"))
     body.append(directive('if test="a_qualifier"'))
-    body.append(p("Annexe — créances nées après le jugement, à qualifier (art. L. 622-17 du Code de commerce)",
+    body.append(p("Annexe — créances nées après le jugement, à qualifier ({article_qualifier} du Code de commerce)",
                   "OV Annexe"))
     body.append(p("Ces créances ne figurent pas dans la déclaration. Une créance née régulièrement après le jugement "
                   "pour les besoins de la procédure ou en contrepartie d'une prestation fournie au débiteur est "
-                  "payée à son échéance (art. L. 622-17 I) ; les autres se déclarent dans les délais de "
+                  "payée à son échéance ({article_qualifier} I) ; les autres se déclarent dans les délais de "
                   "l'article R. 622-24, qui courent alors de leur date d'exigibilité (art. L. 622-24, "
                   "sixième alinéa). L'agent qualifie chacune."))
     body.append(table(doc, "Qualifier", ["Référence", "Nature", "Née le", "Échéance", "Montant", "Comptable"],
