@@ -192,6 +192,16 @@ def test_notification_refusals(con: duckdb.DuckDBPyConnection) -> None:
     assert issubclass(DocumentRefused, OneVisionError)
 
 
+def test_notification_refused_when_a_claim_is_filed_in_another_department(
+        scratch: duckdb.DuckDBPyConnection) -> None:
+    """A claim filed in 95 blocks offsetting nationally: `compensations` has no row, the notice is refused."""
+    scratch.execute("UPDATE marts.positions SET passif_declare = 450 WHERE siren = '812345676' AND departement = '95'")
+    scratch.execute("DELETE FROM marts.compensations WHERE siren = '812345676'")
+    with pytest.raises(DocumentRefused, match=r"bloquée partout, des créances de BOULANGERIE DU PORT sont déclarées "
+                       r"au passif d'une procédure collective \(450,00\s€ dans le département 95\)"):
+        draft(scratch, "notification", "812345676", "17")
+
+
 def test_notification_refused_without_a_tax_to_pay(scratch: duckdb.DuckDBPyConnection) -> None:
     """BOULANGERIE's CFE of 95 paid in the meantime: its 800,00 € refund has nothing left to pay."""
     scratch.execute("DELETE FROM marts.compensations WHERE siren = '812345676'")

@@ -245,7 +245,7 @@ def _credit_detail(row: dict[str, Any]) -> str:
     return " ".join(str(x) for x in (kind, f"exercice {row['exercice']}" if row["exercice"] else None) if x) or "—"
 
 
-def _notification_refusal(p: dict[str, Any], departement: str) -> str:
+def _notification_refusal(p: dict[str, Any], departement: str, filed_elsewhere: list[tuple[str, Decimal]]) -> str:
     name = p["denomination"]
     if _in_procedure(p):
         return (f"Notification refusée : la compensation est bloquée, {_procedure_sentence(p)} ; payer une dette "
@@ -255,6 +255,10 @@ def _notification_refusal(p: dict[str, Any], departement: str) -> str:
         return (f"Notification refusée : la compensation est bloquée, une créance de {euros(p['passif_declare'])} "
                 f"de {name} est déclarée au passif d'une procédure collective que le registre ne montre pas "
                 "(art. L. 622-7 du Code de commerce).")
+    if filed_elsewhere:
+        where = ", ".join(f"{euros(amount)} dans le département {dept}" for dept, amount in filed_elsewhere)
+        return (f"Notification refusée : la compensation est bloquée partout, des créances de {name} sont déclarées "
+                f"au passif d'une procédure collective ({where}) (art. L. 622-7 du Code de commerce).")
     if p["total_creances"] <= 0:
         return (f"Notification refusée : {name} n'a aucune créance certaine et due sur l'État dans le "
                 f"département {departement} (rien à affecter, art. L. 257 B du livre des procédures fiscales).")
@@ -268,14 +272,17 @@ def notification_context(con: duckdb.DuckDBPyConnection, siren: str, departement
     rel = relations(con)
     p = position(con, rel, siren, departement)
     amount, depts = p["montant_compensable"], [departement]
-    if rel.compensations:
+    if rel.compensations:  # the national rule (section 6): no row, no offset (blocked in another department too)
         row = con.execute(f"SELECT montant_compensable, departements_dettes FROM {rel.compensations} "
                           "WHERE siren = ? AND departement = ?", [siren, departement]).fetchone()
+        amount = row[0] if row is not None else ZERO
         if row is not None:
-            amount = row[0]
             depts = sorted({departement, *[d for d in row[1].split(",") if d]})
+    filed_elsewhere = [(d, a) for d, a in con.execute(
+        f"SELECT departement, passif_declare FROM {rel.positions} WHERE siren = ? AND departement <> ? "
+        "AND passif_declare > 0 ORDER BY departement", [siren, departement]).fetchall()]
     if _in_procedure(p) or p["passif_declare"] > 0 or amount <= 0:
-        raise DocumentRefused(_notification_refusal(p, departement))
+        raise DocumentRefused(_notification_refusal(p, departement, filed_elsewhere))
     params = {"siren": siren, "dept": departement, "depts": depts}
     credits = _rows(con, _allocation_sql(_credits_sql(rel), "date_ligne NULLS LAST, source, reference"),
                     {**params, "amount": amount})
@@ -285,7 +292,7 @@ def notification_context(con: duckdb.DuckDBPyConnection, siren: str, departement
     total_taxes = sum((t["montant"] for t in taxes), ZERO)
     applied = min(amount, total_credits, total_taxes)
     if applied <= 0:
-        raise DocumentRefused(_notification_refusal(p, departement))
+        raise DocumentRefused(_notification_refusal(p, departement, filed_elsewhere))
     other = sorted({t["departement"] for t in taxes if t["departement"] != departement and t["affecte"] > 0})
     context = _common(p, today)
     context.update(
