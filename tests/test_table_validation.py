@@ -53,7 +53,7 @@ def samples_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _scope(table: str) -> tuple[str | None, dt.date | None]:
     """What a builder validates at once: a department (history snapshots: and a date), or the whole table."""
-    if "national" in table:
+    if "national" in table or table == "marts.compensations":
         return None, None
     if table in ("history.positions_historique", "history.lignes"):
         return "17", T1
@@ -62,7 +62,8 @@ def _scope(table: str) -> tuple[str | None, dt.date | None]:
 
 EMPTY = ("UPDATE t SET dettes_amendes = 0, dettes_spl = 0, dettes_impots_pro = 0, dettes_rnf = 0, total_dettes = 0, "
          "dettes_a_echoir = 0, dettes_non_valeur = 0, creances_tva = 0, creances_excedents = 0, creances_is = 0, "
-         "total_creances = 0, creances_a_echoir = 0, creances_potentielles = 0, solde = 0, dettes_compensables = 0, "
+         "total_creances = 0, creances_a_echoir = 0, creances_potentielles = 0, dettes_suspendues = 0, "
+         "dettes_poursuivables = 0, dettes_compensables = 0, "
          "montant_compensable = 0, passif_declare = 0, nb_sources_dettes = 0, anciennete_jours = NULL WHERE rowid = 0")
 
 MUTATIONS: list[tuple[str, str, list[str], str | None]] = [
@@ -102,11 +103,20 @@ MUTATIONS: list[tuple[str, str, list[str], str | None]] = [
     ("core.lignes_dettes", "open", ["UPDATE t SET ouverte = NOT ouverte WHERE rowid = 0"],
      "ouverte_si_exigible_ou_a_echoir"),
     ("core.lignes_dettes", "offsettable", ["UPDATE t SET compensable = true WHERE source = 'amendes'"],
-     "compensable_impots_pro_exigible"),
+     "compensable_impots_pro_poursuivable"),
     ("core.lignes_dettes", "offsettable not due", ["UPDATE t SET compensable = true WHERE nature = 'A_ECHOIR'"],
-     "compensable_impots_pro_exigible"),
+     "compensable_impots_pro_poursuivable"),
     ("core.lignes_dettes", "offsettable under sursis", ["UPDATE t SET compensable = true WHERE sursis"],
-     "compensable_impots_pro_exigible"),
+     "compensable_impots_pro_poursuivable"),
+    ("core.lignes_dettes", "pursuable tax not offsettable", [
+        "UPDATE t SET compensable = false WHERE compensable"], "compensable_impots_pro_poursuivable"),
+    ("core.lignes_dettes", "suspended without reason", [
+        "UPDATE t SET motif_suspension = NULL WHERE suspendue"], "suspendue_si_motif"),
+    ("core.lignes_dettes", "sursis not suspended", [
+        "UPDATE t SET suspendue = false, motif_suspension = NULL, compensable = source = 'impots_pro' "
+        "WHERE sursis AND nature = 'ECHUE'"], "suspendue_si_motif"),
+    ("core.lignes_dettes", "unknown reason", [
+        "UPDATE t SET motif_suspension = 'PRESCRITE' WHERE suspendue"], "isin("),
     ("core.lignes_dettes", "siren", ["UPDATE t SET siren = NULL WHERE source = 'spl'"],
      "rattachement_seulement_amendes"),
     ("core.lignes_dettes", "nature", ["UPDATE t SET nature = 'CERTAINE' WHERE rowid = 0"], "isin("),
@@ -167,7 +177,11 @@ MUTATIONS: list[tuple[str, str, list[str], str | None]] = [
     ("core.non_positionnees", "motif", ["UPDATE t SET motif = 'AUTRE' WHERE motif = 'REGISTRE_REJETE'"], "isin("),
     ("marts.positions", "clean", [], None),
     ("marts.positions", "totals", ["UPDATE t SET total_dettes = total_dettes + 0.01 WHERE rowid = 0"], "totaux"),
-    ("marts.positions", "balance", ["UPDATE t SET solde = solde + 1 WHERE rowid = 0"], "totaux"),
+    ("marts.positions", "pursuable", ["UPDATE t SET dettes_poursuivables = dettes_poursuivables + 1 "
+                                      "WHERE rowid = 0"], "totaux"),
+    ("marts.positions", "offsettable beyond pursuable", [
+        "UPDATE t SET dettes_suspendues = total_dettes, dettes_poursuivables = 0 WHERE dettes_compensables > 0"],
+     "compensation"),
     ("marts.positions", "offsetting", ["UPDATE t SET montant_compensable = montant_compensable + 1"],
      "compensation"),
     ("marts.positions", "offsettable debts", ["UPDATE t SET dettes_compensables = dettes_impots_pro + 1"],
@@ -180,8 +194,10 @@ MUTATIONS: list[tuple[str, str, list[str], str | None]] = [
     ("marts.positions", "only not yet due", [EMPTY, "UPDATE t SET dettes_a_echoir = 5 WHERE rowid = 0"], None),
     ("marts.positions", "only written off", [EMPTY, "UPDATE t SET dettes_non_valeur = 5 WHERE rowid = 0"], None),
     ("marts.positions", "only refundable later", [EMPTY, "UPDATE t SET creances_a_echoir = 5 WHERE rowid = 0"], None),
-    ("marts.positions", "declared claim offset", ["UPDATE t SET montant_compensable = least(total_creances, "
-                                                  "dettes_compensables) WHERE passif_declare > 0"], "compensation"),
+    ("marts.positions", "declared claim offset", ["UPDATE t SET montant_compensable = 1 WHERE passif_declare > 0"],
+     "compensation"),
+    ("marts.positions", "declared claim's taxes offsettable", [
+        "UPDATE t SET dettes_compensables = dettes_impots_pro WHERE passif_declare > 0"], "compensation"),
     ("marts.positions", "declared beyond taxes", ["UPDATE t SET passif_declare = dettes_impots_pro + dettes_a_echoir "
                                                   "+ 1, montant_compensable = 0 WHERE rowid = 0"],
      "passif_dans_les_impots"),
@@ -198,14 +214,34 @@ MUTATIONS: list[tuple[str, str, list[str], str | None]] = [
     ("marts.positions", "sums at the limit", [f"UPDATE t SET dettes_amendes = {LIMIT}, dettes_spl = {LIMIT}, "
                                               f"dettes_rnf = {LIMIT}, dettes_impots_pro = 0, dettes_compensables = 0, "
                                               "montant_compensable = 0, passif_declare = 0, "
-                                              f"total_dettes = 3 * {LIMIT}, solde = total_creances - 3 * {LIMIT}, "
+                                              f"total_dettes = 3 * {LIMIT}, dettes_suspendues = 0, "
+                                              f"dettes_poursuivables = 3 * {LIMIT}, "
                                               "nb_sources_dettes = 3 WHERE rowid = 0"], None),
     ("marts.positions", "a cent off at the limit", [f"UPDATE t SET dettes_amendes = {LIMIT}, dettes_spl = {LIMIT}, "
-                                                    f"dettes_rnf = {LIMIT}, total_dettes = 3 * {LIMIT} - 0.01, "
-                                                    "solde = total_creances - total_dettes WHERE rowid = 0"], "totaux"),
+                                                    f"dettes_rnf = {LIMIT}, total_dettes = 3 * {LIMIT} - 0.01 "
+                                                    "WHERE rowid = 0"], "totaux"),
     ("marts.positions", "procedure", ["UPDATE t SET procedure_collective = 'FAILLITE' WHERE rowid = 0"], "isin("),
     ("marts.positions", "huge", ["UPDATE t SET dettes_rnf = dettes_rnf + 5e12, total_dettes = total_dettes + 5e12, "
-                                 "solde = solde - 5e12 WHERE dettes_rnf > 0"], None),
+                                 "dettes_poursuivables = dettes_poursuivables + 5e12 WHERE dettes_rnf > 0 AND dettes_suspendues = 0"],
+     None),
+    ("marts.compensations", "clean", [], None),
+    ("marts.compensations", "beyond both sides", ["UPDATE t SET montant_compensable = montant_compensable + 1"],
+     "borne_par_les_deux_cotes"),
+    ("marts.compensations", "own department without debt", [
+        "UPDATE t SET departements_dettes = '17,95' WHERE siren = '812345676'"], "departement_dans_la_liste_si_dette"),
+    ("marts.compensations", "nothing to offset", ["UPDATE t SET montant_compensable = 0, creances_departement = 0"],
+     "greater_than(0)"),
+    ("marts.declarations", "clean", [], None),
+    ("marts.declarations", "foreclosed said to declare", ["UPDATE t SET etat = 'A_DECLARER' WHERE etat = 'FORCLOS'"],
+     "delais_selon_etat"),
+    ("marts.declarations", "to qualify with a deadline", [
+        "UPDATE t SET date_limite_declaration = DATE '2027-01-18', date_limite_releve = DATE '2027-05-18' "
+        "WHERE etat = 'A_QUALIFIER'"], "delais_selon_etat"),
+    ("marts.declarations", "unknown publication with deadlines", [
+        "UPDATE t SET etat = 'BODACC_INCONNU' WHERE etat = 'A_DECLARER'"], "delais_selon_etat"),
+    ("marts.declarations", "declaring service", ["UPDATE t SET service_declarant = 'MAIRIE'"], "isin("),
+    ("marts.declarations", "judged after the as-of date", [
+        "UPDATE t SET date_jugement = date_situation + 1 WHERE rowid = 0"], "procedure_ouverte"),
     ("marts.positions_nationales", "clean", [], None),
     ("marts.positions_nationales", "sorted", ["UPDATE t SET departements = '91,17' WHERE rowid = 0"],
      "departements_tries"),
@@ -216,9 +252,9 @@ MUTATIONS: list[tuple[str, str, list[str], str | None]] = [
      "totaux"),
     ("marts.positions_nationales", "unique", ["INSERT INTO t SELECT * FROM t WHERE rowid = 0"],
      "multiple_fields_uniqueness"),
-    ("marts.positions_nationales", "declared claim offset", ["UPDATE t SET montant_compensable = "
-                                                             "least(total_creances, dettes_compensables) "
-                                                             "WHERE passif_declare > 0"], "compensation"),
+    ("marts.positions_nationales", "declared claim offset", ["UPDATE t SET dettes_compensables = 1, "
+                                                             "montant_compensable = 1 WHERE passif_declare > 0"],
+     "compensation"),
     ("marts.positions_nationales", "sources", ["UPDATE t SET nb_sources_dettes = 5 - nb_sources_dettes "
                                                "WHERE rowid = 0"], "nb_sources_selon_montants"),
     ("marts.positions_nationales", "age", ["UPDATE t SET anciennete_jours = NULL"], "anciennete_si_dette"),
@@ -255,7 +291,7 @@ MUTATIONS: list[tuple[str, str, list[str], str | None]] = [
     ("history.positions_historique", "totals", [f"UPDATE t SET total_dettes = total_dettes + 1 "
                                                 f"WHERE date_situation = '{T1}'"], "totaux"),
     ("history.positions_historique", "declared claim offset", [
-        "UPDATE t SET montant_compensable = least(total_creances, dettes_compensables) WHERE passif_declare > 0"],
+        "UPDATE t SET dettes_compensables = 1, montant_compensable = 1 WHERE passif_declare > 0"],
      "compensation"),
     ("history.positions_historique", "sources", [f"UPDATE t SET nb_sources_dettes = 4 WHERE date_situation = '{T1}'"],
      "nb_sources_selon_montants"),
@@ -389,12 +425,13 @@ def test_each_rule_catches_a_broken_row(samples_db: Path, table: str, rule: str,
 
 
 @pytest.mark.parametrize(("table", "statement", "expected"), [
-    ("marts.positions", "UPDATE t SET solde = solde + 1 WHERE siren IN ('301122339', '612345009')",
+    ("marts.positions", "UPDATE t SET dettes_poursuivables = dettes_poursuivables + 1 "
+                        "WHERE siren IN ('301122339', '612345009')",
      "Contrôle de marts.positions (département 17) échoué, rien n'est publié : totaux — lignes en cause : "
      "siren 301122339; siren 612345009"),
-    ("core.lignes_dettes", "UPDATE t SET montant = -1 WHERE reference = '1700000000015'",
+    ("core.lignes_dettes", "UPDATE t SET montant = -1 WHERE reference = '1700000000002'",
      "Contrôle de core.lignes_dettes (département 17) échoué, rien n'est publié : montant ≥ 0, reste_du_moins_paye, "
-     "montant_si_nature — lignes en cause : siren 424242428 reference 1700000000015"),
+     "montant_si_nature — lignes en cause : siren 812345676 reference 1700000000002"),
     ("core.rattachement_amendes", "INSERT INTO t SELECT * FROM t WHERE num_amende = '1700000000004'",
      "Contrôle de core.rattachement_amendes (département 17) échoué, rien n'est publié : unicité de (departement, "
      "num_amende) — lignes en cause : num_amende 1700000000004"),
@@ -402,7 +439,8 @@ def test_each_rule_catches_a_broken_row(samples_db: Path, table: str, rule: str,
      "Contrôle de history.lignes (département 17, instantané du 27/11/2026) échoué, rien n'est publié : sens parmi "
      "les valeurs permises — lignes en cause : siren 443210984 cle 2026TVA0007"),
     ("core.non_positionnees", "ALTER TABLE t DROP COLUMN reference",
-     "Contrôle de core.non_positionnees (département 17) échoué, rien n'est publié : colonne reference absente"),
+     "Contrôle de core.non_positionnees (département 17) échoué, rien n'est publié : colonne reference absente, "
+     "siren_vide_si_non_rattachee"),
     ("marts.panel_debiteurs_communs", "UPDATE t SET rang = 1",
      "Contrôle de marts.panel_debiteurs_communs (département 17) échoué, rien n'est publié : "
      "rangs_contigus_par_score"),
@@ -424,19 +462,20 @@ def test_inside_a_builders_transaction_on_a_session_cursor(samples_db: Path, tmp
     with warehouse.session(path), warehouse.connect(path) as cur:
         cur.execute("SET TimeZone = 'Europe/Paris'")
         cur.execute("BEGIN TRANSACTION")
-        assert table_validation.validate_table(cur, "marts.positions", "17") == 8
-        cur.execute("UPDATE marts.positions SET solde = solde + 1 WHERE siren = '301122339'")
+        assert table_validation.validate_table(cur, "marts.positions", "17") == 11
+        cur.execute("UPDATE marts.positions SET dettes_poursuivables = dettes_poursuivables + 1 "
+                    "WHERE siren = '301122339'")
         with pytest.raises(TableCheckFailed, match="siren 301122339"):  # pandera.ibis judged, in the transaction
             table_validation.validate_table(cur, "marts.positions", "17")
         cur.execute("ROLLBACK")
         assert cur.execute("SELECT current_setting('TimeZone'), current_setting('python_enable_replacements')"
                            ).fetchall() == [("Europe/Paris", True)]
-        assert table_validation.validate_table(cur, "marts.positions", "17") == 8
+        assert table_validation.validate_table(cur, "marts.positions", "17") == 11
 
 
 def test_pandera_leaves_the_connection_settings_as_they_were(samples_db: Path) -> None:
     # Ibis sets TimeZone and python_enable_replacements on a connection it wraps; the pipeline's session goes on
-    con = _copy(samples_db, "marts.positions", ["UPDATE t SET solde = solde + 1"])
+    con = _copy(samples_db, "marts.positions", ["UPDATE t SET dettes_poursuivables = dettes_poursuivables + 1"])
     con.execute("SET TimeZone = 'Europe/Paris'")
     with pytest.raises(TableCheckFailed):
         table_validation.validate_table(con, "marts.positions", "17")  # the scan flags: pandera.ibis judges

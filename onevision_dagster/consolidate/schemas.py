@@ -301,11 +301,12 @@ class _PositionBase(_Model):
     @pa.dataframe_check
     @classmethod
     def compensation(cls, data: IbisData) -> ir.BooleanColumn:
-        """Bounded by both sides, 0 when a claim is declared in a procedure (section 8)."""
+        """Bounded by both sides, 0 when a claim is declared in a procedure (section 8); only pursuable taxes are
+        offsettable (v3), so none when a claim is filed."""
         t = data.table
         bound = ibis.least(t.total_creances, t.dettes_compensables)
         mc = t.montant_compensable
-        return _sure(((mc == bound) | (mc == 0)) & ((t.passif_declare == 0) | (mc == 0))
+        return _sure(((mc == bound) | (mc == 0)) & ((t.passif_declare == 0) | ((mc == 0) & (t.dettes_compensables == 0)))
                      & (t.dettes_compensables <= t.dettes_impots_pro)
                      & (t.dettes_compensables <= t.dettes_poursuivables))
 
