@@ -323,8 +323,9 @@ DECLARATIONS = [
 def add_history(path: Path) -> None:
     """The section-9 tables for the refunds-at-risk list: one period 2026-11-20 → 2026-11-27 in 17.
 
-    At 2026-11-20 the bakery could have been offset 1 500.00 and the State refunded it 900.00 by the 27th
-    (at risk: 900.00); the transports company was refunded 5 000.00 with 0 offsettable (not at risk).
+    At 2026-11-20 the bakery held 1 500.00 of credits against 2 000.00 of offsettable taxes (1 500.00 could have
+    been offset) and the State refunded it 900.00 by the 27th (at risk: 900.00); the transports company was
+    refunded 5 000.00 with no offsettable tax at the start (not at risk).
     """
     with duckdb.connect(str(path)) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS history")
@@ -332,8 +333,22 @@ def add_history(path: Path) -> None:
         con.execute("""INSERT INTO history.positions_historique
                        SELECT * REPLACE (DATE '2026-11-20' AS date_situation,
                                          CASE siren WHEN ? THEN 1500.00 ELSE 0 END::DECIMAL(18,2)
-                                         AS montant_compensable)
-                       FROM marts.positions WHERE departement = '17'""", [BAKERY])
+                                         AS montant_compensable,
+                                         CASE siren WHEN ? THEN 1500.00 ELSE total_creances END::DECIMAL(18,2)
+                                         AS total_creances,
+                                         CASE siren WHEN ? THEN 0 ELSE dettes_compensables END::DECIMAL(18,2)
+                                         AS dettes_compensables)
+                       FROM marts.positions WHERE departement = '17'""", [BAKERY, BAKERY, TRANSPORTS])
+        # the register versions loaded, the snapshots the history holds, and the impact row of the period
+        con.execute("CREATE SCHEMA IF NOT EXISTS quality")
+        con.execute("""CREATE TABLE quality.chargements AS SELECT 'entreprises' AS source, NULL::VARCHAR AS departement,
+                       d AS date_extraction, 'CHARGE' AS statut
+                       FROM (VALUES (DATE '2026-11-20'), (DATE '2026-11-27')) t(d)""")
+        con.execute("""CREATE TABLE history.instantanes AS SELECT '17' AS departement, d AS date_situation,
+                       '' AS fichiers, d AS registre, now() AS calcule_le
+                       FROM (VALUES (DATE '2026-11-20'), (DATE '2026-11-27')) t(d)""")
+        con.execute("""CREATE TABLE history.impact AS SELECT '17' AS departement, DATE '2026-11-20' AS date_debut,
+                       DATE '2026-11-27' AS date_fin, 900.00::DECIMAL(18,2) AS rembourse_a_risque""")
         con.execute("""CREATE TABLE history.mouvements (departement VARCHAR, date_debut DATE, date_fin DATE,
                        siren VARCHAR, source VARCHAR, cle VARCHAR, type VARCHAR, montant DECIMAL(18,2))""")
         con.executemany("INSERT INTO history.mouvements VALUES ('17', DATE '2026-11-20', DATE '2026-11-27', ?, ?, ?, "
@@ -385,3 +400,37 @@ def running_app(settings: AppSettings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+# ------------------------------------------------------------------ the contract's samples, through the real pipeline
+
+
+def build_samples(landing: Path, root: Path, departements: tuple[str, ...] = ("17",)) -> Path:
+    """Materializes the register, `departements`, their two snapshots (history) and the national views through
+    Dagster, stage by stage as `onevision run` does (the national run ends with `publication/app` and the
+    dashboards); returns the publication folder (`root / "publication"`, reports in `root / "rapports"`)."""
+    import dagster as dg
+
+    from onevision_dagster.definitions import all_assets
+    from onevision_dagster.orchestration import partitions
+    from onevision_dagster.orchestration.partitions import DATES_EXTRACTION, snapshot_key
+    from onevision_dagster.orchestration.runner import _asset_groups
+    from resources import LandingZone, ReportsFolder, Settings, Warehouse
+
+    resources = {"landing": LandingZone(path=str(landing)), "warehouse": Warehouse(path=str(root / "w.duckdb")),
+                 "reports": ReportsFolder(path=str(root / "rapports")),
+                 "settings": Settings(departements=",".join(departements), freshness_days=7, static_images=False)}
+    register, partitioned, history, national = _asset_groups(all_assets)  # the stages of `onevision run`
+    instance = dg.DagsterInstance.ephemeral()
+    if hasattr(partitions, "add_departements"):  # department partitions follow the landing zone (dynamic)
+        partitions.add_departements(instance, departements)
+    instance.add_dynamic_partitions(DATES_EXTRACTION, ["2026-11-20", "2026-11-27"])
+    stages: list[tuple[object, object]] = [(register, None)]
+    stages += [(partitioned, d) for d in departements]
+    stages += [(history, snapshot_key(date, d)) for d in departements for date in ("2026-11-27", "2026-11-20")]
+    stages += [(national, None)]
+    for selection, partition in stages:
+        result = dg.materialize(all_assets, selection=dg.AssetSelection.assets(*selection), partition_key=partition,
+                                resources=resources, instance=instance)
+        assert result.success
+    return root / "publication"

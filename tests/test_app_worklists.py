@@ -71,16 +71,18 @@ def test_offsets_to_review(con) -> None:
 def test_claims_to_declare_most_urgent_first_and_those_to_qualify_apart(con) -> None:
     rows = _rows(con, "declarations")
     # ÉCURIES (BODACC 25/06/2026): deadline 25/08/2026 passed, relief possible until 28/12/2026 (25/12 is a
-    # holiday, 26-27 a week-end); the spl title is declared by the local body's accountant, not the SIE
-    assert sorted(r[4:7] for r in rows) == [("Amendes", "amendes_17_20261127.csv : 12 (AMD-E-1)", "450.00"),
+    # holiday, 26-27 a week-end): that is the next deadline; the spl title is declared by the local body's
+    # accountant, not the SIE
+    assert sorted(r[3:6] for r in rows) == [("Amendes", "amendes_17_20261127.csv : 12 (AMD-E-1)", "450.00"),
                                             (source_label("spl"), "spl_17_20261127.csv : 5 (17300/2026/12)", "980.00")]
-    spl = next(r for r in rows if r[6] == "980.00")
-    assert spl[2] == "Redressement judiciaire" and spl[7] == "2026-08-25" and spl[9] == "2026-12-28"
+    spl = next(r for r in rows if r[5] == "980.00")
+    assert spl[2] == "Redressement judiciaire (12/06/2026)"
+    assert spl[6] == "2026-12-28" and spl[8] == "2026-08-25" and spl[9] == "2026-12-28"
+    assert int(spl[7]) == (dt.date(2026, 12, 28) - freshness.today_paris()).days  # days left, from today
     assert spl[10].startswith("Délai dépassé : relevé de forclusion") and "L. 622-26" in spl[10]
     assert spl[11] == "comptable de la collectivité (SGC), pas le SIE"
-    assert int(spl[8]) == (dt.date(2026, 8, 25) - freshness.today_paris()).days  # days left, from today
     qualify = _rows(con, "a_qualifier")
-    assert qualify == [(fx.ECURIES, "ÉCURIES DE L'ÎLE DE RÉ", "Redressement judiciaire", "2026-06-12",
+    assert qualify == [(fx.ECURIES, "ÉCURIES DE L'ÎLE DE RÉ", "Redressement judiciaire (12/06/2026)",
                         "Recettes non fiscales", "rnf_17_20261127.csv : 4 (RNF-E-1)", "300.00", "2026-09-01",
                         "comptable des recettes non fiscales", "à qualifier (art. L. 622-17)")]
     assert all(r[0] == fx.ECURIES for r in rows)

@@ -175,8 +175,9 @@ def test_refunds_at_risk_are_the_companies_behind_the_impact_figure(con: duckdb.
     rows = [tuple(r) for r in listed[["departement", "siren", "denomination", "rembourse", "compensable_debut",
                                       "a_risque"]].itertuples(index=False)]
     # 17: GARAGE MARTIN (5 000), ÉCURIES (9 000) and OSTREICULTURE (1 700) were refunded with nothing
-    # offsettable at t0: not at risk; SOLAIRE ATLANTIQUE was refunded 20 000 while it owed 1 375 offsettable
-    assert rows == [("17", SOLAIRE, "SOLAIRE ATLANTIQUE", D("20000.00"), D("1375.00"), D("1375.00")),
+    # offsettable at t0: not at risk; SOLAIRE ATLANTIQUE was refunded 20 000 while it owed 1 375 offsettable in 17
+    # and 3 000 in 95 (contract v3, section 9: its credits in 17 could pay both, as expected/impact.csv counts)
+    assert rows == [("17", SOLAIRE, "SOLAIRE ATLANTIQUE", D("20000.00"), D("4375.00"), D("4375.00")),
                     ("44", HOSTILE, HOSTILE_NAME, D("3000.00"), D("2000.00"), D("2000.00"))]
     totals = refunds_at_risk_totals(con)
     impact = dict(con.execute("SELECT departement, rembourse_a_risque FROM history.impact").fetchall())
@@ -187,8 +188,8 @@ def test_refunds_at_risk_are_the_companies_behind_the_impact_figure(con: duckdb.
     # the CSV beside the page: agents' format, a formula in a name is neutralised
     assert export_refunds_at_risk(con, tmp_path / AT_RISK_CSV) == 2
     cells = list(csv.reader(io.StringIO((tmp_path / AT_RISK_CSV).read_text("utf-8-sig")), delimiter=";"))
-    assert cells[1] == ["17", "20/11/2026", "27/11/2026", SOLAIRE, "SOLAIRE ATLANTIQUE", "20000,00", "1375,00",
-                        "1375,00"]
+    assert cells[1] == ["17", "20/11/2026", "27/11/2026", SOLAIRE, "SOLAIRE ATLANTIQUE", "20000,00", "4375,00",
+                        "4375,00"]
     assert cells[2][4] == "'" + HOSTILE_NAME
 
 
@@ -351,11 +352,13 @@ def test_the_asset_writes_the_page_and_reads_the_store_beside_the_warehouse(buil
 def test_company_sheet_shows_its_history(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     sheet = Sections(write_fiche(con, TRANSPORTS, "17", tmp_path).read_text(encoding="utf-8"))
     rows = sheet.rows["historique"]
-    # positions_historique.csv: 19 035,30 due, 12 500 certain credits, 12 500 offsettable; then 8 510,30 and nothing
+    # positions_historique.csv: 19 035,30 past due (none suspended), 12 500 certain credits, 12 500 offsettable;
+    # then 8 510,30 and nothing
     assert rows[:2] == [
-        ["20/11/2026", "17", eur("19 035,30"), eur("0,00"), eur("0,00"), eur("12 500,00"), eur("12 500,00"),
+        ["20/11/2026", "17", eur("19 035,30"), eur("0,00"), eur("0,00"), eur("0,00"), eur("12 500,00"),
+         eur("12 500,00"), eur("0,00")],
+        ["27/11/2026", "17", eur("8 510,30"), eur("0,00"), eur("0,00"), eur("0,00"), eur("0,00"), eur("0,00"),
          eur("0,00")],
-        ["27/11/2026", "17", eur("8 510,30"), eur("0,00"), eur("0,00"), eur("0,00"), eur("0,00"), eur("0,00")],
     ]
     period = "du 20/11/2026 au 27/11/2026"
     # its six movements of mouvements.csv

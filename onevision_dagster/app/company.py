@@ -106,6 +106,10 @@ def load(con: duckdb.DuckDBPyConnection, siren: str) -> CompanyPage | None:
     if page.nationale is not None:
         page.statut_national = offsetting.status(page.nationale, judgment)
     page.statuts_departements = {p["departement"]: offsetting.status(p, judgment) for p in departements}
+    for c in page.compensations:  # this department's credits can pay the company's taxes in another department
+        here = page.statuts_departements.get(c["departement"])
+        if here is not None and not here.blocked and here.code != offsetting.POSSIBLE and c["montant_compensable"] > 0:
+            page.statuts_departements[c["departement"]] = offsetting.elsewhere_status(c)
     # departments whose taxes a credit of the company can pay (its own position, or credits held elsewhere)
     offsettable = {p["departement"] for p in departements if (p["montant_compensable"] or 0) > 0}
     offsettable |= {d for c in page.compensations for d in c["departements_dettes"].split(",")}

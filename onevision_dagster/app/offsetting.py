@@ -119,6 +119,16 @@ def status(position: dict[str, Any], date_jugement: dt.date | None = None) -> Of
         "L'entreprise n'a pas d'impôt professionnel échu et poursuivable." + suspended_text + hors_text, False)
 
 
+def elsewhere_status(row: dict[str, Any]) -> OffsettingStatus:
+    """A department whose credits can pay the company's taxes in other departments (`compensations` row)."""
+    return OffsettingStatus(
+        POSSIBLE, f"Compensable (art. L. 257 B LPF) : {format_euros(row['montant_compensable'])}, impôts des "
+        f"départements {row['departements_dettes'].replace(',', ', ')}",
+        f"Les créances certaines et dues de ce département ({format_euros(row['creances_departement'])}) peuvent "
+        "payer les impôts de l'entreprise dans d'autres départements (art. L. 257 B du LPF : le contribuable, pas "
+        "le service) ; l'agent de ce département, qui sinon les rembourserait, est celui qui agit.", False)
+
+
 def debt_line_label(line: dict[str, Any], offsettable_here: bool = True, blocked: str | None = None) -> str:
     """How one debt line stands with respect to offsetting under art. L. 257 B.
 

@@ -26,6 +26,7 @@ from onevision_dagster.app import model
 from onevision_dagster.consolidate.matching import normalise_names
 from onevision_dagster.errors import OneVisionError
 from onevision_dagster.reports.fiche_data import rejected_rows_sql
+from onevision_dagster.reports.refunds_at_risk import AT_RISK_COLUMNS, refunds_at_risk
 
 POINTER = "current.json"
 PREFIX = "onevision-"
@@ -125,6 +126,15 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> int:
     if _table_exists(con, "history", "mouvements"):
         _copy(con, "mouvements", f"SELECT {cols(model.MOUVEMENTS)} FROM history.mouvements",
               "siren, departement, date_fin")
+    if all(_table_exists(con, "history", t) for t in ("impact", "mouvements", "positions_historique", "instantanes")):
+        # the companies behind each department's `rembourse_a_risque`, as the impact computes it (section 9)
+        frame = refunds_at_risk(con)
+        con.register("remboursements_a_risque_frame", frame)
+        try:
+            _copy(con, "remboursements_a_risque", f"SELECT {', '.join(AT_RISK_COLUMNS)} FROM "
+                  "remboursements_a_risque_frame", "departement, siren")
+        finally:
+            con.unregister("remboursements_a_risque_frame")
     if _table_exists(con, "history", "positions_historique"):
         _copy(con, "positions_historique", f"SELECT {cols(model.POSITIONS)} FROM history.positions_historique",
               "siren, departement, date_situation")

@@ -14,7 +14,8 @@
   to, anywhere in the country (national `total_creances` > 0): the fine can be pursued again;
 - `remboursements`: refunds at risk, when the history is published (contract section 9): per company of the
   latest period, what the State paid back (`REMBOURSEMENT` movements) while, at the start of the period, the
-  company owed due taxes that could have been offset: min(refunded, `montant_compensable` at the start).
+  company owed taxes its credits here could have paid, in this department or another: min(refunded, the
+  offsettable amount at the start), as `history.impact` counts it (`reports.refunds_at_risk`, published).
 
 Each list is one SQL query over the published copy, for one department (already checked against the user's
 rights); sorting only by a column of the list (a whitelist: the name is put in the SQL). Codes are turned into
@@ -73,11 +74,11 @@ def _sql_words(column: str, words: dict[str, str]) -> str:
 _SOURCES = {s: source_label(s) for s in ("amendes", "spl", "impots_pro", "rnf")}
 _TODAY = "timezone('Europe/Paris', now())::DATE"  # days left are counted from today, in Paris
 _DECLARATION_COLUMNS = (
-    *_IDENTITY, Column("procedure", "Procédure"), Column("date_jugement", "Jugement", "date"),
-    Column("source", "Source"), Column("ligne_source", "Ligne (fichier : ligne, clé)"),
-    Column("montant", "Montant", "montant"))
-_DECLARATION_SELECT = f"""d.siren, d.denomination, {_sql_words("d.procedure_collective", PROCEDURES)} AS procedure,
-                  d.date_jugement, {_sql_words("d.source", _SOURCES)} AS source,
+    *_IDENTITY, Column("procedure", "Procédure (jugement)"), Column("source", "Source"),
+    Column("ligne_source", "Ligne (fichier : ligne, clé)"), Column("montant", "Montant", "montant"))
+_DECLARATION_SELECT = f"""d.siren, d.denomination,
+                  {_sql_words("d.procedure_collective", PROCEDURES)} || ' (' || strftime(d.date_jugement, '%d/%m/%Y')
+                      || ')' AS procedure, {_sql_words("d.source", _SOURCES)} AS source,
                   concat_ws(' ', coalesce(d.fichier, '—') || ' : ' || coalesce(d.ligne::VARCHAR, '—'),
                             '(' || d.cle || ')') AS ligne_source, d.montant"""
 
@@ -103,20 +104,28 @@ LISTS: dict[str, WorkList] = {
     "declarations": WorkList(
         "declarations", "Déclarations de créances",
         "Créances nées avant le jugement d'ouverture d'une procédure collective, à déclarer au mandataire "
-        "judiciaire, la plus urgente d'abord. " + legal.DECLARATIONS_BASE_LEGALE + " Le service déclarant est "
+        "judiciaire, la plus urgente d'abord : la prochaine échéance est la date limite de déclaration, ou, une fois "
+        "passée, celle du relevé de forclusion ; viennent ensuite les lignes sans échéance connue (BODACC inconnu) "
+        "et celles « à examiner ». " + legal.DECLARATIONS_BASE_LEGALE + " Le service déclarant est "
         "le comptable chargé du recouvrement : le comptable de la collectivité (SGC) pour un titre local, pas le "
         "SIE.",
-        (*_DECLARATION_COLUMNS, Column("date_limite_declaration", "Date limite de déclaration", "date"),
+        (*_DECLARATION_COLUMNS, Column("prochaine_echeance", "Prochaine échéance", "date"),
          Column("jours_restants", "Jours restants", "nombre"),
+         Column("date_limite_declaration", "Date limite de déclaration", "date"),
          Column("date_limite_releve", "Date limite de relevé (L. 622-26)", "date"), Column("etat", "État"),
          Column("service_declarant", "Service déclarant")),
-        f"""SELECT {_DECLARATION_SELECT}, d.date_limite_declaration,
-                  (d.date_limite_declaration - {_TODAY})::INTEGER AS jours_restants, d.date_limite_releve,
+        f"""SELECT {_DECLARATION_SELECT},
+                  CASE d.etat WHEN 'A_DECLARER' THEN d.date_limite_declaration
+                              WHEN 'RELEVE_POSSIBLE' THEN d.date_limite_releve END AS prochaine_echeance,
+                  (CASE d.etat WHEN 'A_DECLARER' THEN d.date_limite_declaration
+                               WHEN 'RELEVE_POSSIBLE' THEN d.date_limite_releve END - {_TODAY})::INTEGER
+                      AS jours_restants,
+                  d.date_limite_declaration, d.date_limite_releve,
                   {_sql_words("d.etat", legal.ETATS_DECLARATION)} AS etat,
                   {_sql_words("d.service_declarant", legal.SERVICES_DECLARANTS)} AS service_declarant,
                   d.etat AS code_etat
            FROM declarations d WHERE d.departement = $d AND d.etat <> 'A_QUALIFIER'""",
-        "date_limite_declaration", needs=("declarations",), default_descending=False),
+        "prochaine_echeance", needs=("declarations",), default_descending=False),
     "a_qualifier": WorkList(
         "a_qualifier", "Créances postérieures au jugement, à qualifier (art. L. 622-17)",
         "Créances nées le jour du jugement d'ouverture ou après : elles sont arrêtées comme les autres (art. "
@@ -177,9 +186,11 @@ LISTS: dict[str, WorkList] = {
          Column("total_dettes", "Dettes échues", "montant")),
         f"""SELECT p.siren, p.denomination, p.dettes_suspendues, m.motifs, p.dettes_poursuivables, p.total_dettes
            FROM positions p
-           LEFT JOIN (SELECT siren, string_agg(DISTINCT {_sql_words("motif_suspension", legal.SUSPENSION_LABELS)},
-                                               ' ; ') AS motifs
-                      FROM lignes_dettes WHERE departement = $d AND suspendue GROUP BY siren) m USING (siren)
+           LEFT JOIN (SELECT siren, string_agg(motif, ' ; ' ORDER BY motif) AS motifs
+                      FROM (SELECT DISTINCT siren,
+                                   {_sql_words("motif_suspension", legal.SUSPENSION_LABELS)} AS motif
+                            FROM lignes_dettes WHERE departement = $d AND suspendue)
+                      GROUP BY siren) m USING (siren)
            WHERE p.departement = $d AND p.dettes_suspendues > 0 AND p.procedure_collective IS NULL
              AND p.passif_declare = 0""",
         "dettes_suspendues"),
@@ -201,25 +212,16 @@ LISTS: dict[str, WorkList] = {
     "remboursements": WorkList(
         "remboursements", "Remboursements à risque",
         "Sur la dernière période connue, ce que l'État a remboursé à des entreprises qui, au début de la "
-        "période, lui devaient des impôts échus et poursuivables compensables (art. L. 257 B du LPF) : à risque = "
-        "le plus petit des deux.",
+        "période, lui devaient des impôts échus et poursuivables que leurs créances détenues ici pouvaient payer, "
+        "dans ce département ou un autre (art. L. 257 B du LPF) : à risque = le plus petit des deux, comme le "
+        "compte l'impact de l'expérimentation.",
         (*_IDENTITY, Column("date_debut", "Début", "date"), Column("date_fin", "Fin", "date"),
          Column("rembourse", "Remboursé", "montant"),
          Column("compensable_debut", "Compensable au début", "montant"),
          Column("a_risque", "À risque", "montant")),
-        """WITH periode AS (SELECT max(date_fin) AS date_fin FROM mouvements WHERE departement = $d),
-                remb AS (SELECT m.siren, m.date_debut, m.date_fin, sum(m.montant)::DECIMAL(18,2) AS rembourse
-                         FROM mouvements m JOIN periode USING (date_fin)
-                         WHERE m.departement = $d AND m.type = 'REMBOURSEMENT'
-                         GROUP BY m.siren, m.date_debut, m.date_fin)
-           SELECT remb.siren, coalesce(h.denomination, r.denomination) AS denomination, remb.date_debut,
-                  remb.date_fin, remb.rembourse, h.montant_compensable AS compensable_debut,
-                  least(remb.rembourse, h.montant_compensable) AS a_risque
-           FROM remb JOIN positions_historique h
-                ON h.siren = remb.siren AND h.departement = $d AND h.date_situation = remb.date_debut
-           LEFT JOIN recherche r ON r.siren = remb.siren
-           WHERE h.montant_compensable > 0""",
-        "a_risque", needs=("mouvements", "positions_historique")),
+        """SELECT siren, denomination, date_debut, date_fin, rembourse, compensable_debut, a_risque
+           FROM remboursements_a_risque WHERE departement = $d""",
+        "a_risque", needs=("remboursements_a_risque", "mouvements")),
 }
 
 

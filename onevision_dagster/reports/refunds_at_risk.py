@@ -1,7 +1,9 @@
 """The companies behind `rembourse_a_risque` (SOURCES.md section 9), in each department's latest period.
 
 The same definition as `history.impact`: per company, min(its `REMBOURSEMENT` total over the pair, its
-`montant_compensable` at `date_debut`), so the amounts of a department's list add up to its impact row's
+offsettable amount at `date_debut` — what `compensations` gives its position there: its credits in the department
+against its offsettable taxes in every department, contract v3 section 9), so the amounts of a department's list
+add up to its impact row's
 `rembourse_a_risque` (tested). A company refunded while it had nothing offsettable at t0 is not at risk and is
 not listed. The latest period of a department is its latest impact row: a department whose last pair has no
 movement still shows, with an empty list.
@@ -15,6 +17,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from onevision_dagster.consolidate.compensations import offsettable_sql
+from onevision_dagster.consolidate.positions import national_register_sql
 from onevision_dagster.consolidate.tables import MONEY
 from onevision_dagster.reports.atomic_files import written_beside
 from onevision_dagster.reports.exports import write_agent_csv
@@ -33,9 +37,17 @@ def _latest_pairs(departement: str | None) -> str:
                QUALIFY row_number() OVER (PARTITION BY departement ORDER BY date_fin DESC) = 1)"""
 
 
-def _companies_sql(departement: str | None) -> str:
+def _companies_sql(con: duckdb.DuckDBPyConnection, departement: str | None) -> str:
+    pairs = _latest_pairs(departement)
+    anchors = f"""(SELECT h.* FROM history.positions_historique h
+                   JOIN {pairs} p ON p.departement = h.departement AND p.date_debut = h.date_situation)"""
+    snapshots = ("(SELECT departement, date_situation, siren, dettes_compensables, passif_declare "
+                 "FROM history.positions_historique)")
+    dates = "(SELECT departement, date_situation FROM history.instantanes)"
+    offsettable = offsettable_sql(anchors, snapshots, dates,
+                                  national_register_sql(con, f"SELECT DISTINCT date_debut FROM {pairs}"))
     return f"""
-        WITH paire AS {_latest_pairs(departement)},
+        WITH paire AS {pairs},
         remb AS (
             SELECT m.departement, m.siren, sum(m.montant) AS rembourse
             FROM history.mouvements m
@@ -44,15 +56,14 @@ def _companies_sql(departement: str | None) -> str:
             WHERE m.type = 'REMBOURSEMENT'
             GROUP BY m.departement, m.siren
         )
-        SELECT r.departement, p.date_debut, p.date_fin, r.siren, h.denomination,
+        SELECT r.departement, p.date_debut, p.date_fin, r.siren, o.denomination,
                CAST(r.rembourse AS {MONEY}) AS rembourse,
-               h.montant_compensable AS compensable_debut,
-               CAST(least(r.rembourse, h.montant_compensable) AS {MONEY}) AS a_risque
+               o.montant_compensable AS compensable_debut,
+               CAST(least(r.rembourse, o.montant_compensable) AS {MONEY}) AS a_risque
         FROM remb r
         JOIN paire p ON p.departement = r.departement
-        JOIN history.positions_historique h
-          ON h.departement = r.departement AND h.date_situation = p.date_debut AND h.siren = r.siren
-        WHERE h.montant_compensable > 0"""
+        JOIN {offsettable} o ON o.departement = r.departement AND o.date_situation = p.date_debut AND o.siren = r.siren
+        WHERE o.montant_compensable > 0"""
 
 
 def refunds_at_risk(con: duckdb.DuckDBPyConnection, departement: str | None = None,
@@ -63,7 +74,7 @@ def refunds_at_risk(con: duckdb.DuckDBPyConnection, departement: str | None = No
     if limit_per_departement is not None:
         qualify = ("QUALIFY row_number() OVER (PARTITION BY departement ORDER BY a_risque DESC, siren) <= $n")
         params["n"] = int(limit_per_departement)
-    sql = (f"SELECT {', '.join(AT_RISK_COLUMNS)} FROM ({_companies_sql(departement)}) {qualify} "
+    sql = (f"SELECT {', '.join(AT_RISK_COLUMNS)} FROM ({_companies_sql(con, departement)}) {qualify} "
            "ORDER BY departement, a_risque DESC, siren")
     return query_frame(con, sql, params)
 
@@ -71,7 +82,7 @@ def refunds_at_risk(con: duckdb.DuckDBPyConnection, departement: str | None = No
 def refunds_at_risk_totals(con: duckdb.DuckDBPyConnection, departement: str | None = None) -> pd.DataFrame:
     """Per department, its latest period: companies at risk, their sum, and the impact row's figure (equal)."""
     sql = f"""
-        WITH l AS ({_companies_sql(departement)}),
+        WITH l AS ({_companies_sql(con, departement)}),
         paire AS {_latest_pairs(departement)}
         SELECT p.departement, p.date_debut, p.date_fin, CAST(count(l.siren) AS INTEGER) AS nb_entreprises,
                CAST(coalesce(sum(l.a_risque), 0) AS {MONEY}) AS a_risque, p.rembourse_a_risque
