@@ -140,7 +140,8 @@ def test_receivable_refundable_today_is_due_tomorrow_is_not(con: duckdb.DuckDBPy
     assert p["total_creances"] == _money("600.00")
     # offset only what is due: min(600, 1 000)
     assert (p["dettes_compensables"], p["montant_compensable"]) == (_money("1000.00"), _money("600.00"))
-    assert p["solde"] == _money("-400.00")
+    assert "solde" not in p  # contract v3: credits and debts are never netted into a balance
+    assert (p["total_dettes"], p["dettes_poursuivables"]) == (_money("1000.00"), _money("1000.00"))
 
 
 def test_claim_filed_in_a_procedure_the_register_does_not_show_blocks_offsetting(
@@ -150,9 +151,11 @@ def test_claim_filed_in_a_procedure_the_register_does_not_show_blocks_offsetting
     assert p["dettes_impots_pro"] == _money("2500.00")  # IS 2 000 (declared) + CFE 500, both due
     assert p["dettes_a_echoir"] == _money("300.00")  # the declared VAT is not yet due
     assert p["passif_declare"] == _money("2300.00")  # declared claims, due or not
-    assert p["dettes_compensables"] == _money("2500.00")
+    # contract v3: a filed claim proves a procedure; every past-due line is suspended, nothing is offsettable
+    assert (p["dettes_suspendues"], p["dettes_poursuivables"]) == (_money("2500.00"), _money("0.00"))
+    assert p["dettes_compensables"] == _money("0.00")
     assert p["total_creances"] == _money("1500.00")
-    assert p["montant_compensable"] == _money("0.00")  # min(1 500, 2 500) without the claim: blocked
+    assert p["montant_compensable"] == _money("0.00")
     nat = _position(con, DECLARED, "marts.positions_nationales")
     assert (nat["passif_declare"], nat["montant_compensable"]) == (_money("2300.00"), _money("0.00"))
 
