@@ -314,6 +314,10 @@ def test_unknown_kind_or_format(con: duckdb.DuckDBPyConnection) -> None:
         draft(con, "lettre", "301122339", "17")
     with pytest.raises(ValueError, match="format inconnu"):
         draft(con, "satd", "301122339", "17", "docx")
+    with pytest.raises(ValueError, match="SIREN invalide"):
+        draft(con, "satd", "../../etc", "17")
+    with pytest.raises(ValueError):
+        draft(con, "satd", "301122339", "1/7")
 
 
 def test_values_are_escaped(scratch: duckdb.DuckDBPyConnection) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from onevision_dagster.contract.departements import departement_code
 from onevision_dagster.documents.data import CONTEXTS, DocumentRefused
 from onevision_dagster.documents.render import FORMATS, ConversionFailed, odt_to_pdf, render_odt
 
@@ -40,6 +41,9 @@ def draft(con: duckdb.DuckDBPyConnection, kind: str, siren: str, departement: st
     if fmt not in FORMATS:
         raise ValueError(f"format inconnu {fmt!r} (attendu : {', '.join(FORMATS)})")
     siren = siren.replace(" ", "")
+    if not (len(siren) == 9 and siren.isascii() and siren.isdigit()):
+        raise ValueError(f"SIREN invalide : {siren!r} (9 chiffres attendus)")
+    departement = departement_code(departement)
     today = today or dt.date.today()
     context, summary = CONTEXTS[kind](con, siren, departement, today)
     content = render_odt(kind, context)

@@ -1,4 +1,5 @@
-"""What each document says, read from the warehouse (contract v3, sections 6 and 8): plain functions, no Dagster.
+"""What each document says, read from the warehouse or the application's publication (contract v3, sections 6 and
+8): plain functions, no Dagster.
 
 Each `*_context` function takes a read-only DuckDB connection, a SIREN and a department and returns the values
 its template receives (amounts and dates already written the French way) and a summary of the amounts (Decimal),
