@@ -71,7 +71,7 @@ def test_a_siren_with_a_wrong_key_is_invalid_not_without_position(built: Path, t
 def test_lower_case_department_works_in_exports(built: Path, tmp_path: Path) -> None:
     result = onevision("export", "positions", "--departement", "17", "--warehouse", str(built), "--out",
                        str(tmp_path / "p.csv"))
-    assert result.returncode == 0 and "8 ligne(s)" in result.stdout
+    assert result.returncode == 0 and "11 ligne(s)" in result.stdout
 
 
 def test_landing_and_warehouse_default_to_the_configuration(tmp_path: Path) -> None:
