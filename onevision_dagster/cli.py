@@ -254,6 +254,8 @@ def _run(args: argparse.Namespace) -> int:
     scan = scan_landing(args.landing, os.environ.get("ONEVISION_LANDING_LIENS", "0") in ("1", "true", "oui"))
     for bad in scan.badly_named:
         print(f"Fichier non lu : {bad.path} ({bad.reason})", file=sys.stderr)
+    # a file not read is never an « OK » run (issue 17): said again in the summary, and the exit code is 1
+    unread = [f"{bad.path} ({bad.reason})" for bad in scan.badly_named]
     present = scan.departements()
     depts = list(parse_departements(" ".join(args.departement))) if args.departement else present
     if not depts:
@@ -273,7 +275,9 @@ def _run(args: argparse.Namespace) -> int:
     print(f"Entrepôt : {args.warehouse} — rapports : {args.rapports}")
     for line in not_refreshed:
         print(f"Non rafraîchi — {line}.", file=sys.stderr)
-    return 0 if result.ok and not not_refreshed else EXIT_FAILURE
+    for line in unread:
+        print(f"Non lu — {line}")
+    return 0 if result.ok and not not_refreshed and not unread else EXIT_FAILURE
 
 
 def _historique(args: argparse.Namespace) -> int:
