@@ -62,7 +62,8 @@ def _notes(res: dg.ExecuteInJobResult) -> list[str]:
     for event in res.get_asset_materialization_events():
         value = event.materialization.metadata.get("impacts_recalcules")
         if value is not None and value.value != "aucun":
-            out.append(f"impacts recalculés (instantané d'un autre département arrivé depuis) : {value.value}")
+            out.append("impacts recalculés (un instantané d'un autre département, daté au plus de leur début, "
+                       f"calculé après eux) : {value.value}")
     return out
 
 
