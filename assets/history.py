@@ -81,7 +81,7 @@ def positions_historique(context: dg.AssetExecutionContext, warehouse: Warehouse
     "annulations, admissions en non-valeur, sorties, hausses, nouvelles dettes et créances, imputations "
     "(compensations faites) et remboursements.",
     check_specs=[dg.AssetCheckSpec(
-        CHECK_RECONCILIATION, asset=MOUVEMENTS, blocking=True,
+        CHECK_RECONCILIATION, asset=MOUVEMENTS, blocking=True, partitions_def=snapshots_partitions,
         description="Stock(t1) − stock(t0) = mouvements + écarts expliqués (clés rejetées en t1, suivi perdu…), "
         "pour les dettes et les créances ; identité détaillée dans onevision_dagster/history/movements.py.")],
 )
@@ -117,7 +117,7 @@ def mouvements(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
     description="Impact entre deux instantanés consécutifs : recouvré, annulé, admis en non-valeur, sorti, "
     "nouvelles dettes, compensé (dont compensations signalées par l'outil), remboursé et `rembourse_a_risque` "
     "(remboursé à une entreprise qui devait des impôts exigibles compensables).",
-    check_specs=[dg.AssetCheckSpec(CHECK_IMPACT, asset=IMPACT, blocking=True,
+    check_specs=[dg.AssetCheckSpec(CHECK_IMPACT, asset=IMPACT, blocking=True, partitions_def=snapshots_partitions,
                                    description="Chaque colonne de l'impact = somme des mouvements de son type.")],
 )
 def impact_departement(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:

@@ -75,10 +75,13 @@ def _check(name: str, result: tuple[bool, dict], asset: dg.AssetKey, blocking_se
     + OFFSETTING_BASIS,
     check_specs=[
         dg.AssetCheckSpec("totaux_egaux_aux_lignes", asset=POSITIONS, blocking=True,
+                          partitions_def=departements_partitions,
                           description="Totaux des positions = somme des lignes unifiées ouvertes."),
         dg.AssetCheckSpec("aucun_siren_hors_perimetre", asset=POSITIONS, blocking=True,
+                          partitions_def=departements_partitions,
                           description="Aucune position pour une entreprise hors périmètre ou inconnue."),
         dg.AssetCheckSpec("amendes_rattachees_ou_listees", asset=POSITIONS, blocking=True,
+                          partitions_def=departements_partitions,
                           description="Chaque amende est rattachée ou listée comme non positionnée."),
     ],
 )
@@ -178,7 +181,7 @@ COMPENSATIONS = dg.AssetKey(["marts", "compensations"])
     "forclusion (+ 6 mois : art. L. 622-26), reportées au jour ouvrable suivant (art. 641 et 642 CPC). Une créance "
     "née le jour du jugement ou après est « à qualifier » (art. L. 622-17) ; « forclos » signifie « à examiner ».",
     check_specs=[dg.AssetCheckSpec(
-        "declarations_egales_aux_lignes", asset=DECLARATIONS, blocking=True,
+        "declarations_egales_aux_lignes", asset=DECLARATIONS, blocking=True, partitions_def=departements_partitions,
         description="Par entreprise en procédure, les créances à déclarer = dettes échues + à échoir + non-valeur "
         "− passif déjà déclaré de sa position.")],
 )

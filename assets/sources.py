@@ -25,13 +25,14 @@ CHECK_KEYS = "cle_unique"
 CHECK_FRESHNESS = "fraicheur_extraction"
 
 
-def _check_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+def _check_specs(key: dg.AssetKey, partitions_def: dg.PartitionsDefinition | None = None) -> list[dg.AssetCheckSpec]:
+    """`partitions_def`: the asset's, so that each department's result is its own (issue 22)."""
     return [
-        dg.AssetCheckSpec(CHECK_COUNTS, asset=key, blocking=True,
+        dg.AssetCheckSpec(CHECK_COUNTS, asset=key, blocking=True, partitions_def=partitions_def,
                           description="Lignes lues = lignes gardées + lignes rejetées (vérifié dans l'entrepôt)."),
-        dg.AssetCheckSpec(CHECK_KEYS, asset=key, blocking=True,
+        dg.AssetCheckSpec(CHECK_KEYS, asset=key, blocking=True, partitions_def=partitions_def,
                           description="Aucune clé en double parmi les lignes gardées."),
-        dg.AssetCheckSpec(CHECK_FRESHNESS, asset=key,
+        dg.AssetCheckSpec(CHECK_FRESHNESS, asset=key, partitions_def=partitions_def,
                           description="Extraction pas plus ancienne que la limite de fraîcheur (avertissement)."),
     ]
 
@@ -196,7 +197,7 @@ def _source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         group_name="sources",
         pool=DUCKDB_POOL,
         kinds={"duckdb", "pandas"},
-        check_specs=_check_specs(key),
+        check_specs=_check_specs(key, departements_partitions),
         description=f"{spec.label} : lignes valides du dernier fichier `{spec.name}_<DEPT>_<AAAAMMJJ>.csv` "
         f"du département (table `{spec.table}`); rejets dans `quality.rejets`.",
     )

@@ -26,9 +26,19 @@ def _resources(landing: Path, warehouse: Path, tmp_path: Path) -> dict:
     }
 
 
+def _instance() -> dg.DagsterInstance:
+    """Department partitions are dynamic (they follow the landing zone): an instance that knows every code."""
+    from onevision_dagster.contract.departements import ALL_DEPARTEMENTS
+    from onevision_dagster.orchestration.partitions import add_departements
+
+    instance = dg.DagsterInstance.ephemeral()
+    add_departements(instance, ALL_DEPARTEMENTS)
+    return instance
+
+
 def _materialize(resources: dict, selection, partition: str | None = None, raise_on_error: bool = True):
     return dg.materialize(all_assets, selection=selection, partition_key=partition, resources=resources,
-                          raise_on_error=raise_on_error)
+                          raise_on_error=raise_on_error, instance=_instance())
 
 
 def _register_and_department(resources: dict, dept: str = "17"):
@@ -45,7 +55,11 @@ def test_definitions_load_with_department_partitions() -> None:
                      "marts/positions_nationales", "marts/panel_debiteurs_communs"):
         assert expected in keys
     amendes = repo.asset_graph.get(dg.AssetKey(["raw", "amendes"]))
-    assert amendes.partitions_def.get_partition_keys() == ["17", "91", "95"]
+    # no configured list: the departments the landing-zone sensor or `onevision run` added (issue 22)
+    assert amendes.partitions_def == dg.DynamicPartitionsDefinition(name="departements")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("departements", ["17", "33"])
+        assert amendes.partitions_def.get_partition_keys(dynamic_partitions_store=instance) == ["17", "33"]
 
 
 def test_department_partition_materializes_with_metadata_and_checks(sample_landing: Path, tmp_path: Path) -> None:

@@ -67,15 +67,17 @@ def test_the_asset_run_fails_without_publishing_and_says_why(landing_copy: Path,
     resources = {"landing": LandingZone(path=str(landing_copy)), "warehouse": Warehouse(path=str(path)),
                  "reports": ReportsFolder(path=str(tmp_path / "r")), "settings": Settings(static_images=False)}
     department = [a for a in all_assets if a.partitions_def == departements_partitions]
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("departements", ["17"])  # department partitions are dynamic (issue 22)
     assert dg.materialize(all_assets, selection=dg.AssetSelection.assets(["raw", "entreprises"]),
-                          resources=resources).success
+                          resources=resources, instance=instance).success
     assert dg.materialize(all_assets, selection=dg.AssetSelection.assets(*department), partition_key="17",
-                          resources=resources).success
+                          resources=resources, instance=instance).success
     with duckdb.connect(str(path), read_only=True) as con:
         before = _positions(con)
     monkeypatch.setattr(build, "insert_positions", _spoiled_insert(build.insert_positions))
     result = dg.materialize(all_assets, selection=dg.AssetSelection.assets(["marts", "positions"]),
-                            partition_key="17", resources=resources, raise_on_error=False)
+                            partition_key="17", resources=resources, raise_on_error=False, instance=instance)
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     text = failure.step_failure_data.user_failure_data.description

@@ -29,6 +29,14 @@ national_job = dg.define_asset_job(
     "départements matérialisés.",
 )
 
+# The weekday schedule's runs: the register, then each department (a subset of this job per run).
+refresh_job = dg.define_asset_job(
+    name="rafraichissement_planifie",
+    selection=REFRESH_TARGET,
+    description="Rafraîchissement planifié (jours ouvrés) : une exécution pour le registre, puis une par "
+    "département.",
+)
+
 HISTORY_GROUP = "historique"
 
 historique_job = dg.define_asset_job(

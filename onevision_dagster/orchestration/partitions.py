@@ -1,26 +1,28 @@
-"""The department partitions, defined once.
+"""The department partitions, defined once, following the landing zone.
 
-The set comes from `ONEVISION_DEPARTEMENTS` (default: the pilot departments;
-`all`: the 101 codes). `onevision run` sets it to the departments present in
-the landing zone before loading the definitions.
+A department is a partition as soon as it has extracts: the partitions are dynamic (`departements`), added by
+the landing-zone sensor for every department it finds there and by `onevision run` / `onevision historique` for
+the departments they load. No setting lists them, so the UI shows exactly the departments whose figures exist
+(a demo of 5 departments has 5 partitions, a sixth department's first file adds the sixth). The 101 INSEE codes
+as static partitions were the other choice, refused: 96 empty partitions in every grid, and a schedule that
+would refresh departments that never sent a file (docs/operations.md, "Partitions").
 """
 
 from __future__ import annotations
 
-import os
+import warnings
+from collections.abc import Iterable
 
 import dagster as dg
 
-from onevision_dagster.contract.departements import parse_departements
+from onevision_dagster.contract.departements import ALL_DEPARTEMENTS
 
-DEPARTEMENTS_ENV = "ONEVISION_DEPARTEMENTS"
+# Checks are partitioned like their asset (one result per department or snapshot, not one for all):
+# Dagster 1.13 flags `AssetCheckSpec(partitions_def=...)` as a preview, a warning at every start otherwise.
+warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
 
-
-def active_departements() -> tuple[str, ...]:
-    return parse_departements(os.environ.get(DEPARTEMENTS_ENV))
-
-
-departements_partitions = dg.StaticPartitionsDefinition(list(active_departements()))
+DEPARTEMENTS = "departements"
+departements_partitions = dg.DynamicPartitionsDefinition(name=DEPARTEMENTS)
 
 
 # Snapshots (SOURCES.md section 9): one partition per (extraction date, department). The dates are a dynamic
@@ -34,3 +36,17 @@ snapshots_partitions = dg.MultiPartitionsDefinition({"date": dates_partitions, "
 
 def snapshot_key(date: str, departement: str) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({"date": date, "departement": departement})
+
+
+def known_departements(instance: dg.DagsterInstance) -> list[str]:
+    """The department partitions of the instance, in INSEE order."""
+    order = {c: i for i, c in enumerate(ALL_DEPARTEMENTS)}
+    return sorted(instance.get_dynamic_partitions(DEPARTEMENTS), key=lambda c: order.get(c, len(order)))
+
+
+def add_departements(instance: dg.DagsterInstance, departements: Iterable[str]) -> list[str]:
+    """Adds the departments not yet partitions; returns those added."""
+    new = sorted(set(departements) - set(instance.get_dynamic_partitions(DEPARTEMENTS)))
+    if new:
+        instance.add_dynamic_partitions(DEPARTEMENTS, new)
+    return new

@@ -24,7 +24,19 @@ import dagster as dg
 from onevision_dagster import warehouse
 from onevision_dagster.consolidate.snapshot import snapshot_dates
 from onevision_dagster.history import snapshots as history_snapshots
-from onevision_dagster.orchestration.partitions import DATES_EXTRACTION, snapshot_key, snapshots_partitions
+from onevision_dagster.orchestration.jobs import (
+    departement_job,
+    fiches_job,
+    historique_job,
+    national_job,
+    register_job,
+)
+from onevision_dagster.orchestration.partitions import (
+    DATES_EXTRACTION,
+    add_departements,
+    snapshot_key,
+    snapshots_partitions,
+)
 
 
 @dataclass
@@ -114,6 +126,17 @@ def snapshots_to_compute(con, departement: str) -> list[dt.date]:
     return sorted(stale)
 
 
+def _job_name(keys: list[dg.AssetKey]) -> str:
+    """The project's job whose selection holds these assets (the smallest first): the UI's runs list then reads
+    like the CLI's summary (issue 22) instead of `__ephemeral_asset_job__`."""
+    from onevision_dagster.definitions import defs
+
+    for job in (register_job, fiches_job, historique_job, departement_job, national_job):
+        if set(keys) <= set(defs.resolve_job_def(job.name).asset_layer.selected_asset_keys):
+            return job.name
+    raise ValueError(f"Aucun job du projet ne contient {', '.join(k.to_user_string() for k in keys)}")
+
+
 def _warehouse_path(resources: dict) -> str | None:
     path = getattr(resources.get("warehouse"), "path", None)
     return path.get_value() if isinstance(path, dg.EnvVar) else path
@@ -137,13 +160,14 @@ def run_pipeline(departements: list[str], include_national: bool = True,
     path = _warehouse_path(resources) if keep_open else None
     with _instance() as instance, (warehouse.session(path) if path else contextlib.nullcontext()):
 
+        add_departements(instance, departements)  # the department partitions follow what is loaded (issue 22)
+
         def run(name: str, selection: list, partition_key: str | None = None) -> None:
             started, start = time.time(), time.perf_counter()
-            res = dg.materialize(
-                all_assets,
-                selection=dg.AssetSelection.assets(*selection),
+            keys = [k for a in selection for k in a.keys]
+            res = defs.resolve_job_def(_job_name(keys)).execute_in_process(  # named runs, as in the summary
+                asset_selection=keys,
                 partition_key=partition_key,
-                resources=resources,
                 instance=instance,
                 raise_on_error=False,
                 tags={"onevision/origine": "cli"},

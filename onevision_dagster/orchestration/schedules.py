@@ -1,6 +1,7 @@
 """Weekday refresh of the active departments, in Europe/Paris time.
 
-The schedule asks for the register and one run per active department; the
+The schedule asks for the register and one run per department partition (every
+department with extracts, see `partitions.py`); the
 national views follow through declarative automation once no department is in
 progress (see `automation.py`), so the national figures are never computed
 from a half-refreshed set.
@@ -14,8 +15,8 @@ from collections.abc import Sequence
 import dagster as dg
 
 from onevision_dagster.assets import all_assets
-from onevision_dagster.orchestration.jobs import DEPARTMENT_GROUPS, REFRESH_TARGET, REGISTER
-from onevision_dagster.orchestration.partitions import departements_partitions
+from onevision_dagster.orchestration.jobs import DEPARTMENT_GROUPS, REGISTER, refresh_job
+from onevision_dagster.orchestration.partitions import known_departements
 
 SCHEDULE_ENV = "ONEVISION_CRON"
 DEFAULT_CRON = "0 6 * * 1-5"  # 06:00, Monday to Friday
@@ -45,13 +46,14 @@ def refresh_requests(key: str, departements: Sequence[str], trigger: str) -> lis
 @dg.schedule(
     cron_schedule=os.environ.get(SCHEDULE_ENV, DEFAULT_CRON),
     execution_timezone=TIMEZONE,
-    target=REFRESH_TARGET,
+    job=refresh_job,
     name="rafraichissement_quotidien",
-    description="Jours ouvrés (heure de Paris, `ONEVISION_CRON`) : registre puis chaque département actif ; "
-    "les vues nationales suivent par automatisation.",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="En marche par défaut. Jours ouvrés (heure de Paris, `ONEVISION_CRON`) : registre puis chaque "
+    "département qui a des extraits (ses partitions) ; les vues nationales suivent par automatisation. Même sans "
+    "nouveau fichier, il recalcule la fraîcheur des extraits (contrôle `fraicheur_extraction`).",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 def rafraichissement_quotidien(context: dg.ScheduleEvaluationContext):
     when = context.scheduled_execution_time
     key = when.strftime("%Y-%m-%d") if when else "manuel"
-    return refresh_requests(key, departements_partitions.get_partition_keys(), "planning")
+    return refresh_requests(key, known_departements(context.instance), "planning")

@@ -3,8 +3,14 @@
 The cursor maps each file name to its modification time; a run key is built
 from the department and the (file, mtime) pairs that triggered it, so the same
 drop never triggers twice. A new register file refreshes the register, then
-every active department follows through automation. Badly named files are
+every department follows through automation. Badly named files are
 reported once each, in the skip reason and the log.
+
+Every department with extracts becomes a department partition (dynamic, see
+`partitions.py`), in the same tick as its first run. On its first tick (no
+cursor) the sensor takes as already seen the files the warehouse has loaded
+with the same size and modification time (`quality.chargements`): after
+`onevision run` (the demo), starting the UI does not reload everything.
 """
 
 from __future__ import annotations
@@ -14,20 +20,24 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 
+from onevision_dagster import warehouse as warehouse_db
 from onevision_dagster.ingest.landing import LandingScan
+from onevision_dagster.ingest.load import fingerprint
 from onevision_dagster.orchestration.jobs import (
-    REFRESH_TARGET,
     REGISTER,
     departement_job,
     fiches_job,
     historique_job,
+    register_job,
 )
-from onevision_dagster.orchestration.partitions import DATES_EXTRACTION, departements_partitions, snapshot_key
+from onevision_dagster.orchestration.partitions import DATES_EXTRACTION, DEPARTEMENTS, known_departements, snapshot_key
 from onevision_dagster.orchestration.schedules import department_keys
-from onevision_dagster.resources import LandingZone
+from onevision_dagster.resources import LandingZone, Warehouse
 
 
 @dataclass
@@ -37,6 +47,7 @@ class LandingChanges:
     skip_reason: str | None
     badly_named: list[str]
     new_dates: list[str] = field(default_factory=list)  # extraction dates to add as snapshot partitions
+    new_departements: list[str] = field(default_factory=list)  # departments to add as partitions
 
 
 DATES_TAG = "onevision/instantanes"  # on a department run: the snapshot dates to compute once it succeeded
@@ -60,9 +71,37 @@ def _key(parts: list[str]) -> str:
     return hashlib.sha1("|".join(sorted(parts)).encode()).hexdigest()[:16]
 
 
+def baseline_cursor(scan: LandingScan, loaded: dict[str, str]) -> dict:
+    """The cursor of a first tick: the files the warehouse loaded as they are now (`loaded`: file name ->
+    fingerprint in `quality.chargements`) count as seen; any other triggers its department."""
+    return {"files": {f.name: f.path.stat().st_mtime for f in scan.files if loaded.get(f.name) == fingerprint(f.path)}}
+
+
+def loaded_files(path: str) -> dict[str, str] | None:
+    """File name -> fingerprint of every file the warehouse recorded (loaded or refused); {} without a warehouse,
+    None while another process holds its lock (the tick is then skipped, not guessed)."""
+    if not Path(path).exists():
+        return {}
+    try:
+        with warehouse_db.connect(path, read_only=True, lock_timeout_s=5.0) as con:
+            tables = {t for (t,) in con.execute("SELECT table_schema || '.' || table_name "
+                                                "FROM information_schema.tables").fetchall()}
+            if "quality.chargements" not in tables:
+                return {}
+            rows = con.execute("SELECT fichier, empreinte FROM quality.chargements "
+                               "WHERE fichier IS NOT NULL AND empreinte IS NOT NULL").fetchall()
+    except duckdb.Error:
+        return None
+    return dict(rows)
+
+
 def detect_changes(scan: LandingScan, cursor: dict, active: Sequence[str],
-                   department_assets: Sequence[dg.AssetKey] | None = None) -> LandingChanges:
-    """Pure function: compares the landing zone with the cursor (`{"files": {name: mtime}, "bad": [...]}`)."""
+                   department_assets: Sequence[dg.AssetKey] | None = None,
+                   known: Sequence[str] = ()) -> LandingChanges:
+    """Pure function: compares the landing zone with the cursor (`{"files": {name: mtime}, "bad": [...]}`).
+
+    `active`: the departments whose files trigger a run (every department with extracts); `known`: those that
+    are partitions already (a department in `active` and not `known` is to add)."""
     seen: dict[str, float] = cursor.get("files", {})
     reported_bad = set(cursor.get("bad", []))
     current: dict[str, float] = {}
@@ -85,7 +124,7 @@ def detect_changes(scan: LandingScan, cursor: dict, active: Sequence[str],
     requests: list[dg.RunRequest] = []
     if register_changes:
         requests.append(dg.RunRequest(run_key=f"registre:{_key(register_changes)}", asset_selection=[REGISTER],
-                                      tags={"onevision/declencheur": "capteur"}))
+                                      job_name=register_job.name, tags={"onevision/declencheur": "capteur"}))
         for dept in active:  # every active department depends on the register
             changed_by_dept.setdefault(dept, [])
     new_dates: set[str] = set()
@@ -94,6 +133,7 @@ def detect_changes(scan: LandingScan, cursor: dict, active: Sequence[str],
         snapshots = affected_snapshots(scan, dept, dates_by_dept.get(dept, []), register_dates)
         new_dates |= {d.isoformat() for d in snapshots}
         requests.append(dg.RunRequest(run_key=f"{dept}:{_key(tokens)}", partition_key=dept,
+                                      job_name=departement_job.name,
                                       asset_selection=list(department_assets) if department_assets else None,
                                       tags={"onevision/declencheur": "capteur", "onevision/departement": dept,
                                             DATES_TAG: ",".join(d.isoformat() for d in snapshots)}))
@@ -105,24 +145,39 @@ def detect_changes(scan: LandingScan, cursor: dict, active: Sequence[str],
         if new_bad:
             skip += " Fichiers mal nommés ignorés : " + "; ".join(f"{p} ({bad_now[p]})" for p in new_bad)
     return LandingChanges(requests, {"files": current, "bad": sorted(bad_now)}, skip,
-                          [f"{p} ({bad_now[p]})" for p in new_bad], sorted(new_dates))
+                          [f"{p} ({bad_now[p]})" for p in new_bad], sorted(new_dates),
+                          sorted(set(active) - set(known), key=list(active).index))
 
 
 @dg.sensor(
     name="depot_extraits",
-    target=REFRESH_TARGET,
+    jobs=[register_job, departement_job],
     minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Surveille la zone de dépôt : un extrait nouveau ou modifié déclenche son département ; un "
-    "nouveau registre déclenche tous les départements actifs. Les fichiers mal nommés sont signalés.",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="En marche par défaut. Surveille la zone de dépôt (toutes les 60 s) : un extrait nouveau ou "
+    "modifié déclenche son département, un département nouveau devient une partition ; un nouveau registre "
+    "déclenche tous les départements. Les fichiers mal nommés sont signalés. Au premier passage, les fichiers "
+    "déjà chargés dans l'entrepôt (onevision run) ne sont pas rechargés.",
 )
-def depot_extraits(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    active = departements_partitions.get_partition_keys()
-    changes = detect_changes(landing.scan(), cursor, active, department_keys())
+def depot_extraits(context: dg.SensorEvaluationContext, landing: LandingZone,
+                   warehouse: Warehouse) -> dg.SensorResult | dg.SkipReason:
+    scan = landing.scan()
+    if context.cursor:
+        cursor = json.loads(context.cursor)
+    else:
+        loaded = loaded_files(warehouse.path)
+        if loaded is None:
+            return dg.SkipReason("Entrepôt occupé par une autre exécution : premier passage remis à plus tard.")
+        cursor = baseline_cursor(scan, loaded)
+    known = known_departements(context.instance)
+    active = sorted(set(scan.departements()) | set(known), key=[*scan.departements(), *known].index)
+    changes = detect_changes(scan, cursor, active, department_keys(), known)
     for bad in changes.badly_named:
         context.log.warning(f"Fichier mal nommé, non lu : {bad}")
-    partitions = [dg.AddDynamicPartitionsRequest(DATES_EXTRACTION, changes.new_dates)] if changes.new_dates else []
+    partitions = [dg.AddDynamicPartitionsRequest(DEPARTEMENTS, changes.new_departements)] \
+        if changes.new_departements else []
+    if changes.new_dates:
+        partitions.append(dg.AddDynamicPartitionsRequest(DATES_EXTRACTION, changes.new_dates))
     return dg.SensorResult(run_requests=changes.run_requests, skip_reason=changes.skip_reason,
                            cursor=json.dumps(changes.new_cursor), dynamic_partitions_requests=partitions)
 
@@ -132,10 +187,10 @@ def depot_extraits(context: dg.SensorEvaluationContext, landing: LandingZone) ->
     monitored_jobs=[departement_job],
     request_job=historique_job,
     name="historique_apres_departement",
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Après le rafraîchissement réussi d'un département déclenché par le capteur, calcule ses "
-    "instantanés touchés par les nouveaux extraits (la date d'extraction, et l'instantané suivant dont la paire "
-    "change).",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="En marche par défaut. Après le rafraîchissement réussi d'un département déclenché par le "
+    "capteur, calcule ses instantanés touchés par les nouveaux extraits (la date d'extraction, et l'instantané "
+    "suivant dont la paire change).",
 )
 def historique_apres_departement(context: dg.RunStatusSensorContext):
     run = context.dagster_run
@@ -156,9 +211,9 @@ PENDING = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED, dg.Dagst
     monitored_jobs=[historique_job],
     request_job=fiches_job,
     name="fiches_apres_historique",
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Quand le dernier instantané en attente d'un département est calculé (capteur ou remplissage), "
-    "réécrit ses fiches entreprises : elles montrent alors son historique à jour.",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="En marche par défaut. Quand le dernier instantané en attente d'un département est calculé "
+    "(capteur ou remplissage), réécrit ses fiches entreprises : elles montrent alors son historique à jour.",
 )
 def fiches_apres_historique(context: dg.RunStatusSensorContext):
     run = context.dagster_run
