@@ -12,6 +12,7 @@ from onevision_dagster.orchestration.jobs import (
     fiches_job,
     historique_job,
     national_job,
+    refresh_job,
     register_job,
 )
 from onevision_dagster.orchestration.schedules import rafraichissement_quotidien
@@ -26,7 +27,7 @@ filemodes.restrict()  # code location and run workers: the warehouse, publicatio
 defs = dg.Definitions(
     assets=all_assets,
     resources=default_resources(),
-    jobs=[departement_job, register_job, national_job, historique_job, fiches_job],
+    jobs=[departement_job, register_job, national_job, historique_job, fiches_job, refresh_job],
     schedules=[rafraichissement_quotidien],
     sensors=[
         depot_extraits,
@@ -34,7 +35,8 @@ defs = dg.Definitions(
         fiches_apres_historique,
         dg.AutomationConditionSensorDefinition(
             "automatisation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,
-            description="Fait suivre les assets dérivés et les vues nationales après chaque chargement.",
+            description="En marche par défaut. Fait suivre les assets dérivés et les vues nationales après chaque "
+            "chargement.",
         ),
     ],
     executor=dg.in_process_executor,
