@@ -18,11 +18,13 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import parse_qsl, urlencode
 
 import anyio.to_thread
 import sqlalchemy as sa
 
-from onevision_dagster.app import audit
+from onevision_dagster.app import audit, oidc
 from onevision_dagster.app.actions import classify
 from onevision_dagster.app.settings import AppSettings
 
@@ -78,6 +80,8 @@ class HttpGuard:
         self.engine = engine
         self.secret_header = settings.secret_header.lower().encode("latin-1")
         self.user_header = settings.user_header.lower().encode("latin-1")
+        self.groups_header = settings.groups_header.lower().encode("latin-1")
+        self.provider = oidc.Provider(settings.oidc) if settings.oidc is not None else None
 
     def _has_secret(self, scope: Scope) -> bool:
         expected = self.settings.proxy_secret
@@ -107,6 +111,10 @@ class HttpGuard:
             await send(message)
 
         try:
+            if self.provider is not None:
+                scope = self._with_session(scope)
+                if await self._sign_in(scope, send_with_headers):
+                    return
             if not self._has_secret(scope):
                 await self._refuse(scope, send_with_headers)
             elif (too_big := self._body_refusal(scope)) is not None:
@@ -119,6 +127,64 @@ class HttpGuard:
                 user = "-"  # an untrusted or unprintable identity is not written (no log injection)
             log.info("%s %s %s %s %.0f ms", scope.get("method"), scope.get("path"), status_holder["status"],
                      user, (time.perf_counter() - start) * 1000)
+
+    # ------------------------------------------------------------ sign-in by the application (oidc.py)
+
+    def _with_session(self, scope: Scope) -> Scope:
+        """The request with the client's identity headers dropped and the signed session's put instead."""
+        own = (self.user_header, self.groups_header, self.secret_header)
+        headers = [(k, v) for k, v in scope.get("headers", []) if k not in own]
+        cookies = SimpleCookie()
+        for k, v in scope.get("headers", []):
+            if k == b"cookie":
+                try:
+                    cookies.load(v.decode("latin-1"))
+                except CookieError:
+                    pass
+        session = cookies.get(oidc.SESSION_COOKIE)
+        identity = oidc.session_identity(self.settings.signing_key, session.value if session else None)
+        if identity is not None:
+            user, groups = identity
+            headers += [(self.user_header, user.encode("latin-1", "replace")),
+                        (self.groups_header, ",".join(groups).encode("latin-1", "replace"))]
+        state = cookies.get(oidc.STATE_COOKIE)
+        return {**scope, "headers": headers, "onevision_signed_in": identity is not None,
+                "onevision_oidc_state": state.value if state else None}
+
+    async def _sign_in(self, scope: Scope, send: Send) -> bool:
+        """Answers the sign-in routes, and sends a browser without session to the provider; False: go on."""
+        path, method = scope.get("path", ""), scope.get("method", "GET")
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        key, provider = self.settings.signing_key, self.provider
+        secure = "; Secure" if provider.settings.public_url.startswith("https") else ""
+        try:
+            if path == oidc.LOGIN:
+                location, state = await anyio.to_thread.run_sync(oidc.login, provider, key, query.get("suite", "/"))
+                await _redirect(send, location, f"{oidc.STATE_COOKIE}={state}; Path=/oidc; Max-Age="
+                                f"{oidc.STATE_TTL_S}; HttpOnly; SameSite=Lax{secure}")
+                return True
+            if path == oidc.CALLBACK:
+                session, back = await anyio.to_thread.run_sync(
+                    oidc.callback, provider, key, query, scope["onevision_oidc_state"])
+                await _redirect(send, back, f"{oidc.SESSION_COOKIE}={session}; Path=/; Max-Age="
+                                f"{provider.settings.session_s}; HttpOnly; SameSite=Lax{secure}",
+                                f"{oidc.STATE_COOKIE}=; Path=/oidc; Max-Age=0")
+                return True
+            if path == oidc.LOGOUT:
+                location = await anyio.to_thread.run_sync(oidc.logout_location, provider)
+                await _redirect(send, location, f"{oidc.SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; "
+                                f"SameSite=Lax{secure}")
+                return True
+        except oidc.SignInError as e:
+            await _plain(send, 401, str(e))
+            return True
+        if scope["onevision_signed_in"] or path.startswith("/static/"):
+            return False
+        if method == "GET":
+            target = path + ("?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else "")
+            await _redirect(send, f"{oidc.LOGIN}?{urlencode({'suite': target})}")
+            return True
+        return False  # a form posted without session: the page answers 401 (counted, not stored)
 
     def _body_refusal(self, scope: Scope) -> tuple[int, str] | None:
         headers = dict(scope.get("headers", []))
@@ -139,6 +205,13 @@ class HttpGuard:
                     "headers": [(b"content-type", b"text/html; charset=utf-8"),
                                 (b"content-length", str(len(UNAUTHORISED_PAGE)).encode())]})
         await send({"type": "http.response.body", "body": UNAUTHORISED_PAGE})
+
+
+async def _redirect(send: Send, location: str, *cookies: str) -> None:
+    headers = [(b"location", location.encode("latin-1")), (b"content-length", b"0")]
+    headers += [(b"set-cookie", c.encode("latin-1")) for c in cookies]
+    await send({"type": "http.response.start", "status": 302, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _plain(send: Send, status: int, message: str) -> None:

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from onevision_dagster.app.audit import key_from_env as audit_key_from_env
+from onevision_dagster.app.oidc import VARIABLES as OIDC_VARIABLES
+from onevision_dagster.app.oidc import OidcSettings
+from onevision_dagster.app.oidc import from_env as oidc_from_env
 from onevision_dagster.errors import OneVisionError
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -47,6 +50,7 @@ ENV_VARIABLES: dict[str, str] = {
                                 "(défaut 7)",
 }
 """Every variable the application reads, with its meaning in French (printed by docs and tests)."""
+ENV_VARIABLES.update(OIDC_VARIABLES)  # sign-in by the application itself (app/oidc.py)
 
 
 def publication_dir(warehouse: str | Path, env: Mapping[str, str] | None = None) -> Path:
@@ -84,6 +88,7 @@ class AppSettings:
     dev: bool = False
     audit_key: bytes | None = field(default=None, repr=False)
     audit_on_tamper: str = "refuser"
+    oidc: OidcSettings | None = field(default=None, repr=False)
     freshness_days: int = 7
 
     @property
@@ -96,13 +101,15 @@ class AppSettings:
     def check_listen(self) -> None:
         """Refuses to start without the proxy's shared secret: anywhere (a local process could forge the identity
         headers too) unless `dev` (`onevision app --dev`, a developer's machine, on the loopback only)."""
-        if self.loopback and not self.proxy_secret and not self.dev:
+        if self.oidc is not None:  # the application signs agents in itself and never reads identity headers
+            pass
+        elif self.loopback and not self.proxy_secret and not self.dev:
             raise OneVisionError(
                 "Refus de démarrer sans ONEVISION_PROXY_SECRET : sans ce secret partagé avec le proxy, tout processus "
                 "de la machine pourrait se faire passer pour un agent. Définissez-le (le même dans la configuration "
                 "du proxy), ou, sur un poste de développeur seulement, lancez `onevision app --dev`."
             )
-        if not self.loopback and not self.proxy_secret:
+        if not self.loopback and not self.proxy_secret and self.oidc is None:
             raise OneVisionError(
                 f"Refus de démarrer sur {self.host} : hors de la boucle locale, les en-têtes d'identité ne sont "
                 "crus que s'ils viennent du proxy ; définissez ONEVISION_PROXY_SECRET (le même secret dans la "
@@ -177,6 +184,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         max_connections=_positive(env, "ONEVISION_APP_MAX_CONNEXIONS", 256),
         audit_key=audit_key_from_env(env),
         audit_on_tamper=_on_tamper(get("ONEVISION_AUDIT_SI_ALTERE", "refuser")),
+        oidc=oidc_from_env(env),
         freshness_days=_days(get("ONEVISION_FRESHNESS_DAYS", "7")),
     )
 
