@@ -101,6 +101,16 @@ def test_outcomes_outside_the_list_or_above_the_line_are_refused_in_the_form(app
         (f"17/compensations/{fx.BAKERY}", 303)]
 
 
+def test_a_form_refused_for_its_token_is_audited_with_its_siren(app) -> None:
+    base, engine = app
+    s, url, _ = _session(base, AGENT_17)
+    refused = s.post(url + "/resultats", data={"jeton": "0" * 64, "siren": fx.SOLAIRE, "resultat": "FAIT"},
+                     allow_redirects=False)
+    assert refused.status_code == 400
+    assert _rows(engine, "SELECT objet, statut_http FROM audit WHERE action = 'RESULTAT'") == [
+        (f"17/compensations/{fx.SOLAIRE}", 400)]
+
+
 def test_an_outcome_on_an_empty_list_is_refused(app, publication: Path) -> None:
     base, engine = app
     with duckdb.connect(str(current_file(publication)), read_only=True) as con:

@@ -37,10 +37,11 @@ PACKAGE = "onevision_dagster.app"
 class Refusal(Exception):
     """An answer other than 200, with a French sentence for the agent."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, objet: str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.objet = objet  # what was targeted, when the audit should name more than the page (a form's SIREN)
 
 
 @dataclass
@@ -167,6 +168,7 @@ def guarded(action: str):
                 status = response.status_code
             except Refusal as refusal:
                 response, status = refusal_page(request, user, refusal), refusal.status
+                objet = refusal.objet or objet
             except NoPublication as e:
                 response, status = refusal_page(request, user, Refusal(503, str(e))), 503
             except Exception:  # noqa: BLE001 - answered, audited and logged without the query string

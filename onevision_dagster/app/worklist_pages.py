@@ -130,10 +130,10 @@ async def resultat(request: Request, user: User) -> tuple[Response, str]:
         raise Refusal(400, "Formulaire illisible.")
     form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
     context = ctx(request)
+    siren = form.get("siren", "")
     if not csrf.check(context.settings.signing_key, request.cookies.get(csrf.COOKIE), user.id, form.get(csrf.FIELD)):
         raise Refusal(400, "Formulaire refusé : jeton de sécurité absent ou périmé. Rechargez la page et "
-                      "recommencez.")
-    siren = form.get("siren", "")
+                      "recommencez.", f"{dept}/{wl.key}/{siren}" if _SIREN.fullmatch(siren) else None)
     if not _SIREN.fullmatch(siren):
         raise Refusal(400, "SIREN invalide dans le formulaire.")
     back = {k: form[k] for k in ("tri", "ordre", "page") if form.get(k) and re.fullmatch(r"[a-z_0-9]{1,40}", form[k])}
