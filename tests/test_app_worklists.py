@@ -79,7 +79,7 @@ def test_claims_to_declare_most_urgent_first_and_those_to_qualify_apart(con) -> 
     assert spl[2] == "Redressement judiciaire (12/06/2026)"
     assert spl[6] == "2026-12-28" and spl[8] == "2026-08-25" and spl[9] == "2026-12-28"
     assert int(spl[7]) == (dt.date(2026, 12, 28) - freshness.today_paris()).days  # days left, from today
-    assert spl[10].startswith("Délai dépassé : relevé de forclusion") and "L. 622-26" in spl[10]
+    assert spl[10] == "Délai dépassé : relevé de forclusion à demander (art. L. 622-26 C. com.)"
     assert spl[11] == "comptable de la collectivité (SGC), pas le SIE"
     qualify = _rows(con, "a_qualifier")
     assert qualify == [(fx.ECURIES, "ÉCURIES DE L'ÎLE DE RÉ", "Redressement judiciaire (12/06/2026)",

@@ -121,7 +121,7 @@ LISTS: dict[str, WorkList] = {
                                WHEN 'RELEVE_POSSIBLE' THEN d.date_limite_releve END - {_TODAY})::INTEGER
                       AS jours_restants,
                   d.date_limite_declaration, d.date_limite_releve,
-                  {_sql_words("d.etat", legal.ETATS_DECLARATION)} AS etat,
+                  {_sql_words("d.etat", legal.ETATS_DECLARATION_COURTS)} AS etat,
                   {_sql_words("d.service_declarant", legal.SERVICES_DECLARANTS)} AS service_declarant,
                   d.etat AS code_etat
            FROM declarations d WHERE d.departement = $d AND d.etat <> 'A_QUALIFIER'""",

@@ -57,12 +57,13 @@ ETATS_DECLARATION = {
 }
 """`marts.declarations.etat`: FORCLOS is « à examiner », never « perdue » (section 6)."""
 ETATS_DECLARATION_COURTS = {
-    "A_DECLARER": "à déclarer",
-    "RELEVE_POSSIBLE": "relevé possible",
-    "FORCLOS": "à examiner",
-    "BODACC_INCONNU": "BODACC inconnu",
+    "A_DECLARER": "À déclarer (art. L. 622-24, R. 622-24 C. com.)",
+    "RELEVE_POSSIBLE": "Délai dépassé : relevé de forclusion à demander (art. L. 622-26 C. com.)",
+    "FORCLOS": "À examiner : relevé possible un an pour une créance ignorée (art. L. 622-26 C. com.)",
+    "BODACC_INCONNU": "BODACC inconnu : délai à vérifier (art. R. 622-24 C. com.)",
     "A_QUALIFIER": "à qualifier (art. L. 622-17)",
 }
+"""The same states in a worklist's cell (the list's help gives the whole rule): short enough for 1 400 px."""
 
 SERVICES_DECLARANTS = {
     "SIE": "SIE (service des impôts des entreprises)",
