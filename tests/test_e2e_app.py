@@ -220,7 +220,7 @@ def test_pages_in_headless_chromium(stack: Stack) -> None:
         pages = {
             "recherche": (f"{stack.proxy}/recherche?q=boulangerie+DU+Port", "agent17", 200, "BOULANGERIE DU PORT"),
             "entreprise": (f"{stack.proxy}/entreprises/{fx.TRANSPORTS}", "agent17", 200,
-                           "Compensation possible : 3 000,00 €"),
+                           "Compensable (art. L. 257 B LPF) : 3 000,00 €"),
             "liste": (f"{stack.proxy}/departements/17/listes/compensations", "agent17", 200,
                       "Compensations à examiner"),
             "procedures": (f"{stack.proxy}/departements/17/listes/procedures", "agent17", 200, "Reste à déclarer"),
