@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from onevision_dagster.contract.sources import DEPARTEMENT_PATTERN
 from onevision_dagster.reports.atomic_files import written_beside
@@ -125,7 +126,7 @@ def page_html(
     head_extra: str = "",
 ) -> str:
     """A complete page: escaped title, shared style, metadata the index reads."""
-    generated = dt.datetime.now().strftime("%d/%m/%Y à %H:%M")
+    generated = dt.datetime.now(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y à %H:%M")  # agents read Paris time
     return f"""<!doctype html>
 <html lang="fr">
 <head>
@@ -145,7 +146,7 @@ def page_html(
 <main>
 {body}
 </main>
-<footer>One Vision — document de travail à usage interne de l'administration. Généré le {generated}.
+<footer>One Vision — document de travail à usage interne de l'administration. Généré le {generated} (heure de Paris).
 Les montants compensables sont des opportunités à examiner,
 aucune action n'est réalisée automatiquement.</footer>
 </body>
