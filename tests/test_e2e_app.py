@@ -189,8 +189,9 @@ def test_scenario_through_nginx(stack: Stack, tmp_path: Path) -> None:
                         headers={"X-Remote-User": "agent17", "X-Remote-Groups": "onevision-national"}
                         ).status_code == 401
     rows = [(r[1], r[2], r[3], r[4], r[5]) for r in _audit_rows(stack, tmp_path)]
+    # requests without identity (the fixture's probe, the request around the proxy) are counted, not stored one
+    # by one: their row is written at the end of the minute or when the server stops (issue 20)
     assert rows == [
-        ("", "", "ACCES", "/", "401"),  # the fixture's probe, straight to the application while it started
         ("agent17", "17", "RECHERCHE", "boulangerie DU Port", "200"),
         ("agent17", "17", "CONSULTATION_ENTREPRISE", fx.BAKERY, "200"),
         ("agent17", "17", "CONSULTATION_LISTE", "17/compensations", "200"),
@@ -198,7 +199,6 @@ def test_scenario_through_nginx(stack: Stack, tmp_path: Path) -> None:
         ("agent17", "17", "CONSULTATION_LISTE", "17/compensations", "200"),
         ("agent91", "91", "CONSULTATION_ENTREPRISE", fx.BAKERY, "403"),
         ("agent91", "91", "CONSULTATION_ENTREPRISE", fx.BAKERY, "403"),
-        ("", "", "CONSULTATION_ENTREPRISE", fx.BAKERY, "401"),
     ]
     access_log = (stack.root / "access.log").read_text()
     assert "/recherche" in access_log and "boulangerie" not in access_log.lower()

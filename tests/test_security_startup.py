@@ -12,11 +12,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import requests
 
 from onevision_dagster import filemodes
-from onevision_dagster.app import model
+from onevision_dagster.app import audit, model
 from onevision_dagster.app.publication import current_file, publish
 from onevision_dagster.app.settings import load_settings
+from onevision_dagster.app.store import open_store
 from onevision_dagster.errors import OneVisionError
 
 from . import app_fixtures as fx
@@ -55,11 +57,21 @@ def test_dev_mode_starts_and_says_so(tmp_path: Path) -> None:
             if not line:
                 break
             seen += line
+        while time.monotonic() < deadline:  # the banner is printed just before uvicorn binds
+            try:
+                answer = requests.get(f"http://127.0.0.1:{port}/recherche", params={"q": "secret"}, timeout=10)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        assert answer.status_code == 401
     finally:
-        app.terminate()
+        app.terminate()  # SIGTERM: uvicorn stops gracefully, the requests without identity counted are written
         app.wait(timeout=30)
     assert "MODE DÉVELOPPEUR (--dev) : démarrage sans ONEVISION_PROXY_SECRET" in seen, seen
     assert f"http://127.0.0.1:{port}/" in seen
+    rows = audit.read(open_store(f"sqlite:///{tmp_path / 'data' / 'onevision-app.sqlite'}"))
+    assert rows["action"].tolist() == ["REQUETES_ANONYMES"]
+    assert rows["objet"].iloc[0].startswith("1 requête(s) « recherche » sans identité depuis le ")
 
 
 def _mode(path: Path) -> int:

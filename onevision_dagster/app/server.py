@@ -105,6 +105,15 @@ def check_audit(settings: AppSettings, engine: sa.Engine) -> None:
                          "(docs/securite/exploitation.md).")
 
 
+class _Server(uvicorn.Server):
+    """Writes the requests without identity counted since the last row when it stops (SIGTERM included: uvicorn
+    raises the signal again once stopped, so nothing after `run()` would run)."""
+
+    async def shutdown(self, sockets=None) -> None:  # noqa: ANN001 - uvicorn's signature
+        await super().shutdown(sockets)
+        audit.flush_anonymous(self.config.app.engine)
+
+
 def make_server(settings: AppSettings) -> uvicorn.Server:
     settings.check_listen()
     app = create_app(settings)
@@ -114,7 +123,7 @@ def make_server(settings: AppSettings) -> uvicorn.Server:
         proxy_headers=True, forwarded_allow_ips="127.0.0.1", log_level="warning", lifespan="off",
         http=guarded_protocol(settings), h11_max_incomplete_event_size=settings.max_header_bytes,
         limit_concurrency=settings.max_connections, timeout_keep_alive=5)
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 def serve(settings: AppSettings) -> None:
@@ -127,8 +136,4 @@ def serve(settings: AppSettings) -> None:
     where = f"http://{settings.host}:{settings.port}/"
     print(f"Application One Vision : {where} (publication lue dans {settings.publication}) — Ctrl+C pour arrêter",
           flush=True)
-    try:
-        server.run()
-    finally:
-        engine = server.config.app.engine
-        audit.flush_anonymous(engine)  # the requests without identity counted since the last row
+    server.run()
