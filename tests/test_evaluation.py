@@ -455,3 +455,75 @@ def test_a_warehouse_without_history_gets_an_empty_evaluation() -> None:
         frame, start = run_evaluation(con, ["17"], None)
         assert frame.empty and start is None
         assert read_evaluation(con).empty  # stored empty: the dashboard says there is no verdict, no error
+
+
+# ---- end to end: the demo generator draws an experiment, the evaluation finds it -----------------------------
+
+DEMO_DEPARTEMENTS = ("01", "13", "17", "21", "33", "35", "44", "59", "67", "69", "91", "95")
+DEMO_PILOTES = ("17", "91", "95")
+DEMO_LAST = dt.date(2026, 11, 27)
+DEMO_START = DEMO_LAST - dt.timedelta(weeks=4)  # 8 weekly snapshots, the start on the 4th
+DEMO_COMPANIES = 600
+
+
+def _demo_evaluation(root: Path, effect: float) -> pd.DataFrame:
+    """`onevision generate --departement <12> --instantanes 8 --debut-pilote <4th> --effet X`, the history as
+    `onevision run` computes it (plain functions: no Dagster run per snapshot), then the evaluation."""
+    from onevision_dagster import warehouse
+    from onevision_dagster.consolidate.build import build_all
+    from onevision_dagster.consolidate.snapshot import snapshot_dates
+    from onevision_dagster.demo.generator import generate_landing
+    from onevision_dagster.history.impact import build_impact
+    from onevision_dagster.history.movements import build_movements
+    from onevision_dagster.history.snapshots import build_snapshot
+    from onevision_dagster.ingest.load import ingest_landing
+
+    landing = root / "landing"
+    generate_landing(landing, list(DEMO_DEPARTEMENTS), DEMO_COMPANIES, DEMO_LAST, 1, instantanes=8,
+                     pilotes=DEMO_PILOTES, debut_pilote=DEMO_START, effet=effect)
+    with duckdb.connect() as con:
+        warehouse.create_raw_and_quality(con)
+        ingest_landing(con, landing)
+        for dept in build_all(con):
+            days = snapshot_dates(con, dept)
+            assert len(days) == 8
+            for day in days:
+                build_snapshot(con, dept, day)
+            for day in days:
+                build_movements(con, dept, day)
+                build_impact(con, dept, day)
+        frame, _ = run_evaluation(con, DEMO_PILOTES, DEMO_START)
+    return frame.set_index("indicateur")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[float, pd.DataFrame]:
+    """The same draw (seed 1) with --effet 0.3 and --effet 0: a few minutes, two histories of 96 snapshots."""
+    return {effect: _demo_evaluation(tmp_path_factory.mktemp(f"demo_{effect}"), effect) for effect in (0.3, 0.0)}
+
+
+def test_demo_experiment_effect_is_found_and_no_effect_is_not(demo: dict[float, pd.DataFrame]) -> None:
+    found, none = demo[0.3].loc["taux_compensation"], demo[0.0].loc["taux_compensation"]
+    # 12 departments, 3 pilots: C(12, 3) = 220 assignments; 3 pairs before the start, 4 after
+    for offsets in (found, none):
+        assert (offsets["tirages"], offsets["pilotes"], offsets["temoins"]) == (220, 3, 9)
+        assert (offsets["semaines_avant"], offsets["semaines_apres"]) == (3, 4)
+    # --effet 0: nothing found
+    assert none["ic_bas"] <= 0 <= none["ic_haut"]
+    # --effet 0.3: found, the interval excludes 0 ...
+    assert found["ic_bas"] > 0 and found["p_valeur"] < 0.05
+    # ... and holds what the effect did to the offset rate in this draw: both runs draw the same numbers (same
+    # seed, the effect only turns more of the same draws into offsets), so the difference of their estimates is
+    # the effect on the indicator. It exceeds 0.3: a company with several flagged credits has its offsettable
+    # amount covered when any one of them is applied (docs/evaluation.md)
+    assert found["ic_bas"] <= found["estimation"] - none["estimation"] <= found["ic_haut"]
+
+
+def test_demo_experiment_placebo_finds_nothing(demo: dict[float, pd.DataFrame]) -> None:
+    for frame in demo.values():
+        placebo = frame.loc["placebo_taux_compensation"]
+        assert (placebo["semaines_avant"], placebo["semaines_apres"]) == (2, 1)
+        assert placebo["ic_bas"] <= 0 <= placebo["ic_haut"]
+    # the weeks before the start are drawn alike whatever the effect: the same placebo
+    assert demo[0.3].loc["placebo_taux_compensation", "estimation"] == pytest.approx(
+        demo[0.0].loc["placebo_taux_compensation", "estimation"])
