@@ -253,3 +253,17 @@ def test_freshness_and_search_by_siret(app: str) -> None:
     r = requests.get(f"{app}/recherche", params={"q": first_siret("845123454")}, headers=AGENT_17,
                      allow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/entreprises/845123454"
+
+
+def test_common_debtor_ranking_scores_what_is_pursuable(samples: Path) -> None:
+    # 17's dashboard: only companies with past-due debts in 2 sources and something pursuable are ranked; GARAGE
+    # MARTIN (all suspended), ÉCURIES, FERRONNERIE, OSTREICULTURE (procedure, filed claim) leave the ranking
+    raw = (samples / "rapports" / "tableau_de_bord_17.html").read_text(encoding="utf-8")
+    panel = re.search(r"Débiteurs communs, par ordre de priorité</caption>(.*?)</table>", raw, re.S)
+    assert panel is not None
+    text = _text(panel.group(1)).strip()
+    assert text.startswith("Rang Entreprise SIREN Dettes poursuivables Dettes échues Sources")
+    ranked = re.findall(r"\b(\d{9})\b", text)
+    assert ranked == ["812345676", "301122339", "443210984"]
+    for siren in ("790112239", "520987611", "845123454", "800000010"):
+        assert siren not in text

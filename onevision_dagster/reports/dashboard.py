@@ -83,8 +83,9 @@ _SECTION_HELP = {
     "collective (toute poursuite arrêtée, art. L. 622-21 du Code de commerce : voir la liste des déclarations de "
     "créances) et celles dont toutes les dettes sont suspendues n'y figurent pas.",
     "qualite": "Lignes lues dans les fichiers de la dernière situation du périmètre : gardées ou rejetées (une "
-    "ligne rejetée est listée avec son motif dans l'export des rejets). Le registre national est montré à part, "
-    "sur sa propre échelle : ses lignes ne sont pas celles du département.",
+    "ligne rejetée est listée avec son motif dans l'export des rejets). Le tableau de bord d'un département ne "
+    "compte que ses propres fichiers : le registre national, d'une autre échelle, n'y figure pas (voir le tableau "
+    "de bord national).",
     "rejets": "Pourquoi des lignes des fichiers de la dernière situation ont été rejetées.",
     "rattachement": "Amendes rattachées à une entreprise : par SIREN, ou par nom et code postal "
     "quand le SIREN manque. En cas de doute l'amende n'est jamais rattachée.",
