@@ -17,7 +17,7 @@ from onevision_dagster.history.impact import build_impact, build_impact_national
 from onevision_dagster.history.movements import build_movements, reconciliation
 from onevision_dagster.history.snapshots import build_snapshot
 from onevision_dagster.ingest.load import ingest_landing
-from onevision_dagster.orchestration.partitions import DATES_EXTRACTION, snapshot_key
+from onevision_dagster.orchestration.partitions import DATES_EXTRACTION, DEPARTEMENTS, snapshot_key
 
 from .conftest import EXPECTED
 from .landing_files import company, write_extract
@@ -83,13 +83,18 @@ def test_samples_reconcile_and_impact_is_the_sum_of_movements(samples: duckdb.Du
 
 def test_a_spoiled_movement_fails_the_reconciliation(sample_landing: Path) -> None:
     con = _history(sample_landing)
+    assert reconciliation(con, "17", T1)[0] and impact_matches_movements(con, "17", T1) == (True, {"ecarts": "aucun"})
+    # the fine's payment of 55.00 one cent higher: neither the stocks nor the stored impact row account for it
     con.execute("UPDATE history.mouvements SET montant = montant + 0.01 WHERE cle = '1700000000002'")
     passed, details = reconciliation(con, "17", T1)
     assert not passed
-    assert "amendes:1700000000002" in details["dettes_lignes_non_expliquees"]
+    assert details["dettes_lignes_non_expliquees"] == "1 : amendes:1700000000002"
+    assert impact_matches_movements(con, "17", T1) == (False, {"ecarts": {"recouvre": "17375.00 ≠ 17375.01"}})
+    # a new credit's movement lost: the credits' side no longer reconciles, naming that credit
     con.execute("DELETE FROM history.mouvements WHERE type = 'NOUVELLE_CREANCE'")
-    assert not impact_matches_movements(con, "17", T1)[0] or not reconciliation(con, "17", T1)[0]
-    assert "creances_lignes_non_expliquees" in reconciliation(con, "17", T1)[1]
+    passed, details = reconciliation(con, "17", T1)
+    assert not passed
+    assert details["creances_lignes_non_expliquees"] == "1 : credits_tva:3519-2026-0002"
 
 
 def test_recomputing_an_old_snapshot_ignores_what_landed_later(landing_copy: Path) -> None:
@@ -216,22 +221,26 @@ def test_impact_flags_offsets_made_and_refunds_at_risk(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- Dagster
 
 
-def test_backfill_of_two_snapshots_through_dagster(sample_landing: Path, tmp_path: Path) -> None:
+def test_backfill_of_two_snapshots_through_dagster(landing_copy: Path, tmp_path: Path) -> None:
     from onevision_dagster.definitions import all_assets
     from onevision_dagster.resources import LandingZone, ReportsFolder, Settings, Warehouse
 
+    # department 95's extracts land late: first the register and 17 alone
+    late = tmp_path / "late95"
+    for path in landing_copy.glob("*/*_95_*.csv"):
+        (late / path.parent.name).mkdir(parents=True, exist_ok=True)
+        path.rename(late / path.parent.name / path.name)
     path = tmp_path / "w.duckdb"
-    resources = {"landing": LandingZone(path=str(sample_landing)), "warehouse": Warehouse(path=str(path)),
+    resources = {"landing": LandingZone(path=str(landing_copy)), "warehouse": Warehouse(path=str(path)),
                  "reports": ReportsFolder(path=str(tmp_path / "rapports")),
                  "settings": Settings(departements="17,91,95", static_images=False)}
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("departements", ["17", "95"])  # department partitions are dynamic (issue 22)
+    instance.add_dynamic_partitions(DEPARTEMENTS, ["17", "95"])
     sources = [k for a in all_assets if a.partitions_def is not None for k in a.keys if k.path[0] == "raw"]
     assert dg.materialize(all_assets, selection=dg.AssetSelection.assets(["raw", "entreprises"]),
                           resources=resources, instance=instance).success
-    for dept in ("17", "95"):
-        assert dg.materialize(all_assets, selection=dg.AssetSelection.assets(*sources), partition_key=dept,
-                              resources=resources, instance=instance).success
+    assert dg.materialize(all_assets, selection=dg.AssetSelection.assets(*sources), partition_key="17",
+                          resources=resources, instance=instance).success
     instance.add_dynamic_partitions(DATES_EXTRACTION, ["2026-11-20", "2026-11-27"])
     history = dg.AssetSelection.groups("historique")
     # the later date first: its movements compute the earlier snapshot they need
@@ -242,10 +251,15 @@ def test_backfill_of_two_snapshots_through_dagster(sample_landing: Path, tmp_pat
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
         assert checks == {"mouvements_reconcilient_les_stocks": True, "impact_egal_somme_des_mouvements": True}
     with duckdb.connect(str(path), read_only=True) as con:
-        # 95 has no snapshot yet: 17's refunds at risk count only its own taxes (1 375 of SOLAIRE ATLANTIQUE)
-        assert con.execute("SELECT rembourse_a_risque FROM history.impact WHERE departement = '17'"
-                           ).fetchone()[0] == Decimal("1375.00")
-    # 95's snapshots land afterwards: dated <= 17's t0, they make 17's impact row stale (contract v3, section 9)
+        # no extract of 95 yet: 17's refunds at risk count only SOLAIRE ATLANTIQUE's taxes in 17 (1 375)
+        assert con.execute("SELECT rembourse_a_risque, compensable_debut FROM history.impact "
+                           "WHERE departement = '17'").fetchone() == (Decimal("1375.00"), Decimal("16375.00"))
+    # 95's extracts land: its snapshot of 2026-11-20 is dated <= 17's t0, so 17's impact row changes (v3, section 9)
+    for folder in late.iterdir():
+        for file in folder.iterdir():
+            file.rename(landing_copy / folder.name / file.name)
+    assert dg.materialize(all_assets, selection=dg.AssetSelection.assets(*sources), partition_key="95",
+                          resources=resources, instance=instance).success
     for day in ("2026-11-20", "2026-11-27"):
         assert dg.materialize(all_assets, selection=history, partition_key=snapshot_key(day, "95"),
                               resources=resources, instance=instance).success
@@ -260,10 +274,26 @@ def test_backfill_of_two_snapshots_through_dagster(sample_landing: Path, tmp_pat
     meta = empty.get_asset_materialization_events()[0].materialization.metadata
     assert meta["dagster/row_count"].value == 0 and meta["instantane"].value == "aucun extrait à cette date"
     with duckdb.connect(str(path), read_only=True) as con:
+        # now 4 375: its CFE of 3 000 in 95 could have been offset too
         for name, table in (("positions_historique.csv", "history.positions_historique"),
                             ("mouvements.csv", "history.mouvements"), ("impact.csv", "history.impact")):
             header, expected = _expected(name)
             assert _rows(con, table, header) == expected, name
+
+
+def test_an_impact_computes_the_other_departments_snapshots_it_reads(sample_landing: Path) -> None:
+    """17's pair alone, in an empty history: 95's snapshot of 2026-11-20 is computed for the offsettable at t0."""
+    con = duckdb.connect()
+    warehouse.create_raw_and_quality(con)
+    ingest_landing(con, sample_landing)
+    for day in (T0, T1):
+        build_snapshot(con, "17", day)
+    build_movements(con, "17", T1)
+    build_impact(con, "17", T1)
+    assert con.execute("SELECT departement, date_situation FROM history.instantanes WHERE departement = '95'"
+                       ).fetchall() == [("95", T0)]
+    assert con.execute("SELECT rembourse_a_risque FROM history.impact WHERE departement = '17'").fetchone() == (
+        Decimal("4375.00"),)
 
 
 def test_onevision_historique_rebuilds_one_department_from_the_command_line(sample_landing: Path,
@@ -288,7 +318,9 @@ def test_onevision_historique_rebuilds_one_department_from_the_command_line(samp
     assert "historique 17 (2 instantané(s))" in backfill.stdout
     with duckdb.connect(warehouse_path, read_only=True) as con:
         header, expected = _expected("impact.csv")
-        assert _rows(con, "history.impact", header) == expected
+        # 17's row reads 95's snapshot of 2026-11-20 (computed for it); 95's own pairs were not asked for
+        assert _rows(con, "(SELECT * FROM history.impact WHERE departement = '17')", header) == [
+            r for r in expected if r[0] == "17"]
     refused = subprocess.run([str(onevision), "historique", "--departement", "91", "--warehouse", warehouse_path],
                              env=env, capture_output=True, text=True, timeout=600)
     assert refused.returncode == 1 and "Département(s) jamais chargé(s)" in refused.stderr

@@ -35,11 +35,15 @@ def offsettable_sql(anchors: str, snapshots: str, snapshot_dates: str, registres
             FROM ad JOIN {snapshot_dates} sd ON sd.date_situation <= ad.date_situation
                                              AND sd.departement <> ad.departement
             GROUP BY ALL),
-        o AS (
-            SELECT a.siren, a.departement AS d0, a.date_situation AS t0, s.departement,
+        s AS (  -- the other departments' rows of the anchors' companies only (joined on the SIREN first)
+            SELECT a.siren, a.departement AS d0, a.date_situation AS t0, s.departement, s.date_situation,
                    s.dettes_compensables, s.passif_declare
-            FROM a JOIN pick p ON p.d0 = a.departement AND p.t0 = a.date_situation
-                   JOIN {snapshots} s ON s.siren = a.siren AND s.departement = p.d AND s.date_situation = p.t),
+            FROM {snapshots} s JOIN a ON a.siren = s.siren
+            WHERE s.departement <> a.departement AND s.date_situation <= a.date_situation
+              AND (s.dettes_compensables > 0 OR s.passif_declare > 0)),
+        o AS (
+            SELECT s.* FROM s SEMI JOIN pick p
+                ON p.d0 = s.d0 AND p.t0 = s.t0 AND p.d = s.departement AND p.t = s.date_situation),
         oa AS (
             SELECT siren, d0, t0, sum(dettes_compensables) AS autres, sum(passif_declare) AS passif,
                    list(departement) FILTER (WHERE dettes_compensables > 0) AS depts

@@ -306,7 +306,8 @@ class _PositionBase(_Model):
         t = data.table
         bound = ibis.least(t.total_creances, t.dettes_compensables)
         mc = t.montant_compensable
-        return _sure(((mc == bound) | (mc == 0)) & ((t.passif_declare == 0) | ((mc == 0) & (t.dettes_compensables == 0)))
+        filed = t.passif_declare > 0
+        return _sure(((mc == bound) | (mc == 0)) & (~filed | ((mc == 0) & (t.dettes_compensables == 0)))
                      & (t.dettes_compensables <= t.dettes_impots_pro)
                      & (t.dettes_compensables <= t.dettes_poursuivables))
 

@@ -24,7 +24,7 @@ from onevision_dagster.consolidate.tables import MONEY, execute, transaction
 from onevision_dagster.errors import OneVisionError
 from onevision_dagster.history.movements import previous_date
 from onevision_dagster.history.schemas import HISTORY_MODELS
-from onevision_dagster.history.snapshots import create_history_tables
+from onevision_dagster.history.snapshots import build_snapshot, create_history_tables
 from onevision_dagster.history.tables import IMPACT_MONEY_COLUMNS, OTHERS, PILOT
 
 
@@ -47,10 +47,29 @@ def _sum(cond: str) -> str:
     return f"CAST(coalesce(sum(montant) FILTER (WHERE {cond}), 0) AS {MONEY})"
 
 
+def missing_snapshots_before(con: duckdb.DuckDBPyConnection, departement: str,
+                             t0: dt.date) -> list[tuple[str, dt.date]]:
+    """(department, date) of the other departments' latest snapshots dated <= `t0` that the history does not hold:
+    the offsettable amount at `t0` reads them (contract v3, section 9)."""
+    rows = con.execute(
+        """WITH d AS (SELECT departement, max(date_extraction) AS t FROM quality.chargements
+                      WHERE departement IS NOT NULL AND departement <> ? AND source <> 'entreprises'
+                        AND fichier IS NOT NULL AND date_extraction <= ? GROUP BY departement)
+           SELECT d.departement, d.t FROM d
+           ANTI JOIN history.instantanes i ON i.departement = d.departement AND i.date_situation = d.t
+           ORDER BY 1""", [departement, t0]).fetchall()
+    return [(d, t) for d, t in rows]
+
+
 def build_impact(con: duckdb.DuckDBPyConnection, departement: str, t1: dt.date) -> dt.date | None:
-    """(Re)writes the impact row of the pair ending at `t1` from its movements and the positions at t0."""
+    """(Re)writes the impact row of the pair ending at `t1` from its movements and the positions at t0; the other
+    departments' snapshots it reads are computed first when the history does not hold them yet (as the movements
+    compute the earlier snapshot they need), so a partition can run in any order."""
     create_history_tables(con)
     t0 = previous_date(con, departement, t1)
+    if t0 is not None:
+        for other, when in missing_snapshots_before(con, departement, t0):
+            build_snapshot(con, other, when)
     offsettable = "(SELECT NULL::VARCHAR AS siren, NULL::DECIMAL(18,2) AS montant_compensable WHERE false)"
     if t0 is not None:
         anchors = (f"(SELECT * FROM history.positions_historique WHERE departement = '{checked_code(departement)}' "
