@@ -527,3 +527,27 @@ def test_demo_experiment_placebo_finds_nothing(demo: dict[float, pd.DataFrame]) 
     # the weeks before the start are drawn alike whatever the effect: the same placebo
     assert demo[0.3].loc["placebo_taux_compensation", "estimation"] == pytest.approx(
         demo[0.0].loc["placebo_taux_compensation", "estimation"])
+
+
+def test_followup_verified_against_the_warehouse() -> None:
+    from onevision_dagster.reports.experiment_followup import (
+        OUTCOME_COLUMNS,
+        USAGE_COLUMNS,
+        FollowUp,
+        with_verification,
+    )
+
+    faits, _, _ = _outcomes_case()
+    followup = FollowUp(True, "", pd.DataFrame(), pd.DataFrame(columns=list(OUTCOME_COLUMNS)),
+                        pd.DataFrame(columns=list(USAGE_COLUMNS)), faits)
+    with duckdb.connect() as con:
+        assert with_verification(con, followup).verification is None  # no history yet: nothing checked
+        create_tables(con, {"history.mouvements": HISTORY_DDL["history.mouvements"]})
+        con.execute("CREATE TABLE history.instantanes (departement VARCHAR, date_situation DATE)")
+        con.executemany("INSERT INTO history.instantanes VALUES (?, ?)", [["17", d] for d in SNAPSHOTS_17])
+        con.execute(f"INSERT INTO history.mouvements VALUES ('17', '{W2}', '{W3}', '111111111', 'credits_tva', 'C1', "
+                    "'IMPUTATION', 100)")
+        checked = with_verification(con, followup).verification
+    assert dict(zip(checked["siren"] + "@" + checked["departement"], checked["statut"], strict=True)) == {
+        "111111111@17": "confirme", "222222222@17": "non_constate", "333333333@17": "en_attente",
+        "444444444@17": "non_constate", "111111111@44": "en_attente"}

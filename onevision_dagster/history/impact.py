@@ -184,4 +184,5 @@ def build_impact_national(con: duckdb.DuckDBPyConnection, pilotes: Sequence[str]
                 GROUP BY i.semaine, i.groupe""",
             {"pilotes": pilots},
         )
-    return int(con.execute("SELECT count(*) FROM history.impact_national").fetchone()[0])
+        # checked before it is committed (issue 23: validated after the commit, a failure left its rows published)
+        return validate_table(con, "history.impact_national", None, None, HISTORY_MODELS["history.impact_national"])
