@@ -405,10 +405,14 @@ def test_national_scope_adds_the_other_departments(con: duckdb.DuckDBPyConnectio
     assert (t["nb_compensation_bloquee"], t["nb_bloquee_procedure"], t["nb_bloquee_passif"]) == (2, 1, 1)
     assert t["montant_compensation_bloquee"] == D("8200.00")  # 5 000 (FONDERIE) + 3 200 (OMO)
     assert list(data.compensation_bloquee["siren"]) == [FONDERIE, "800000010"]
-    # quality of the files the current snapshots read: 17's 2026-11-27 files and register (81 rows), 91's file
-    # (3) and the register version 91 read, the oldest (15); the 2026-11-20 files of 17 are not counted again
-    assert int(data.chargements["lignes_lues"].sum()) == 81 + 3 + 15
-    assert int(data.rejets["nb"].sum()) == 18 + 2 + 2
+    # quality of the files the current snapshots read: 17's 2026-11-27 files (66 rows), 91's file (3); the
+    # 2026-11-20 files of 17 are not counted again; the two register versions (17's of 27/11 and 91's, the oldest:
+    # 15 rows each, 2 rejected each) are said apart, never on the sources' axis (issue 17, point 9)
+    assert int(data.chargements["lignes_lues"].sum()) == 66 + 3
+    assert "entreprises" not in set(data.chargements["source"]) and "entreprises" not in set(data.rejets["source"])
+    assert int(data.rejets["nb"].sum()) == 16 + 2
+    assert data.registre_lignes == (30, 26, 4)
+    assert load_dashboard_data(con, "17").registre_lignes is None  # a department's dashboard leaves it out
 
 
 def test_key_figures_and_summary(con: duckdb.DuckDBPyConnection) -> None:

@@ -28,6 +28,7 @@ from onevision_dagster.reports.server import make_server
 from onevision_dagster.reports.static_image import find_browser, write_static_image
 
 from . import test_charts as fx  # its small warehouse and cases
+from .conftest import require
 
 XSS = fx.XSS
 XSS_SIREN = fx.XSS_SIREN
@@ -134,6 +135,9 @@ def test_national_dashboard_names_both_blocks(reports: Path) -> None:
     assert "FONDERIE DE L'ESSONNE" in visible
     assert "IMPRIMERIE DU HUREPOIX" in visible  # offsettable: judged after the as-of date
     assert _euros("8 200,00") in visible  # 5 000 + 3 200 at stake
+    # the register's lines apart from the sources' chart, on their own (issue 17, point 9)
+    assert ("Registre national des entreprises (à part, autre échelle) : 30 lignes lues, 26 gardées, 4 rejetées"
+            in visible)
 
 
 def test_plotly_js_written_once_beside_the_pages_and_not_inlined(reports: Path) -> None:
@@ -240,8 +244,8 @@ def test_static_image_never_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert write_static_image(fig, tmp_path / "b.png") is False
 
 
-@pytest.mark.skipif(find_browser() is None, reason="pas de Chromium installé")
 def test_static_image_with_chromium(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    require(find_browser() is not None, "pas de Chromium installé")  # under CI: a failure, not a skip
     figures = build_figures(load_dashboard_data(con, "91"))
     png, svg = tmp_path / "compensation.png", tmp_path / "compensation.svg"
     assert write_static_image(figures["compensation"][1], png) is True

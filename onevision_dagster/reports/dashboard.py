@@ -82,10 +82,10 @@ _SECTION_HELP = {
     "classées par priorité (montant poursuivable, ancienneté, étape la plus avancée). Les entreprises en procédure "
     "collective (toute poursuite arrêtée, art. L. 622-21 du Code de commerce : voir la liste des déclarations de "
     "créances) et celles dont toutes les dettes sont suspendues n'y figurent pas.",
-    "qualite": "Lignes lues dans les fichiers de la dernière situation du périmètre : gardées ou rejetées (une "
-    "ligne rejetée est listée avec son motif dans l'export des rejets). Le tableau de bord d'un département ne "
-    "compte que ses propres fichiers : le registre national, d'une autre échelle, n'y figure pas (voir le tableau "
-    "de bord national).",
+    "qualite": "Lignes lues dans les fichiers des départements de la dernière situation du périmètre : gardées ou "
+    "rejetées (une ligne rejetée est listée avec son motif dans l'export des rejets). Le registre national, d'une "
+    "autre échelle, n'est jamais sur le même axe : le tableau de bord national en donne les chiffres à part, sous "
+    "les graphiques de qualité.",
     "rejets": "Pourquoi des lignes des fichiers de la dernière situation ont été rejetées.",
     "rattachement": "Amendes rattachées à une entreprise : par SIREN, ou par nom et code postal "
     "quand le SIREN manque. En cas de doute l'amende n'est jamais rattachée.",
@@ -195,6 +195,11 @@ def _panel_table(data: DashboardData, out_dir: Path) -> str:
 
 def _quality_notes(data: DashboardData) -> str:
     parts = []
+    if data.registre_lignes is not None:
+        lues, gardees, rejetees = data.registre_lignes
+        parts.append(f'<p id="registre">Registre national des entreprises (à part, autre échelle) : '
+                     f"{format_nombre(lues)} lignes lues, {format_nombre(gardees)} gardées, "
+                     f"{format_nombre(rejetees)} rejetées.</p>")
     if not data.non_positionnees.empty:
         items = "".join(
             f"<li>{esc(NON_POSITIONNEE_LABELS.get(m, m))} : {format_nombre(n)} ligne(s)</li>"

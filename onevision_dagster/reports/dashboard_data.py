@@ -111,6 +111,8 @@ class DashboardData:
     blocages: pd.DataFrame
     tables_absentes: list[str] = field(default_factory=list)
     fraicheur: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["departement", "date_situation"]))
+    registre_lignes: tuple[int, int, int] | None = None
+    """National dashboard: the register's (read, kept, rejected) lines, said apart from the sources' chart."""
 
     @property
     def libelle(self) -> str:
@@ -364,10 +366,13 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
         missing,
         "quality.chargements",
     )
-    if departement is not None:
-        # a department's dashboard counts the department's files only: the national register is another scale
-        # (millions of rows) and its rejects are not the department's (issue 17, point 9)
-        chargements = chargements[chargements["source"] != snapshot.REGISTER].reset_index(drop=True)
+    # the national register is another scale (millions of rows) and its rejects are not a department's: never
+    # on the same axis as the sources; a department's dashboard leaves it out, the national one says it apart
+    # (issue 17, point 9)
+    registre = chargements[chargements["source"] == snapshot.REGISTER]
+    registre_lignes = (None if departement is not None or registre.empty else
+                       tuple(int(registre[c].sum()) for c in ("lignes_lues", "lignes_gardees", "lignes_rejetees")))
+    chargements = chargements[chargements["source"] != snapshot.REGISTER].reset_index(drop=True)
     source_order = {s: i for i, s in enumerate(SOURCES_BY_NAME)}
     if not chargements.empty:
         chargements["ordre"] = [source_order.get(s, 99) for s in chargements["source"]]
@@ -384,8 +389,7 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
         missing,
         "quality.rejets",
     )
-    if departement is not None:
-        rejets = rejets[rejets["source"] != snapshot.REGISTER].reset_index(drop=True)
+    rejets = rejets[rejets["source"] != snapshot.REGISTER].reset_index(drop=True)
 
     r_where = "TRUE" if departement is None else "departement = ?"
     rattachement = _optional_frame(
@@ -435,6 +439,7 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
         blocages=blocages,
         tables_absentes=sorted(set(missing)),
         fraicheur=fraicheur,
+        registre_lignes=registre_lignes,
     )
 
 
