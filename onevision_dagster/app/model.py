@@ -39,8 +39,6 @@ DECLARATIONS: tuple[str, ...] = (
     "date_limite_releve", "etat", "nature", "date_ligne", "date_origine", "service_declarant",
 )
 """`marts.declarations` (contract section 6, version 3): the claims to declare in a collective procedure."""
-REJETS: tuple[str, ...] = ("source", "departement", "fichier", "ligne", "motif", "message", "contenu", "siren")
-"""Rows rejected in the files of the latest snapshots (`quality.rejets`), with the SIREN read from the raw row."""
 MOUVEMENTS: tuple[str, ...] = ("departement", "date_debut", "date_fin", "siren", "source", "cle", "type", "montant")
 """`history.mouvements` (contract section 9), read only when the history exists."""
 

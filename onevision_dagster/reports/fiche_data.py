@@ -140,29 +140,35 @@ def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
                        [schema, name]).fetchone()[0] > 0
 
 
-def rejected_rows_sql(con: duckdb.DuckDBPyConnection) -> str | None:
+def rejected_rows_sql(con: duckdb.DuckDBPyConnection, siren: str | None = None) -> str | None:
     """The rows rejected in the files of the latest snapshots, each with the company it belongs to (column
-    `siren`), as a SQL relation; None when the warehouse has no rejects table.
+    `siren`), as a SQL relation (`siren`: that company's only); None when the warehouse has no rejects table.
 
     A rejected row's company is the one its key (`cle`) named in the latest earlier snapshot that kept it
     (`history.lignes`), or, for a register row, its SIREN: a debt whose row is rejected never vanishes silently
     from its company's page and sheet (issue 17, point 7). A row never seen before cannot be tied to a company
-    and stays in the rejects export only.
+    and stays in the rejects export only. Only the keys of the current rejects are looked up in the history (or,
+    for one company, only its lines), never the whole history grouped.
     """
     if not _table_exists(con, "quality.rejets"):
         return None
     files = snapshot.current_files_sql(con)
+    current = f"""(SELECT r.* FROM quality.rejets r SEMI JOIN {files} f
+                   ON f.source = r.source AND f.departement IS NOT DISTINCT FROM r.departement
+                  AND f.date_extraction = r.date_extraction)"""
     known = ("(SELECT NULL::VARCHAR AS departement, NULL::VARCHAR AS source, NULL::VARCHAR AS cle, "
              "NULL::VARCHAR AS siren WHERE false)")
     if _table_exists(con, "history.lignes"):
-        known = """(SELECT departement, source, cle, arg_max(siren, date_situation) AS siren
-                    FROM history.lignes WHERE siren IS NOT NULL GROUP BY ALL)"""
+        lines = ("history.lignes" if siren is None
+                 else f"(SELECT * FROM history.lignes WHERE siren = '{_check_siren(siren)}')")
+        known = f"""(SELECT l.departement, l.source, l.cle, arg_max(l.siren, l.date_situation) AS siren
+                    FROM {lines} l SEMI JOIN {current} c
+                      ON c.departement = l.departement AND c.source = l.source AND c.cle = l.cle
+                    WHERE l.siren IS NOT NULL GROUP BY ALL)"""
     return f"""(SELECT r.source, r.departement, r.fichier, r.date_extraction, r.ligne, r.colonne, r.motif, r.message,
                    r.contenu, r.cle,
                    coalesce(k.siren, CASE WHEN r.source = '{snapshot.REGISTER}' THEN r.cle END) AS siren
-            FROM quality.rejets r SEMI JOIN {files} f
-              ON f.source = r.source AND f.departement IS NOT DISTINCT FROM r.departement
-             AND f.date_extraction = r.date_extraction
+            FROM {current} r
             LEFT JOIN {known} k ON k.departement = r.departement AND k.source = r.source AND k.cle = r.cle)"""
 
 
@@ -182,7 +188,7 @@ def load_v3_extras(con: duckdb.DuckDBPyConnection, siren: str, departement: str 
         if departement is not None:
             out["compensations"] = [c for c in out["compensations"] if c["departement"] == departement
                                     or departement in c["departements_dettes"].split(",")]
-    rejected = rejected_rows_sql(con)
+    rejected = rejected_rows_sql(con, siren)
     if rejected is not None:
         where = "siren = ?" + ("" if departement is None else " AND (departement = ? OR departement IS NULL)")
         out["rejets"] = _rows(con, f"SELECT * FROM {rejected} WHERE {where} ORDER BY departement, source, fichier, "
