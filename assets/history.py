@@ -10,9 +10,7 @@ import datetime as dt
 
 import dagster as dg
 
-from onevision_dagster.consolidate.table_validation import validate_table
 from onevision_dagster.history import impact, movements, snapshots
-from onevision_dagster.history.schemas import HISTORY_MODELS
 from onevision_dagster.orchestration.automation import NATIONAL_CONDITION
 from onevision_dagster.orchestration.partitions import snapshots_partitions
 from onevision_dagster.resources import Settings, Warehouse
@@ -157,8 +155,7 @@ def impact_national(context: dg.AssetExecutionContext, warehouse: Warehouse,
         for dept, t0, t1 in refreshed:
             context.log.info(f"Impact {dept} {t0:%d/%m/%Y} → {t1:%d/%m/%Y} recalculé : un instantané d'un autre "
                              "département daté au plus du début de la paire a été calculé depuis")
-        impact.build_impact_national(con, settings.pilot_codes())
-        count = validate_table(con, "history.impact_national", None, None, HISTORY_MODELS["history.impact_national"])
+        count = impact.build_impact_national(con, settings.pilot_codes())  # validated before it is committed
         preview = con.execute("SELECT semaine, groupe, nb_departements, recouvre, compense_signale, "
                               "compensable_debut, taux_compensation, rembourse_a_risque FROM history.impact_national "
                               "ORDER BY semaine DESC, groupe LIMIT 12").df()

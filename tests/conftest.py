@@ -24,6 +24,22 @@ SAMPLE_LANDING = SAMPLES / "landing"
 EXPECTED = SAMPLES / "expected"
 
 
+def on_ci() -> bool:
+    """The one detection of CI for every test: `CI` set to true, 1 or yes (`.ci/run` sets `CI=true`, as GitHub
+    Actions and GitLab do). Under CI a test never skips for a missing tool or permission: it fails."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def require(present: bool, reason: str) -> None:
+    """A tool or permission a test needs: without it the test is skipped on a developer's machine and fails
+    under CI (where scripts/test.sh installs everything, as root)."""
+    if present:
+        return
+    if on_ci():
+        pytest.fail(f"{reason} — requis sous CI (scripts/test.sh l'installe, en root)")
+    pytest.skip(reason)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Without the contract's samples most tests cannot run: one message instead of a hundred failures."""
     if not SAMPLE_LANDING.is_dir():
