@@ -240,12 +240,17 @@ def tables(db: Path) -> dict[str, str]:
                 .hexdigest() for name in names}
 
 
-@pytest.fixture(scope="module")
-def good(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes], dict[str, str]]:
+def last_good(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes], dict[str, str]]:
+    """The last good warehouse, its exports and the digests of its tables."""
     folder = tmp_path_factory.mktemp("good")
     db = folder / "onevision.duckdb"
     build_samples(db)
     return db, exports(db, folder / "exports"), tables(db)
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes], dict[str, str]]:
+    return last_good(tmp_path_factory)
 
 
 # --- one run of one asset, its builder spoiled -----------------------------------------------------------------
