@@ -246,6 +246,8 @@ def test_offset_across_departments(app: str) -> None:
 def test_freshness_and_search_by_siret(app: str) -> None:
     text = _page(app, "/departements/17")
     assert "Données au : département 17 : 27/11/2026" in text and "heure de Paris" in text
+    # no raw code in a sentence: the lines without a position say why in words
+    assert "Amende non rattachée" in text and "NON_RATTACHEE" not in text and "HORS_PERIMETRE" not in text
     national = _page(app, "/", NATIONAL)
     assert "département 17 : 27/11/2026" in national and "département 95 : 27/11/2026" in national
     from onevision_dagster.contract.identifiers import first_siret

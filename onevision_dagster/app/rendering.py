@@ -27,7 +27,14 @@ from onevision_dagster.app.settings import AppSettings
 from onevision_dagster.contract.departements import is_departement
 from onevision_dagster.reports import legal
 from onevision_dagster.reports.formatting import format_date, format_euros, format_nombre
-from onevision_dagster.reports.labels import CATEGORIES_JURIDIQUES, ETAPE_LABELS, PROCEDURES, STATUTS, source_label
+from onevision_dagster.reports.labels import (
+    CATEGORIES_JURIDIQUES,
+    ETAPE_LABELS,
+    NON_POSITIONNEE_LABELS,
+    PROCEDURES,
+    STATUTS,
+    source_label,
+)
 
 log = logging.getLogger("onevision.app")
 
@@ -63,7 +70,7 @@ def templates() -> Jinja2Templates:
                        declarations_base_legale=legal.DECLARATIONS_BASE_LEGALE, rejets_aide=legal.REJETS_AIDE,
                        compensation_anterieure=legal.COMPENSATION_ANTERIEURE,
                        compensation_anterieure_detail=legal.COMPENSATION_ANTERIEURE_DETAIL,
-                       suspension_label=legal.suspension_label)
+                       suspension_label=legal.suspension_label, motifs_non_positionnees=NON_POSITIONNEE_LABELS)
     env.globals["urlencode"] = lambda params: urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return Jinja2Templates(env=env)
 
