@@ -422,8 +422,7 @@ def build_samples(landing: Path, root: Path, departements: tuple[str, ...] = ("1
                  "settings": Settings(departements=",".join(departements), freshness_days=7, static_images=False)}
     register, partitioned, history, national = _asset_groups(all_assets)  # the stages of `onevision run`
     instance = dg.DagsterInstance.ephemeral()
-    if hasattr(partitions, "add_departements"):  # department partitions follow the landing zone (dynamic)
-        partitions.add_departements(instance, departements)
+    partitions.add_departements(instance, departements)  # department partitions follow the landing zone
     instance.add_dynamic_partitions(DATES_EXTRACTION, ["2026-11-20", "2026-11-27"])
     stages: list[tuple[object, object]] = [(register, None)]
     stages += [(partitioned, d) for d in departements]
