@@ -132,8 +132,14 @@ def test_app_answers_while_another_process_holds_the_write_lock(tmp_path: Path) 
             writer.stdin.write("\n")
             writer.stdin.flush()
             assert writer.stdout.readline().strip() == "publie"
-            time.sleep(1.2)  # the application looks at the pointer at most once a second
-            fresh = requests.get(f"{base}/entreprises/{fx.BAKERY}", headers=NATIONAL, timeout=10)
+            # the application looks at the pointer at most once a second: poll for the new page (issue 23: a
+            # condition, not a sleep), failing after 30 s
+            deadline = time.monotonic() + 30
+            while True:
+                fresh = requests.get(f"{base}/entreprises/{fx.BAKERY}", headers=NATIONAL, timeout=10)
+                if "BOULANGERIE DU PORT REFAITE" in fresh.text or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
             assert fresh.status_code == 200 and "BOULANGERIE DU PORT REFAITE" in fresh.text
     finally:
         writer.stdin.write("\n")
