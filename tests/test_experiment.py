@@ -8,9 +8,11 @@ Landing zone: the shared samples (department 17, a pilot: 2026-11-20 and 2026-11
 | 123456782 (hostile name) | tax 2 000 due, VAT credit 3 000 granted: offsettable 2 000 | 500 paid, credit refunded |
 | 812345676 | tax 800 due, VAT credit 1 000 granted: offsettable 800 | credit applied, tax paid |
 
-Impact of 44 by hand: recouvre 500 + 800 = 1 300; compense 1 000, of which flagged min(1 000, 800) = 800;
-rembourse 3 000, at risk min(3 000, 2 000) = 2 000; compensable at t0 2 000 + 800 = 2 800; offset rate
-800 / 2 800 = 28,6 %; stocks at 27/11: debts 1 500, credits 0, offsettable 0.
+Impact of 44 by hand (contract v3: a company's credits in 44 can pay its taxes in every department): recouvre
+500 + 800 = 1 300; compense 1 000; 812345676's offsettable at t0 is min(1 000, 800 in 44 + 450 of its CFE in 95)
+= 1 000, so flagged min(1 000, 1 000) = 1 000; rembourse 3 000, at risk min(3 000, 2 000) = 2 000; compensable
+at t0 2 000 + 1 000 = 3 000; offset rate 1 000 / 3 000 = 33,3 %; stocks at 27/11: debts 1 500, credits 0,
+offsettable 0. The pilots are 17 and 95 (both with a pair in the samples; 95's impact is all zero).
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def eur(text: str) -> str:
 def _add_department_44(landing: Path) -> None:
     for register in (landing / "entreprises").glob("entreprises_*.csv"):
         with register.open("a", encoding="utf-8", newline="") as fh:
-            fh.write(f"{HOSTILE};{HOSTILE_NAME};;5499;1 QUAI DE LA FOSSE;44000;NANTES;44;2015-01-01;A;;\r\n")
+            fh.write(f"{HOSTILE};{HOSTILE_NAME};;5499;1 QUAI DE LA FOSSE;44000;NANTES;44;2015-01-01;A;;;\r\n")
     for day, paid_h, paid_b, credit_h, credit_b in (("20261120", 0, 0, "ACCORDEE", "ACCORDEE"),
                                                     ("20261127", 50_000, 80_000, "REMBOURSEE", "IMPUTEE")):
         write_extract(landing, "impots_pro", day, [_tax("2026TS44001", HOSTILE, 200_000, 0, paid_h),
@@ -118,7 +120,7 @@ def _week(con: duckdb.DuckDBPyConnection, groupe: str) -> dict:
 
 def test_samples_history_is_the_expected_one_with_department_44_beside(con: duckdb.DuckDBPyConnection) -> None:
     with (EXPECTED / "impact.csv").open(encoding="utf-8", newline="") as fh:
-        (expected,) = list(csv.DictReader(fh))
+        (expected,) = [r for r in csv.DictReader(fh) if r["departement"] == "17"]
     row = con.execute("SELECT compense_signale, compensable_debut, rembourse_a_risque, recouvre FROM history.impact "
                       "WHERE departement = '17'").fetchone()
     assert row == tuple(D(expected[c]) for c in ("compense_signale", "compensable_debut", "rembourse_a_risque",
@@ -127,29 +129,29 @@ def test_samples_history_is_the_expected_one_with_department_44_beside(con: duck
 
 def test_pilot_week_figures_of_department_17(con: duckdb.DuckDBPyConnection) -> None:
     week = _week(con, "pilotes")
-    # 27/11/2026 is in ISO week 48; 17 is the only pilot with a pair
-    assert (week["semaine"], week["nb_departements"]) == ("2026-W48", 1)
-    # offset rate: 12 500 flagged and made (TRANSPORTS CHARENTAIS: min(12 500 applied, 12 500 offsettable))
-    # over 16 375 offsettable at t0 (2 500 + 12 500 + 1 375) = 76,34 %
-    assert week["taux_compensation"] == D("0.7634")
+    # 27/11/2026 is in ISO week 48; 17 and 95 are the pilots with a pair (95's impact is all zero)
+    assert (week["semaine"], week["nb_departements"]) == ("2026-W48", 2)
+    # offset rate (expected/impact.csv): 12 500 flagged and made (TRANSPORTS CHARENTAIS) over 19 375 offsettable
+    # at t0 across departments = 64,52 %
+    assert week["taux_compensation"] == D("0.6452")
     assert (week["compense"], week["compense_signale"], week["compensable_debut"]) == (D("12500.00"),) * 2 + (
-        D("16375.00"),)
-    # recovered: the PAIEMENT movements of mouvements.csv (375 + 55 + 600 + 4 535,30 + 7 964,70 + 845 + 500 + 2 500)
+        D("19375.00"),)
+    # recovered: the PAIEMENT movements of mouvements.csv
     assert week["recouvre"] == D("17375.00")
-    # refunded 5 000 + 9 000 + 1 700 + 20 000; at risk only SOLAIRE ATLANTIQUE: min(20 000, 1 375)
-    assert (week["rembourse"], week["rembourse_a_risque"]) == (D("35700.00"), D("1375.00"))
-    # stocks at 27/11 (positions_historique.csv): due debts 60 000,80, certain credits 2 500 + 3 200 + 800, and
-    # ATLANTIC SHIPPING's 2 500 offsettable
+    # refunded 37 900; at risk only SOLAIRE ATLANTIQUE: min(20 000, 1 375 in 17 + 3 000 in 95)
+    assert (week["rembourse"], week["rembourse_a_risque"]) == (D("37900.00"), D("4375.00"))
+    # stocks at 27/11 (positions_historique.csv of 17 and 95): past-due debts 113 527,57 + 3 450, certain credits
+    # 7 200, ATLANTIC SHIPPING's 2 500 offsettable
     assert (week["stock_dettes"], week["stock_creances"], week["stock_compensable"]) == (
-        D("60000.80"), D("6500.00"), D("2500.00"))
+        D("116977.57"), D("7200.00"), D("2500.00"))
 
 
 def test_non_pilot_department_44_is_the_other_group(con: duckdb.DuckDBPyConnection) -> None:
     week = _week(con, "autres")
     assert (week["semaine"], week["nb_departements"]) == ("2026-W48", 1)
-    assert week["taux_compensation"] == D("0.2857")  # 800 / 2 800
+    assert week["taux_compensation"] == D("0.3333")  # 1 000 / 3 000
     assert (week["recouvre"], week["compense"], week["compense_signale"], week["compensable_debut"]) == (
-        D("1300.00"), D("1000.00"), D("800.00"), D("2800.00"))
+        D("1300.00"), D("1000.00"), D("1000.00"), D("3000.00"))
     assert (week["rembourse"], week["rembourse_a_risque"]) == (D("3000.00"), D("2000.00"))
     assert (week["stock_dettes"], week["stock_creances"], week["stock_compensable"]) == (
         D("1500.00"), D("0.00"), D("0.00"))
@@ -157,16 +159,16 @@ def test_non_pilot_department_44_is_the_other_group(con: duckdb.DuckDBPyConnecti
 
 def test_trend_of_each_pilot_department(con: duckdb.DuckDBPyConnection) -> None:
     data = load_experiment_data(con, PILOTES)
-    assert set(data.evolution["departement"]) == {"17"}  # 44 is not a pilot; 91 and 95 have no snapshot
-    first, second = data.evolution.to_dict("records")
+    assert set(data.evolution["departement"]) == {"17", "95"}  # 44 is not a pilot; 91 has no snapshot
+    first, second = data.evolution[data.evolution["departement"] == "17"].to_dict("records")
     # 20/11: the first snapshot, no pair; stocks of positions_historique.csv summed by hand
     assert (first["date_situation"], first["date_debut"], first["nb_entreprises"]) == (dt.date(2026, 11, 20),
-                                                                                      None, 9)
+                                                                                      None, 12)
     assert (first["stock_dettes"], first["stock_creances"], first["stock_compensable"]) == (
-        D("90570.80"), D("52200.00"), D("16375.00"))
+        D("144097.57"), D("55100.00"), D("16375.00"))
     assert first["recouvre"] is None and first["taux_compensation"] is None
     assert (second["date_debut"], second["nb_entreprises"], second["recouvre"], second["rembourse_a_risque"],
-            second["taux_compensation"]) == (dt.date(2026, 11, 20), 8, D("17375.00"), D("1375.00"), D("0.7634"))
+            second["taux_compensation"]) == (dt.date(2026, 11, 20), 11, D("17375.00"), D("4375.00"), D("0.6452"))
 
 
 def test_refunds_at_risk_are_the_companies_behind_the_impact_figure(con: duckdb.DuckDBPyConnection,
@@ -183,7 +185,7 @@ def test_refunds_at_risk_are_the_companies_behind_the_impact_figure(con: duckdb.
     impact = dict(con.execute("SELECT departement, rembourse_a_risque FROM history.impact").fetchall())
     for t in totals.itertuples(index=False):
         assert t.a_risque == t.rembourse_a_risque == impact[t.departement]
-    assert list(totals["nb_entreprises"]) == [1, 1]
+    assert list(totals["nb_entreprises"]) == [1, 1, 0]  # 17, 44, and 95 with nothing at risk
     assert len(refunds_at_risk(con, "17")) == 1
     # the CSV beside the page: agents' format, a formula in a name is neutralised
     assert export_refunds_at_risk(con, tmp_path / AT_RISK_CSV) == 2
@@ -202,23 +204,23 @@ def test_the_page_shows_both_groups_and_the_lists(con: duckdb.DuckDBPyConnection
     text = path.read_text(encoding="utf-8")
     page = Sections(text)
     cards = page.visible("chiffres-cles")
-    for expected in ("Taux de compensation — départements pilotes 76,3\u00a0%",
-                     "Taux de compensation — autres départements 28,6\u00a0%",
-                     f"Remboursé à risque — départements pilotes {eur('1 375,00')}",
+    for expected in ("Taux de compensation — départements pilotes 64,5\u00a0%",
+                     "Taux de compensation — autres départements 33,3\u00a0%",
+                     f"Remboursé à risque — départements pilotes {eur('4 375,00')}",
                      f"Remboursé à risque — autres départements {eur('2 000,00')}",
                      f"Recouvré (tous moyens) — départements pilotes {eur('17 375,00')}",
                      f"dont par compensation : {eur('12 500,00')}"):
         assert expected in cards, cards
     weeks = page.rows["stocks"]
-    assert ["S48 2026", "Départements pilotes", "1", eur("17 375,00"), eur("12 500,00"), eur("12 500,00"),
-            eur("16 375,00"), "76,3\u00a0%", eur("35 700,00"), eur("1 375,00"), eur("60 000,80"), eur("6 500,00"),
+    assert ["S48 2026", "Départements pilotes", "2", eur("17 375,00"), eur("12 500,00"), eur("12 500,00"),
+            eur("19 375,00"), "64,5\u00a0%", eur("37 900,00"), eur("4 375,00"), eur("116 977,57"), eur("7 200,00"),
             eur("2 500,00")] in weeks
-    assert ["S48 2026", "Autres départements", "1", eur("1 300,00"), eur("1 000,00"), eur("800,00"),
-            eur("2 800,00"), "28,6\u00a0%", eur("3 000,00"), eur("2 000,00"), eur("1 500,00"), eur("0,00"),
+    assert ["S48 2026", "Autres départements", "1", eur("1 300,00"), eur("1 000,00"), eur("1 000,00"),
+            eur("3 000,00"), "33,3\u00a0%", eur("3 000,00"), eur("2 000,00"), eur("1 500,00"), eur("0,00"),
             eur("0,00")] in weeks
-    assert page.rows["pilotes"][0][:3] == ["20/11/2026", "premier instantané", "9"]
+    assert ["20/11/2026", "premier instantané", "12"] in [r[:3] for r in page.rows["pilotes"]]
     at_risk = page.rows["a-risque"]
-    assert [SOLAIRE, "SOLAIRE ATLANTIQUE", "17", eur("20 000,00"), eur("1 375,00"), eur("1 375,00")] in at_risk
+    assert [SOLAIRE, "SOLAIRE ATLANTIQUE", "17", eur("20 000,00"), eur("4 375,00"), eur("4 375,00")] in at_risk
     assert [HOSTILE, HOSTILE_NAME, "44", eur("3 000,00"), eur("2 000,00"), eur("2 000,00")] in at_risk
     assert "Aucun instantané de ce département dans l'historique." in page.visible("pilotes")  # 91 and 95
     assert f'href="{AT_RISK_CSV}"' in text
@@ -330,7 +332,7 @@ def test_the_asset_writes_the_page_and_reads_the_store_beside_the_warehouse(buil
     assert result.success
     meta = result.get_asset_materialization_events()[0].materialization.metadata
     assert meta["semaine"].value == "2026-W48" and meta["entreprises_a_risque"].value == 2
-    assert meta["taux_compensation_pilotes"].value == pytest.approx(0.7634)
+    assert meta["taux_compensation_pilotes"].value == pytest.approx(0.6452)
     assert meta["rembourse_a_risque_autres"].value == pytest.approx(2000.0)
     assert meta["suivi_des_agents"].value.startswith("non :")
     assert (reports / EXPERIMENT_FILENAME).is_file() and (reports / AT_RISK_CSV).is_file()
@@ -373,7 +375,7 @@ def test_company_sheet_shows_its_history(con: duckdb.DuckDBPyConnection, tmp_pat
     ])
     # the national sheet of a company in two departments lists both
     national = Sections(write_fiche(con, BAKERY, None, tmp_path).read_text(encoding="utf-8")).rows["historique"]
-    assert {r[1] for r in national if r[0] == "20/11/2026"} == {"17", "44"}
+    assert {r[1] for r in national if r[0] == "20/11/2026"} == {"17", "44", "95"}  # and its CFE in 95 (v3)
 
 
 def test_a_sheet_without_history_tables_still_renders(tmp_path: Path, sample_landing: Path) -> None:
