@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: demo landing zone -> every asset -> data/onevision.duckdb + data/rapports.
+# Every run starts afresh (landing zone, warehouse, dashboards, exports): two demos' snapshots never mix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,19 +10,43 @@ mkdir -p "$DAGSTER_HOME" data
 # Dagster's telemetry off in every instance we start, an instance created before this line included
 grep -q '^telemetry:' "$DAGSTER_HOME/dagster.yaml" || printf '\ntelemetry:\n  enabled: false\n' >> "$DAGSTER_HOME/dagster.yaml"
 DATE="${ONEVISION_DEMO_DATE:-$(date +%F)}"
-rm -rf data/landing
-# four weekly snapshots; 33 and 69 are not pilots, so the experiment has departments to compare with
+INSTANTANES="${ONEVISION_DEMO_INSTANTANES:-8}"
+# the experiment: 12 departments, the 3 pilots among them (the inference compares every choice of 3 of 12);
+# it starts on the 4th weekly snapshot; after it, the pilots make each flagged offset with 0.3 more probability
+DEPARTEMENTS="${ONEVISION_DEMO_DEPARTEMENTS:-17 91 95 33 69 13 59 31 44 67 35 06}"
+export ONEVISION_PILOTES="${ONEVISION_PILOTES:-17,91,95}"
+DEBUT="${ONEVISION_DEMO_DEBUT_PILOTE:-$(date -d "$DATE - $((7 * (INSTANTANES - 4))) days" +%F)}"
+export ONEVISION_DEBUT_PILOTE="$DEBUT"
+EFFET="${ONEVISION_DEMO_EFFET:-0.3}"
+
+# a fresh demo: the previous landing zone, warehouse, dashboards and exports are deleted, and the snapshot dates
+# the Dagster instance knew are forgotten (a rerun on another day would otherwise mix two demos' snapshots)
+echo "Démonstration neuve : suppression de data/landing, data/onevision.duckdb, data/rapports, data/exports" \
+  "et des dates d'extraction connues de l'instance Dagster ($DAGSTER_HOME)."
+rm -rf data/landing data/rapports data/exports
+rm -f data/onevision.duckdb data/onevision.duckdb.wal
+.venv/bin/python - <<'PY'
+import dagster as dg
+
+from onevision_dagster.orchestration.partitions import DATES_EXTRACTION
+
+with dg.DagsterInstance.get() as instance:
+    for key in instance.get_dynamic_partitions(DATES_EXTRACTION):
+        instance.delete_dynamic_partition(DATES_EXTRACTION, key)
+PY
+
 # shellcheck disable=SC2086
-.venv/bin/onevision generate --out data/landing --departement ${ONEVISION_DEMO_DEPARTEMENTS:-17 91 95 33 69} \
-  --entreprises "${ONEVISION_DEMO_ENTREPRISES:-5000}" --date "$DATE" --seed 42 \
-  --instantanes "${ONEVISION_DEMO_INSTANTANES:-4}"
+.venv/bin/onevision generate --out data/landing --departement $DEPARTEMENTS \
+  --entreprises "${ONEVISION_DEMO_ENTREPRISES:-2000}" --date "$DATE" --seed 42 --instantanes "$INSTANTANES" \
+  --pilotes "$ONEVISION_PILOTES" --debut-pilote "$DEBUT" --effet "$EFFET"
 .venv/bin/onevision run --landing data/landing --warehouse data/onevision.duckdb --rapports data/rapports
 .venv/bin/onevision export positions --national --out data/exports/positions_nationales.csv
 .venv/bin/onevision export rejets --out data/exports/rejets.csv
 .venv/bin/onevision export non_positionnees --out data/exports/non_positionnees.csv
 cat <<MSG
 
-Terminé.
+Terminé (démonstration neuve du $DATE : $INSTANTANES extractions hebdomadaires, pilotes $ONEVISION_PILOTES,
+début de l'expérimentation le $DEBUT, effet simulé +$EFFET ; ONEVISION_DEBUT_PILOTE=$DEBUT pour la suite).
   Entrepôt DuckDB     : data/onevision.duckdb
   Tableaux de bord    : data/rapports/index.html   (ou : .venv/bin/onevision rapports  -> http://127.0.0.1:8765/)
   Exports CSV         : data/exports/
