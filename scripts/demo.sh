@@ -19,20 +19,22 @@ DEBUT="${ONEVISION_DEMO_DEBUT_PILOTE:-$(date -d "$DATE - $((7 * (INSTANTANES - 4
 export ONEVISION_DEBUT_PILOTE="$DEBUT"
 EFFET="${ONEVISION_DEMO_EFFET:-0.3}"
 
-# a fresh demo: the previous landing zone, warehouse, dashboards and exports are deleted, and the snapshot dates
-# the Dagster instance knew are forgotten (a rerun on another day would otherwise mix two demos' snapshots)
+# a fresh demo: the previous landing zone, warehouse, dashboards and exports are deleted, and the extraction
+# dates and departments the Dagster instance knew are forgotten (a rerun on another day would otherwise mix two
+# demos' snapshots)
 echo "Démonstration neuve : suppression de data/landing, data/onevision.duckdb, data/rapports, data/exports" \
-  "et des dates d'extraction connues de l'instance Dagster ($DAGSTER_HOME)."
+  "et des dates d'extraction et départements connus de l'instance Dagster ($DAGSTER_HOME)."
 rm -rf data/landing data/rapports data/exports
 rm -f data/onevision.duckdb data/onevision.duckdb.wal
 .venv/bin/python - <<'PY'
 import dagster as dg
 
-from onevision_dagster.orchestration.partitions import DATES_EXTRACTION
+from onevision_dagster.orchestration.partitions import DATES_EXTRACTION, DEPARTEMENTS
 
 with dg.DagsterInstance.get() as instance:
-    for key in instance.get_dynamic_partitions(DATES_EXTRACTION):
-        instance.delete_dynamic_partition(DATES_EXTRACTION, key)
+    for name in (DATES_EXTRACTION, DEPARTEMENTS):
+        for key in instance.get_dynamic_partitions(name):
+            instance.delete_dynamic_partition(name, key)
 PY
 
 # shellcheck disable=SC2086
