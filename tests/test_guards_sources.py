@@ -15,10 +15,13 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from onevision_dagster.assets import sources as source_assets
 from onevision_dagster.contract.sources import PARTITIONED_SOURCES, REGISTER
+from onevision_dagster.ingest import load
+from onevision_dagster.ingest import schemas as ingest_schemas
 
 from .conftest import SAMPLE_LANDING
 from .test_guards_publication import exports, failure_text, last_good, materialize, tables
@@ -53,6 +56,9 @@ def test_every_source_check_has_a_tripping_test() -> None:
     assert blocking == set(SPOILS)  # freshness warns: an old extract is flagged, not refused (section 1)
     tests = {n.split("[")[0] for n in SOURCE_GUARDS.values()}
     assert all(callable(globals().get(t)) for t in tests)
+    # each source's Pandera model: the parametrized case of test_a_source_model_refuses_the_file... covers every
+    # model of the registry, by construction; every source has one
+    assert set(ingest_schemas.SOURCE_MODELS) == {s.name for s in (REGISTER, *PARTITIONED_SOURCES)}
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +147,52 @@ def test_an_old_extract_is_flagged_not_refused(good, landing: Path, tmp_path: Pa
         assert evaluation.metadata["age"].value == f"{age} jour(s)"
         assert result.success  # published all the same
         assert dg.AssetKey(["marts", "positions"]) in {e.asset_key for e in result.get_asset_materialization_events()}
+
+
+# --- the sources' Pandera models: a file whose kept rows a model rejects is refused whole ---------------------
+
+def _new_extract(landing: Path, source: str) -> str:
+    """The source's file of 17 (the register's file) dated a day later: what a refresh would load."""
+    spec = next(s for s in (REGISTER, *PARTITIONED_SOURCES) if s.name == source)
+    old = f"{source}_20261127.csv" if not spec.partitioned else f"{source}_17_20261127.csv"
+    new = old.replace("20261127", "20261128")
+    if new != NEW_FILE:
+        shutil.copyfile(landing / source / old, landing / source / new)
+    return new
+
+
+@pytest.mark.parametrize("source", list(ingest_schemas.SOURCE_MODELS))
+def test_a_source_model_refuses_the_file_and_nothing_is_published(source: str, good, landing: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validation hands its model one kept row numbered 1 (the header's line): the model stops the file, the
+    run fails naming the file and the check, the file is recorded refused, no row of it is stored and the exports
+    are the last good ones."""
+    good_db, good_exports, good_tables = good
+    db = tmp_path / "onevision.duckdb"
+    shutil.copyfile(good_db, db)
+    fichier = _new_extract(landing, source)
+    original, spoiled = load.validate_kept, []
+
+    def validate_kept(name, kept, path_name=None):
+        if name == source and path_name == fichier:
+            kept = kept.copy()
+            kept.loc[kept.index[0], "ligne"] = 1
+            spoiled.append(path_name)
+        return original(name, kept, path_name)
+
+    monkeypatch.setattr(load, "validate_kept", validate_kept)
+    spec = next(s for s in (REGISTER, *PARTITIONED_SOURCES) if s.name == source)
+    keys = [dg.AssetKey(["raw", source])] + (DEPARTMENT[1:] if spec.partitioned else [])
+    result = materialize(db, tmp_path, keys, "17" if spec.partitioned else None, landing=landing)
+    assert spoiled == [fichier]
+    assert not result.success
+    text = failure_text(result)
+    assert f"Fichier {fichier} refusé" in text and "greater_than_or_equal_to(2)" in text, text
+    monkeypatch.undo()
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT statut FROM quality.chargements WHERE fichier = ?", [fichier]).fetchall() == [
+            ("REFUSE",)]
+        assert con.execute(f"SELECT count(*) FROM {spec.table} WHERE date_extraction = DATE '2026-11-28'"
+                           ).fetchone()[0] == 0
+    assert exports(db, tmp_path / "exports") == good_exports
+    assert tables(db) == good_tables
