@@ -90,29 +90,104 @@ def test_a_department_whose_files_are_all_gone_is_reported(good: tuple[Warehouse
     assert w.positions() == positions
 
 
-def test_a_run_killed_midway_leaves_the_last_good_or_the_new_figures(good: tuple[Warehouse, bytes],
-                                                                    tmp_path: Path) -> None:
-    w, positions = good
-    w = _copy(w, tmp_path)
-    # a new weekly extract lands (same files, a week later): the run has real work to do
+# `onevision run` in a process of its own whose write is stopped at a known point, controlled by the test (no timing):
+# kill-before-commit  the department's positions are written, its transaction open: the process kills itself
+# kill-after-commit   the department's positions are committed: the process kills itself before anything else
+# hold                the first department's positions wait (warehouse lock held) until the file `release` exists
+# wait                every wait for another process's lock is recorded (the file `waiting`) before it sleeps
+HOOKED_RUN = """
+import os, signal, sys, time, types
+from pathlib import Path
+from onevision_dagster import warehouse
+from onevision_dagster.cli import main
+from onevision_dagster.consolidate import build
+
+point, folder = sys.argv[1], Path(sys.argv[2])
+
+def mark(name):
+    (folder / name).write_text(str(os.getpid()))
+
+validate, positions = build.validate_table, build.build_positions
+
+def validate_table(con, table, *args, **kwargs):
+    count = validate(con, table, *args, **kwargs)
+    if point == "kill-before-commit" and table == "marts.positions":
+        mark("killed")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return count
+
+def build_positions(con, departement):
+    if point == "hold" and not (folder / "inside").exists():
+        mark("inside")
+        deadline = time.monotonic() + 600
+        while not (folder / "release").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    counts = positions(con, departement)
+    if point == "kill-after-commit":
+        mark("killed")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return counts
+
+def sleep(seconds):
+    mark("waiting")
+    time.sleep(seconds)
+
+build.validate_table, build.build_positions = validate_table, build_positions
+if point == "wait":
+    warehouse.time = types.SimpleNamespace(monotonic=time.monotonic, sleep=sleep)
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def _hooked(w: Warehouse, point: str, folder: Path, env: dict | None = None) -> subprocess.Popen:
+    folder.mkdir(parents=True, exist_ok=True)
+    args = ["run", "--landing", str(w.landing), "--warehouse", str(w.path), "--rapports", str(w.root / "rapports")]
+    environ = {**os.environ, "ONEVISION_IMAGES": "0", "PYTHONPATH": str(REPO), **(env or {})}
+    environ.pop("DAGSTER_HOME", None)
+    return subprocess.Popen([sys.executable, "-c", HOOKED_RUN, point, str(folder), *args], env=environ,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _poll(condition, timeout_s: float = 600) -> None:
+    """Waits for a condition (never for a duration): fails after `timeout_s` seconds without it."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition jamais atteinte"
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def week_later(good: tuple[Warehouse, bytes], tmp_path_factory: pytest.TempPathFactory) -> tuple[Warehouse, bytes]:
+    """The last good warehouse and a new weekly extract in its landing zone (a run has real work to do), with the
+    positions a complete run on it gives."""
+    w, _ = good
+    w = _copy(w, tmp_path_factory.mktemp("week"))
     later = (AS_OF + dt.timedelta(days=7)).strftime("%Y%m%d")
     for folder in w.landing.iterdir():
         for f in list(folder.glob(f"*_{AS_OF:%Y%m%d}.csv")):
             shutil.copy(f, f.with_name(f.name.replace(f"{AS_OF:%Y%m%d}", later)))
-    started = time.monotonic()
-    complete = _copy(w, tmp_path / "complete").run()
-    assert complete.returncode == 0, complete.stderr
-    full = time.monotonic() - started
-    proc = subprocess.Popen([str(ONEVISION), "run", "--landing", str(w.landing), "--warehouse", str(w.path),
-                             "--rapports", str(w.root / "rapports")], env={**os.environ, "ONEVISION_IMAGES": "0"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(full * 0.4)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    after_kill = w.positions()
-    assert after_kill in (positions, Warehouse(tmp_path / "complete").positions())
+    complete = _copy(w, w.root / "complete")
+    result = complete.run()
+    assert result.returncode == 0, result.stderr
+    return w, complete.positions()
+
+
+@pytest.mark.parametrize("point", ["kill-before-commit", "kill-after-commit"])
+def test_a_run_killed_midway_leaves_the_last_good_or_the_new_figures(good: tuple[Warehouse, bytes], week_later,
+                                                                    point: str, tmp_path: Path) -> None:
+    """Killed while the positions' transaction is open, the last good figures stay; killed just after its
+    commit, the new ones are there; either way the next run completes from what was committed."""
+    _, positions = good
+    w, new_positions = week_later
+    w = _copy(w, tmp_path)
+    assert positions != new_positions  # the new extract changes the figures
+    proc = _hooked(w, point, tmp_path / "hooks")
+    out, err = proc.communicate(timeout=900)
+    assert proc.returncode == -signal.SIGKILL, out + err
+    assert (tmp_path / "hooks" / "killed").exists()  # killed at that point, not before nor after
+    assert w.positions() == (positions if point == "kill-before-commit" else new_positions)
     assert w.run().returncode == 0  # the next run completes from whatever was committed
-    assert w.positions() == Warehouse(tmp_path / "complete").positions()
+    assert w.positions() == new_positions
 
 
 def test_a_locked_warehouse_gives_one_sentence_and_changes_nothing(good: tuple[Warehouse, bytes],
@@ -192,13 +267,18 @@ def test_a_read_only_warehouse_gives_one_sentence_and_still_exports(good: tuple[
 
 
 def test_two_refreshes_at_once_queue_and_agree(good: tuple[Warehouse, bytes], tmp_path: Path) -> None:
+    """The second refresh starts while the first holds the warehouse (held inside its write until the test lets
+    it go), waits for the lock — recorded — and runs after it: both succeed with the same figures."""
     w, positions = good
     w = _copy(w, tmp_path)
-    env = {**os.environ, "ONEVISION_IMAGES": "0", "ONEVISION_LOCK_TIMEOUT": "600"}
-    args = [str(ONEVISION), "run", "--landing", str(w.landing), "--warehouse", str(w.path), "--rapports",
-            str(w.root / "rapports")]
-    procs = [subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
-    outputs = [p.communicate(timeout=900) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs
+    env = {"ONEVISION_LOCK_TIMEOUT": "600"}
+    first = _hooked(w, "hold", tmp_path / "first", env)
+    _poll(lambda: (tmp_path / "first" / "inside").exists() or first.poll() is not None)
+    assert first.poll() is None, first.communicate()
+    second = _hooked(w, "wait", tmp_path / "second", env)
+    _poll(lambda: (tmp_path / "second" / "waiting").exists() or second.poll() is not None)
+    assert second.poll() is None, second.communicate()  # it is waiting for the first one's lock: they overlap
+    (tmp_path / "first" / "release").write_text("")
+    outputs = [p.communicate(timeout=900) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outputs
     assert w.positions() == positions  # same files, same figures
