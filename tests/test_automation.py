@@ -46,7 +46,7 @@ def test_first_tick_requests_register_and_each_department_with_files(landing_cop
 
 
 def test_every_department_with_extracts_becomes_a_partition_in_the_same_tick(landing_copy: Path) -> None:
-    (partitions, dates) = _evaluate(landing_copy).dynamic_partitions_requests
+    (partitions,) = _evaluate(landing_copy).dynamic_partitions_requests
     assert partitions.partitions_def_name == "departements"
     assert list(partitions.partition_keys) == ["17", "95"]  # the samples' departments, nothing configured
     # a department seen for the first time (33) is added and refreshed; 17 and 95 already known are not added
@@ -169,9 +169,9 @@ def test_national_views_do_not_wait_for_missing_departments() -> None:
 
 def test_new_dates_become_snapshot_partitions_and_department_runs_carry_them(landing_copy: Path) -> None:
     result = _evaluate(landing_copy)
-    (_, request) = result.dynamic_partitions_requests  # the departments first, then the dates
-    assert request.partitions_def_name == "dates_extraction"
-    assert list(request.partition_keys) == ["2026-11-20", "2026-11-27"]
+    # only the departments are added now; the dates once the department's run succeeded (a refused file's date
+    # never becomes an empty column of the history grid)
+    assert [r.partitions_def_name for r in result.dynamic_partitions_requests] == ["departements"]
     run_17 = next(r for r in result.run_requests if r.partition_key == "17")
     assert run_17.tags["onevision/instantanes"] == "2026-11-20,2026-11-27"
 
@@ -184,7 +184,7 @@ def test_a_late_file_dated_earlier_touches_its_snapshot_and_the_next(landing_cop
     (run,) = result.run_requests
     # the new snapshot of 23/11, and 27/11 whose pair is now (23/11, 27/11)
     assert run.tags["onevision/instantanes"] == "2026-11-23,2026-11-27"
-    assert list(result.dynamic_partitions_requests[0].partition_keys) == ["2026-11-23", "2026-11-27"]
+    assert result.dynamic_partitions_requests == []  # 17 and 95 are partitions already, dates come after the run
 
 
 def test_a_successful_department_run_requests_its_snapshots() -> None:
@@ -200,8 +200,10 @@ def test_a_successful_department_run_requests_its_snapshots() -> None:
             sensor_name="historique_apres_departement", dagster_instance=instance, dagster_run=run,
             dagster_event=dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name=run.job_name),
         )
-        requests = historique_apres_departement(context)
-    assert [r.partition_key for r in requests] == ["2026-11-20|17", "2026-11-27|17"]
+        result = historique_apres_departement(context)
+    assert [r.partition_key for r in result.run_requests] == ["2026-11-20|17", "2026-11-27|17"]
+    (dates,) = result.dynamic_partitions_requests
+    assert (dates.partitions_def_name, list(dates.partition_keys)) == ("dates_extraction", ["2026-11-20", "2026-11-27"])
 
 
 def _history_run(instance: dg.DagsterInstance, partition: str, status: dg.DagsterRunStatus) -> dg.DagsterRun:

@@ -174,10 +174,10 @@ def depot_extraits(context: dg.SensorEvaluationContext, landing: LandingZone,
     changes = detect_changes(scan, cursor, active, department_keys(), known)
     for bad in changes.badly_named:
         context.log.warning(f"Fichier mal nommé, non lu : {bad}")
+    # the snapshot dates are added once the department's run succeeded (`historique_apres_departement`): a refused
+    # file's date never becomes an empty column of the history grid
     partitions = [dg.AddDynamicPartitionsRequest(DEPARTEMENTS, changes.new_departements)] \
         if changes.new_departements else []
-    if changes.new_dates:
-        partitions.append(dg.AddDynamicPartitionsRequest(DATES_EXTRACTION, changes.new_dates))
     return dg.SensorResult(run_requests=changes.run_requests, skip_reason=changes.skip_reason,
                            cursor=json.dumps(changes.new_cursor), dynamic_partitions_requests=partitions)
 
@@ -189,16 +189,20 @@ def depot_extraits(context: dg.SensorEvaluationContext, landing: LandingZone,
     name="historique_apres_departement",
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="En marche par défaut. Après le rafraîchissement réussi d'un département déclenché par le "
-    "capteur, calcule ses instantanés touchés par les nouveaux extraits (la date d'extraction, et l'instantané "
-    "suivant dont la paire change).",
+    "capteur, ajoute les dates de ses extraits aux partitions de l'historique et calcule ses instantanés "
+    "touchés par les nouveaux extraits (la date d'extraction, et l'instantané suivant dont la paire change).",
 )
 def historique_apres_departement(context: dg.RunStatusSensorContext):
     run = context.dagster_run
     dept = run.tags.get("onevision/departement") or run.tags.get("dagster/partition")
     dates = [d for d in run.tags.get(DATES_TAG, "").split(",") if d]
-    return [dg.RunRequest(run_key=f"historique:{run.run_id}:{d}", partition_key=snapshot_key(d, dept),
-                          tags={"onevision/declencheur": "capteur", "onevision/departement": dept})
-            for d in dates if dept]
+    if not dept or not dates:
+        return dg.SkipReason("Exécution sans instantané à calculer.")
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"historique:{run.run_id}:{d}", partition_key=snapshot_key(d, dept),
+                                    tags={"onevision/declencheur": "capteur", "onevision/departement": dept})
+                      for d in dates],
+        dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(DATES_EXTRACTION, dates)])
 
 
 DEPARTEMENT_DIMENSION_TAG = "dagster/partition/departement"  # Dagster's tag of one dimension of a run's partition
