@@ -147,7 +147,8 @@ def test_reloading_replaces_exactly_the_file(landing_copy: Path, warehouse_path:
         assert con.execute("SELECT * FROM raw.spl WHERE departement='17' ORDER BY date_extraction, ligne"
                            ).fetchall() == snapshot
         assert con.execute("SELECT count(*) FROM raw.spl WHERE departement='91'").fetchone()[0] == len(snapshot)
-        assert con.execute("SELECT count(*) FROM quality.chargements WHERE source='spl'").fetchone()[0] == 2
+        # one load record per file: spl of 17 and 95 (header-only), at both dates
+        assert con.execute("SELECT count(*) FROM quality.chargements WHERE source='spl'").fetchone()[0] == 4
 
 
 def test_files_gone_from_the_landing_zone_keep_their_rows(landing_copy: Path, warehouse_path: Path) -> None:
