@@ -183,17 +183,13 @@ def test_experiment_dashboard_renders_its_charts_offline(materialized: dict[str,
         assert count_colour(pixels, GROUP_COLOURS["pilotes"]) > 5000
 
 
-def _dagster_cli(bin_dir: Path, env: dict, *args: str, attempts: int = 3) -> None:
-    """Runs a `dagster` command; a code server slow to start on a loaded machine gets another try."""
-    for attempt in range(1, attempts + 1):
-        out = subprocess.run([str(bin_dir / "dagster"), *args], cwd=REPO, env=env, capture_output=True, text=True,
-                             timeout=300)
-        if out.returncode == 0:
-            return
-        if attempt == attempts:
-            pytest.fail(f"dagster {' '.join(args)} failed ({out.returncode}):\n{out.stdout[-3000:]}\n"
-                        f"{out.stderr[-3000:]}")
-        time.sleep(5)
+def _dagster_cli(bin_dir: Path, env: dict, *args: str) -> None:
+    """Runs a `dagster` command once (issue 23: no retry that could hide a failure or launch a job twice); a code
+    server slow to start on a loaded machine has DAGSTER_GRPC_TIMEOUT_SECONDS, set by the callers."""
+    out = subprocess.run([str(bin_dir / "dagster"), *args], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=300)
+    if out.returncode != 0:
+        pytest.fail(f"dagster {' '.join(args)} failed ({out.returncode}):\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
 
 
 def test_backfill_of_three_departments_queues_on_the_pool_and_national_follows(tmp_path: Path) -> None:
