@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from .cdp import Chromium
-from .conftest import REPO, SAMPLE_LANDING
+from .conftest import EXPECTED, REPO, SAMPLE_LANDING
 
 pytestmark = pytest.mark.e2e
 
@@ -207,9 +207,12 @@ def test_backfill_of_three_departments_queues_on_the_pool_and_national_follows(t
            "ONEVISION_IMAGES": "0", "DAGSTER_GRPC_TIMEOUT_SECONDS": "180"}
     bin_dir = Path(sys.executable).parent
     workspace = str(REPO / "workspace.yaml")
-    # create the instance's SQLite storage once, before two processes (daemon, CLI) race to migrate it
-    with dg.DagsterInstance.from_config(str(home)):
-        pass
+    # create the instance's SQLite storage once, before two processes (daemon, CLI) race to migrate it; the
+    # department partitions are dynamic (added by the landing sensor or `onevision run`, issue 22): add them here
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.add_dynamic_partitions("departements", ["17", "91", "95"])
+    # the landing-zone sensor runs by default: stopped here, the backfill alone loads the departments
+    _dagster_cli(bin_dir, env, "sensor", "stop", "depot_extraits", "-w", workspace)
     daemon = subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], cwd=REPO, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -263,6 +266,8 @@ def test_history_backfill_of_one_department_from_the_command_line(tmp_path: Path
     workspace = str(REPO / "workspace.yaml")
     with dg.DagsterInstance.from_config(str(home)) as instance:
         instance.add_dynamic_partitions("dates_extraction", ["2026-11-20", "2026-11-27"])
+        instance.add_dynamic_partitions("departements", ["17"])
+    _dagster_cli(bin_dir, env, "sensor", "stop", "depot_extraits", "-w", workspace)  # running by default
     daemon = subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], cwd=REPO, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -289,4 +294,6 @@ def test_history_backfill_of_one_department_from_the_command_line(tmp_path: Path
     with warehouse.connect(tmp_path / "w.duckdb", read_only=True, lock_timeout_s=300) as con:
         dates = con.execute("SELECT DISTINCT date_situation FROM history.positions_historique ORDER BY 1").fetchall()
         assert [str(d[0]) for d in dates] == ["2026-11-20", "2026-11-27"]
-        assert con.execute("SELECT count(*) FROM history.mouvements").fetchone()[0] == 23
+        # every movement of 17 between its two snapshots, as the contract's samples list them (24 under v3)
+        expected = len((EXPECTED / "mouvements.csv").read_text(encoding="utf-8").splitlines()) - 1
+        assert con.execute("SELECT count(*) FROM history.mouvements").fetchone()[0] == expected == 24
