@@ -151,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_warehouse(f)
 
     s = sub.add_parser("rapports", parents=[common], help="sert le dossier des rapports sur 127.0.0.1",
-                       description="Serveur en lecture seule des tableaux de bord et fiches.")
+                       description="Serveur en lecture seule des tableaux de bord (jamais des fiches entreprises, "
+                       "servies par l'application avec ses droits et son audit : /entreprises/SIREN/fiche).")
     s.add_argument("--dossier", type=Path, default=Path(_setting("ONEVISION_REPORTS")),
                    help="dossier des rapports (défaut : ONEVISION_REPORTS, sinon %(default)s)")
     s.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (défaut : %(default)s)")
@@ -178,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--format", choices=("odt", "pdf"), default=None,
                    help="odt (modifiable dans LibreOffice) ou pdf ; défaut : d'après l'extension de --out, sinon odt")
     d.add_argument("--out", required=True, type=Path, help="fichier à écrire (.odt ou .pdf)")
+    d.add_argument("--base", default=None, help="base de l'application où le document est audité (défaut : "
+                   "ONEVISION_APP_DATABASE_URL ou le fichier SQLite à côté de l'entrepôt)")
     _add_warehouse(d)
 
     au = sub.add_parser("audit", parents=[common], help="exporte le journal d'audit de l'application en CSV",
@@ -396,8 +399,23 @@ def _document(args: argparse.Namespace) -> int:
     required = {"notification": ("marts.positions", "core.lignes_creances", "core.lignes_dettes"),
                 "declaration": ("marts.positions", "marts.declarations"),
                 "satd": ("marts.positions", "core.lignes_dettes")}[args.kind]
-    with open_for_reading(args.warehouse, required) as con:
-        _, content, summary = draft(con, args.kind, args.siren, args.departement, fmt)
+    from onevision_dagster.app import audit, drafted
+    from onevision_dagster.app.settings import default_database_url
+    from onevision_dagster.app.store import open_store
+    from onevision_dagster.documents import DocumentRefused
+
+    url = args.base or os.environ.get("ONEVISION_APP_DATABASE_URL") or default_database_url(args.warehouse)
+    engine = open_store(url)  # no audit, no document (issue 18)
+    siren = args.siren.replace(" ", "")
+    try:
+        with open_for_reading(args.warehouse, required) as con:
+            _, content, summary = draft(con, args.kind, siren, args.departement, fmt)
+    except DocumentRefused as e:
+        audit.record(engine, user=audit.operator(), departements=None, action=drafted.ACTION, status=409,
+                     objet=drafted.objet(siren, args.departement, args.kind, fmt, refus=str(e)))
+        raise
+    audit.record(engine, user=audit.operator(), departements=None, action=drafted.ACTION, status=200,
+                 objet=drafted.objet(siren, args.departement, args.kind, fmt, summary))
     args.out.write_bytes(content)
     from onevision_dagster.reports.formatting import format_euros
 

@@ -142,9 +142,9 @@ def test_placeholder_page_and_export_in_the_agents_format(tmp_path: Path, public
         assert rows[0] == ["SIREN", "Dénomination", "Commune", "Créances certaines et dues (département)",
                            "Impôts compensables du département", "Impôts compensables ailleurs", "Montant compensable",
                            "Départements des dettes", "Suite donnée", "Motif", "Montant obtenu", "Commentaire",
-                           "Enregistrée par", "Enregistrée le (heure de Paris)"]
+                           "Enregistrée par", "Enregistrée le (heure de Paris)", "Notification envoyée (document n°)"]
         assert rows[1] == [fx.TRANSPORTS, "TRANSPORTS CHARENTAIS", "PERIGNY", "3000,00", "7385,30", "0,00", "3000,00",
-                           "17", "", "", "", "", "", ""]
+                           "17", "", "", "", "", "", "", ""]
         assert rows[2][:12] == [fx.BAKERY, "BOULANGERIE DU PORT", "LA ROCHELLE", "800,00", "2000,00", "450,00",
                                 "800,00", "17,95", "Fait", "", "800,00", ""]
         assert rows[2][12] == "alice" and re.fullmatch(r"\d\d/\d\d/20\d\d à \d\d:\d\d", rows[2][13])

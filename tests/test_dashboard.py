@@ -353,8 +353,9 @@ def test_report_server_lists_no_folder_and_never_leaves_its_root(
         redirect = conn.getresponse()
         assert redirect.status == 301 and redirect.getheader("Location") == "/exemple.invalid/../"  # same site
         conn.close()
-        status, body = _raw_get(port, "/fiches/fiche_443210984_17.html")
-        assert status == 200 and b"TRANSPORTS CHARENTAIS" in body
+        status, body = _raw_get(port, "/fiches/fiche_443210984_17.html")  # issue 20: the application's now
+        assert status == 404 and b"TRANSPORTS CHARENTAIS" not in body and b"8 510" not in body
+        assert b"/entreprises/SIREN/fiche" in body
         status, body = _raw_get(port, "/alias.html")
         assert status == 200 and body == (reports / "tableau_de_bord_17.html").read_bytes()
         status, body = _raw_get(port, "/")

@@ -350,10 +350,10 @@ def test_cli_writes_the_document(sample_file: Path, tmp_path: Path, capsys: pyte
 
 
 def test_drafted_from_the_applications_publication(sample_file: Path, tmp_path: Path) -> None:
-    """The application reads its publication, not the warehouse: the same amounts; with `details_lignes` (the
-    copy of `details_sql()`) the same words, without it the tax is named by its reference only."""
+    """The application reads its publication, not the warehouse: the same amounts, and the same words since the
+    publication copies `details_lignes` (`details_sql()` for the published lines); without that table the tax
+    is named by its reference only."""
     from onevision_dagster.app.publication import publish
-    from onevision_dagster.documents.data import details_sql
 
     shutil.copy(sample_file, tmp_path / "entrepot.duckdb")
     with duckdb.connect(str(tmp_path / "entrepot.duckdb")) as source:  # as the pipeline's last asset does
@@ -362,20 +362,14 @@ def test_drafted_from_the_applications_publication(sample_file: Path, tmp_path: 
         _, odt, summary = draft(pub, "notification", "812345676", "17", today=TODAY)
         text = flat(odt_text(odt))
         assert summary["montant_affecte"] == D("450.00") and summary["departements_impositions"] == ["17", "95"]
-        assert "2025CFE9502 — — 15/12/2025 95 450,00 € 450,00 € 0,00 €" in text
+        assert "2025CFE9502 CFE 2025 15/12/2025 95 450,00 € 450,00 € 0,00 €" in text
         _, odt, summary = draft(pub, "satd", "443210984", "17", today=TODAY)
         assert summary["total_poursuivable"] == D("8510.30")
         with pytest.raises(DocumentRefused, match="bloquée.*redressement judiciaire.*12/06/2026"):
             draft(pub, "notification", "520987611", "17")
         _, odt, summary = draft(pub, "declaration", "845123454", "17", today=TODAY)
         assert summary["total_declare"] == D("7595.00") and summary["a_qualifier"] == D("900.00")
-    with duckdb.connect(str(path)) as pub:  # what the publication would hold if it copied details_sql()
-        own = pub.execute("SELECT current_database()").fetchone()[0]
-        quoted = str(sample_file).replace("'", "''")
-        pub.execute(f"ATTACH '{quoted}' AS entrepot (READ_ONLY)")
-        pub.execute("USE entrepot")
-        pub.execute(f'CREATE TABLE "{own}".main.details_lignes AS {details_sql()}')
-        pub.execute(f'USE "{own}"')
-        pub.execute("DETACH entrepot")
+    with duckdb.connect(str(path)) as pub:  # a publication written before it copied the details
+        pub.execute("DROP TABLE details_lignes")
         _, odt, _ = draft(pub, "notification", "812345676", "17", today=TODAY)
-        assert "2025CFE9502 CFE 2025 15/12/2025 95 450,00 € 450,00 € 0,00 €" in flat(odt_text(odt))
+        assert "2025CFE9502 — — 15/12/2025 95 450,00 € 450,00 € 0,00 €" in flat(odt_text(odt))

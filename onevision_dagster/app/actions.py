@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-_ENTREPRISE = re.compile(r"/entreprises/([^/]*)")
+_ENTREPRISE = re.compile(r"/entreprises/([^/]*)(?:/fiche)?")
+_DOCUMENTS = re.compile(r"/entreprises/([^/]*)/documents")
 _LISTE = re.compile(r"/departements/([^/]+)/listes/([^/]+)(/export\.csv|/resultats)?")
 _DEPARTEMENT = re.compile(r"/departements/([^/]+)")
 
@@ -20,6 +21,8 @@ def classify(method: str, path: str, query: Mapping[str, str]) -> tuple[str, str
         return "RECHERCHE", query.get("q", "")
     if m := _ENTREPRISE.fullmatch(path):
         return "CONSULTATION_ENTREPRISE", m.group(1)
+    if m := _DOCUMENTS.fullmatch(path):
+        return "DOCUMENT", m.group(1)
     if m := _LISTE.fullmatch(path):
         obj = f"{m.group(1)}/{m.group(2)}"
         if m.group(3) == "/export.csv":

@@ -51,6 +51,7 @@ ACTIONS = {
     "ACCES": "autre page",
     "REQUETES_ANONYMES": "requêtes sans identité (comptées, sans leur contenu)",
     "ADMINISTRATION": "opération d'administration (purge, rétablissement des protections)",
+    "DOCUMENT": "document préparé (ou refusé) : entreprise, département, document, montants",
 }
 ANONYMOUS = "REQUETES_ANONYMES"
 ANONYMOUS_WINDOW_S = 60.0

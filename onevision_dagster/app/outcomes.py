@@ -60,6 +60,7 @@ class Outcome:
     motif: str | None
     montant_obtenu: Decimal | None
     commentaire: str | None = None
+    document: int | None = None  # the notification sent (the audit row of its drafting), for an offset done
 
 
 def parse_amount(text: str) -> Decimal | None:
@@ -88,18 +89,36 @@ def parse_comment(text: str | None) -> str | None:
     return cleaned
 
 
-def parse_outcome(resultat: str, motif: str, montant: str, commentaire: str | None = None) -> Outcome:
+def parse_outcome(resultat: str, motif: str, montant: str, commentaire: str | None = None,
+                  document: str | None = None) -> Outcome:
     if resultat not in RESULTATS:
         raise InvalidOutcome("Choisissez « Fait » ou « Non pertinent ».")
     amount = parse_amount(montant)
     comment = parse_comment(commentaire)
+    reference = (document or "").strip()
+    if reference and not re.fullmatch(r"\d{1,18}", reference):
+        raise InvalidOutcome("Notification choisie illisible.")
     if resultat == "NON_PERTINENT":
         if motif not in MOTIFS:
             raise InvalidOutcome("Un élément non pertinent demande un motif choisi dans la liste.")
         if amount:
             raise InvalidOutcome("Un élément non pertinent n'a pas de montant obtenu.")
+        if reference:
+            raise InvalidOutcome("Un élément non pertinent ne renvoie à aucune notification.")
         return Outcome(resultat, motif, None, comment)
-    return Outcome(resultat, None, amount, comment)
+    return Outcome(resultat, None, amount, comment, int(reference) if reference else None)
+
+
+def check_document(engine: sa.Engine, worklist: worklists.WorkList, departement: str, siren: str,
+                   outcome: Outcome) -> None:
+    """An outcome may point only to a notification drafted for this company in this department (offsets list)."""
+    if outcome.document is None:
+        return
+    from onevision_dagster.app import drafted
+
+    if worklist.key != "compensations" or drafted.notification(engine, outcome.document, siren, departement) is None:
+        raise OutcomeRefused(f"Suite refusée : le document n° {outcome.document} n'est pas une notification "
+                             f"d'affectation préparée pour l'entreprise {siren} dans le département {departement}.")
 
 
 def check_target(con: duckdb.DuckDBPyConnection, worklist: worklists.WorkList, departement: str, siren: str,
@@ -123,7 +142,7 @@ def record(engine: sa.Engine, *, user: str, departement: str, liste: str, siren:
     with engine.begin() as conn:
         conn.execute(resultats.insert().values(
             horodatage=utc_now(), utilisateur=user, departement=departement, liste=liste, siren=siren,
-            resultat=outcome.resultat, motif=outcome.motif, commentaire=outcome.commentaire,
+            resultat=outcome.resultat, motif=outcome.motif, commentaire=outcome.commentaire, document=outcome.document,
             montant_obtenu_centimes=None if outcome.montant_obtenu is None else int(outcome.montant_obtenu * 100)))
 
 

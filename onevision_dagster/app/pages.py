@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from onevision_dagster.app import audit, company, outcomes, rights, worklists
+from onevision_dagster.app import audit, company, drafted, outcomes, rights, worklists
 from onevision_dagster.app.identity import User
 from onevision_dagster.app.reader import NoPublication
 from onevision_dagster.app.rendering import (
@@ -23,6 +23,7 @@ from onevision_dagster.app.rendering import (
     render,
 )
 from onevision_dagster.app.search import search
+from onevision_dagster.documents import TITLES
 
 _SIREN = re.compile(r"\d{9}")
 
@@ -67,21 +68,31 @@ async def entreprise(request: Request, user: User) -> tuple[Response, str]:
     siren = request.path_params["siren"]
     if not _SIREN.fullmatch(siren):
         raise Refusal(400, "Adresse invalide : un SIREN a 9 chiffres.")
+    return await company_response(request, user, siren), siren
 
+
+async def company_response(request: Request, user: User, siren: str, status: int = 200,
+                           document_refus: str | None = None) -> Response:
+    """The company page (rights checked), with the documents drafted for it in the user's departments and the
+    buttons to draft them; `document_refus`: a document's refusal to show at the top of its section."""
     def run():
         with ctx(request).data.cursor() as con:
             if not rights.may_open(con, user, siren):
-                return None
-            return company.load(con, siren)
+                return None, []
+            page = company.load(con, siren)
+        done = drafted.for_company(ctx(request).engine, siren, None if user.national else user.departements)
+        return page, done
 
-    page = await run_in_threadpool(run)
+    page, documents = await run_in_threadpool(run)
     if page is None:
         if user.national:
             raise Refusal(404, f"Aucune position pour le SIREN {siren}.")
         raise Refusal(403, "Cette entreprise n'a pas de position dans vos départements : sa page ne vous est "
                       "pas ouverte.")
     figure = _company_figure(page)
-    return render(request, "entreprise.html", user=user, page=page, figure=figure), siren
+    boutons = [p["departement"] for p in page.departements if user.may_see_departement(p["departement"])]
+    return render(request, "entreprise.html", status, user=user, page=page, figure=figure, documents=documents,
+                  documents_departements=boutons, documents_titres=TITLES, document_refus=document_refus)
 
 
 def _company_figure(page: company.CompanyPage) -> str:

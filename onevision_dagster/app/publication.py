@@ -24,6 +24,8 @@ import pyarrow as pa
 
 from onevision_dagster.app import model
 from onevision_dagster.consolidate.matching import normalise_names
+from onevision_dagster.documents.data import _DETAIL_SOURCES as DETAIL_SOURCES
+from onevision_dagster.documents.data import details_sql
 from onevision_dagster.errors import OneVisionError
 from onevision_dagster.reports.fiche_data import rejected_rows_sql
 from onevision_dagster.reports.refunds_at_risk import AT_RISK_COLUMNS, refunds_at_risk
@@ -120,6 +122,7 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> int:
     if _table_exists(con, "marts", "declarations"):
         _copy(con, "declarations", f"SELECT {cols(model.DECLARATIONS)} FROM marts.declarations",
               "siren, departement, date_limite_declaration, source, fichier, ligne")
+    _line_details(con)
     _rejected_rows(con)
     _copy(con, "fraicheur", "SELECT departement, max(date_situation) AS date_situation FROM marts.positions "
                             "GROUP BY departement", "departement")
@@ -143,6 +146,19 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> int:
                    SELECT timezone('UTC', now()) AS publie_le, (SELECT max(date_situation) FROM pub.positions)
                           AS date_situation, (SELECT count(*) FROM pub.recherche) AS entreprises""")
     return con.execute("SELECT entreprises FROM pub.publication").fetchone()[0]
+
+
+def _line_details(con: duckdb.DuckDBPyConnection) -> None:
+    """`details_lignes`: what each published line is in words (tax and period, local body and product, kind of
+    receivable), from the raw rows behind the published lines only, so the documents drafted from the application
+    name each line, not only its reference (docs/documents.md)."""
+    if not all(_table_exists(con, "raw", t) for t in DETAIL_SOURCES):
+        return
+    _copy(con, "details_lignes", f"""
+        SELECT d.* FROM ({details_sql()}) d
+        SEMI JOIN (SELECT source, departement, fichier, ligne FROM pub.lignes_dettes
+                   UNION SELECT source, departement, fichier, ligne FROM pub.lignes_creances) l
+             USING (source, departement, fichier, ligne)""", "source, departement, fichier, ligne")
 
 
 def _rejected_rows(con: duckdb.DuckDBPyConnection) -> None:

@@ -193,7 +193,7 @@ def guarded(action: str):
 def _default_object(request: Request, action: str) -> str:
     if action == "RECHERCHE":
         return request.query_params.get("q", "")
-    if action == "CONSULTATION_ENTREPRISE":
+    if action in ("CONSULTATION_ENTREPRISE", "DOCUMENT"):
         return request.path_params.get("siren", "")
     dept, key = request.path_params.get("departement", ""), request.path_params.get("liste")
     return f"{dept}/{key}" if key else dept

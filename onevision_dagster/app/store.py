@@ -47,6 +47,7 @@ resultats = sa.Table(
     sa.Column("motif", sa.String(40)),
     sa.Column("montant_obtenu_centimes", sa.BigInteger),  # integer cents: exact in SQLite as in PostgreSQL
     sa.Column("commentaire", sa.String(500)),
+    sa.Column("document", sa.BigInteger),  # the audit row (action DOCUMENT) of the notification sent, if any
 )
 sa.Index("resultats_cle", resultats.c.departement, resultats.c.liste, resultats.c.siren)
 

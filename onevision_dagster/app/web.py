@@ -11,7 +11,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from onevision_dagster.app import audit, pages, worklist_pages
+from onevision_dagster.app import audit, document_pages, pages, worklist_pages
 from onevision_dagster.app.http_guard import HttpGuard
 from onevision_dagster.app.reader import PublishedData
 from onevision_dagster.app.rendering import PACKAGE, Context, templates
@@ -41,6 +41,8 @@ def create_app(settings: AppSettings, data: PublishedData | None = None, engine:
         Route("/", pages.home),
         Route("/recherche", pages.recherche),
         Route("/entreprises/{siren}", pages.entreprise),
+        Route("/entreprises/{siren}/fiche", pages.entreprise),  # the company sheet (`onevision rapports` no more)
+        Route("/entreprises/{siren}/documents", document_pages.rediger, methods=["POST"]),
         Route("/departements/{departement}", worklist_pages.departement),
         Route("/departements/{departement}/listes/{liste}", worklist_pages.liste),
         Route("/departements/{departement}/listes/{liste}/export.csv", worklist_pages.export),

@@ -13,7 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from onevision_dagster.app import csrf, outcomes, worklists
+from onevision_dagster.app import csrf, drafted, outcomes, worklists
+from onevision_dagster.app.document_pages import LIST_DOCUMENTS
 from onevision_dagster.app.identity import User
 from onevision_dagster.app.rendering import (
     Refusal,
@@ -24,12 +25,14 @@ from onevision_dagster.app.rendering import (
     render,
     require_departement,
 )
+from onevision_dagster.documents import TITLES
 from onevision_dagster.reports.exports import write_agent_csv
 
 _SIREN = re.compile(r"\d{9}")
 EXPORT_OUTCOME_HEADERS = {"suite": "Suite donnée", "motif": "Motif", "montant_obtenu": "Montant obtenu",
                           "commentaire": "Commentaire", "enregistre_par": "Enregistrée par",
-                          "enregistre_le": "Enregistrée le (heure de Paris)"}
+                          "enregistre_le": "Enregistrée le (heure de Paris)",
+                          "document": "Notification envoyée (document n°)"}
 MAX_FORM_BYTES = 8192
 
 
@@ -77,12 +80,15 @@ async def _list_page(request: Request, user: User, dept: str, wl: worklists.Work
     def run():
         with ctx(request).data.cursor() as con:
             result = worklists.page(con, wl, dept, sort, descending, number)
-        done = outcomes.latest_for(ctx(request).engine, dept, wl.key, [r["siren"] for r in result.rows])
-        return result, done
+        sirens = [r["siren"] for r in result.rows]
+        done = outcomes.latest_for(ctx(request).engine, dept, wl.key, sirens)
+        sent = drafted.notifications(ctx(request).engine, dept, sirens) if wl.key == "compensations" else {}
+        return result, done, sent
 
-    result, done = await run_in_threadpool(run)
+    result, done, sent = await run_in_threadpool(run)
     return render(request, "liste.html", status, user=user, departement=dept, liste=result, resultats=done,
-                  motifs=outcomes.MOTIFS, choix=outcomes.RESULTATS, refus=refus)
+                  motifs=outcomes.MOTIFS, choix=outcomes.RESULTATS, refus=refus, notifications=sent,
+                  document_liste=LIST_DOCUMENTS.get(wl.key), documents_titres=TITLES, libelle_document=drafted.label)
 
 
 @guarded("EXPORT_LISTE")
@@ -103,6 +109,9 @@ async def export(request: Request, user: User) -> tuple[Response, str]:
         frame["commentaire"] = [done[s].get("commentaire") if s in done else None for s in frame["siren"]]
         frame["enregistre_par"] = [done[s]["utilisateur"] if s in done else None for s in frame["siren"]]
         frame["enregistre_le"] = [paris_time(done[s]["horodatage"]) if s in done else None for s in frame["siren"]]
+        if wl.key == "compensations":  # the notification sent, when the outcome points to one
+            frame["document"] = [str(done[s]["document"]) if s in done and done[s].get("document") else None
+                                 for s in frame["siren"]]
         # French headers: the list's own column labels, then who recorded the outcome and when (Paris time)
         headers = {c.name: c.label for c in wl.columns} | EXPORT_OUTCOME_HEADERS
         fd, name = tempfile.mkstemp(prefix="onevision-export-", suffix=".csv")
@@ -140,16 +149,17 @@ async def resultat(request: Request, user: User) -> tuple[Response, str]:
 
     def run() -> None:  # checked against the published list, then recorded; a refusal is answered in the form
         outcome = outcomes.parse_outcome(form.get("resultat", ""), form.get("motif", ""), form.get("montant", ""),
-                                         form.get("commentaire", ""))
+                                         form.get("commentaire", ""), form.get("document", ""))
         with context.data.cursor() as con:
             outcomes.check_target(con, wl, dept, siren, outcome)
+        outcomes.check_document(context.engine, wl, dept, siren, outcome)
         outcomes.record(context.engine, user=user.id, departement=dept, liste=wl.key, siren=siren, outcome=outcome)
 
     try:
         await run_in_threadpool(run)
     except outcomes.InvalidOutcome as e:
         refus = {"siren": siren, "message": str(e), **{k: form.get(k, "") for k in ("resultat", "motif", "montant",
-                                                                                   "commentaire")}}
+                                                                                   "commentaire", "document")}}
         descending = {"asc": False, "desc": True}.get(back.get("ordre", ""))
         page = await _list_page(request, user, dept, wl, back.get("tri"), descending, int_param(back.get("page")),
                                 refus, 403 if isinstance(e, outcomes.OutcomeRefused) else 400)

@@ -11,6 +11,9 @@ resolved) lies inside the real report folder, none of whose parts is hidden
 ``index.html`` or not at all: folder contents are never listed, since a listing
 would name every company that has a sheet. Anything else is a plain 404, which
 says nothing about what exists outside.
+
+Company sheets (``fiches/``) are never served (issue 20): they name a company's figures, and this server has no
+identity and no audit; the application serves them (``/entreprises/SIREN/fiche``) with its rights and audit.
 """
 
 from __future__ import annotations
@@ -24,9 +27,13 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import BinaryIO
 
+from onevision_dagster.reports.html_page import FICHES_DIR
+
 log = logging.getLogger(__name__)
 
 INDEX = "index.html"
+SHEETS_MOVED = ("Les fiches entreprises ne sont plus servies ici (ni identité ni audit) : ouvrez l'entreprise dans "
+                "l'application One Vision, /entreprises/SIREN/fiche, avec vos droits (issue 20).")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -104,6 +111,9 @@ class ReportRequestHandler(SimpleHTTPRequestHandler):
             real = None  # "/page.html/" is not a page
         if real is None or not real.is_file():
             self._not_found()
+            return None
+        if real.relative_to(root).parts[0] == FICHES_DIR:  # a company's sheet: the application's, with rights
+            self.send_error(HTTPStatus.NOT_FOUND, "Fichier introuvable", SHEETS_MOVED)
             return None
         try:
             fh = real.open("rb")
