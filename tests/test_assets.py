@@ -70,8 +70,8 @@ def test_department_partition_materializes_with_metadata_and_checks(sample_landi
     amendes = mats["raw/amendes"].materialization
     assert amendes.partition == "17"
     meta = amendes.metadata
-    # the current file is the latest (2026-11-27): 21 rows, 7 rejected (expected/rejets.csv)
-    assert (meta["lignes_lues"].value, meta["lignes_gardees"].value, meta["lignes_rejetees"].value) == (21, 14, 7)
+    # the current file is the latest (2026-11-27): 22 rows, 7 rejected (expected/rejets.csv)
+    assert (meta["lignes_lues"].value, meta["lignes_gardees"].value, meta["lignes_rejetees"].value) == (22, 15, 7)
     assert meta["fichier"].value == "amendes_17_20261127.csv"
     assert meta["fichiers_charges"].value == 2  # both snapshots' files are kept
     assert meta["rejets_par_motif"].value == {"CODE_INCONNU": 1, "DOUBLON": 1, "FUTURE_DATE": 1,
@@ -86,7 +86,7 @@ def test_department_partition_materializes_with_metadata_and_checks(sample_landi
         assert checks[(f"raw/{source}", CHECK_KEYS)] is True
     assert checks[("marts/positions", "totaux_egaux_aux_lignes")] is True
     assert checks[("marts/positions", "amendes_rattachees_ou_listees")] is True
-    assert mats["marts/positions"].materialization.metadata["entreprises"].value == 8
+    assert mats["marts/positions"].materialization.metadata["entreprises"].value == 11  # expected/positions_17.csv
 
 
 def test_rematerialization_gives_the_same_rows(sample_landing: Path, tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ def test_department_without_extracts_materializes_empty(sample_landing: Path, tm
     assert _materialize(resources, dg.AssetSelection.assets(*national)).success
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM marts.positions WHERE departement='91'").fetchone()[0] == 0
-        assert con.execute("SELECT count(*) FROM marts.positions_nationales").fetchone()[0] == 8
+        assert con.execute("SELECT count(*) FROM marts.positions_nationales").fetchone()[0] == 11  # 17's only
 
 
 def test_reports_escape_a_hostile_company_name(landing_copy: Path, tmp_path: Path) -> None:
@@ -164,4 +164,4 @@ def test_reports_escape_a_hostile_company_name(landing_copy: Path, tmp_path: Pat
     assert "plotly.min.js" in dashboard and (reports / "plotly.min.js").exists()
     assert len(dashboard) < 1_000_000  # plotly.js is beside the page, not inlined
     plain = dashboard.replace("\\u00a0", " ").replace("\u00a0", " ").replace("\\u202f", " ").replace("\u202f", " ")
-    assert "60 000,80" in plain  # due debts of the samples at 2026-11-27, French formatting
+    assert "113 527,57" in plain  # past-due debts of 17 at 2026-11-27 (expected/positions_17.csv), French formatting
