@@ -146,7 +146,7 @@ def test_dashboard_renders_its_charts_offline(materialized: dict[str, Path]) -> 
         dom = _dump_dom(chromium, f"{base}/tableau_de_bord_17.html", materialized["root"] / "profile-dash")
         text = dom.replace("&nbsp;", " ").replace("\u00a0", " ").replace("\u202f", " ")
         assert "One Vision — département 17" in text
-        assert "60 000,80 €" in text  # due debts of the sample department at its latest snapshot (27/11/2026)
+        assert "113 527,57 €" in text  # past-due debts of 17 at its latest snapshot (expected/positions_17.csv)
         assert "2 500,00 €" in text  # offsettable amount (ATLANTIC SHIPPING: min(2 500, 8 000))
         assert "créance déclarée au passif d'une procédure que le registre ne montre pas" in text.replace("&#x27;", "'")
         assert dom.count('class="main-svg"') >= 8  # plotly.js (served beside the page) drew the charts
@@ -165,8 +165,8 @@ def test_experiment_dashboard_renders_its_charts_offline(materialized: dict[str,
         url = f"{base}/tableau_de_bord_experimentation.html"
         dom = _dump_dom(chromium, url, materialized["root"] / "profile-exp")
         text = _text(dom).replace("&nbsp;", " ").replace("\u00a0", " ")
-        assert "76,3 %" in text  # 12 500 / 16 375 in department 17, a pilot
-        assert "SOLAIRE ATLANTIQUE" in text and "1 375,00 €" in text
+        assert "64,5 %" in text  # 12 500 / 19 375 in the pilots 17 and 95 (expected/impact.csv)
+        assert "SOLAIRE ATLANTIQUE" in text and "4 375,00 €" in text  # its taxes in 17 and 95 (contract v3)
         assert "Aucune donnée de suivi" in text  # no application store beside this warehouse
         # taux, recouvré, compensations, remboursements, stocks and department 17: drawn by the local plotly.js
         assert dom.count('class="main-svg"') >= 6

@@ -222,7 +222,8 @@ MUTATIONS: list[tuple[str, str, list[str], str | None]] = [
                                                     "WHERE rowid = 0"], "totaux"),
     ("marts.positions", "procedure", ["UPDATE t SET procedure_collective = 'FAILLITE' WHERE rowid = 0"], "isin("),
     ("marts.positions", "huge", ["UPDATE t SET dettes_rnf = dettes_rnf + 5e12, total_dettes = total_dettes + 5e12, "
-                                 "dettes_poursuivables = dettes_poursuivables + 5e12 WHERE dettes_rnf > 0 AND dettes_suspendues = 0"],
+                                 "dettes_poursuivables = dettes_poursuivables + 5e12 "
+                                 "WHERE dettes_rnf > 0 AND dettes_suspendues = 0"],
      None),
     ("marts.compensations", "clean", [], None),
     ("marts.compensations", "beyond both sides", ["UPDATE t SET montant_compensable = montant_compensable + 1"],
