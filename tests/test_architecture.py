@@ -32,8 +32,12 @@ MODULES = _modules()
 
 
 def _imports(name: str, path: Path) -> tuple[set[str], set[str]]:
-    """(project modules, external top-level packages) imported anywhere in the file, functions included."""
+    """(project modules, external top-level packages) imported anywhere in the file, functions included; not the
+    imports under `if TYPE_CHECKING:`, which annotations read and the running program never executes."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            node.body = []
     is_package = path.name == "__init__.py"
     local, external = set(), set()
 
