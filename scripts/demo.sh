@@ -22,9 +22,20 @@ EFFET="${ONEVISION_DEMO_EFFET:-0.3}"
 # a fresh demo: the previous landing zone, warehouse, dashboards and exports are deleted, and the extraction
 # dates and departments the Dagster instance knew are forgotten (a rerun on another day would otherwise mix two
 # demos' snapshots)
-echo "Démonstration neuve : suppression de data/landing, data/onevision.duckdb, data/rapports, data/exports" \
-  "et des dates d'extraction et départements connus de l'instance Dagster ($DAGSTER_HOME)."
-rm -rf data/landing data/rapports data/exports
+# (and the demo application's publication and its SQLite store of agents' follow-ups, which name the old lines;
+# an application database of its own, ONEVISION_APP_DATABASE_URL, is left alone)
+SQLITE=", data/onevision-app.sqlite (suites données de la démonstration précédente)"
+KEPT=""
+if [ -n "${ONEVISION_APP_DATABASE_URL:-}" ]; then
+  SQLITE=""
+  KEPT=" La base de l'application (ONEVISION_APP_DATABASE_URL) est gardée."
+else
+  rm -f data/onevision-app.sqlite
+fi
+echo "Démonstration neuve : suppression de data/landing, data/onevision.duckdb, data/rapports, data/exports," \
+  "data/publication$SQLITE et des dates d'extraction et départements connus de l'instance Dagster" \
+  "($DAGSTER_HOME).$KEPT"
+rm -rf data/landing data/rapports data/exports data/publication
 rm -f data/onevision.duckdb data/onevision.duckdb.wal
 .venv/bin/python - <<'PY'
 import dagster as dg
