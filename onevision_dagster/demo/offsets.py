@@ -4,9 +4,10 @@ A certain, due credit (an accepted VAT refund, an overpayment to give back, an I
 now) is settled within a few weeks: either refunded to the company, or — when the company owes due taxes
 that can be offset (art. L. 257 B LPF: not stayed, not filed in a procedure, no judgment opened) — applied
 to those taxes, which are then paid by the same amount, oldest first (IMPUTEE / IMPUTE; the movement
-IMPUTATION of section 9). A credit the tool flags (certain, due, its company owing such taxes) is applied with
-a small weekly chance everywhere; after the experiment's start, pilot departments, whose agents see the flags,
-apply it with `effect` more (`generate --effet`): that difference is what the experiment measures. A credit is
+IMPUTATION of section 9). The credits the tool flags (certain, due, their company owing such taxes) are applied
+with a small weekly chance everywhere, all of one company's together; after the experiment's start, pilot
+departments, whose agents see the flags, apply them with `effect` more (`generate --effet`): that difference is
+what the experiment measures. A credit is
 applied whole (one status per line): when it exceeds the taxes, they are paid in full and the rest goes back to
 the company unseen, which is why section 9 caps `compense_signale` at the offsettable amount. Credits under
 review move on meanwhile.
@@ -93,7 +94,10 @@ def settle(ctx: Department, lines: dict[str, Frame], staying: dict[str, np.ndarr
     n = len(c_all)
     certain_due = (c_all > 0) & stay
     flagged = certain_due & ~blocked & (owed_by[id_all] > 0)  # what the tool shows as offsettable
-    u = rng.random(n)
+    # an agent acts on a company, not on a credit line: the flagged credits of one company are applied together
+    # (one draw per company), so `effect` more probability moves the offset rate of section 9 — the share of the
+    # offsettable amount that was offset — by `effect`, whatever the number of credits per company
+    u = np.where(flagged, rng.random(len(uniq))[id_all], rng.random(n))
     applied = flagged & (u < p_applied)
     refunded = certain_due & ~applied & (u < np.where(flagged, p_applied + p_refunded, shares.CREDIT_SETTLED))
 
