@@ -39,6 +39,12 @@ DECLARATIONS: tuple[str, ...] = (
     "date_limite_releve", "etat", "nature", "date_ligne", "date_origine", "service_declarant",
 )
 """`marts.declarations` (contract section 6, version 3): the claims to declare in a collective procedure."""
+PANEL: tuple[str, ...] = (
+    "rang", "siren", "denomination", "departement", "nb_sources_dettes", "total_dettes", "dettes_poursuivables",
+    "dettes_amendes", "dettes_spl", "dettes_impots_pro", "dettes_rnf", "anciennete_jours", "etape_la_plus_avancee",
+    "score",
+)
+"""`marts.panel_debiteurs_communs` (contract v3, consolidate/panels.py): common debtors with something pursuable."""
 MOUVEMENTS: tuple[str, ...] = ("departement", "date_debut", "date_fin", "siren", "source", "cle", "type", "montant")
 """`history.mouvements` (contract section 9), read only when the history exists."""
 

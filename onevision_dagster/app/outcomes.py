@@ -41,6 +41,7 @@ CEILINGS: dict[str, str] = {
     "suspendues": "dettes_suspendues",
     "non_valeurs": "dettes_non_valeur",
     "remboursements": "a_risque",
+    "debiteurs_communs": "dettes_poursuivables",
 }
 """What a line of each list allows as an amount obtained: the most that can be offset, declared, pursued or
 recovered for that company in that department (a column or sum of columns of the list's own query)."""

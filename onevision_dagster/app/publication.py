@@ -122,6 +122,9 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> int:
     if _table_exists(con, "marts", "declarations"):
         _copy(con, "declarations", f"SELECT {cols(model.DECLARATIONS)} FROM marts.declarations",
               "siren, departement, date_limite_declaration, source, fichier, ligne")
+    if _table_exists(con, "marts", "panel_debiteurs_communs"):  # the common debtors' worklist (issue 18)
+        _copy(con, "panel_debiteurs_communs", f"SELECT {cols(model.PANEL)} FROM marts.panel_debiteurs_communs",
+              "departement, rang")
     _line_details(con)
     _rejected_rows(con)
     _copy(con, "fraicheur", "SELECT departement, max(date_situation) AS date_situation FROM marts.positions "

@@ -32,7 +32,7 @@ import pandas as pd
 
 from onevision_dagster.app.company import has_table
 from onevision_dagster.reports import legal
-from onevision_dagster.reports.labels import PROCEDURES, source_label
+from onevision_dagster.reports.labels import ETAPE_LABELS, PROCEDURES, source_label
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ def _sql_words(column: str, words: dict[str, str]) -> str:
 
 
 _SOURCES = {s: source_label(s) for s in ("amendes", "spl", "impots_pro", "rnf")}
+LEGAL_BASIS_SATD = "SATD commune, art. L. 262 du LPF"
 _TODAY = "timezone('Europe/Paris', now())::DATE"  # days left are counted from today, in Paris
 _DECLARATION_COLUMNS = (
     *_IDENTITY, Column("procedure", "Procédure (jugement)"), Column("source", "Source"),
@@ -222,6 +223,28 @@ LISTS: dict[str, WorkList] = {
         """SELECT siren, denomination, date_debut, date_fin, rembourse, compensable_debut, a_risque
            FROM remboursements_a_risque WHERE departement = $d""",
         "a_risque", needs=("remboursements_a_risque", "mouvements")),
+    "debiteurs_communs": WorkList(
+        "debiteurs_communs", "Débiteurs communs",
+        "Entreprises qui doivent des dettes échues à au moins deux sources (amendes, produits locaux, impôts "
+        "professionnels, recettes non fiscales) et dont une part est poursuivable, la plus urgente d'abord (rang : "
+        "score de priorité selon le montant poursuivable, l'ancienneté et l'étape de recouvrement la plus avancée). "
+        "Une seule saisie administrative à tiers détenteur peut viser ensemble plusieurs catégories de créances "
+        "(" + LEGAL_BASIS_SATD + ") : le projet se prépare depuis chaque ligne. Seules les dettes "
+        "poursuivables comptent : une entreprise en procédure collective (poursuites arrêtées, art. L. 622-21 C. "
+        "com.) ou dont toutes les dettes sont suspendues (sursis, art. L. 277 du LPF ; titre contesté, art. "
+        "L. 1617-5 du CGCT) n'y figure pas.",
+        (Column("rang", "Rang", "nombre"), *_IDENTITY,
+         Column("dettes_poursuivables", "Dettes poursuivables", "montant"),
+         Column("total_dettes", "Dettes échues", "montant"),
+         Column("nb_sources_dettes", "Sources de dettes", "nombre"),
+         Column("etape", "Étape la plus avancée"),
+         Column("anciennete_jours", "Ancienneté (jours)", "nombre"),
+         Column("base_legale", "Base légale")),
+        f"""SELECT p.rang, p.siren, p.denomination, p.dettes_poursuivables, p.total_dettes, p.nb_sources_dettes,
+                  coalesce({_sql_words("p.etape_la_plus_avancee", ETAPE_LABELS)}, 'aucune')
+                      AS etape, p.anciennete_jours, '{LEGAL_BASIS_SATD}' AS base_legale
+           FROM panel_debiteurs_communs p WHERE p.departement = $d AND p.dettes_poursuivables > 0""",
+        "rang", needs=("panel_debiteurs_communs",), default_descending=False),
 }
 
 
