@@ -119,11 +119,13 @@ def departements(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def current_files(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None, dt.date]]:
+def current_files(con: duckdb.DuckDBPyConnection,
+                  only: list[str] | None = None) -> list[tuple[str, str | None, dt.date]]:
     """(source, department or None for the register, extraction date) of every file a department's latest
-    snapshot reads: what the agents' exports of rejects cover (older files' rejects stay in the warehouse)."""
+    snapshot reads: what the agents' exports of rejects cover (older files' rejects stay in the warehouse).
+    `only`: those departments' snapshots only (a department's sheet needs its own, not the nation's)."""
     out: set[tuple[str, str | None, dt.date]] = set()
-    for dept in departements(con):
+    for dept in (departements(con) if only is None else only):
         snap = latest_snapshot(con, dept)
         if snap is None:
             continue
@@ -133,9 +135,9 @@ def current_files(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None,
     return sorted(out, key=lambda f: (f[0], f[1] or "", f[2]))
 
 
-def current_files_sql(con: duckdb.DuckDBPyConnection) -> str:
+def current_files_sql(con: duckdb.DuckDBPyConnection, only: list[str] | None = None) -> str:
     """`current_files` as a SQL relation (source, departement, date_extraction)."""
-    rows = current_files(con)
+    rows = current_files(con, only)
     if not rows:
         return "(SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS departement, NULL::DATE AS date_extraction " \
                "WHERE false)"

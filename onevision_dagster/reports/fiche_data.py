@@ -140,7 +140,8 @@ def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
                        [schema, name]).fetchone()[0] > 0
 
 
-def rejected_rows_sql(con: duckdb.DuckDBPyConnection, siren: str | None = None) -> str | None:
+def rejected_rows_sql(con: duckdb.DuckDBPyConnection, siren: str | None = None,
+                      departement: str | None = None) -> str | None:
     """The rows rejected in the files of the latest snapshots, each with the company it belongs to (column
     `siren`), as a SQL relation (`siren`: that company's only); None when the warehouse has no rejects table.
 
@@ -152,7 +153,8 @@ def rejected_rows_sql(con: duckdb.DuckDBPyConnection, siren: str | None = None) 
     """
     if not _table_exists(con, "quality.rejets"):
         return None
-    files = snapshot.current_files_sql(con)
+    # a department's sheet reads its own latest files (and their register) only: one snapshot looked up, not 101
+    files = snapshot.current_files_sql(con, None if departement is None else [departement])
     current = f"""(SELECT r.* FROM quality.rejets r SEMI JOIN {files} f
                    ON f.source = r.source AND f.departement IS NOT DISTINCT FROM r.departement
                   AND f.date_extraction = r.date_extraction)"""
@@ -188,7 +190,7 @@ def load_v3_extras(con: duckdb.DuckDBPyConnection, siren: str, departement: str 
         if departement is not None:
             out["compensations"] = [c for c in out["compensations"] if c["departement"] == departement
                                     or departement in c["departements_dettes"].split(",")]
-    rejected = rejected_rows_sql(con, siren)
+    rejected = rejected_rows_sql(con, siren, departement)
     if rejected is not None:
         where = "siren = ?" + ("" if departement is None else " AND (departement = ? OR departement IS NULL)")
         out["rejets"] = _rows(con, f"SELECT * FROM {rejected} WHERE {where} ORDER BY departement, source, fichier, "
