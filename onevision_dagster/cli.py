@@ -150,13 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--out", required=True, type=Path, help="fichier .html ou dossier à écrire")
     _add_warehouse(f)
 
-    s = sub.add_parser("rapports", parents=[common], help="sert le dossier des rapports sur 127.0.0.1",
-                       description="Serveur en lecture seule des tableaux de bord (jamais des fiches entreprises, "
-                       "servies par l'application avec ses droits et son audit : /entreprises/SIREN/fiche).")
-    s.add_argument("--dossier", type=Path, default=Path(_setting("ONEVISION_REPORTS")),
-                   help="dossier des rapports (défaut : ONEVISION_REPORTS, sinon %(default)s)")
-    s.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (défaut : %(default)s)")
-    s.add_argument("--port", type=int, default=8765, help="port (défaut : %(default)s)")
+    sub.add_parser("rapports", parents=[common], help="n'existe plus : les tableaux de bord sont dans l'application",
+                       description=REPORTS_MOVED)
 
     a = sub.add_parser("app", parents=[common],
                        help="application web des agents (recherche, fiches, listes de travail)",
@@ -425,11 +420,13 @@ def _document(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rapports(args: argparse.Namespace) -> int:
-    from onevision_dagster.reports.server import serve_reports
+REPORTS_MOVED = ("La commande « onevision rapports » n'existe plus : les tableaux de bord sont servis par "
+                 "l'application (onevision app), sous /rapports/, avec ses droits et son audit.")
 
-    serve_reports(args.dossier, host=args.host, port=args.port)
-    return 0
+
+def _rapports(args: argparse.Namespace) -> int:
+    print(REPORTS_MOVED, file=sys.stderr)
+    return 2
 
 
 def _app(args: argparse.Namespace) -> int:
@@ -503,6 +500,10 @@ COMMANDS = {"generate": _generate, "run": _run, "historique": _historique, "expo
 def main(argv: list[str] | None = None) -> int:
     import duckdb
 
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["rapports"]:  # gone, whatever its old options (issue 20): one sentence, the way to the app
+        print(REPORTS_MOVED, file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     filemodes.restrict()  # every file written from here on is 0640 in 0750 folders
     try:

@@ -8,6 +8,7 @@ made, so a test can assert "no console error, no external request".
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ class PageVisit:
     svg_charts: int = 0
     errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    screenshot: bytes = b""  # PNG, when asked for (`screenshot=(width, height, scale)`)
 
 
 class Chromium:
@@ -62,7 +64,8 @@ class Chromium:
             return json.load(r)["webSocketDebuggerUrl"]
 
     def visit(self, url: str, headers: dict[str, str] | None = None, settle_s: float = 2.0,
-              timeout_s: float = 60.0, wait_for: tuple[str, ...] = ()) -> PageVisit:
+              timeout_s: float = 60.0, wait_for: tuple[str, ...] = (),
+              screenshot: tuple[int, int, float] | None = None) -> PageVisit:
         """Opens `url` in a fresh tab (extra headers on every request), waits for load, then `settle_s`; with
         `wait_for`, until the page's text holds each of them (a single-page application renders after its load event and
         keeps polling, so real time, not `--virtual-time-budget`, is what can be waited on)."""
@@ -77,6 +80,10 @@ class Chromium:
                 send(f"{domain}.enable")
             if headers:
                 send("Network.setExtraHTTPHeaders", headers=headers)
+            if screenshot:
+                width, height, scale = screenshot
+                send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=scale,
+                     mobile=False)
             send("Page.navigate", url=url)
             self._wait(ws, visit, lambda m: m.get("method") == "Page.loadEventFired", timeout_s)
             end = time.monotonic() + settle_s
@@ -95,6 +102,8 @@ class Chromium:
                 if all(w in visit.text for w in wait_for) or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)
+            if screenshot:
+                visit.screenshot = base64.b64decode(send("Page.captureScreenshot", format="png")["result"]["data"])
         return visit
 
     def _wait(self, ws, visit: PageVisit, done, timeout_s: float) -> dict:

@@ -259,31 +259,11 @@ def test_company_sheet_served_by_the_application_with_rights_and_audit(app) -> N
                                         ("alice", "CONSULTATION_ENTREPRISE", ATLANTIC, 200)]
 
 
-def test_report_server_no_longer_serves_company_sheets(samples: Path) -> None:
-    """The old route (`onevision rapports`, no identity, no audit): every sheet the pipeline wrote answers 404 with
-    no company's name or figure, and says where the sheet is now."""
-    import threading
-    import urllib.error
-    import urllib.request
-
-    from onevision_dagster.reports.server import make_server
-
-    sheets = sorted((samples / "rapports" / "fiches").glob("fiche_*.html"))
-    assert len(sheets) >= 3 and any(ATLANTIC in s.name for s in sheets)
-    server = make_server(samples / "rapports", port=0)
-    port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        for sheet in sheets:
-            with pytest.raises(urllib.error.HTTPError) as refused:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/fiches/{sheet.name}")
-            body = refused.value.read().decode()
-            assert refused.value.code == 404 and "/entreprises/SIREN/fiche" in html.unescape(body)
-            assert sheet.name[6:15] not in body and "€" not in body
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/tableau_de_bord_national.html") as national:
-            assert national.status == 200  # the dashboards are still served (docs/securite: residual risk)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+def test_dashboards_links_to_sheets_lead_to_the_application(app) -> None:
+    """`onevision rapports` (no identity, no audit) is gone; a dashboard's link to a sheet leads to the application's
+    sheet, and without an identity to nothing (tests/test_app_dashboards.py tests the dashboards themselves)."""
+    base, _ = app
+    anonymous = requests.get(f"{base}/rapports/fiches/fiche_{ATLANTIC}_17.html", allow_redirects=False)
+    assert anonymous.status_code == 401 and "ATLANTIC" not in anonymous.text and "€" not in anonymous.text
+    link = requests.get(f"{base}/rapports/fiches/fiche_{ATLANTIC}_17.html", headers=AGENT_17, allow_redirects=False)
+    assert link.status_code == 303 and link.headers["location"] == f"/entreprises/{ATLANTIC}/fiche"

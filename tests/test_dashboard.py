@@ -5,10 +5,8 @@ from __future__ import annotations
 import http.client
 import importlib.util
 import re
-import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree
@@ -24,7 +22,6 @@ from onevision_dagster.reports.fiche import write_fiche
 from onevision_dagster.reports.formatting import NBSP
 from onevision_dagster.reports.html_page import dashboard_filename
 from onevision_dagster.reports.index_page import write_index
-from onevision_dagster.reports.server import make_server
 from onevision_dagster.reports.static_image import find_browser, write_static_image
 
 from . import test_charts as fx  # its small warehouse and cases
@@ -260,106 +257,96 @@ def test_static_image_with_chromium(tmp_path: Path, con: duckdb.DuckDBPyConnecti
     assert write_static_image(figures["compensation"][1], tmp_path / "x.bmp") is False
 
 
-def test_report_server_is_read_only_and_local(reports: Path) -> None:
-    server = make_server(reports, port=0)
-    host, port = server.server_address[:2]
-    assert host == "127.0.0.1"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with urllib.request.urlopen(f"{base}/") as resp:
-            body = resp.read().decode("utf-8")
-            assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
-            assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
-            assert resp.headers["X-Content-Type-Options"] == "nosniff"
-        assert "tableau_de_bord_17.html" in body
-        with urllib.request.urlopen(f"{base}/{PLOTLY_JS}") as resp:
-            assert resp.headers["Content-Type"].startswith("text/javascript")
-            assert len(resp.read()) == (reports / PLOTLY_JS).stat().st_size
-        with pytest.raises(urllib.error.HTTPError) as post:
-            urllib.request.urlopen(urllib.request.Request(f"{base}/index.html", data=b"x", method="POST"))
-        assert post.value.code == 405
-        with pytest.raises(urllib.error.HTTPError) as put:
-            urllib.request.urlopen(urllib.request.Request(f"{base}/new.html", data=b"x", method="PUT"))
-        assert put.value.code == 405
-        assert not (reports / "new.html").exists()
-        with pytest.raises(urllib.error.HTTPError) as outside:
-            urllib.request.urlopen(f"{base}/../../../etc/passwd")
-        assert outside.value.code == 404
-    finally:
-        server.shutdown()
-        server.server_close()
-    with pytest.raises(FileNotFoundError):
-        make_server(reports / "absent", port=0)
+AGENT_17 = {"X-Remote-User": "alice", "X-Remote-Groups": "onevision-departement-17"}
+NATIONAL = {"X-Remote-User": "nina", "X-Remote-Groups": "onevision-national"}
 
 
-def _raw_get(port: int, path: str, method: str = "GET") -> tuple[int, bytes]:
+@contextmanager
+def _app(reports: Path, tmp_path: Path) -> Iterator[int]:
+    """The application (`dev`, identity headers) serving `reports` under /rapports/ (issue 20: `onevision rapports`,
+    with no identity and no audit, is gone); yields its port."""
+    from . import app_fixtures as app_fx
+
+    settings = app_fx.app_settings(tmp_path / "app", tmp_path / "publication", reports=reports)
+    (tmp_path / "app").mkdir(exist_ok=True)
+    with app_fx.running_app(settings):
+        yield settings.port
+
+
+def _raw_get(port: int, path: str, method: str = "GET", headers: dict[str, str] | None = None
+             ) -> tuple[int, bytes, dict[str, str]]:
     """Sends the path as written (urllib would not keep every `..` or `%2e%2e`)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         conn.putrequest(method, path, skip_host=False, skip_accept_encoding=True)
+        for k, v in (headers or {}).items():
+            conn.putheader(k, v)
         conn.endheaders()
         resp = conn.getresponse()
-        return resp.status, resp.read()
+        return resp.status, resp.read(), {k.lower(): v for k, v in resp.getheaders()}
     finally:
         conn.close()
 
 
-def test_report_server_lists_no_folder_and_never_leaves_its_root(
+def test_dashboards_served_by_the_application_with_rights(reports: Path, tmp_path: Path) -> None:
+    with _app(reports, tmp_path) as port:
+        status, body, headers = _raw_get(port, "/rapports/tableau_de_bord_17.html", headers=AGENT_17)
+        assert status == 200 and body == (reports / "tableau_de_bord_17.html").read_bytes()
+        assert headers["content-type"] == "text/html; charset=utf-8"
+        assert "default-src 'none'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+        status, body, headers = _raw_get(port, f"/rapports/{PLOTLY_JS}", headers=AGENT_17)
+        assert headers["content-type"].startswith("text/javascript")
+        assert len(body) == (reports / PLOTLY_JS).stat().st_size
+        for path in ("/rapports/tableau_de_bord_17.html", "/rapports/tableau_de_bord_national.html"):
+            status, body, _ = _raw_get(port, path)  # no identity: nothing of the page
+            assert status == 401 and "€".encode() not in body, path
+        assert _raw_get(port, "/rapports/tableau_de_bord_91.html", headers=AGENT_17)[0] == 403
+        assert _raw_get(port, "/rapports/tableau_de_bord_national.html", headers=AGENT_17)[0] == 403
+        assert _raw_get(port, "/rapports/tableau_de_bord_national.html", headers=NATIONAL)[0] == 200
+        for method in ("POST", "PUT"):
+            assert _raw_get(port, "/rapports/new.html", method, NATIONAL)[0] == 405
+        assert not (reports / "new.html").exists()
+
+
+def test_the_application_lists_no_folder_and_never_leaves_the_reports(
     reports: Path, tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
     write_fiche(con, "443210984", "17", reports / "fiches")
+    write_index(reports)
     secret = tmp_path / "secret.html"  # outside the report folder
     secret.write_text("<p>hors du dossier</p>", encoding="utf-8")
     (reports / "passwd").symlink_to("/etc/passwd")
     (reports / "etc").symlink_to("/etc", target_is_directory=True)
-    (reports / "fuite.html").symlink_to(secret)
-    (reports / "fiches" / "index.html").symlink_to(secret)  # an index that points outside is no index
+    (reports / "tableau_de_bord_95.html").symlink_to(secret)  # a dashboard's name, pointing outside
     (reports / "vide").mkdir()
-    (reports / "alias.html").symlink_to(reports / "tableau_de_bord_17.html")  # inside: served
     (reports / ".tableau_de_bord_17.html.tmp").write_text("moitié de page", encoding="utf-8")
-    server = make_server(reports, port=0)
-    port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with _app(reports, tmp_path) as port:
         refused = [
-            "/../../../etc/passwd",
-            "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
-            "/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
-            "/..%2f..%2f..%2fetc%2fpasswd",
-            "/passwd",
-            "/etc/passwd",
-            "/etc/",
-            "/fuite.html",
-            "/fiches/",
-            "/fiches/index.html",
-            "/vide/",
-            "/.tableau_de_bord_17.html.tmp",
-            "/index.html/",
+            "/rapports/../../../etc/passwd",
+            "/rapports/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+            "/rapports/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
+            "/rapports/..%2f..%2f..%2fetc%2fpasswd",
+            "/rapports/passwd",
+            "/rapports/etc/passwd",
+            "/rapports/etc/",
+            "/rapports/tableau_de_bord_95.html",
+            "/rapports/fiches/",
+            "/rapports/fiches/index.html",
+            "/rapports/vide/",
+            "/rapports/.tableau_de_bord_17.html.tmp",
+            "/rapports/index.html",
+            "/rapports/",
         ]
         for path in refused:
-            for method in ("GET", "HEAD"):
-                status, body = _raw_get(port, path, method)
-                assert status == 404, (method, path, status)
-                assert b"root:" not in body and b"hors du dossier" not in body, path
-                assert b"fiche_443210984_17.html" not in body, path  # no listing
-        # a folder URL without its slash is redirected, then refused: never listed
-        assert _raw_get(port, "/fiches")[0] == 301
-        assert _raw_get(port, "/vide")[0] == 301
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", "//exemple.invalid/..")
-        redirect = conn.getresponse()
-        assert redirect.status == 301 and redirect.getheader("Location") == "/exemple.invalid/../"  # same site
-        conn.close()
-        status, body = _raw_get(port, "/fiches/fiche_443210984_17.html")  # issue 20: the application's now
-        assert status == 404 and b"TRANSPORTS CHARENTAIS" not in body and b"8 510" not in body
-        assert b"/entreprises/SIREN/fiche" in body
-        status, body = _raw_get(port, "/alias.html")
-        assert status == 200 and body == (reports / "tableau_de_bord_17.html").read_bytes()
-        status, body = _raw_get(port, "/")
-        assert status == 200 and body == (reports / "index.html").read_bytes()
-    finally:
-        server.shutdown()
-        server.server_close()
+            status, body, headers = _raw_get(port, path, headers=NATIONAL)
+            if status == 307:  # a trailing slash is dropped (Starlette), the same refusal follows
+                assert headers["location"].endswith(path.rstrip("/")), path
+                status, body, _ = _raw_get(port, path.rstrip("/"), headers=NATIONAL)
+            assert status in (403, 404), (path, status)
+            assert b"root:" not in body and b"hors du dossier" not in body, path
+            assert b"fiche_443210984_17.html" not in body, path  # no listing
+        # a dashboard's link to a sheet: the application's sheet, with its rights and audit (issue 20)
+        status, body, headers = _raw_get(port, "/rapports/fiches/fiche_443210984_17.html", headers=NATIONAL)
+        assert status == 303 and headers["location"] == "/entreprises/443210984/fiche"
+        assert b"TRANSPORTS CHARENTAIS" not in body and b"8 510" not in body

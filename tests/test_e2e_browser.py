@@ -17,15 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from .cdp import Chromium
+from .cdp import Chromium, PageVisit
 from .conftest import EXPECTED, REPO, SAMPLE_LANDING
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 
 
 def _chromium() -> str:
@@ -60,15 +55,6 @@ def _text(dom: str) -> str:
     """Visible text of a dumped DOM (styles and scripts removed)."""
     dom = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", dom, flags=re.S)
     return re.sub(r"<[^>]+>", " ", dom)
-
-
-def _dump_dom(chromium: str, url: str, profile: Path, budget_ms: int = 15000, height: int = 1000) -> str:
-    out = subprocess.run(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}",
-         f"--window-size=1400,{height}", "--dump-dom", url],
-        capture_output=True, text=True, timeout=120,
-    )
-    return out.stdout
 
 
 @pytest.fixture(scope="module")
@@ -124,32 +110,54 @@ def test_webserver_on_loopback_shows_the_asset_graph(materialized: dict[str, Pat
         proc.wait(timeout=30)
 
 
+AGENT_17 = {"X-Remote-User": "alice", "X-Remote-Groups": "onevision-departement-17"}
+NATIONAL = {"X-Remote-User": "nina", "X-Remote-Groups": "onevision-national"}
+
+
 @contextmanager
-def _report_server(rapports: Path) -> Iterator[str]:
-    """`onevision rapports` on a free port of the loopback: its base URL, the server stopped after."""
+def _application(materialized: dict[str, Path]) -> Iterator[str]:
+    """`onevision app --dev` (identity headers, no proxy) on a free port of the loopback, serving the dashboards the
+    pipeline wrote under /rapports/ with its rights and audit (issue 20: `onevision rapports` is gone)."""
     port = _free_port()
     onevision = Path(sys.executable).parent / "onevision"
-    proc = subprocess.Popen([str(onevision), "rapports", "--dossier", str(rapports), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "ONEVISION_WAREHOUSE": str(materialized["warehouse"]),
+           "ONEVISION_REPORTS": str(materialized["rapports"]), "ONEVISION_APP_PORT": str(port),
+           "ONEVISION_APP_DATABASE_URL": f"sqlite:///{materialized['root'] / 'app.sqlite'}"}
+    proc = subprocess.Popen([str(onevision), "app", "--dev"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     try:
-        yield f"http://127.0.0.1:{port}"
+        base = f"http://127.0.0.1:{port}"
+        _wait_http(f"{base}/rapports/plotly.min.js", 60)
+        yield base
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
 
+def _visit(base: str, path: str, headers: dict[str, str], **kwargs) -> tuple[PageVisit, str]:
+    """A page seen by headless Chromium with the identity headers; (the visit, its visible text)."""
+    chromium = Chromium(_chromium())
+    try:
+        visit = chromium.visit(base + path, headers=headers, settle_s=3.0, **kwargs)
+    finally:
+        chromium.close()
+    assert visit.status == 200, (path, visit.status)
+    assert visit.errors == [], (visit.errors, visit.requests)
+    assert [u for u in visit.requests if not u.startswith(base + "/")] == []  # nothing fetched from elsewhere
+    return visit, visit.text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
 def test_dashboard_renders_its_charts_offline(materialized: dict[str, Path]) -> None:
-    chromium = _chromium()
-    with _report_server(materialized["rapports"]) as base:
-        index = _wait_http(f"{base}/index.html", 30).decode()
-        assert "tableau_de_bord_17.html" in index and "tableau_de_bord_national.html" in index
-        dom = _dump_dom(chromium, f"{base}/tableau_de_bord_17.html", materialized["root"] / "profile-dash")
-        text = dom.replace("&nbsp;", " ").replace("\u00a0", " ").replace("\u202f", " ")
+    with _application(materialized) as base:
+        links = urllib.request.urlopen(urllib.request.Request(f"{base}/departements/17", headers=AGENT_17)).read()
+        assert b'href="/rapports/tableau_de_bord_17.html"' in links  # linked from the department's page
+        visit, text = _visit(base, "/rapports/tableau_de_bord_17.html", AGENT_17, wait_for=("113 527,57 €",))
         assert "One Vision — département 17" in text
         assert "113 527,57 €" in text  # past-due debts of 17 at its latest snapshot (expected/positions_17.csv)
         assert "2 500,00 €" in text  # offsettable amount (ATLANTIC SHIPPING: min(2 500, 8 000))
-        assert "créance déclarée au passif d'une procédure que le registre ne montre pas" in text.replace("&#x27;", "'")
-        assert dom.count('class="main-svg"') >= 8  # plotly.js (served beside the page) drew the charts
+        assert "créance déclarée au passif d'une procédure que le registre ne montre pas" in text
+        assert visit.svg_charts >= 8  # plotly.js (served beside the page, by the application) drew the charts
+        assert f"{base}/rapports/plotly.min.js" in visit.requests
 
 
 def test_experiment_dashboard_renders_its_charts_offline(materialized: dict[str, Path]) -> None:
@@ -158,25 +166,17 @@ def test_experiment_dashboard_renders_its_charts_offline(materialized: dict[str,
 
     from .png_pixels import count_colour, distinct_colours, rgb_pixels
 
-    chromium = _chromium()
-    with _report_server(materialized["rapports"]) as base:
-        index = _wait_http(f"{base}/index.html", 30).decode()
-        assert 'href="tableau_de_bord_experimentation.html"' in index
-        url = f"{base}/tableau_de_bord_experimentation.html"
-        dom = _dump_dom(chromium, url, materialized["root"] / "profile-exp")
-        text = _text(dom).replace("&nbsp;", " ").replace("\u00a0", " ")
+    with _application(materialized) as base:
+        links = urllib.request.urlopen(urllib.request.Request(f"{base}/departements/17", headers=NATIONAL)).read()
+        assert b'href="/rapports/tableau_de_bord_experimentation.html"' in links
+        visit, text = _visit(base, "/rapports/tableau_de_bord_experimentation.html", NATIONAL,
+                             screenshot=(1400, 2400, 0.5))
         assert "64,5 %" in text  # 12 500 / 19 375 in the pilots 17 and 95 (expected/impact.csv)
         assert "SOLAIRE ATLANTIQUE" in text and "4 375,00 €" in text  # its taxes in 17 and 95 (contract v3)
         assert "Aucune donnée de suivi" in text  # no application store beside this warehouse
         # taux, recouvré, compensations, remboursements, stocks and department 17: drawn by the local plotly.js
-        assert dom.count('class="main-svg"') >= 6
-        shot = materialized["root"] / "experimentation.png"
-        out = subprocess.run(
-            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={materialized['root'] / 'profile-shot'}",
-             "--virtual-time-budget=15000", "--window-size=1400,2400", "--force-device-scale-factor=0.5",
-             f"--screenshot={shot}", url], capture_output=True, text=True, timeout=120)
-        assert shot.is_file(), out.stderr[-2000:]
-        pixels = rgb_pixels(shot.read_bytes())
+        assert visit.svg_charts >= 6
+        pixels = rgb_pixels(visit.screenshot)
         assert pixels.shape[:2] == (1200, 700)
         # a blank or text-only page has a handful of colours and none of the pilots' bars and markers
         assert distinct_colours(pixels) > 50

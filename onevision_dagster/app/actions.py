@@ -13,6 +13,7 @@ _ENTREPRISE = re.compile(r"/entreprises/([^/]*)(?:/fiche)?")
 _DOCUMENTS = re.compile(r"/entreprises/([^/]*)/documents")
 _LISTE = re.compile(r"/departements/([^/]+)/listes/([^/]+)(/export\.csv|/resultats)?")
 _DEPARTEMENT = re.compile(r"/departements/([^/]+)")
+_RAPPORT = re.compile(r"/rapports/((?:fiches/)?[^/]+)")
 
 
 def classify(method: str, path: str, query: Mapping[str, str]) -> tuple[str, str]:
@@ -30,6 +31,8 @@ def classify(method: str, path: str, query: Mapping[str, str]) -> tuple[str, str
         if m.group(3) == "/resultats" or method == "POST":
             return "RESULTAT", obj
         return "CONSULTATION_LISTE", obj
+    if (m := _RAPPORT.fullmatch(path)) and m.group(1) != "plotly.min.js":
+        return "CONSULTATION_TABLEAU_DE_BORD", m.group(1)
     if m := _DEPARTEMENT.fullmatch(path):
         return "CONSULTATION_LISTE", m.group(1)
     return "ACCES", path

@@ -46,6 +46,7 @@ ACTIONS = {
     "RECHERCHE": "recherche",
     "CONSULTATION_ENTREPRISE": "consultation d'une entreprise",
     "CONSULTATION_LISTE": "consultation d'une liste de travail",
+    "CONSULTATION_TABLEAU_DE_BORD": "consultation d'un tableau de bord (fichier)",
     "EXPORT_LISTE": "export d'une liste de travail",
     "RESULTAT": "suite donnée enregistrée",
     "ACCES": "autre page",

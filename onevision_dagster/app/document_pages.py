@@ -26,8 +26,7 @@ from onevision_dagster.documents import FORMATS, KINDS, MEDIA_TYPES, ConversionF
 
 _SIREN = re.compile(r"\d{9}")
 MAX_FORM_BYTES = 4096
-LIST_DOCUMENTS = {"compensations": "notification", "declarations": "declaration", "debiteurs_communs": "satd"}
-"""The worklist whose lines carry a document's buttons, and which document."""
+LIST_DOCUMENTS = worklists.LIST_DOCUMENTS
 REFUSED = 409
 
 

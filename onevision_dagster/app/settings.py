@@ -24,6 +24,7 @@ DEFAULT_WAREHOUSE = "data/onevision.duckdb"
 DEFAULT_PORT = 8766
 DATABASE_FILENAME = "onevision-app.sqlite"
 PUBLICATION_DIRNAME = "publication"
+DEFAULT_REPORTS = "data/rapports"
 
 ENV_VARIABLES: dict[str, str] = {
     "ONEVISION_APP_HOST": "adresse d'écoute (défaut 127.0.0.1)",
@@ -38,6 +39,8 @@ ENV_VARIABLES: dict[str, str] = {
     "ONEVISION_APP_OPERATORS_GROUP": "groupe des opérateurs, qui voient ces liens (défaut onevision-operateurs)",
     "ONEVISION_PUBLICATION": "dossier des copies publiées de l'entrepôt (défaut <dossier de l'entrepôt>/publication)",
     "ONEVISION_WAREHOUSE": "entrepôt DuckDB (défaut data/onevision.duckdb)",
+    "ONEVISION_REPORTS": "dossier des tableaux de bord écrits par la chaîne, servis sous /rapports/ avec les droits "
+                         "et l'audit de l'application (défaut data/rapports)",
     "ONEVISION_APP_DELAI_ENTETES": "secondes laissées à un client pour envoyer ses en-têtes (défaut 10)",
     "ONEVISION_APP_MAX_OCTETS_ENTETES": "taille maximale des en-têtes d'une requête, en octets (défaut 16384)",
     "ONEVISION_APP_MAX_OCTETS_CORPS": "taille maximale du corps d'une requête, en octets (défaut 65536)",
@@ -71,6 +74,7 @@ class AppSettings:
     port: int = DEFAULT_PORT
     warehouse: Path = Path(DEFAULT_WAREHOUSE)
     publication: Path = Path("data") / PUBLICATION_DIRNAME
+    reports: Path = Path(DEFAULT_REPORTS)
     database_url: str = ""
     user_header: str = "X-Remote-User"
     groups_header: str = "X-Remote-Groups"
@@ -169,6 +173,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> AppSettings:
         port=_port(get("ONEVISION_APP_PORT", str(DEFAULT_PORT))),
         warehouse=warehouse,
         publication=publication_dir(warehouse, env),
+        reports=Path(get("ONEVISION_REPORTS", DEFAULT_REPORTS)),
         database_url=get("ONEVISION_APP_DATABASE_URL", default_database_url(warehouse)),
         user_header=get("ONEVISION_APP_USER_HEADER", "X-Remote-User"),
         groups_header=get("ONEVISION_APP_GROUPS_HEADER", "X-Remote-Groups"),

@@ -11,7 +11,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from onevision_dagster.app import audit, document_pages, pages, worklist_pages
+from onevision_dagster.app import audit, dashboards, document_pages, pages, worklist_pages
 from onevision_dagster.app.http_guard import HttpGuard
 from onevision_dagster.app.reader import PublishedData
 from onevision_dagster.app.rendering import PACKAGE, Context, templates
@@ -48,6 +48,10 @@ def create_app(settings: AppSettings, data: PublishedData | None = None, engine:
         Route("/departements/{departement}/listes/{liste}/export.csv", worklist_pages.export),
         Route("/departements/{departement}/listes/{liste}/resultats", worklist_pages.resultat, methods=["POST"]),
         Route("/suivi", pages.suivi),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),  # no icon: the dashboards' pages ask
+        Route("/rapports/plotly.min.js", _plotly),  # the dashboards load it beside them; no data in it
+        Route("/rapports/fiches/{fichier}", dashboards.fiche),
+        Route("/rapports/{fichier}", dashboards.tableau_de_bord),  # rights and audit (issue 20, finding 5)
         Route("/static/plotly.min.js", _plotly),
         Route("/static/rapports.css", _css),
         Mount("/static", StaticFiles(directory=static), name="static"),

@@ -13,8 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from onevision_dagster.app import csrf, drafted, outcomes, worklists
-from onevision_dagster.app.document_pages import LIST_DOCUMENTS
+from onevision_dagster.app import csrf, dashboards, drafted, outcomes, worklists
 from onevision_dagster.app.identity import User
 from onevision_dagster.app.rendering import (
     Refusal,
@@ -55,8 +54,9 @@ async def departement(request: Request, user: User) -> tuple[Response, str]:
             return counts, unplaced
 
     counts, unplaced = await run_in_threadpool(run)
+    boards = await run_in_threadpool(dashboards.available, ctx(request).settings.reports, user, dept)
     return render(request, "departement.html", user=user, departement=dept, listes=worklists.LISTS,
-                   counts=counts, non_positionnees=unplaced), dept
+                   counts=counts, non_positionnees=unplaced, tableaux=boards), dept
 
 
 def _list_params(request: Request) -> tuple[str | None, bool | None, int]:
@@ -88,7 +88,8 @@ async def _list_page(request: Request, user: User, dept: str, wl: worklists.Work
     result, done, sent = await run_in_threadpool(run)
     return render(request, "liste.html", status, user=user, departement=dept, liste=result, resultats=done,
                   motifs=outcomes.MOTIFS, choix=outcomes.RESULTATS, refus=refus, notifications=sent,
-                  document_liste=LIST_DOCUMENTS.get(wl.key), documents_titres=TITLES, libelle_document=drafted.label)
+                  document_liste=worklists.LIST_DOCUMENTS.get(wl.key), documents_titres=TITLES,
+                  libelle_document=drafted.label)
 
 
 @guarded("EXPORT_LISTE")

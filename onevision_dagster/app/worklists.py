@@ -248,6 +248,10 @@ LISTS: dict[str, WorkList] = {
 }
 
 
+LIST_DOCUMENTS = {"compensations": "notification", "declarations": "declaration", "debiteurs_communs": "satd"}
+"""The worklists whose lines carry a document's buttons (app/document_pages.py), and which document."""
+
+
 @dataclass(frozen=True)
 class Page:
     worklist: WorkList
