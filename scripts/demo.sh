@@ -56,12 +56,16 @@ PY
 .venv/bin/onevision export positions --national --out data/exports/positions_nationales.csv
 .venv/bin/onevision export rejets --out data/exports/rejets.csv
 .venv/bin/onevision export non_positionnees --out data/exports/non_positionnees.csv
+.venv/bin/onevision export compensations --out data/exports/compensations.csv
+.venv/bin/onevision export declarations --out data/exports/declarations.csv
 cat <<MSG
 
 Terminé (démonstration neuve du $DATE : $INSTANTANES extractions hebdomadaires, pilotes $ONEVISION_PILOTES,
 début de l'expérimentation le $DEBUT, effet simulé +$EFFET ; ONEVISION_DEBUT_PILOTE=$DEBUT pour la suite).
   Entrepôt DuckDB     : data/onevision.duckdb
-  Tableaux de bord    : data/rapports/index.html   (ou : .venv/bin/onevision rapports  -> http://127.0.0.1:8765/)
+  Tableaux de bord    : servis par l'application, avec ses droits et son audit :
+                        .venv/bin/onevision app --dev -> http://127.0.0.1:8766/rapports/tableau_de_bord_17.html
+                        (--dev : poste de développeur, identité par en-têtes ; docs/app.md)
   Exports CSV         : data/exports/
   Interface Dagster   : bash scripts/ui.sh  -> http://127.0.0.1:3000/  (guide : docs/operations.md)
 MSG
