@@ -21,7 +21,7 @@ from onevision_dagster.reports.experiment_data import load_experiment_data
 from onevision_dagster.reports.experiment_followup import load_followup, store_url, with_verification
 from onevision_dagster.reports.experiment_page import write_experiment_dashboard
 from onevision_dagster.reports.fiche import write_fiche
-from onevision_dagster.reports.fiche_data import top_companies
+from onevision_dagster.reports.fiche_data import rejected_rows_sql, top_companies
 from onevision_dagster.reports.html_page import FICHES_DIR, dashboard_filename, fiche_filename
 from onevision_dagster.reports.index_page import write_index
 from onevision_dagster.reports.key_figures import key_figures, summary_markdown
@@ -137,7 +137,12 @@ def fiches_entreprises(context: dg.AssetExecutionContext, warehouse: Warehouse, 
         old.unlink()  # the top list changes: no stale sheet of a company that left it
     with warehouse.connect() as con:
         sirens = top_companies(con, dept, settings.top_fiches)
-        paths = [write_fiche(con, siren, dept, out_dir / fiche_filename(siren, dept)) for siren in sirens]
+        # the department's rejected rows once, not one scan of the history's lines per sheet
+        rejected = rejected_rows_sql(con, None, dept)
+        if rejected is not None:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _ov_rejets_fiches AS SELECT * FROM {rejected}").fetchall()
+            rejected = "temp._ov_rejets_fiches"
+        paths = [write_fiche(con, siren, dept, out_dir / fiche_filename(siren, dept), rejected) for siren in sirens]
     write_index(reports.root)
     listing = "\n".join(f"- `{p.name}`" for p in paths) or "Aucune position dans ce département."
     return dg.MaterializeResult(metadata={

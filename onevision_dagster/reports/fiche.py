@@ -465,14 +465,16 @@ def render_fiche(data: dict[str, Any], index_href: str | None = None) -> str:
     )
 
 
-def write_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None, out: Path) -> Path:
+def write_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None, out: Path,
+                rejected: str | None = None) -> Path:
     """Writes the sheet of one SIREN (``departement=None``: national sheet).
 
     ``out`` is the file when it ends in ``.html``, else a folder where the file
     is named by `fiche_filename` (the name dashboards link to, under ``fiches/``).
-    Raises `PositionIntrouvable` (a `ValueError`) when the SIREN has no position.
+    Raises `PositionIntrouvable` (a `ValueError`) when the SIREN has no position. ``rejected``: the scope's rejected
+    rows computed once for many sheets (`rejected_rows_sql` stored in a temporary table), else looked up here.
     """
-    data = load_fiche(con, siren, departement)
+    data = load_fiche(con, siren, departement, rejected)
     out = Path(out)
     path = out if out.suffix.lower() == ".html" else out / fiche_filename(data["siren"], departement)
     if path.parent.name == FICHES_DIR:

@@ -74,7 +74,8 @@ def top_companies(con: duckdb.DuckDBPyConnection, departement: str | None, n: in
     return [row[0] for row in con.execute(sql, params).fetchall()]
 
 
-def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None) -> dict[str, Any]:
+def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None,
+               rejected: str | None = None) -> dict[str, Any]:
     """Identity, position and lines of one company (raises `PositionIntrouvable`)."""
     siren = _check_siren(siren)
     check_departement(departement)
@@ -128,7 +129,7 @@ def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | No
         "dettes": dettes,
         "creances": creances,
         "historique": load_history(con, siren, departement),
-        **load_v3_extras(con, siren, departement),
+        **load_v3_extras(con, siren, departement, rejected),
         "fraicheur": _rows(con, "SELECT departement, max(date_situation) AS date_situation FROM marts.positions "
                                 "WHERE siren = ? GROUP BY ALL ORDER BY departement", [siren]),
     }
@@ -174,7 +175,8 @@ def rejected_rows_sql(con: duckdb.DuckDBPyConnection, siren: str | None = None,
             LEFT JOIN {known} k ON k.departement = r.departement AND k.source = r.source AND k.cle = r.cle)"""
 
 
-def load_v3_extras(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None) -> dict[str, Any]:
+def load_v3_extras(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None,
+                   rejected: str | None = None) -> dict[str, Any]:
     """What contract version 3 adds to a sheet: the claims to declare, the offsets a credit can make here or
     elsewhere, the company's rows rejected in the latest files (each list empty when its table is absent)."""
     scope, params = ("", [siren]) if departement is None else (" AND departement = ?", [siren, departement])
@@ -190,7 +192,8 @@ def load_v3_extras(con: duckdb.DuckDBPyConnection, siren: str, departement: str 
         if departement is not None:
             out["compensations"] = [c for c in out["compensations"] if c["departement"] == departement
                                     or departement in c["departements_dettes"].split(",")]
-    rejected = rejected_rows_sql(con, siren, departement)
+    if rejected is None:  # one sheet: its own rows only; many sheets pass the scope's rows computed once
+        rejected = rejected_rows_sql(con, siren, departement)
     if rejected is not None:
         where = "siren = ?" + ("" if departement is None else " AND (departement = ? OR departement IS NULL)")
         out["rejets"] = _rows(con, f"SELECT * FROM {rejected} WHERE {where} ORDER BY departement, source, fichier, "
