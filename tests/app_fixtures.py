@@ -405,6 +405,17 @@ def running_app(settings: AppSettings) -> Iterator[str]:
 # ------------------------------------------------------------------ the contract's samples, through the real pipeline
 
 
+def samples_17_95(landing: Path, factory) -> Path:
+    """The samples' 17 and 95 built by the pipeline and published (`build_samples`), in a fresh folder of the
+    session's `tmp_path_factory`; returns that folder."""
+    from onevision_dagster.app.publication import current_file
+
+    root = factory.mktemp("echantillons")
+    build_samples(landing, root, ("17", "95"))
+    assert current_file(root / "publication") is not None
+    return root
+
+
 def build_samples(landing: Path, root: Path, departements: tuple[str, ...] = ("17",)) -> Path:
     """Materializes the register, `departements`, their two snapshots (history) and the national views through
     Dagster, stage by stage as `onevision run` does (the national run ends with `publication/app` and the

@@ -19,7 +19,6 @@ import requests
 import sqlalchemy as sa
 
 from onevision_dagster.app import audit
-from onevision_dagster.app.publication import current_file
 from onevision_dagster.app.store import open_store
 
 from . import app_fixtures as fx
@@ -32,10 +31,7 @@ LIST = "/departements/17/listes/debiteurs_communs"
 
 @pytest.fixture(scope="module")
 def samples(sample_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("echantillons")
-    fx.build_samples(sample_landing, root, ("17", "95"))
-    assert current_file(root / "publication") is not None
-    return root
+    return fx.samples_17_95(sample_landing, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

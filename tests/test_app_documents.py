@@ -23,7 +23,6 @@ import requests
 import sqlalchemy as sa
 
 from onevision_dagster.app import audit, csrf
-from onevision_dagster.app.publication import current_file
 from onevision_dagster.app.store import open_store
 
 from . import app_fixtures as fx
@@ -38,10 +37,7 @@ ATLANTIC, BAKERY, FERRONNERIE, GARAGE = "301122339", "812345676", "845123454", "
 
 @pytest.fixture(scope="module")
 def samples(sample_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("echantillons")
-    fx.build_samples(sample_landing, root, ("17", "95"))
-    assert current_file(root / "publication") is not None
-    return root
+    return fx.samples_17_95(sample_landing, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

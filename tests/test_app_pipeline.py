@@ -51,10 +51,7 @@ NATIONAL = {"X-Remote-User": "nina", "X-Remote-Groups": "onevision-national"}
 
 @pytest.fixture(scope="module")
 def samples(sample_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("echantillons")
-    fx.build_samples(sample_landing, root, ("17", "95"))
-    assert current_file(root / "publication") is not None
-    return root
+    return fx.samples_17_95(sample_landing, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
