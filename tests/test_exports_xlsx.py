@@ -42,7 +42,7 @@ def _position(siren: str, dept: str, name: str, amount: Decimal, date: dt.date, 
     row: dict = {c: D("0.00") for c in POSITION_MONEY_COLUMNS}
     row.update(siren=siren, denomination=name, departement=dept, departements=dept, date_situation=date,
                nb_sources_dettes=1, anciennete_jours=None, procedure_collective=procedure)
-    row.update(dettes_amendes=amount, total_dettes=amount, solde=-amount)
+    row.update(dettes_amendes=amount, total_dettes=amount, dettes_poursuivables=amount)
     return row
 
 
@@ -116,7 +116,7 @@ def test_positions_xlsx_cells_are_typed(con: duckdb.DuckDBPyConnection, tmp_path
     debt = second["dettes_amendes"]
     assert debt.data_type == "n" and debt.value == 1234567.89 and debt.number_format == MONEY_FORMAT
     assert MONEY_FORMAT == '#,##0.00 "€"'
-    assert second["solde"].value == -1234567.89
+    assert second["dettes_poursuivables"].value == 1234567.89 and "solde" not in header  # no balance (v3)
     assert second["dettes_spl"].value == 0 and second["dettes_spl"].number_format == MONEY_FORMAT
     date = first["date_situation"]
     assert date.is_date and date.value == dt.datetime(2026, 2, 3) and date.number_format == DATE_FORMAT
