@@ -426,7 +426,7 @@ def build_samples(landing: Path, root: Path, departements: tuple[str, ...] = ("1
     from onevision_dagster.orchestration import partitions
     from onevision_dagster.orchestration.partitions import DATES_EXTRACTION, snapshot_key
     from onevision_dagster.orchestration.runner import _asset_groups
-    from resources import LandingZone, ReportsFolder, Settings, Warehouse
+    from onevision_dagster.resources import LandingZone, ReportsFolder, Settings, Warehouse
 
     resources = {"landing": LandingZone(path=str(landing)), "warehouse": Warehouse(path=str(root / "w.duckdb")),
                  "reports": ReportsFolder(path=str(root / "rapports")),

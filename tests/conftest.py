@@ -85,3 +85,14 @@ def landing_copy(tmp_path: Path, sample_landing: Path) -> Path:
 @pytest.fixture
 def warehouse_path(tmp_path: Path) -> Path:
     return tmp_path / "onevision.duckdb"
+
+
+@pytest.fixture(autouse=True)
+def _no_dagster_instance_left_entered():
+    """A test that leaves a Dagster instance entered leaves its state storage in a context variable, and every later
+    `dg.materialize` without an instance then resolves that instance's dead weakref (DagsterInvariantViolationError)
+    — seen when the whole suite runs in one process: each test starts with no current instance."""
+    yield
+    from dagster._core.storage.defs_state import base
+
+    base._current_storage.set(None)

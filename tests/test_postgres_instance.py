@@ -381,10 +381,11 @@ def test_two_departments_through_the_postgres_backed_queue(deployment: Deploymen
     _wait_for(dep, list(departments.values()), deadline)
 
     # The history, through Dagster.
-    runs = dep.instance.get_runs(filters=dg.RunsFilter(job_name=DEPARTMENT_JOB))
+    # the runs submitted here (the landing sensor, running by default, may launch its own for other departments)
+    runs = [dep.instance.get_run_by_id(run_id) for run_id in departments.values()]
     assert {(r.tags.get("dagster/partition"), r.status) for r in runs} == {
         (d, dg.DagsterRunStatus.SUCCESS) for d in DEPARTMENTS}
-    assert dep.instance.get_materialized_partitions(dg.AssetKey(["marts", "positions"])) == set(DEPARTMENTS)
+    assert set(DEPARTMENTS) <= dep.instance.get_materialized_partitions(dg.AssetKey(["marts", "positions"]))
     pool = dep.instance.event_log_storage.get_concurrency_info("duckdb_warehouse")
     assert pool.limit == 1 and not pool.claimed_slots
 
