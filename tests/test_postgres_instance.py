@@ -10,7 +10,8 @@ with psycopg2) and the DuckDB warehouse must hold positions for both departments
 
 Runs are created and submitted with the building blocks of `dagster job launch` (Dagster internals, pinned to
 1.13.27 by constraints.txt), the code location being loaded once for all runs instead of once per command.
-The `automatisation` sensor is stopped first so that only the runs submitted here exist.
+Every sensor is stopped first so that only the runs submitted here exist; the two departments are added as
+partitions as an operator (or `onevision run`) does.
 
 Without the PostgreSQL server binaries the test is skipped, except under CI (`CI=true`) where it fails.
 """
@@ -40,6 +41,8 @@ import yaml
 from dagster._core.definitions.selector import JobSubsetSelector
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import WorkspaceFileTarget
+
+from onevision_dagster.orchestration.partitions import add_departements
 
 from .conftest import REPO
 
@@ -263,10 +266,16 @@ def deployment(postgres_server: PostgresServer, sample_landing: Path,
                 code_env.setenv(k, v)
             workspace = stack.enter_context(
                 WorkspaceProcessContext(instance, WorkspaceFileTarget(paths=[str(WORKSPACE)])))
-        # Declarative automation would add national-view runs at its own pace: this test wants exactly the
-        # runs it submits, so the sensor is stopped (its state is stored in PostgreSQL) before the daemon starts.
-        sensor = _repository(workspace.create_request_context()).get_sensor(AUTOMATION_SENSOR)
-        instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
+        # Declarative automation and the landing sensor (both running by default) would add runs at their own
+        # pace (the samples' 95 among them): this test wants exactly the runs it submits, so every sensor is
+        # stopped (their state is stored in PostgreSQL) before the daemon starts.
+        repo = _repository(workspace.create_request_context())
+        assert repo.has_sensor(AUTOMATION_SENSOR)
+        for sensor in repo.get_sensors():
+            instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
+        # What the landing sensor would have done: the two departments become partitions, as an operator adds
+        # them (`onevision run` does the same).
+        add_departements(instance, DEPARTMENTS)
 
         env = {**os.environ, **onevision_env, "DAGSTER_HOME": str(home), PASSWORD_ENV: password,
                "PYTHONUNBUFFERED": "1"}
@@ -381,7 +390,6 @@ def test_two_departments_through_the_postgres_backed_queue(deployment: Deploymen
     _wait_for(dep, list(departments.values()), deadline)
 
     # The history, through Dagster.
-    # the runs submitted here (the landing sensor, running by default, may launch its own for other departments)
     runs = [dep.instance.get_run_by_id(run_id) for run_id in departments.values()]
     assert {(r.tags.get("dagster/partition"), r.status) for r in runs} == {
         (d, dg.DagsterRunStatus.SUCCESS) for d in DEPARTMENTS}
