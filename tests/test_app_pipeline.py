@@ -188,6 +188,32 @@ def test_suspended_company_shows_each_reason_and_nothing_to_offset(app: str) -> 
     assert "Échue, suspendue : déclarée au passif d'une procédure collective (art. L. 622-21 C. com.)" in oysters
 
 
+def test_suspended_lines_export_gives_each_line_its_reason(app: str) -> None:
+    # point 10: one row per suspended line, its reason in words; per company they add up to `dettes_suspendues`
+    # of expected/positions_17.csv (every reason, companies in procedure included)
+    r = requests.get(f"{app}/departements/17/listes/suspendues/lignes.csv", headers=AGENT_17)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(r.content.decode("utf-8-sig").splitlines(), delimiter=";"))
+    assert rows and set(rows[0]) == {"SIREN", "Dénomination", "Source", "Référence", "Date de la ligne", "Montant",
+                                     "Motif de la suspension", "Fichier", "Ligne"}
+    with open(EXPECTED / "positions_17.csv", encoding="utf-8") as fh:
+        expected = {row["siren"]: Decimal(row["dettes_suspendues"]) for row in csv.DictReader(fh)}
+    found: dict[str, Decimal] = {}
+    for row in rows:
+        found[row["SIREN"]] = found.get(row["SIREN"], Decimal(0)) + Decimal(row["Montant"].replace(",", "."))
+    assert found == {s: v for s, v in expected.items() if v > 0}
+    garage = {row["Motif de la suspension"] for row in rows if row["SIREN"] == "790112239"}
+    assert garage == {"sursis de paiement (art. L. 277 LPF)", "titre contesté en justice (art. L. 1617-5 CGCT)"}
+    assert not any("_" in row["Motif de la suspension"] for row in rows)  # words, never a raw code
+    assert all(row["Fichier"].endswith(".csv") and row["Ligne"].isdigit() for row in rows)
+    listing = requests.get(f"{app}/departements/17/listes/suspendues", headers=AGENT_17).text
+    assert 'href="/departements/17/listes/suspendues/lignes.csv"' in listing
+    # rights on the server: another department's agent gets nothing; a list without a line export is a 404
+    assert requests.get(f"{app}/departements/17/listes/suspendues/lignes.csv", headers=AGENT_91).status_code == 403
+    assert requests.get(f"{app}/departements/17/listes/compensations/lignes.csv",
+                        headers=AGENT_17).status_code == 404
+
+
 def test_a_debt_rejected_in_the_latest_file_never_vanishes(app: str, samples: Path, tmp_path: Path) -> None:
     # TRANSPORTS CHARENTAIS: fine 1700000000005 had 1 000 € due on 20/11; on 27/11 its amount reads « mille »
     text = _page(app, "/entreprises/443210984")

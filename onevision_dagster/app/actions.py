@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 _ENTREPRISE = re.compile(r"/entreprises/([^/]*)(?:/fiche)?")
 _DOCUMENTS = re.compile(r"/entreprises/([^/]*)/documents")
-_LISTE = re.compile(r"/departements/([^/]+)/listes/([^/]+)(/export\.csv|/resultats)?")
+_LISTE = re.compile(r"/departements/([^/]+)/listes/([^/]+)(/export\.csv|/lignes\.csv|/resultats)?")
 _DEPARTEMENT = re.compile(r"/departements/([^/]+)")
 _RAPPORT = re.compile(r"/rapports/((?:fiches/)?[^/]+)")
 
@@ -28,6 +28,8 @@ def classify(method: str, path: str, query: Mapping[str, str]) -> tuple[str, str
         obj = f"{m.group(1)}/{m.group(2)}"
         if m.group(3) == "/export.csv":
             return "EXPORT_LISTE", obj
+        if m.group(3) == "/lignes.csv":
+            return "EXPORT_LISTE", f"{obj}/lignes"
         if m.group(3) == "/resultats" or method == "POST":
             return "RESULTAT", obj
         return "CONSULTATION_LISTE", obj

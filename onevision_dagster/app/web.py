@@ -46,6 +46,7 @@ def create_app(settings: AppSettings, data: PublishedData | None = None, engine:
         Route("/departements/{departement}", worklist_pages.departement),
         Route("/departements/{departement}/listes/{liste}", worklist_pages.liste),
         Route("/departements/{departement}/listes/{liste}/export.csv", worklist_pages.export),
+        Route("/departements/{departement}/listes/{liste}/lignes.csv", worklist_pages.export_lignes),
         Route("/departements/{departement}/listes/{liste}/resultats", worklist_pages.resultat, methods=["POST"]),
         Route("/suivi", pages.suivi),
         Route("/favicon.ico", lambda request: Response(status_code=204)),  # no icon: the dashboards' pages ask

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
+import pandas as pd
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -89,7 +90,7 @@ async def _list_page(request: Request, user: User, dept: str, wl: worklists.Work
     return render(request, "liste.html", status, user=user, departement=dept, liste=result, resultats=done,
                   motifs=outcomes.MOTIFS, choix=outcomes.RESULTATS, refus=refus, notifications=sent,
                   document_liste=worklists.LIST_DOCUMENTS.get(wl.key), documents_titres=TITLES,
-                  libelle_document=drafted.label)
+                  libelle_document=drafted.label, lignes_export=worklists.LINE_EXPORTS)
 
 
 @guarded("EXPORT_LISTE")
@@ -115,16 +116,46 @@ async def export(request: Request, user: User) -> tuple[Response, str]:
                                  for s in frame["siren"]]
         # French headers: the list's own column labels, then who recorded the outcome and when (Paris time)
         headers = {c.name: c.label for c in wl.columns} | EXPORT_OUTCOME_HEADERS
-        fd, name = tempfile.mkstemp(prefix="onevision-export-", suffix=".csv")
-        os.close(fd)
-        write_agent_csv(frame.rename(columns=headers), name, date_columns=[headers[c] for c in wl.date_columns],
-                        money_columns=[headers[c] for c in (*wl.money_columns, "montant_obtenu")])
-        return Path(name)
+        return _csv_file(frame.rename(columns=headers), date_columns=[headers[c] for c in wl.date_columns],
+                         money_columns=[headers[c] for c in (*wl.money_columns, "montant_obtenu")])
 
     path = await run_in_threadpool(run)
-    response = FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"{wl.key}_{dept}.csv",
-                            background=BackgroundTask(path.unlink, missing_ok=True))
-    return response, f"{dept}/{wl.key}"
+    return _csv_response(path, f"{wl.key}_{dept}.csv"), f"{dept}/{wl.key}"
+
+
+@guarded("EXPORT_LISTE")
+async def export_lignes(request: Request, user: User) -> tuple[Response, str]:
+    """One row per line of the list's companies (the suspended lines and the reason of each), for the lists
+    that offer it (`worklists.LINE_EXPORTS`)."""
+    dept = request.path_params["departement"]
+    require_departement(user, dept)
+    key = request.path_params["liste"]
+    if key not in worklists.LINE_EXPORTS:
+        raise Refusal(404, "Cette liste n'a pas d'export par ligne.")
+    lines = worklists.LINE_EXPORTS[key]
+
+    def run() -> Path:
+        with ctx(request).data.cursor() as con:
+            frame = worklists.frame(con, lines, dept)
+        headers = {c.name: c.label for c in lines.columns}
+        return _csv_file(frame.rename(columns=headers), date_columns=[headers[c] for c in lines.date_columns],
+                         money_columns=[headers[c] for c in lines.money_columns])
+
+    path = await run_in_threadpool(run)
+    return _csv_response(path, f"{lines.key}_{dept}.csv"), f"{dept}/{key}/lignes"
+
+
+def _csv_file(frame: pd.DataFrame, date_columns: list[str], money_columns: list[str]) -> Path:
+    """The agents' CSV (`write_agent_csv`: BOM, `;`, formulas neutralised) in a temporary file."""
+    fd, name = tempfile.mkstemp(prefix="onevision-export-", suffix=".csv")
+    os.close(fd)
+    write_agent_csv(frame, name, date_columns=date_columns, money_columns=money_columns)
+    return Path(name)
+
+
+def _csv_response(path: Path, filename: str) -> Response:
+    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=filename,
+                        background=BackgroundTask(path.unlink, missing_ok=True))
 
 
 @guarded("RESULTAT")

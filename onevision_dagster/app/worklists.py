@@ -52,6 +52,7 @@ class WorkList:
     default_sort: str
     needs: tuple[str, ...] = ()
     default_descending: bool = True
+    tie_break: str = "siren"  # after the sort column: a stable order for pages and exports
 
     @property
     def money_columns(self) -> tuple[str, ...]:
@@ -248,6 +249,26 @@ LISTS: dict[str, WorkList] = {
 }
 
 
+SUSPENDED_LINES = WorkList(
+    "lignes_suspendues", "Lignes de dettes suspendues",
+    "Chaque ligne de dette échue suspendue du département, avec le motif de sa suspension et la ligne du fichier "
+    "source d'où elle vient : impôt sous sursis de paiement (art. L. 277 du LPF), titre local contesté (art. "
+    "L. 1617-5 du CGCT), dette d'une entreprise en procédure collective (art. L. 622-21 du Code de commerce). "
+    "Une ligne suspendue n'est ni poursuivie ni compensée.",
+    (*_IDENTITY, Column("source", "Source"), Column("reference", "Référence"),
+     Column("date_ligne", "Date de la ligne", "date"), Column("montant", "Montant", "montant"),
+     Column("motif", "Motif de la suspension"), Column("fichier", "Fichier"), Column("ligne", "Ligne", "nombre")),
+    f"""SELECT l.siren, p.denomination, {_sql_words("l.source", _SOURCES)} AS source, l.reference, l.date_ligne,
+              l.montant, {_sql_words("l.motif_suspension", legal.SUSPENSION_LABELS)} AS motif, l.fichier, l.ligne
+       FROM lignes_dettes l
+       LEFT JOIN positions p ON p.departement = l.departement AND p.siren = l.siren
+       WHERE l.departement = $d AND l.suspendue""",
+    "siren", default_descending=False, tie_break="siren, source, reference, fichier, ligne")
+"""The line-level export beside the `suspendues` list: the reason of each suspended line (issue 17, point 10)."""
+LINE_EXPORTS = {"suspendues": SUSPENDED_LINES}
+"""The lists offering an export of their lines as well as of their companies."""
+
+
 LIST_DOCUMENTS = {"compensations": "notification", "declarations": "declaration", "debiteurs_communs": "satd"}
 """The worklists whose lines carry a document's buttons (app/document_pages.py), and which document."""
 
@@ -287,7 +308,8 @@ def page(con: duckdb.DuckDBPyConnection, worklist: WorkList, departement: str, s
     pages = max(1, -(-total // page_size))
     number = min(max(1, page_number), pages)
     cur = con.execute(
-        f"SELECT * FROM ({worklist.sql}) ORDER BY {sort} {'DESC' if descending else 'ASC'} NULLS LAST, siren "
+        f"SELECT * FROM ({worklist.sql}) ORDER BY {sort} {'DESC' if descending else 'ASC'} NULLS LAST, "
+        f"{worklist.tie_break} "
         f"LIMIT {int(page_size)} OFFSET {int((number - 1) * page_size)}", params)
     names = [d[0] for d in cur.description]
     rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
@@ -306,7 +328,8 @@ def frame(con: duckdb.DuckDBPyConnection, worklist: WorkList, departement: str, 
         return pd.DataFrame(columns=columns)
     rows = con.execute(
         f"SELECT {', '.join(columns)} FROM ({worklist.sql}) "
-        f"ORDER BY {sort} {'DESC' if descending else 'ASC'} NULLS LAST, siren", {"d": departement}).fetchall()
+        f"ORDER BY {sort} {'DESC' if descending else 'ASC'} NULLS LAST, {worklist.tie_break}",
+        {"d": departement}).fetchall()
     return pd.DataFrame.from_records(rows, columns=columns, coerce_float=False)
 
 
