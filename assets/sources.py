@@ -14,6 +14,7 @@ import duckdb
 from onevision_dagster.contract.sources import PARTITIONED_SOURCES, REGISTER, Kind, SourceSpec
 from onevision_dagster.ingest.landing import LandingFile, scan_folder
 from onevision_dagster.ingest.load import SyncReport, sync_source
+from onevision_dagster.ingest.origin import SYNTHETIC_NOTICE, record_origin
 from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.resources import LandingZone, Settings, Warehouse
 
@@ -172,6 +173,8 @@ def _materialize(context: dg.AssetExecutionContext, spec: SourceSpec, departemen
         context.log.warning(f"{spec.name} {departement or ''} : aucun fichier dans la zone de dépôt "
                             "(les fichiers déjà chargés sont conservés)")
     with reported_as_failure(), warehouse.connect() as con:
+        if spec is REGISTER and record_origin(con, landing.root):
+            context.log.info(SYNTHETIC_NOTICE)
         sync = sync_source(con, spec, departement, files)
         meta = stored_metadata(con, spec, departement, sync)
         checks = stored_checks(con, spec, departement, settings.freshness_days)

@@ -23,6 +23,7 @@ from onevision_dagster.contract.sources import (
     SourceSpec,
 )
 from onevision_dagster.demo.generator import GenerationSummary, generate_landing
+from onevision_dagster.ingest.landing import SYNTHETIC_MARKER
 
 AS_OF = date(2026, 11, 20)
 STAMP = "20261120"
@@ -219,7 +220,7 @@ def test_files_names_and_headers(clean: tuple[Path, GenerationSummary]) -> None:
     out, summary = clean
     expected = {path_of(out, ENTREPRISES)} | {path_of(out, s, d) for s in PARTITIONED_SOURCES for d in DEPTS}
     written = {p for p in out.rglob("*") if p.is_file()}
-    assert written == expected
+    assert written == expected | {out / SYNTHETIC_MARKER}  # demo data say they are synthetic (issue 17)
     assert set(summary.paths) == expected
     assert summary.files == {"entreprises": 1, **{s.name: len(DEPTS) for s in PARTITIONED_SOURCES}}
     for spec in ALL_SOURCES:

@@ -27,6 +27,7 @@ from onevision_dagster.consolidate.matching import normalise_names
 from onevision_dagster.documents.data import _DETAIL_SOURCES as DETAIL_SOURCES
 from onevision_dagster.documents.data import details_sql
 from onevision_dagster.errors import OneVisionError
+from onevision_dagster.ingest.origin import ORIGIN_TABLE
 from onevision_dagster.reports.fiche_data import rejected_rows_sql
 from onevision_dagster.reports.refunds_at_risk import AT_RISK_COLUMNS, refunds_at_risk
 
@@ -125,6 +126,8 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> int:
     if _table_exists(con, "marts", "panel_debiteurs_communs"):  # the common debtors' worklist (issue 18)
         _copy(con, "panel_debiteurs_communs", f"SELECT {cols(model.PANEL)} FROM marts.panel_debiteurs_communs",
               "departement, rang")
+    if _table_exists(con, "raw", ORIGIN_TABLE):  # demo data say they are synthetic on every page (issue 17)
+        _copy(con, ORIGIN_TABLE, f"SELECT synthetique FROM raw.{ORIGIN_TABLE}", "synthetique")
     _line_details(con)
     _rejected_rows(con)
     _copy(con, "fraicheur", "SELECT departement, max(date_situation) AS date_situation FROM marts.positions "

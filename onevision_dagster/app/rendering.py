@@ -25,6 +25,7 @@ from onevision_dagster.app.identity import User, user_from_headers
 from onevision_dagster.app.reader import NoPublication, PublishedData
 from onevision_dagster.app.settings import AppSettings
 from onevision_dagster.contract.departements import is_departement
+from onevision_dagster.ingest.origin import SYNTHETIC_NOTICE, synthetic_data
 from onevision_dagster.reports import legal
 from onevision_dagster.reports.formatting import format_date, format_euros, format_nombre
 from onevision_dagster.reports.labels import (
@@ -70,7 +71,8 @@ def templates() -> Jinja2Templates:
                        declarations_base_legale=legal.DECLARATIONS_BASE_LEGALE, rejets_aide=legal.REJETS_AIDE,
                        compensation_anterieure=legal.COMPENSATION_ANTERIEURE,
                        compensation_anterieure_detail=legal.COMPENSATION_ANTERIEURE_DETAIL,
-                       suspension_label=legal.suspension_label, motifs_non_positionnees=NON_POSITIONNEE_LABELS)
+                       suspension_label=legal.suspension_label, motifs_non_positionnees=NON_POSITIONNEE_LABELS,
+                       avis_synthetique=SYNTHETIC_NOTICE)
     env.globals["urlencode"] = lambda params: urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return Jinja2Templates(env=env)
 
@@ -90,18 +92,20 @@ def categorie_juridique(code: str | None) -> str:
     return f"{code} — {label}" if label else code
 
 
-def _freshness(context: Context, user: User | None) -> tuple[list[freshness.Freshness], str | None]:
-    """The as-of date of each department the user may see (every page says it, issue 17 point 8)."""
+def _freshness(context: Context, user: User | None) -> tuple[list[freshness.Freshness], str | None, bool]:
+    """The as-of date of each department the user may see (every page says it, issue 17 point 8), and whether
+    the figures are synthetic (demo data say so, point 9)."""
     if user is None:
-        return [], None
+        return [], None, False
     try:
         with context.data.cursor() as con:
             dates = freshness.per_departement(con)
             published = freshness.published_at(con)
+            synthetic = synthetic_data(con, schema="main")
     except NoPublication:
-        return [], None
+        return [], None, False
     flagged = freshness.flag(dates, context.settings.freshness_days)
-    return [f for f in flagged if user.may_see_departement(f.departement)], published
+    return [f for f in flagged if user.may_see_departement(f.departement)], published, synthetic
 
 
 def ctx(request: Request) -> Context:
@@ -142,8 +146,9 @@ def render(request: Request, name: str, status: int = 200, user: User | None = N
     context = ctx(request)
     nonce, fresh = _nonce(request)
     values.setdefault("message", None)
+    values.setdefault("synthetique", False)
     if "fraicheur" not in values:
-        values["fraicheur"], values["fraicheur_publication"] = _freshness(context, user)
+        values["fraicheur"], values["fraicheur_publication"], values["synthetique"] = _freshness(context, user)
     response = context.templates.TemplateResponse(request, name, {
         "user": user, "settings": context.settings, "jeton": csrf.token(context.settings.signing_key, nonce, user.id)
         if user else "", "operateur": bool(user and context.settings.operators_group in user.groups), **values},

@@ -26,6 +26,7 @@ from onevision_dagster.demo.history import DepartmentHistory
 from onevision_dagster.demo.identifiers import SIREN_SPACE
 from onevision_dagster.demo.lines import SourceModel
 from onevision_dagster.demo.summary import GenerationSummary
+from onevision_dagster.ingest.landing import SYNTHETIC_MARKER
 
 MAX_BAD_ROW_RATE = shares.MAX_BAD_ROW_RATE
 SNAPSHOT_DAYS = 7
@@ -118,6 +119,7 @@ def write_zone(out: Path, plan: ZonePlan, dates: Sequence[date], seed: int, bad_
     order = [d for d in ALL_DEPARTEMENTS if d in plan.sizes]
     with_sources = tuple(d for d in plan.sizes if d in plan.with_sources)  # in the caller's order
     summary = GenerationSummary(out=out, as_of=dates[-1], departements=with_sources, dates=tuple(dates))
+    _mark_synthetic(out, seed, dates)
     writer = Writer(out, summary, bad_row_rate)
     registers = [writer.open_register(dt) for dt in dates]
     models = source_models(seed)
@@ -145,3 +147,12 @@ def write_zone(out: Path, plan: ZonePlan, dates: Sequence[date], seed: int, bad_
         for reg in registers:
             reg.close()
     return summary
+
+
+def _mark_synthetic(out: Path, seed: int, dates: Sequence[date]) -> None:
+    """The marker every screen built from this zone reads to say its data are synthetic."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / SYNTHETIC_MARKER).write_text(
+        "Zone de dépôt synthétique écrite par « onevision generate » (graine " + str(seed) + ", extractions du "
+        f"{dates[0]:%d/%m/%Y} au {dates[-1]:%d/%m/%Y}) : aucune entreprise, aucun montant n'est réel.\n",
+        encoding="utf-8")

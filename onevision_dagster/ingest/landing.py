@@ -17,6 +17,14 @@ _NAME = {
     for s in ALL_SOURCES
 }
 
+SYNTHETIC_MARKER = "DONNEES_SYNTHETIQUES.txt"
+"""Written at the root of a landing zone by `onevision generate`: every figure built from it is synthetic, and
+every screen says so (issue 17, point 9). Not an extract: the only file the root may hold."""
+
+
+def is_synthetic(landing: Path) -> bool:
+    return (landing / SYNTHETIC_MARKER).is_file()
+
 
 @dataclass(frozen=True)
 class LandingFile:
@@ -128,7 +136,7 @@ def scan_landing(landing: Path, follow_links: bool = False) -> LandingScan:
     if landing.is_dir():
         known = {s.name for s in ALL_SOURCES}
         for path in sorted(landing.iterdir()):
-            if path.is_dir() and path.name in known:
+            if path.is_dir() and path.name in known or path.name == SYNTHETIC_MARKER and path.is_file():
                 continue
             if path.is_dir():
                 bad.append(BadlyNamedFile(path, "dossier inconnu (aucune source de ce nom)"))

@@ -284,6 +284,7 @@ def render_dashboard(data: DashboardData, out_dir: Path, title: str) -> str:
         perimetre=data.departement or "national",
         subtitle_html=subtitle,
         head_extra=head,
+        synthetic=data.synthetique,
     )
 
 

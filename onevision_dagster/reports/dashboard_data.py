@@ -25,6 +25,7 @@ from onevision_dagster.consolidate import snapshot
 from onevision_dagster.consolidate.tables import POSITION_MONEY_COLUMNS
 from onevision_dagster.contract.departements import is_departement
 from onevision_dagster.contract.sources import SOURCES_BY_NAME
+from onevision_dagster.ingest.origin import synthetic_data
 from onevision_dagster.reports.formatting import NBSP
 from onevision_dagster.reports.labels import ETAPE_LABELS, RATTACHEMENT_LABELS, source_label
 from onevision_dagster.reports.legal import (
@@ -113,6 +114,7 @@ class DashboardData:
     fraicheur: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["departement", "date_situation"]))
     registre_lignes: tuple[int, int, int] | None = None
     """National dashboard: the register's (read, kept, rejected) lines, said apart from the sources' chart."""
+    synthetique: bool = False  # built from a synthetic landing zone (`onevision generate`)
 
     @property
     def libelle(self) -> str:
@@ -438,6 +440,7 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
         non_positionnees=non_positionnees,
         blocages=blocages,
         tables_absentes=sorted(set(missing)),
+        synthetique=synthetic_data(con),
         fraicheur=fraicheur,
         registre_lignes=registre_lignes,
     )

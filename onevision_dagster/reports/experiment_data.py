@@ -23,6 +23,7 @@ import pandas as pd
 from onevision_dagster.consolidate.tables import MONEY
 from onevision_dagster.experiment.evaluation import read_evaluation
 from onevision_dagster.history.tables import IMPACT_MONEY_COLUMNS, IMPACT_NATIONAL_COLUMNS
+from onevision_dagster.ingest.origin import synthetic_data
 from onevision_dagster.reports.frames import history_tables_missing, query_frame
 from onevision_dagster.reports.refunds_at_risk import (
     AT_RISK_COLUMNS,
@@ -50,6 +51,7 @@ class ExperimentData:
     a_risque_totaux: pd.DataFrame  # TOTAL_COLUMNS, every department with a pair
     tables_absentes: list[str] = field(default_factory=list)
     evaluation: pd.DataFrame | None = None  # experiment.evaluation (EVALUATION_COLUMNS), None: never computed
+    synthetique: bool = False  # built from a synthetic landing zone (`onevision generate`)
 
     @property
     def debut(self) -> dt.date | None:
@@ -93,10 +95,11 @@ def load_experiment_data(con: duckdb.DuckDBPyConnection, pilotes: Sequence[str],
     if missing:
         return ExperimentData(pilots, pd.DataFrame(columns=list(IMPACT_NATIONAL_COLUMNS)),
                               pd.DataFrame(columns=list(TREND_COLUMNS)), pd.DataFrame(columns=list(AT_RISK_COLUMNS)),
-                              pd.DataFrame(columns=list(TOTAL_COLUMNS)), missing)
+                              pd.DataFrame(columns=list(TOTAL_COLUMNS)), missing, synthetique=synthetic_data(con))
     semaines = query_frame(con, f"SELECT {', '.join(IMPACT_NATIONAL_COLUMNS)} FROM history.impact_national "
                                 "ORDER BY semaine, groupe")
     evolution = query_frame(con, _trend_sql(), {"pilotes": list(pilots)})
     evolution.columns = list(TREND_COLUMNS)
     return ExperimentData(pilots, semaines, evolution, refunds_at_risk(con, limit_per_departement=shown),
-                          refunds_at_risk_totals(con), evaluation=read_evaluation(con))
+                          refunds_at_risk_totals(con), evaluation=read_evaluation(con),
+                          synthetique=synthetic_data(con))

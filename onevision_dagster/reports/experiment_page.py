@@ -369,7 +369,7 @@ def render_experiment(data: ExperimentData, followup: FollowUp, out_dir: Path) -
     subtitle = (f"<p>Départements pilotes : <strong>{esc(pilots)}</strong> (ONEVISION_PILOTES) — "
                 f'<a href="{INDEX}">tous les tableaux de bord</a></p>')
     return page_html(TITLE, body, kind=PAGE_KIND_EXPERIMENT, perimetre="experimentation", subtitle_html=subtitle,
-                     head_extra=f'<script src="./{PLOTLY_JS}" charset="utf-8"></script>')
+                     head_extra=f'<script src="./{PLOTLY_JS}" charset="utf-8"></script>', synthetic=data.synthetique)
 
 
 def write_experiment_dashboard(data: ExperimentData, followup: FollowUp, out_dir: Path) -> Path:

@@ -462,6 +462,7 @@ def render_fiche(data: dict[str, Any], index_href: str | None = None) -> str:
         kind=PAGE_KIND_FICHE,
         perimetre=data["departement"] or "national",
         subtitle_html=subtitle,
+        synthetic=bool(data.get("synthetique")),
     )
 
 

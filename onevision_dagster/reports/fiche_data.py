@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from onevision_dagster.consolidate import snapshot
+from onevision_dagster.ingest.origin import synthetic_data
 from onevision_dagster.reports.frames import history_tables_missing
 from onevision_dagster.reports.html_page import check_departement
 from onevision_dagster.reports.legal import BLOCAGE_PASSIF, BLOCAGE_PROCEDURE
@@ -132,6 +133,7 @@ def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | No
         **load_v3_extras(con, siren, departement, rejected),
         "fraicheur": _rows(con, "SELECT departement, max(date_situation) AS date_situation FROM marts.positions "
                                 "WHERE siren = ? GROUP BY ALL ORDER BY departement", [siren]),
+        "synthetique": synthetic_data(con),
     }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from onevision_dagster.contract.sources import DEPARTEMENT_PATTERN
+from onevision_dagster.ingest.origin import SYNTHETIC_NOTICE
 from onevision_dagster.reports.atomic_files import written_beside
 from onevision_dagster.reports.formatting import MISSING
 
@@ -73,6 +74,8 @@ tr.fermee td { color: #777; }
 .drapeau.info { background: #e8edff; color: var(--bleu); }
 .encadre { background: #eef4ff; border-left: 4px solid var(--bleu); padding: .6rem 1rem; }
 .alerte { background: #fee9e9; border-left: 4px solid var(--rouge); padding: .6rem 1rem; }
+.synthetique { background: #fff4d6; border: 2px dashed #b34000; color: #1e1e1e; padding: .4rem 1rem;
+  margin: .5rem 0; font-weight: bold; }
 footer { color: #666; font-size: .8rem; border-top: 1px solid #ddd; padding: 1rem 2rem; }
 @media print { header { background: none; color: #000; } nav.sommaire, .plotly-graph-div { display: none; } }
 """
@@ -124,8 +127,11 @@ def page_html(
     perimetre: str = "",
     subtitle_html: str = "",
     head_extra: str = "",
+    synthetic: bool = False,
 ) -> str:
-    """A complete page: escaped title, shared style, metadata the index reads."""
+    """A complete page: escaped title, shared style, metadata the index reads; built from a synthetic landing
+    zone, a notice no reader can miss, under the title."""
+    notice = f'<p class="synthetique" role="note" id="synthetique">{esc(SYNTHETIC_NOTICE)}</p>' if synthetic else ""
     generated = dt.datetime.now(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y à %H:%M")  # agents read Paris time
     return f"""<!doctype html>
 <html lang="fr">
@@ -134,6 +140,7 @@ def page_html(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="onevision-page" content="{esc(kind)}">
 <meta name="onevision-perimetre" content="{esc(perimetre)}">
+<meta name="onevision-synthetique" content="{'oui' if synthetic else 'non'}">
 <title>{esc(title)}</title>
 <style>{PAGE_CSS}</style>
 {head_extra}
@@ -141,6 +148,7 @@ def page_html(
 <body>
 <header>
 <h1>{esc(title)}</h1>
+{notice}
 {subtitle_html}
 </header>
 <main>

@@ -20,14 +20,14 @@ from onevision_dagster.reports.html_page import (
     write_text_atomic,
 )
 
-_META = re.compile(r'<meta name="onevision-(page|perimetre)" content="([^"]*)">')
+_META = re.compile(r'<meta name="onevision-(page|perimetre|synthetique)" content="([^"]*)">')
 
 
 _TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 
 
-def _page_info(path: Path) -> tuple[str, str, str] | None:
-    """(kind, perimetre, title) from a page we wrote; None for any other file."""
+def _page_info(path: Path) -> tuple[str, str, str, bool] | None:
+    """(kind, perimetre, title, synthetic) from a page we wrote; None for any other file."""
     try:
         with path.open(encoding="utf-8", errors="replace") as fh:
             head = fh.read(4096)
@@ -42,6 +42,7 @@ def _page_info(path: Path) -> tuple[str, str, str] | None:
         html.unescape(meta["page"]),
         html.unescape(meta.get("perimetre", "")),
         html.unescape(title.group(1)),
+        meta.get("synthetique") == "oui",
     )
 
 
@@ -55,6 +56,7 @@ def write_index(out_dir: Path) -> Path:
     dashboards: list[tuple[str, str, str]] = []
     experiments: list[tuple[str, str]] = []
     fiches: list[tuple[str, str, str]] = []
+    synthetic = False
     candidates = sorted(out_dir.glob("*.html")) + sorted((out_dir / FICHES_DIR).glob("*.html"))
     for path in candidates:
         if path.name == INDEX:
@@ -62,7 +64,8 @@ def write_index(out_dir: Path) -> Path:
         info = _page_info(path)
         if info is None:
             continue
-        kind, perimetre, title = info
+        kind, perimetre, title, from_demo = info
+        synthetic |= from_demo
         rel = path.relative_to(out_dir).as_posix()
         if kind == PAGE_KIND_DASHBOARD:
             dashboards.append((perimetre, title, rel))
@@ -95,5 +98,5 @@ def write_index(out_dir: Path) -> Path:
             + "</section>"
         )
     path = out_dir / INDEX
-    write_text_atomic(path, page_html("One Vision — rapports", body, kind="index"))
+    write_text_atomic(path, page_html("One Vision — rapports", body, kind="index", synthetic=synthetic))
     return path
