@@ -58,7 +58,9 @@ def positions_historique(context: dg.AssetExecutionContext, warehouse: Warehouse
             "coalesce(sum(montant_compensable), 0) FROM history.positions_historique "
             "WHERE departement = ? AND date_situation = ?", [dept, when]).fetchone()
         files = snapshots.stored_identity(con, dept, when)
+        refused = snapshots.refused_files(con, dept, when) if files else []
     return dg.MaterializeResult(metadata={
+        "fichiers_refuses": dg.MetadataValue.text(", ".join(refused) or "aucun"),
         "dagster/row_count": dg.MetadataValue.int(count),
         "instantane": dg.MetadataValue.text("oui" if files else "aucun extrait à cette date"),
         "fichiers": dg.MetadataValue.text(files or "—"),

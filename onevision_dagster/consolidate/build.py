@@ -89,7 +89,7 @@ def _record(con: duckdb.DuckDBPyConnection, departement: str, snap: Snapshot | N
             [departement, list(written)])
     if snap is not None:
         for table in written:
-            execute(con, "INSERT INTO core.instantanes_courants VALUES (?, ?, ?)", [departement, table, snap.identity])
+            execute(con, "INSERT INTO core.instantanes_courants VALUES (?, ?, ?)", [departement, table, snap.key])
 
 
 def current_identity(con: duckdb.DuckDBPyConnection, departement: str, table: str) -> str | None:

@@ -39,6 +39,13 @@ class Snapshot:
         """The files this snapshot reads and its register version, as one comparable string."""
         return f"{self.files_json}|{self.registre.isoformat() if self.registre else ''}"
 
+    @property
+    def key(self) -> str:
+        """The identity and the as-of date: two snapshots reading the same files at different dates differ (a
+        date whose only new file was refused reads the week before's files, but counts what is past due, ages
+        and deadlines at its own date)."""
+        return f"{self.date_situation.isoformat()}|{self.identity}"
+
     def rows(self, source: str, alias: str | None = None) -> str:
         """SQL relation of the rows this snapshot reads from `raw.<source>`."""
         name = alias or source

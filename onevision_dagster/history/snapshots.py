@@ -42,7 +42,7 @@ def create_history_tables(con: duckdb.DuckDBPyConnection) -> None:
 def _current_holds(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> bool:
     """The current tables (`core.lignes_*`, `marts.positions`) hold exactly this snapshot: the history copies
     them instead of computing the same rows again (the latest snapshot, at every weekly refresh)."""
-    return all(current_identity(con, snap.departement, t) == snap.identity
+    return all(current_identity(con, snap.departement, t) == snap.key
                for t in ("core.lignes_dettes", "core.lignes_creances", "marts.positions"))
 
 
@@ -131,3 +131,11 @@ def stored_identity(con: duckdb.DuckDBPyConnection, departement: str, when: dt.d
 def is_up_to_date(con: duckdb.DuckDBPyConnection, departement: str, when: dt.date) -> bool:
     """The stored snapshot read the files the snapshot would read now (nothing landed or was refused since)."""
     return stored_identity(con, departement, when) == snapshot_at(con, departement, when).identity
+
+
+def refused_files(con: duckdb.DuckDBPyConnection, departement: str, when: dt.date) -> list[str]:
+    """The department's files dated `when` that were refused as a whole: the snapshot at `when` reads, for their
+    sources, the previous readable file (section 9), which the run's summary says."""
+    rows = con.execute("SELECT DISTINCT fichier FROM quality.chargements WHERE departement = ? AND date_extraction = ? "
+                       "AND statut <> 'CHARGE' AND fichier IS NOT NULL ORDER BY 1", [departement, when]).fetchall()
+    return [r[0] for r in rows]

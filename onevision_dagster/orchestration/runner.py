@@ -69,9 +69,14 @@ class PipelineResult:
 
 
 def _notes(res: dg.ExecuteInJobResult) -> list[str]:
-    """Impact rows of other departments recomputed because a snapshot landed late (contract v3, section 9)."""
+    """Impact rows of other departments recomputed because a snapshot landed late (contract v3, section 9); a
+    snapshot built on the previous file of a source whose file of that date was refused."""
     out = []
     for event in res.get_asset_materialization_events():
+        refused = event.materialization.metadata.get("fichiers_refuses")
+        if refused is not None and refused.value != "aucun":
+            out.append(f"fichier(s) refusé(s) à cette date : {refused.value} ; l'instantané lit pour leur source le "
+                       "fichier lisible précédent (section 9 du contrat), jusqu'à ce qu'un fichier corrigé soit déposé")
         value = event.materialization.metadata.get("impacts_recalcules")
         if value is not None and value.value != "aucun":
             out.append("impacts recalculés (un instantané d'un autre département, daté au plus de leur début, "
@@ -182,7 +187,11 @@ def run_pipeline(departements: list[str], include_national: bool = True,
         if include_current:
             run("registre", register)
             if not result.stages[-1].ok:
-                return result
+                # the last good register stays (section 4) and the snapshots read the latest readable one
+                # (section 9): the departments are still refreshed on it, the run exits 1 and the dashboards
+                # list the refused file; with no register ever loaded, the departments say so and fail
+                result.stages[-1].notes.append(
+                    "les départements sont consolidés avec le dernier registre valide ; déposez un registre corrigé")
             for dept in departements:
                 run(f"département {dept}", [a for a in partitioned if a not in sheets], dept)
         if include_history:
@@ -232,4 +241,5 @@ def _run_history(instance: dg.DagsterInstance, path: str, departements: list[str
         result.stages.append(StageResult(
             f"historique {dept} ({len(done)} instantané(s))", all(s.ok for s in done), sum(s.seconds for s in done),
             [e for s in done for e in s.errors], done[0].started,
-            {f"{s.name}:{k}": v for s in done for k, v in s.steps.items()}))
+            {f"{s.name}:{k}": v for s in done for k, v in s.steps.items()},
+            [f"instantané du {day:%d/%m/%Y} : {n}" for day, s in zip(days, done, strict=True) for n in s.notes]))

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
+from onevision_dagster.consolidate.snapshot import REGISTER
 from onevision_dagster.reports import freshness
 from onevision_dagster.reports.atomic_files import written_beside
 from onevision_dagster.reports.charts import build_figures
@@ -38,7 +39,7 @@ from onevision_dagster.reports.html_page import (
 )
 from onevision_dagster.reports.index_page import write_index
 from onevision_dagster.reports.key_figures import key_figures_fr
-from onevision_dagster.reports.labels import ETAPE_LABELS, NON_POSITIONNEE_LABELS
+from onevision_dagster.reports.labels import ETAPE_LABELS, NON_POSITIONNEE_LABELS, source_label
 from onevision_dagster.reports.legal import LEGAL_BASIS_HTML
 
 PLOTLY_JS = "plotly.min.js"
@@ -193,6 +194,23 @@ def _panel_table(data: DashboardData, out_dir: Path) -> str:
     return table_html(headers, rows, caption="Débiteurs communs, par ordre de priorité")
 
 
+def _refused_files(data: DashboardData) -> str:
+    """Refused files newer than the data shown, first and in red: a refused file is never shown as loaded."""
+    if data.fichiers_refuses.empty:
+        return ""
+    items = []
+    for row in data.fichiers_refuses.itertuples(index=False):  # a handful of files, never one per company
+        used = (f"les chiffres restent ceux du fichier valide du {format_date(row.dernier_valide)}"
+                if row.dernier_valide is not None and not pd.isna(row.dernier_valide)
+                else "aucun fichier valide de cette source : elle n'est pas comptée")
+        where = "registre national" if row.source == REGISTER else f"{source_label(row.source)}, {row.departement}"
+        items.append(f"<li><strong>{esc(row.fichier)}</strong> ({esc(where)}) : {esc(row.message or 'refusé')} — "
+                     f"{esc(used)}.</li>")
+    return ('<div class=alerte id="fichiers-refuses"><p><strong>Fichiers refusés</strong> : ces extraits n\'ont pas '
+            "été chargés (section 4 du contrat) ; les données affichées sont antérieures. Déposez un fichier "
+            f"corrigé.</p><ul>{''.join(items)}</ul></div>")
+
+
 def _quality_notes(data: DashboardData) -> str:
     parts = []
     if data.registre_lignes is not None:
@@ -261,7 +279,8 @@ def render_dashboard(data: DashboardData, out_dir: Path, title: str) -> str:
             f'<p class="aide">{esc(_SECTION_HELP.get(key, ""))}</p>{figure_div(key, fig)}{extra}</section>'
         )
     body = (
-        f'<section id="chiffres-cles"><h2>Chiffres clés</h2><div class="chiffres">{cards}</div></section>'
+        _refused_files(data)
+        + f'<section id="chiffres-cles"><h2>Chiffres clés</h2><div class="chiffres">{cards}</div></section>'
         f'<nav class="sommaire">Aller à : {nav} <a href="#base-legale">Base légale</a></nav>'
         + "".join(sections)
         + f'<section id="base-legale"><h2>Base légale de la compensation</h2>'

@@ -115,6 +115,9 @@ class DashboardData:
     registre_lignes: tuple[int, int, int] | None = None
     """National dashboard: the register's (read, kept, rejected) lines, said apart from the sources' chart."""
     synthetique: bool = False  # built from a synthetic landing zone (`onevision generate`)
+    fichiers_refuses: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["source", "departement", "fichier", "date_extraction", "message", "dernier_valide"]))
+    """Files refused as a whole, newer than their source's last good file: the figures shown predate them."""
 
     @property
     def libelle(self) -> str:
@@ -393,6 +396,25 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
     )
     rejets = rejets[rejets["source"] != snapshot.REGISTER].reset_index(drop=True)
 
+    # files refused as a whole and newer than the last good file of their source: what is shown is older than
+    # what landed, and the page says so (the register too: a refused register is never shown as loaded)
+    refus_where = "TRUE" if departement is None else f"(c.departement = ? OR c.source = '{snapshot.REGISTER}')"
+    refuses = _optional_frame(
+        con,
+        f"""WITH valides AS (SELECT source, departement, max(date_extraction) AS dernier_valide
+                             FROM quality.chargements WHERE statut = 'CHARGE' GROUP BY ALL)
+            SELECT c.source, c.departement, c.fichier, c.date_extraction, c.message, v.dernier_valide
+            FROM quality.chargements c
+            LEFT JOIN valides v ON v.source = c.source AND v.departement IS NOT DISTINCT FROM c.departement
+            WHERE c.statut <> 'CHARGE' AND c.fichier IS NOT NULL AND {refus_where}
+              AND (v.dernier_valide IS NULL OR c.date_extraction > v.dernier_valide)
+            ORDER BY c.source = '{snapshot.REGISTER}' DESC, c.departement, c.source, c.date_extraction""",
+        params,
+        ("source", "departement", "fichier", "date_extraction", "message", "dernier_valide"),
+        missing,
+        "quality.chargements",
+    )
+
     r_where = "TRUE" if departement is None else "departement = ?"
     rattachement = _optional_frame(
         con,
@@ -435,6 +457,7 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, departement: str | None)
         etapes=etapes,
         panel=panel,
         chargements=chargements,
+        fichiers_refuses=refuses,
         rejets=rejets,
         rattachement=rattachement,
         non_positionnees=non_positionnees,
