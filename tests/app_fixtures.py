@@ -1,8 +1,11 @@
 """A small warehouse in the contract-version-3 model (docs/warehouse.md), built by explicit CREATE/INSERT.
 
-The application's tests do not depend on the consolidation code: the tables the application reads are
-written here by hand, with figures chosen so that each rule has a case, and the totals of each position
-equal the sum of its lines. Seven companies, date of situation 2026-11-27:
+The tables the application reads are written here by hand, with figures chosen so that each rule has a case,
+and the totals of each position equal the sum of its lines. `tests/test_app_fixtures_guard.py` keeps this copy
+honest: the pipeline's own code recomputes the positions, national positions and offsets from these lines and
+must find these rows, and every table passes the pipeline's Pandera models (a changed rule or table shape
+fails there, naming this file). The application's tests on the pipeline's real output are in
+`test_app_pipeline.py` (and every test using `samples_17_95`). Seven companies, date of situation 2026-11-27:
 
 | SIREN | name | departments | case |
 |---|---|---|---|
@@ -276,12 +279,13 @@ def build_warehouse(path: Path) -> Path:
             dept, siren, source, ref, day, amount, statut, etape, nature, _, sursis, passif, fichier, ligne = d
             motif = SUSPENDED.get(ref) if nature == "ECHUE" else None
             before = (day < ECURIES_JUDGMENT) if siren == ECURIES else None
-            con.execute(f"INSERT INTO core.lignes_dettes ({LINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?::DECIMAL(18,2), "
-                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            # what is left to pay is the amount due, nothing paid yet (section 9: reste = D − P)
+            con.execute(f"INSERT INTO core.lignes_dettes ({LINE_COLUMNS}, montant_du, montant_paye) VALUES (?, ?, ?, "
+                        "?, ?, ?::DECIMAL(18,2), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::DECIMAL(18,2), 0)",
                         [dept, siren, source, ref, day, amount, statut, etape, nature in ("ECHUE", "A_ECHOIR"),
                          nature, source == "impots_pro" and nature == "ECHUE" and motif is None, sursis,
                          etape == "CONTESTATION", passif, motif is not None, motif, day, before, fichier, ligne,
-                         SITUATION])
+                         SITUATION, amount])
         for dept, siren, source, ref, day, amount, statut, nature, fichier, ligne in CREDITS:
             con.execute(f"INSERT INTO core.lignes_creances ({LINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, "
                         "?::DECIMAL(18,2), ?, NULL, ?, ?, ?, FALSE, FALSE, FALSE, FALSE, NULL, ?, NULL, ?, ?, ?)",
