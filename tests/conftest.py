@@ -74,6 +74,30 @@ def sample_landing() -> Path:
     return SAMPLE_LANDING
 
 
+@pytest.fixture(scope="session")
+def samples(sample_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The samples' 17 and 95 built once by the real pipeline (register, departments, history, national views,
+    publication, dashboards) for every application test that reads them; read-only."""
+    from . import app_fixtures as fx
+
+    root = fx.samples_17_95(sample_landing, tmp_path_factory)
+    assert (root / "rapports" / "tableau_de_bord_17.html").is_file()
+    return root
+
+
+@pytest.fixture(scope="module")
+def samples_app(samples: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The application serving the samples' publication and dashboards, with a store of its own per module:
+    (base URL, store engine)."""
+    from onevision_dagster.app.store import open_store
+
+    from . import app_fixtures as fx
+
+    settings = fx.app_settings(tmp_path_factory.mktemp("app"), samples / "publication", reports=samples / "rapports")
+    with fx.running_app(settings) as base:
+        yield base, open_store(settings.database_url)
+
+
 @pytest.fixture
 def landing_copy(tmp_path: Path, sample_landing: Path) -> Path:
     """A writable copy of the samples, for tests that add, break or replace files."""

@@ -19,9 +19,7 @@ import requests
 import sqlalchemy as sa
 
 from onevision_dagster.app import audit
-from onevision_dagster.app.store import open_store
 
-from . import app_fixtures as fx
 from .test_app_documents import AGENT_17, AGENT_95, _documents, _forms, _session, _text
 from .test_documents import HAS_SOFFICE, flat, odt_text, pdf_text
 
@@ -30,15 +28,8 @@ LIST = "/departements/17/listes/debiteurs_communs"
 
 
 @pytest.fixture(scope="module")
-def samples(sample_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fx.samples_17_95(sample_landing, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def app(samples: Path, tmp_path_factory: pytest.TempPathFactory):
-    settings = fx.app_settings(tmp_path_factory.mktemp("app"), samples / "publication")
-    with fx.running_app(settings) as base:
-        yield base, open_store(settings.database_url)
+def app(samples_app: tuple):
+    return samples_app  # conftest: the samples built once, served by an app of this module
 
 
 def _rows(page: str) -> list[str]:

@@ -18,11 +18,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from onevision_dagster.app.publication import current_file
-from onevision_dagster.app.store import open_store
 from onevision_dagster.cli import REPORTS_MOVED
-
-from . import app_fixtures as fx
 
 AGENT_17 = {"X-Remote-User": "alice", "X-Remote-Groups": "onevision-departement-17"}
 AGENT_95 = {"X-Remote-User": "carla", "X-Remote-Groups": "onevision-departement-95"}
@@ -31,19 +27,8 @@ ATLANTIC = "301122339"
 
 
 @pytest.fixture(scope="module")
-def samples(sample_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("echantillons")
-    fx.build_samples(sample_landing, root, ("17", "95"))
-    assert current_file(root / "publication") is not None
-    assert (root / "rapports" / "tableau_de_bord_17.html").is_file()
-    return root
-
-
-@pytest.fixture(scope="module")
-def app(samples: Path, tmp_path_factory: pytest.TempPathFactory):
-    settings = fx.app_settings(tmp_path_factory.mktemp("app"), samples / "publication", reports=samples / "rapports")
-    with fx.running_app(settings) as base:
-        yield base, open_store(settings.database_url)
+def app(samples_app: tuple):
+    return samples_app  # conftest: the samples built once, served by an app of this module
 
 
 def _text(page: str) -> str:

@@ -25,7 +25,6 @@ import sqlalchemy as sa
 from onevision_dagster.app import audit, csrf
 from onevision_dagster.app.store import open_store
 
-from . import app_fixtures as fx
 from .test_documents import HAS_SOFFICE, flat, odt_text, pdf_text
 
 AGENT_17 = {"X-Remote-User": "alice", "X-Remote-Groups": "onevision-departement-17"}
@@ -36,15 +35,8 @@ ATLANTIC, BAKERY, FERRONNERIE, GARAGE = "301122339", "812345676", "845123454", "
 
 
 @pytest.fixture(scope="module")
-def samples(sample_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fx.samples_17_95(sample_landing, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def app(samples: Path, tmp_path_factory: pytest.TempPathFactory):
-    settings = fx.app_settings(tmp_path_factory.mktemp("app"), samples / "publication")
-    with fx.running_app(settings) as base:
-        yield base, open_store(settings.database_url)
+def app(samples_app: tuple):
+    return samples_app  # conftest: the samples built once, served by an app of this module
 
 
 def _text(page: str) -> str:

@@ -23,7 +23,6 @@ import requests
 
 from onevision_dagster.app.publication import current_file
 
-from . import app_fixtures as fx
 from .conftest import EXPECTED
 
 AGENT_17 = {"X-Remote-User": "alice", "X-Remote-Groups": "onevision-departement-17"}
@@ -50,15 +49,8 @@ NATIONAL = {"X-Remote-User": "nina", "X-Remote-Groups": "onevision-national"}
 
 
 @pytest.fixture(scope="module")
-def samples(sample_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fx.samples_17_95(sample_landing, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def app(samples: Path, tmp_path_factory: pytest.TempPathFactory):
-    settings = fx.app_settings(tmp_path_factory.mktemp("app"), samples / "publication")
-    with fx.running_app(settings) as base:
-        yield base
+def app(samples_app: tuple):
+    return samples_app[0]  # conftest: the samples built once, served by an app of this module
 
 
 def _page(base: str, path: str, headers: dict[str, str] = AGENT_17, **params: str) -> str:

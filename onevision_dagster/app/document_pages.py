@@ -12,15 +12,14 @@ refusal's sentence (`drafted.objet`).
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from onevision_dagster.app import csrf, drafted, rights, worklists
+from onevision_dagster.app import drafted, rights, worklists
 from onevision_dagster.app.identity import User
-from onevision_dagster.app.rendering import Refusal, ctx, guarded, require_departement
+from onevision_dagster.app.rendering import Refusal, ctx, guarded, read_form, require_csrf, require_departement
 from onevision_dagster.contract.departements import is_departement
 from onevision_dagster.documents import FORMATS, KINDS, MEDIA_TYPES, ConversionFailed, DocumentRefused, draft
 
@@ -35,18 +34,10 @@ async def rediger(request: Request, user: User) -> tuple[Response, str]:
     siren = request.path_params["siren"]
     if not _SIREN.fullmatch(siren):
         raise Refusal(400, "Adresse invalide : un SIREN a 9 chiffres.")
-    if request.headers.get("sec-fetch-site") == "cross-site":
-        raise Refusal(400, "Formulaire refusé : envoyé depuis un autre site.")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES or not request.headers.get("content-type", "").startswith(
-            "application/x-www-form-urlencoded"):
-        raise Refusal(400, "Formulaire illisible.")
-    form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    form = await read_form(request, MAX_FORM_BYTES)
     context = ctx(request)
     kind, fmt, dept = form.get("document", ""), form.get("format", ""), form.get("departement", "")
-    if not csrf.check(context.settings.signing_key, request.cookies.get(csrf.COOKIE), user.id, form.get(csrf.FIELD)):
-        raise Refusal(400, "Formulaire refusé : jeton de sécurité absent ou périmé. Rechargez la page et "
-                      "recommencez.", siren)
+    require_csrf(request, user, form, siren)
     if kind not in KINDS or fmt not in FORMATS:
         raise Refusal(400, "Document ou format inconnu.", siren)
     try:

@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import jinja2
 import sqlalchemy as sa
@@ -212,3 +212,22 @@ def int_param(text: str | None, default: int = 1) -> int:
         return max(1, min(int(text or default), 100_000))
     except ValueError:
         return default
+
+
+async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
+    """A posted form, bounded: refused when sent from another site, larger than `max_bytes` or not URL-encoded."""
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise Refusal(400, "Formulaire refusé : envoyé depuis un autre site.")
+    body = await request.body()
+    if len(body) > max_bytes or not request.headers.get("content-type", "").startswith(
+            "application/x-www-form-urlencoded"):
+        raise Refusal(400, "Formulaire illisible.")
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+
+
+def require_csrf(request: Request, user: User, form: dict[str, str], target: str | None) -> None:
+    """The form's token must be this user's, bound to this browser's cookie; `target` is what the refusal audits."""
+    if not csrf.check(ctx(request).settings.signing_key, request.cookies.get(csrf.COOKIE), user.id,
+                      form.get(csrf.FIELD)):
+        raise Refusal(400, "Formulaire refusé : jeton de sécurité absent ou périmé. Rechargez la page et "
+                      "recommencez.", target)

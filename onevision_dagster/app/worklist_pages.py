@@ -6,7 +6,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 import pandas as pd
 from starlette.background import BackgroundTask
@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from onevision_dagster.app import csrf, dashboards, drafted, outcomes, worklists
+from onevision_dagster.app import dashboards, drafted, outcomes, worklists
 from onevision_dagster.app.identity import User
 from onevision_dagster.app.rendering import (
     Refusal,
@@ -22,7 +22,9 @@ from onevision_dagster.app.rendering import (
     guarded,
     int_param,
     paris_time,
+    read_form,
     render,
+    require_csrf,
     require_departement,
 )
 from onevision_dagster.documents import TITLES
@@ -163,18 +165,10 @@ async def resultat(request: Request, user: User) -> tuple[Response, str]:
     dept = request.path_params["departement"]
     require_departement(user, dept)
     wl = _worklist(request.path_params["liste"])
-    if request.headers.get("sec-fetch-site") == "cross-site":
-        raise Refusal(400, "Formulaire refusé : envoyé depuis un autre site.")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES or not request.headers.get("content-type", "").startswith(
-            "application/x-www-form-urlencoded"):
-        raise Refusal(400, "Formulaire illisible.")
-    form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    form = await read_form(request, MAX_FORM_BYTES)
     context = ctx(request)
     siren = form.get("siren", "")
-    if not csrf.check(context.settings.signing_key, request.cookies.get(csrf.COOKIE), user.id, form.get(csrf.FIELD)):
-        raise Refusal(400, "Formulaire refusé : jeton de sécurité absent ou périmé. Rechargez la page et "
-                      "recommencez.", f"{dept}/{wl.key}/{siren}" if _SIREN.fullmatch(siren) else None)
+    require_csrf(request, user, form, f"{dept}/{wl.key}/{siren}" if _SIREN.fullmatch(siren) else None)
     if not _SIREN.fullmatch(siren):
         raise Refusal(400, "SIREN invalide dans le formulaire.")
     back = {k: form[k] for k in ("tri", "ordre", "page") if form.get(k) and re.fullmatch(r"[a-z_0-9]{1,40}", form[k])}
