@@ -21,7 +21,7 @@ from onevision_dagster.reports.experiment_data import load_experiment_data
 from onevision_dagster.reports.experiment_followup import load_followup, store_url, with_verification
 from onevision_dagster.reports.experiment_page import write_experiment_dashboard
 from onevision_dagster.reports.fiche import write_fiche
-from onevision_dagster.reports.fiche_data import rejected_rows_sql, top_companies
+from onevision_dagster.reports.fiche_data import prefetch_companies, rejected_rows_sql, top_companies
 from onevision_dagster.reports.html_page import FICHES_DIR, dashboard_filename, fiche_filename
 from onevision_dagster.reports.index_page import write_index
 from onevision_dagster.reports.key_figures import key_figures, summary_markdown
@@ -142,7 +142,9 @@ def fiches_entreprises(context: dg.AssetExecutionContext, warehouse: Warehouse, 
         if rejected is not None:
             con.execute(f"CREATE OR REPLACE TEMP TABLE _ov_rejets_fiches AS SELECT * FROM {rejected}").fetchall()
             rejected = "temp._ov_rejets_fiches"
-        paths = [write_fiche(con, siren, dept, out_dir / fiche_filename(siren, dept), rejected) for siren in sirens]
+        tables = prefetch_companies(con, sirens, dept)  # each table scanned once for the department, not once per sheet
+        paths = [write_fiche(con, siren, dept, out_dir / fiche_filename(siren, dept), rejected, tables)
+                 for siren in sirens]
     write_index(reports.root)
     listing = "\n".join(f"- `{p.name}`" for p in paths) or "Aucune position dans ce département."
     return dg.MaterializeResult(metadata={

@@ -64,10 +64,10 @@ class Snapshot:
         return register_rejected_rows(self.registre, alias)
 
 
-def register_version_rows(version: dt.date | None, alias: str = "e") -> str:
+def register_version_rows(version: dt.date | None, alias: str = "e", table: str = f"raw.{REGISTER}") -> str:
     if version is None:
-        return f"(SELECT * FROM raw.{REGISTER} WHERE false) AS {alias}"
-    return f"(SELECT * FROM raw.{REGISTER} WHERE date_extraction = DATE '{version.isoformat()}') AS {alias}"
+        return f"(SELECT * FROM {table} WHERE false) AS {alias}"
+    return f"(SELECT * FROM {table} WHERE date_extraction = DATE '{version.isoformat()}') AS {alias}"
 
 
 def register_rejected_rows(version: dt.date | None, alias: str = "rr") -> str:

@@ -182,7 +182,7 @@ def run_pipeline(departements: list[str], include_national: bool = True,
                                              [] if res.success else _failures(res), started, _step_seconds(res),
                                              _notes(res)))
 
-        # the company sheets show each company's history: with the history on, they are written after it
+        # the company sheets show each company's history and offsets: with the history on, they are written last
         sheets = [a for a in partitioned if SHEETS in a.keys] if include_history else []
         if include_current:
             run("registre", register)
@@ -197,15 +197,17 @@ def run_pipeline(departements: list[str], include_national: bool = True,
         if include_history:
             _run_history(instance, path or _warehouse_path(resources), departements, history_dates,
                          lambda name, key: run(name, history, key), result)
+        if include_national:
+            run("vue nationale", national if include_current else
+                [a for a in national if any(k.path[0] in ("history", "experiment") for k in a.keys)])
         if include_current and sheets:
+            # after the national views too: a sheet lists the offsets its credits make in other departments
+            # (marts.compensations), which the national run computes from every department's new positions
             for dept in departements:
                 stage = next(s for s in result.stages if s.name == f"département {dept}")
                 if stage.ok:
                     run(f"fiches {dept}", sheets, dept)
                     _fold(result, stage)
-        if include_national:
-            run("vue nationale", national if include_current else
-                [a for a in national if any(k.path[0] in ("history", "experiment") for k in a.keys)])
     return result
 
 

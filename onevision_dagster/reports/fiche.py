@@ -14,7 +14,14 @@ from typing import Any
 import duckdb
 
 from onevision_dagster.reports import freshness
-from onevision_dagster.reports.fiche_data import PositionIntrouvable, load_fiche, procedure_ouverte, top_companies
+from onevision_dagster.reports.fiche_data import (
+    WAREHOUSE_TABLES,
+    PositionIntrouvable,
+    SheetTables,
+    load_fiche,
+    procedure_ouverte,
+    top_companies,
+)
 from onevision_dagster.reports.fiche_history import history_html
 from onevision_dagster.reports.formatting import MISSING, format_date, format_euros, format_nombre
 from onevision_dagster.reports.html_page import (
@@ -467,15 +474,16 @@ def render_fiche(data: dict[str, Any], index_href: str | None = None) -> str:
 
 
 def write_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None, out: Path,
-                rejected: str | None = None) -> Path:
+                rejected: str | None = None, tables: SheetTables = WAREHOUSE_TABLES) -> Path:
     """Writes the sheet of one SIREN (``departement=None``: national sheet).
 
     ``out`` is the file when it ends in ``.html``, else a folder where the file
     is named by `fiche_filename` (the name dashboards link to, under ``fiches/``).
     Raises `PositionIntrouvable` (a `ValueError`) when the SIREN has no position. ``rejected``: the scope's rejected
-    rows computed once for many sheets (`rejected_rows_sql` stored in a temporary table), else looked up here.
+    rows computed once for many sheets (`rejected_rows_sql` stored in a temporary table), else looked up here;
+    ``tables``: where the rows are read (`prefetch_companies` for many sheets).
     """
-    data = load_fiche(con, siren, departement, rejected)
+    data = load_fiche(con, siren, departement, rejected, tables)
     out = Path(out)
     path = out if out.suffix.lower() == ".html" else out / fiche_filename(data["siren"], departement)
     if path.parent.name == FICHES_DIR:

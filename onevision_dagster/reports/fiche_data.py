@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
@@ -54,6 +55,68 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[d
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
+@dataclass(frozen=True)
+class SheetTables:
+    """Where a sheet reads its rows: the warehouse's tables, or the same rows of the few companies whose sheets a
+    refresh writes, copied once by `prefetch_companies` (each sheet otherwise scans every table of the nation)."""
+
+    positions: str = "marts.positions"
+    positions_nationales: str = "marts.positions_nationales"
+    register: str = f"raw.{snapshot.REGISTER}"
+    lignes_dettes: str = "core.lignes_dettes"
+    lignes_creances: str = "core.lignes_creances"
+    rattachement: str = "core.rattachement_amendes"
+    declarations: str = "marts.declarations"
+    compensations: str = "marts.compensations"
+    positions_historique: str = "history.positions_historique"
+    mouvements: str = "history.mouvements"
+    # what every sheet of a batch would ask the catalog again (None: ask it)
+    present: frozenset[str] | None = None
+    register_dates: tuple[dt.date, ...] | None = None
+    synthetic: bool | None = None
+
+    def exists(self, con: duckdb.DuckDBPyConnection, table: str) -> bool:
+        return table in self.present if self.present is not None else _table_exists(con, table)
+
+
+WAREHOUSE_TABLES = SheetTables()
+_TABLE_FIELDS = ("positions", "positions_nationales", "register", "lignes_dettes", "lignes_creances", "rattachement",
+                 "declarations", "compensations", "positions_historique", "mouvements")
+
+_PREFETCH_PREFIX = "_ov_fiche_"
+
+
+def prefetch_companies(con: duckdb.DuckDBPyConnection, sirens: list[str], departement: str | None) -> SheetTables:
+    """Copies the rows of `sirens` that their sheets in `departement` (None: national sheets) read into temporary
+    tables, once, and says where they are: each sheet then reads the same rows without scanning the nation's."""
+    check_departement(departement)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_PREFETCH_PREFIX}sirens AS SELECT unnest(?::VARCHAR[]) AS siren",
+                [[_check_siren(s) for s in sirens]])
+    copied: dict[str, Any] = {}
+    for name in _TABLE_FIELDS:
+        table = getattr(WAREHOUSE_TABLES, name)
+        if name == "rattachement" or not _table_exists(con, table):
+            continue  # an absent table stays absent: the sheet says so as it does on the warehouse
+        if name == "positions_nationales" and departement is not None:
+            continue  # a department's sheet never reads it
+        # positions: every department's (the sheet's freshness); the register and offsets: not by department
+        scoped = departement is not None and name not in ("positions", "register", "compensations")
+        where = f"WHERE t.departement = '{snapshot.checked_code(departement)}'" if scoped else ""
+        copied[name] = f"temp.{_PREFETCH_PREFIX}{name}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_PREFETCH_PREFIX}{name} AS SELECT t.* FROM {table} t "
+                    f"SEMI JOIN temp.{_PREFETCH_PREFIX}sirens s ON s.siren = t.siren {where}")
+    if "lignes_dettes" in copied and _table_exists(con, WAREHOUSE_TABLES.rattachement):
+        copied["rattachement"] = f"temp.{_PREFETCH_PREFIX}rattachement"
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {_PREFETCH_PREFIX}rattachement AS
+                        SELECT r.* FROM {WAREHOUSE_TABLES.rattachement} r SEMI JOIN {copied["lignes_dettes"]} l
+                          ON l.source = 'amendes' AND r.departement = l.departement AND r.num_amende = l.reference""")
+    copied["present"] = frozenset(
+        t for t in (*(getattr(WAREHOUSE_TABLES, n) for n in _TABLE_FIELDS), "history.lignes") if _table_exists(con, t))
+    copied["register_dates"] = tuple(snapshot.register_versions(con))
+    copied["synthetic"] = synthetic_data(con)
+    return replace(WAREHOUSE_TABLES, **copied)
+
+
 def top_companies(con: duckdb.DuckDBPyConnection, departement: str | None, n: int) -> list[str]:
     """SIRENs with the most at stake, for which sheets are produced in advance.
 
@@ -76,15 +139,15 @@ def top_companies(con: duckdb.DuckDBPyConnection, departement: str | None, n: in
 
 
 def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None,
-               rejected: str | None = None) -> dict[str, Any]:
+               rejected: str | None = None, tables: SheetTables = WAREHOUSE_TABLES) -> dict[str, Any]:
     """Identity, position and lines of one company (raises `PositionIntrouvable`)."""
     siren = _check_siren(siren)
     check_departement(departement)
     if departement is None:
-        positions = _rows(con, "SELECT * FROM marts.positions_nationales WHERE siren = ?", [siren])
+        positions = _rows(con, f"SELECT * FROM {tables.positions_nationales} WHERE siren = ?", [siren])
     else:
         positions = _rows(
-            con, "SELECT * FROM marts.positions WHERE siren = ? AND departement = ?", [siren, departement]
+            con, f"SELECT * FROM {tables.positions} WHERE siren = ? AND departement = ?", [siren, departement]
         )
     if not positions:
         raise PositionIntrouvable(siren, departement)
@@ -92,12 +155,14 @@ def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | No
     # the register version the position was built on (section 9), not whichever row comes first
     version = None
     if position.get("date_situation") is not None:
-        version = snapshot.register_version_at(snapshot.register_versions(con), position["date_situation"])
+        versions = (list(tables.register_dates) if tables.register_dates is not None
+                    else snapshot.register_versions(con))
+        version = snapshot.register_version_at(versions, position["date_situation"])
     identity = _rows(
         con,
         f"""SELECT siren, denomination, sigle, categorie_juridique, adresse, code_postal, commune, departement,
                   date_creation, etat_administratif, procedure_collective, date_jugement, fichier, ligne
-           FROM {snapshot.register_version_rows(version, "e")} WHERE siren = ?""",
+           FROM {snapshot.register_version_rows(version, "e", tables.register)} WHERE siren = ?""",
         [siren],
     )
     dept_filter = "" if departement is None else "AND l.departement = ?"
@@ -105,8 +170,8 @@ def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | No
     dettes = _rows(
         con,
         f"""SELECT l.*, r.methode AS rattachement
-            FROM core.lignes_dettes l
-            LEFT JOIN core.rattachement_amendes r
+            FROM {tables.lignes_dettes} l
+            LEFT JOIN {tables.rattachement} r
               ON l.source = 'amendes' AND r.departement = l.departement AND r.num_amende = l.reference
             WHERE l.siren = ? {dept_filter}
             ORDER BY {_NATURE_ORDER.format(natures="'ECHUE', 'A_ECHOIR', 'NON_VALEUR'")},
@@ -115,7 +180,7 @@ def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | No
     )
     creances = _rows(
         con,
-        f"""SELECT l.* FROM core.lignes_creances l WHERE l.siren = ? {dept_filter}
+        f"""SELECT l.* FROM {tables.lignes_creances} l WHERE l.siren = ? {dept_filter}
             ORDER BY {_NATURE_ORDER.format(natures="'CERTAINE', 'A_ECHOIR', 'POTENTIELLE'")},
                      l.source, l.date_ligne, l.reference""",
         params,
@@ -129,11 +194,11 @@ def load_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | No
         "blocage": blocage(ident, position),
         "dettes": dettes,
         "creances": creances,
-        "historique": load_history(con, siren, departement),
-        **load_v3_extras(con, siren, departement, rejected),
-        "fraicheur": _rows(con, "SELECT departement, max(date_situation) AS date_situation FROM marts.positions "
+        "historique": load_history(con, siren, departement, tables),
+        **load_v3_extras(con, siren, departement, rejected, tables),
+        "fraicheur": _rows(con, f"SELECT departement, max(date_situation) AS date_situation FROM {tables.positions} "
                                 "WHERE siren = ? GROUP BY ALL ORDER BY departement", [siren]),
-        "synthetique": synthetic_data(con),
+        "synthetique": synthetic_data(con) if tables.synthetic is None else tables.synthetic,
     }
 
 
@@ -178,19 +243,19 @@ def rejected_rows_sql(con: duckdb.DuckDBPyConnection, siren: str | None = None,
 
 
 def load_v3_extras(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None,
-                   rejected: str | None = None) -> dict[str, Any]:
+                   rejected: str | None = None, tables: SheetTables = WAREHOUSE_TABLES) -> dict[str, Any]:
     """What contract version 3 adds to a sheet: the claims to declare, the offsets a credit can make here or
     elsewhere, the company's rows rejected in the latest files (each list empty when its table is absent)."""
     scope, params = ("", [siren]) if departement is None else (" AND departement = ?", [siren, departement])
     out: dict[str, Any] = {"declarations": [], "compensations": [], "rejets": []}
-    if _table_exists(con, "marts.declarations"):
-        out["declarations"] = _rows(con, f"""SELECT * FROM marts.declarations WHERE siren = ?{scope}
+    if tables.exists(con, WAREHOUSE_TABLES.declarations):
+        out["declarations"] = _rows(con, f"""SELECT * FROM {tables.declarations} WHERE siren = ?{scope}
                                              ORDER BY departement, date_limite_declaration NULLS LAST, source,
                                                       fichier, ligne""", params)
-    if _table_exists(con, "marts.compensations"):
+    if tables.exists(con, WAREHOUSE_TABLES.compensations):
         # every row naming the company: the department holding the debt sees the credit held elsewhere
-        out["compensations"] = _rows(con, "SELECT * FROM marts.compensations WHERE siren = ? ORDER BY departement",
-                                     [siren])
+        out["compensations"] = _rows(con, f"SELECT * FROM {tables.compensations} WHERE siren = ? "
+                                          "ORDER BY departement", [siren])
         if departement is not None:
             out["compensations"] = [c for c in out["compensations"] if c["departement"] == departement
                                     or departement in c["departements_dettes"].split(",")]
@@ -208,16 +273,19 @@ HISTORY_POSITION_COLUMNS = ("date_situation", "departement", "total_dettes", "de
 HISTORY_MOVEMENT_COLUMNS = ("departement", "date_debut", "date_fin", "source", "cle", "type", "montant")
 
 
-def load_history(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None) -> dict[str, Any] | None:
+def load_history(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None,
+                 tables: SheetTables = WAREHOUSE_TABLES) -> dict[str, Any] | None:
     """The company's position at each snapshot and its movements (SOURCES.md section 9), in the sheet's scope;
     None when the warehouse holds no history (the sheet then says so and shows the rest)."""
-    if history_tables_missing(con, ("history.positions_historique", "history.mouvements")):
+    wanted = (WAREHOUSE_TABLES.positions_historique, WAREHOUSE_TABLES.mouvements)
+    if (not all(t in tables.present for t in wanted) if tables.present is not None
+            else history_tables_missing(con, wanted)):
         return None
     where, params = ("siren = ?", [siren]) if departement is None else ("siren = ? AND departement = ?",
                                                                         [siren, departement])
-    positions = _rows(con, f"SELECT {', '.join(HISTORY_POSITION_COLUMNS)} FROM history.positions_historique "
+    positions = _rows(con, f"SELECT {', '.join(HISTORY_POSITION_COLUMNS)} FROM {tables.positions_historique} "
                            f"WHERE {where} ORDER BY date_situation, departement", params)
-    movements = _rows(con, f"SELECT {', '.join(HISTORY_MOVEMENT_COLUMNS)} FROM history.mouvements WHERE {where} "
+    movements = _rows(con, f"SELECT {', '.join(HISTORY_MOVEMENT_COLUMNS)} FROM {tables.mouvements} WHERE {where} "
                            "ORDER BY date_fin, departement, source, cle, type", params)
     return {"positions": positions, "mouvements": movements}
 

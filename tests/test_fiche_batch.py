@@ -1,0 +1,57 @@
+"""The company sheets a refresh writes read their rows from a copy made once per department (`prefetch_companies`,
+issue 21); an agent must read exactly what a sheet rendered on its own shows. Compared byte for byte on the
+samples' warehouse built by the pipeline (history, rejected rows, offsets across departments, declarations)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from onevision_dagster.reports.fiche import write_fiche
+from onevision_dagster.reports.fiche_data import prefetch_companies, rejected_rows_sql, top_companies
+from onevision_dagster.reports.html_page import FICHES_DIR, fiche_filename
+
+
+@pytest.fixture(scope="module")
+def warehouse(samples: Path):
+    con = duckdb.connect(str(samples / "w.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.mark.parametrize("departement", ["17", "95"])
+def test_the_refresh_sheets_are_those_rendered_one_by_one(samples: Path, warehouse, tmp_path: Path,
+                                                          departement: str):
+    written = sorted((samples / "rapports" / FICHES_DIR).glob(fiche_filename("*", departement)))
+    sirens = top_companies(warehouse, departement, 1000)
+    # every company with a position in the samples' department has its sheet (95 holds two)
+    assert len(written) == len(sirens) >= {"17": 8, "95": 2}[departement]
+    for path in written:
+        siren = path.name.split("_")[1]
+        alone = write_fiche(warehouse, siren, departement, tmp_path / FICHES_DIR)
+        assert alone.read_bytes() == path.read_bytes(), path.name
+
+
+def test_national_sheets_from_the_copy_are_the_same(warehouse, tmp_path: Path):
+    sirens = top_companies(warehouse, None, 1000)
+    assert len(sirens) > 8
+    tables = prefetch_companies(warehouse, sirens, None)
+    assert tables.lignes_dettes.startswith("temp.")  # the copy is what the sheets read
+    rejected = rejected_rows_sql(warehouse, None, None)
+    for siren in sirens:
+        alone = write_fiche(warehouse, siren, None, tmp_path / "seule" / FICHES_DIR)
+        batch = write_fiche(warehouse, siren, None, tmp_path / "lot" / FICHES_DIR, rejected, tables)
+        assert batch.read_bytes() == alone.read_bytes(), siren
+
+
+def test_a_copy_scoped_to_a_department_holds_only_its_rows(warehouse):
+    sirens = top_companies(warehouse, "17", 1000)
+    tables = prefetch_companies(warehouse, sirens, "17")
+    copied = {r[0] for r in warehouse.execute(f"SELECT DISTINCT departement FROM {tables.lignes_dettes}").fetchall()}
+    assert copied == {"17"}
+    # positions keep every department: the sheet shows how fresh the company's figures are everywhere
+    assert warehouse.execute(f"SELECT count(DISTINCT departement) FROM {tables.positions}").fetchone()[0] >= 2
+    with pytest.raises(ValueError):
+        prefetch_companies(warehouse, ["12345"], "17")
