@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from onevision_dagster.orchestration.automation import FOLLOW_UPSTREAM, NATIONAL_CONDITION
+from onevision_dagster.orchestration.jobs import ON_REQUEST_GROUP
 from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.reports.charts import build_figures
 from onevision_dagster.reports.dashboard import write_dashboard
@@ -120,14 +121,15 @@ def tableau_de_bord_national(warehouse: Warehouse, reports: ReportsFolder,
     key=["rapports", "fiches_entreprises"],
     deps=[POSITIONS],
     partitions_def=departements_partitions,
-    automation_condition=FOLLOW_UPSTREAM,
-    group_name="rapports",
+    # on request only: the application renders any company's sheet when an agent opens it (rights, audit), so the
+    # refresh writes none (issue 21): no automation, outside the department groups the refresh and sensors select
+    group_name=ON_REQUEST_GROUP,
     pool=DUCKDB_POOL,
     kinds={"html"},
-    description="Fiches HTML des entreprises aux plus forts enjeux du département (dettes + créances) : "
-    "identité, position, chaque ligne avec son fichier et sa ligne d'origine, compensation possible et sa base "
-    "légale, alertes (compensation bloquée et pourquoi, procédure collective, passif déclaré, sursis, "
-    "contestation).",
+    description="Sur demande d'un exploitant seulement (job fiches_entreprises) : la chaîne ne les écrit plus, "
+    "l'application rend la fiche de toute entreprise quand un agent l'ouvre, avec ses droits et l'audit. Fiches "
+    "HTML des entreprises aux plus forts enjeux du département (dettes + créances) : identité, position, chaque "
+    "ligne avec son fichier et sa ligne d'origine, compensation possible et sa base légale, alertes.",
 )
 def fiches_entreprises(context: dg.AssetExecutionContext, warehouse: Warehouse, reports: ReportsFolder,
                        settings: Settings) -> dg.MaterializeResult:

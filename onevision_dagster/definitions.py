@@ -18,7 +18,6 @@ from onevision_dagster.orchestration.jobs import (
 from onevision_dagster.orchestration.schedules import rafraichissement_quotidien
 from onevision_dagster.orchestration.sensors import (
     depot_extraits,
-    fiches_apres_historique,
     historique_apres_departement,
 )
 
@@ -32,7 +31,6 @@ defs = dg.Definitions(
     sensors=[
         depot_extraits,
         historique_apres_departement,
-        fiches_apres_historique,
         dg.AutomationConditionSensorDefinition(
             "automatisation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,
             description="En marche par défaut. Fait suivre les assets dérivés et les vues nationales après chaque "

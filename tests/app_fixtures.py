@@ -439,12 +439,10 @@ def build_samples(landing: Path, root: Path, departements: tuple[str, ...] = ("1
     instance = dg.DagsterInstance.ephemeral()
     partitions.add_departements(instance, departements)  # department partitions follow the landing zone
     instance.add_dynamic_partitions(DATES_EXTRACTION, ["2026-11-20", "2026-11-27"])
-    sheets = [a for a in partitioned if dg.AssetKey(["rapports", "fiches_entreprises"]) in a.keys]
     stages: list[tuple[object, object]] = [(register, None)]
-    stages += [([a for a in partitioned if a not in sheets], d) for d in departements]
+    stages += [(partitioned, d) for d in departements]
     stages += [(history, snapshot_key(date, d)) for d in departements for date in ("2026-11-27", "2026-11-20")]
     stages += [(national, None)]
-    stages += [(sheets, d) for d in departements]  # last, as `onevision run` writes them
     for selection, partition in stages:
         result = dg.materialize(all_assets, selection=dg.AssetSelection.assets(*selection), partition_key=partition,
                                 resources=resources, instance=instance)

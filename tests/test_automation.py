@@ -11,7 +11,7 @@ import dagster as dg
 
 from onevision_dagster.definitions import defs
 from onevision_dagster.orchestration.automation import NATIONAL_CONDITION
-from onevision_dagster.orchestration.schedules import rafraichissement_quotidien
+from onevision_dagster.orchestration.schedules import department_keys, rafraichissement_quotidien
 from onevision_dagster.orchestration.sensors import depot_extraits
 from onevision_dagster.resources import LandingZone, Warehouse
 
@@ -140,8 +140,7 @@ def test_the_automation_that_keeps_figures_fresh_runs_by_default() -> None:
     """An operator finds the schedule and every sensor running after the demo (issue 22), each saying so."""
     assert rafraichissement_quotidien.default_status == dg.DefaultScheduleStatus.RUNNING
     sensors = {s.name: s for s in defs.sensors}
-    assert set(sensors) == {"depot_extraits", "historique_apres_departement", "fiches_apres_historique",
-                            "automatisation"}
+    assert set(sensors) == {"depot_extraits", "historique_apres_departement", "automatisation"}
     for sensor in sensors.values():
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING, sensor.name
     for definition in [rafraichissement_quotidien, *sensors.values()]:
@@ -206,41 +205,18 @@ def test_a_successful_department_run_requests_its_snapshots() -> None:
     assert (dates.partitions_def_name, list(dates.partition_keys)) == ("dates_extraction", ["2026-11-20", "2026-11-27"])
 
 
-def _history_run(instance: dg.DagsterInstance, partition: str, status: dg.DagsterRunStatus) -> dg.DagsterRun:
-    job = defs.resolve_job_def("historique")
-    date, dept = partition.split("|")
-    run = instance.create_run_for_job(
-        job_def=job,
-        tags={"dagster/partition": partition, "dagster/partition/date": date, "dagster/partition/departement": dept},
-    )
-    if status == dg.DagsterRunStatus.SUCCESS:
-        instance.run_storage.handle_run_event(
-            run.run_id, dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name=job.name))
-    return instance.get_run_by_id(run.run_id)
+def test_company_sheets_are_written_on_request_only() -> None:
+    """The application renders any company's sheet when an agent opens it, so nothing writes them in advance
+    (issue 21): no refresh job, schedule, sensor, automation or stage of `onevision run`; the operators' job still
+    can."""
+    from onevision_dagster.assets import all_assets
+    from onevision_dagster.orchestration.runner import _asset_groups
 
-
-def test_sheets_are_rewritten_once_the_departments_last_snapshot_run_succeeded() -> None:
-    """Sheets written by the department's run predate its new snapshot: once every snapshot run of the
-    department is done, one run rewrites them (and not while another is still queued)."""
-    from onevision_dagster.orchestration.sensors import fiches_apres_historique
-
-    def evaluate(instance: dg.DagsterInstance, run: dg.DagsterRun):
-        return fiches_apres_historique(dg.build_run_status_sensor_context(
-            sensor_name="fiches_apres_historique", dagster_instance=instance, dagster_run=run,
-            dagster_event=dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name=run.job_name)))
-
-    with dg.instance_for_test() as instance:
-        first = _history_run(instance, "2026-11-20|17", dg.DagsterRunStatus.SUCCESS)
-        second = _history_run(instance, "2026-11-27|17", dg.DagsterRunStatus.NOT_STARTED)
-        _history_run(instance, "2026-11-27|91", dg.DagsterRunStatus.NOT_STARTED)  # another department does not hold 17
-        waiting = evaluate(instance, first)
-        assert isinstance(waiting, dg.SkipReason)
-        assert "17" in waiting.skip_message
-        instance.delete_run(second.run_id)
-        second = _history_run(instance, "2026-11-27|17", dg.DagsterRunStatus.SUCCESS)
-        request = evaluate(instance, second)
-    assert isinstance(request, dg.RunRequest)
-    assert request.partition_key == "17"
-    assert request.run_key == f"fiches:{second.run_id}"
-    assert defs.resolve_job_def("fiches_entreprises").asset_layer.executable_asset_keys == {
-        dg.AssetKey(["rapports", "fiches_entreprises"])}
+    sheets = dg.AssetKey(["rapports", "fiches_entreprises"])
+    for job in ("rafraichissement_departement", "rafraichissement_planifie", "historique", "vue_nationale",
+                "chargement_registre"):
+        assert sheets not in defs.resolve_job_def(job).asset_layer.selected_asset_keys, job
+    assert defs.resolve_job_def("fiches_entreprises").asset_layer.selected_asset_keys == {sheets}
+    assert defs.get_repository_def().asset_graph.get(sheets).automation_condition is None
+    assert all(sheets not in a.keys for stage in _asset_groups(all_assets) for a in stage)
+    assert sheets not in set(department_keys())

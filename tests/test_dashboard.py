@@ -111,9 +111,9 @@ def test_dashboard_shows_key_figures_dates_and_legal_basis(reports: Path, con: d
     assert "hors L. 257 B" in visible and "à échoir (non compensable avant sa date)" in visible
     assert "jamais compens" not in visible
     # the 10 largest opportunities also as a table, with exact amounts
-    assert re.search(r"ATLANTIC SHIPPING LIMITED</td><td>301122339</td><td class=montant>2\xa0500,00\xa0€", page)
+    assert re.search(r"ATLANTIC SHIPPING LIMITED</a></td><td>301122339</td><td class=montant>2\xa0500,00\xa0€", page)
     # and the blocked ones, with why
-    blocked = re.search(r"OSTREICULTURE MARENNES OLERON</td><td>800000010</td><td>(.*?)</td>"
+    blocked = re.search(r"OSTREICULTURE MARENNES OLERON</a></td><td>800000010</td><td>(.*?)</td>"
                         r"<td class=montant>3\xa0200,00\xa0€</td><td class=montant>3\xa0000,00\xa0€", page)
     assert blocked is not None
     assert Page(blocked.group(1)).visible == (
@@ -175,12 +175,16 @@ def test_index_lists_every_page(reports: Path, con: duckdb.DuckDBPyConnection) -
     assert "notes.html" not in (reports / "index.html").read_text(encoding="utf-8")
 
 
-def test_dashboard_links_existing_company_sheets(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+def test_dashboard_links_each_company_to_the_applications_sheet(tmp_path: Path,
+                                                               con: duckdb.DuckDBPyConnection) -> None:
+    """No sheet is written in advance (issue 21): the link opens the application's sheet, rendered on demand with the
+    agent's rights and the audit."""
     out = tmp_path / "r"
-    write_fiche(con, "443210984", "17", out / "fiches")
     page = write_dashboard(load_dashboard_data(con, "17"), out, "T", "tdb_17.html").read_text(encoding="utf-8")
-    assert '<a href="fiches/fiche_443210984_17.html">TRANSPORTS CHARENTAIS</a>' in page
-    assert "fiche_612345009_17.html" not in page  # no sheet written: no dead link
+    assert not (out / "fiches").exists()
+    assert '<a href="/entreprises/443210984/fiche">TRANSPORTS CHARENTAIS</a>' in page
+    assert '<a href="/entreprises/301122339/fiche">ATLANTIC SHIPPING LIMITED</a>' in page
+    assert "fiches/fiche_" not in page
 
 
 def test_company_name_injection_is_text_everywhere(

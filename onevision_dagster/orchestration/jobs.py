@@ -47,10 +47,13 @@ historique_job = dg.define_asset_job(
 )
 
 FICHES = dg.AssetKey(["rapports", "fiches_entreprises"])
+# assets written only when an operator asks: no refresh, schedule, sensor or automation selects this group
+ON_REQUEST_GROUP = "fiches_sur_demande"
 
 fiches_job = dg.define_asset_job(
     name="fiches_entreprises",
     selection=dg.AssetSelection.assets(FICHES),
-    description="Réécrit les fiches entreprises d'un département (après son historique, pour qu'elles montrent "
-    "le dernier instantané et ses mouvements).",
+    description="Sur demande : écrit sur disque les fiches HTML des entreprises aux plus forts enjeux d'un "
+    "département. Le rafraîchissement ne les écrit pas : l'application rend la fiche de toute entreprise à la "
+    "demande d'un agent, avec ses droits et l'audit.",
 )

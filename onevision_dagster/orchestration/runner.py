@@ -25,6 +25,7 @@ from onevision_dagster import warehouse
 from onevision_dagster.consolidate.snapshot import snapshot_dates
 from onevision_dagster.history import snapshots as history_snapshots
 from onevision_dagster.orchestration.jobs import (
+    ON_REQUEST_GROUP,
     departement_job,
     fiches_job,
     historique_job,
@@ -107,9 +108,11 @@ def _step_seconds(result: dg.ExecuteInJobResult) -> dict[str, float]:
 
 
 def _asset_groups(assets: list) -> tuple[list, list, list, list]:
-    """(register, per department, per snapshot, national)."""
+    """(register, per department, per snapshot, national); assets written on request only are none of them."""
     register, partitioned, snapshots, national = [], [], [], []
     for a in assets:
+        if set(a.group_names_by_key.values()) == {ON_REQUEST_GROUP}:
+            continue
         if a.partitions_def == snapshots_partitions:
             snapshots.append(a)
         elif a.partitions_def is not None:
@@ -182,8 +185,6 @@ def run_pipeline(departements: list[str], include_national: bool = True,
                                              [] if res.success else _failures(res), started, _step_seconds(res),
                                              _notes(res)))
 
-        # the company sheets show each company's history and offsets: with the history on, they are written last
-        sheets = [a for a in partitioned if SHEETS in a.keys] if include_history else []
         if include_current:
             run("registre", register)
             if not result.stages[-1].ok:
@@ -193,34 +194,14 @@ def run_pipeline(departements: list[str], include_national: bool = True,
                 result.stages[-1].notes.append(
                     "les départements sont consolidés avec le dernier registre valide ; déposez un registre corrigé")
             for dept in departements:
-                run(f"département {dept}", [a for a in partitioned if a not in sheets], dept)
+                run(f"département {dept}", partitioned, dept)
         if include_history:
             _run_history(instance, path or _warehouse_path(resources), departements, history_dates,
                          lambda name, key: run(name, history, key), result)
         if include_national:
             run("vue nationale", national if include_current else
                 [a for a in national if any(k.path[0] in ("history", "experiment") for k in a.keys)])
-        if include_current and sheets:
-            # after the national views too: a sheet lists the offsets its credits make in other departments
-            # (marts.compensations), which the national run computes from every department's new positions
-            for dept in departements:
-                stage = next(s for s in result.stages if s.name == f"département {dept}")
-                if stage.ok:
-                    run(f"fiches {dept}", sheets, dept)
-                    _fold(result, stage)
     return result
-
-
-SHEETS = dg.AssetKey(["rapports", "fiches_entreprises"])
-
-
-def _fold(result: PipelineResult, into: StageResult) -> None:
-    """The last stage becomes part of `into` (one line per department in the summary)."""
-    last = result.stages.pop()
-    into.ok = into.ok and last.ok
-    into.seconds += last.seconds
-    into.errors += last.errors
-    into.steps.update(last.steps)
 
 
 def _run_history(instance: dg.DagsterInstance, path: str, departements: list[str],

@@ -31,7 +31,6 @@ from onevision_dagster.ingest.load import fingerprint
 from onevision_dagster.orchestration.jobs import (
     REGISTER,
     departement_job,
-    fiches_job,
     historique_job,
     register_job,
 )
@@ -203,31 +202,3 @@ def historique_apres_departement(context: dg.RunStatusSensorContext):
                                     tags={"onevision/declencheur": "capteur", "onevision/departement": dept})
                       for d in dates],
         dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(DATES_EXTRACTION, dates)])
-
-
-DEPARTEMENT_DIMENSION_TAG = "dagster/partition/departement"  # Dagster's tag of one dimension of a run's partition
-PENDING = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING,
-           dg.DagsterRunStatus.STARTED]
-
-
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[historique_job],
-    request_job=fiches_job,
-    name="fiches_apres_historique",
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="En marche par défaut. Quand le dernier instantané en attente d'un département est calculé "
-    "(capteur ou remplissage), réécrit ses fiches entreprises : elles montrent alors son historique à jour.",
-)
-def fiches_apres_historique(context: dg.RunStatusSensorContext):
-    run = context.dagster_run
-    dept = run.tags.get(DEPARTEMENT_DIMENSION_TAG) or run.tags.get("onevision/departement")
-    if not dept:
-        return dg.SkipReason("Exécution d'historique sans département.")
-    pending = context.instance.get_runs(
-        filters=dg.RunsFilter(job_name=historique_job.name, statuses=PENDING,
-                              tags={DEPARTEMENT_DIMENSION_TAG: dept}), limit=1)
-    if pending:  # the department's last snapshot run to finish rewrites its sheets, once
-        return dg.SkipReason(f"Département {dept} : d'autres instantanés sont en attente.")
-    return dg.RunRequest(run_key=f"fiches:{run.run_id}", partition_key=dept,
-                         tags={"onevision/declencheur": "capteur", "onevision/departement": dept})

@@ -27,12 +27,11 @@ from onevision_dagster.reports.charts import build_figures
 from onevision_dagster.reports.dashboard_data import DashboardData
 from onevision_dagster.reports.formatting import MISSING, format_date, format_euros, format_nombre
 from onevision_dagster.reports.html_page import (
-    FICHES_DIR,
     INDEX,
     PAGE_KIND_DASHBOARD,
     check_filename,
+    company_sheet_link,
     esc,
-    fiche_filename,
     page_html,
     table_html,
     write_text_atomic,
@@ -93,13 +92,6 @@ _SECTION_HELP = {
 }
 
 
-def _fiche_link(out_dir: Path, siren: str, departement: str | None, text_html: str) -> str:
-    rel = f"{FICHES_DIR}/{fiche_filename(siren, departement)}"
-    if (out_dir / rel).exists():
-        return f'<a href="{esc(rel)}">{text_html}</a>'
-    return text_html
-
-
 def _compensation_table(data: DashboardData, out_dir: Path) -> str:
     df = data.top_compensation
     if df.empty:
@@ -108,7 +100,7 @@ def _compensation_table(data: DashboardData, out_dir: Path) -> str:
         rows = [
             [
                 str(i),
-                _fiche_link(out_dir, r.siren, data.departement, esc(r.denomination)),
+                company_sheet_link(r.siren, esc(r.denomination)),
                 esc(r.siren),
                 format_euros(r.montant_compensable),
                 format_euros(r.total_creances),
@@ -137,7 +129,7 @@ def _blocked_table(data: DashboardData, out_dir: Path) -> str:
         return "<p>Aucune compensation bloquée sur ce périmètre.</p>"
     rows = [
         [
-            _fiche_link(out_dir, r.siren, data.departement, esc(r.denomination)),
+            company_sheet_link(r.siren, esc(r.denomination)),
             esc(r.siren),
             f'<span class="drapeau">Compensation bloquée</span> {esc(r.motif)}',
             format_euros(r.montant_en_jeu),
@@ -169,7 +161,7 @@ def _panel_table(data: DashboardData, out_dir: Path) -> str:
     rows = [
         [
             esc(int(r.rang)),
-            _fiche_link(out_dir, r.siren, data.departement, esc(r.denomination)),
+            company_sheet_link(r.siren, esc(r.denomination)),
             esc(r.siren),
             format_euros(getattr(r, "dettes_poursuivables", r.total_dettes)),
             format_euros(r.total_dettes),

@@ -49,11 +49,10 @@ from onevision_dagster.reports.experiment_followup import FollowUp
 from onevision_dagster.reports.formatting import MISSING, format_date, format_euros, format_nombre
 from onevision_dagster.reports.html_page import (
     EXPERIMENT_FILENAME,
-    FICHES_DIR,
     INDEX,
     PAGE_KIND_EXPERIMENT,
+    company_sheet_link,
     esc,
-    fiche_filename,
     page_html,
     table_html,
     write_text_atomic,
@@ -231,11 +230,6 @@ def _pilots_html(data: ExperimentData) -> str:
     return "".join(parts)
 
 
-def _fiche_link(out_dir: Path, siren: str, departement: str, text_html: str) -> str:
-    rel = f"{FICHES_DIR}/{fiche_filename(siren, departement)}"
-    return f'<a href="{esc(rel)}">{text_html}</a>' if (out_dir / rel).exists() else text_html
-
-
 def _at_risk_html(data: ExperimentData, out_dir: Path) -> str:
     totals = data.a_risque_totaux
     if totals.empty:
@@ -253,7 +247,7 @@ def _at_risk_html(data: ExperimentData, out_dir: Path) -> str:
         if not t.nb_entreprises:
             parts.append("<p>Aucun remboursement à risque sur cette période.</p>")
             continue
-        rows = [[esc(r.siren), _fiche_link(out_dir, r.siren, dept, esc(r.denomination)), esc(dept),
+        rows = [[esc(r.siren), company_sheet_link(r.siren, esc(r.denomination)), esc(dept),
                  esc(format_euros(r.rembourse)), esc(format_euros(r.compensable_debut)), esc(format_euros(r.a_risque))]
                 for r in data.a_risque[data.a_risque["departement"] == dept].itertuples(index=False)]
         shown = len(rows)

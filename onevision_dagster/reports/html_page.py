@@ -108,6 +108,17 @@ def fiche_filename(siren: str, departement: str | None) -> str:
     return f"fiche_{siren}_{departement or 'national'}.html"
 
 
+_SIREN = re.compile(r"\d{9}")
+
+
+def company_sheet_link(siren: str, text_html: str) -> str:
+    """A dashboard's link to a company: the application's sheet, rendered when opened with the agent's rights and
+    the audit (dashboards are served by the application only; the refresh writes no sheet in advance, issue 21)."""
+    if not _SIREN.fullmatch(str(siren)):
+        return text_html
+    return f'<a href="/entreprises/{siren}/fiche">{text_html}</a>'
+
+
 def dashboard_filename(departement: str | None) -> str:
     """Suggested file name of a dashboard (``tableau_de_bord_17.html``, ``tableau_de_bord_national.html``)."""
     return f"tableau_de_bord_{check_departement(departement) or 'national'}.html"
