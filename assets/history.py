@@ -116,7 +116,8 @@ def mouvements(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
     kinds={"duckdb"},
     description="Impact entre deux instantanés consécutifs : recouvré, annulé, admis en non-valeur, sorti, "
     "nouvelles dettes, compensé (dont compensations signalées par l'outil), remboursé et `rembourse_a_risque` "
-    "(remboursé à une entreprise qui devait des impôts exigibles compensables).",
+    "(remboursé à une entreprise dont des impôts échus, poursuivables et compensables, restaient dus dans un "
+    "département).",
     check_specs=[dg.AssetCheckSpec(CHECK_IMPACT, asset=IMPACT, blocking=True, partitions_def=snapshots_partitions,
                                    description="Chaque colonne de l'impact = somme des mouvements de son type.")],
 )

@@ -94,9 +94,10 @@ def _dashboard(departement: str | None, warehouse: Warehouse, reports: ReportsFo
     group_name="rapports",
     pool=DUCKDB_POOL,
     kinds={"plotly", "html"},
-    description="Tableau de bord HTML du département (dettes exigibles par source, à échoir et admises en "
-    "non-valeur à part, créances, solde, compensations possibles et bloquées avec leur motif, ancienneté, étapes, "
-    "débiteurs communs, qualité des données), lisible hors ligne.",
+    description="Tableau de bord HTML du département (dettes échues par source, dont suspendues et poursuivables, "
+    "à échoir et admises en non-valeur à part, créances côte à côte sans jamais de solde, compensations possibles "
+    "et bloquées avec leur motif, ancienneté, étapes, débiteurs communs, qualité des données), servi par "
+    "l'application.",
 )
 def tableau_de_bord(context: dg.AssetExecutionContext, warehouse: Warehouse, reports: ReportsFolder,
                     settings: Settings) -> dg.MaterializeResult:

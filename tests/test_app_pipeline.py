@@ -154,6 +154,8 @@ def test_company_in_a_procedure_is_blocked_never_compensable(app: str) -> None:
     assert text.count("Compensation bloquée : procédure collective ouverte (art. L. 622-7 C. com.)") >= 3
     assert "Échue, suspendue : antérieure au jugement d'ouverture (art. L. 622-21 C. com.)" in text
     assert "Échue, suspendue : postérieure au jugement, à qualifier (art. L. 622-17 C. com.)" in text
+    assert ("privilégiée (L. 622-17 I), elle est payée à l'échéance et, impayée, portée à la connaissance du "
+            "mandataire (L. 622-17 IV) ; sinon, à déclarer dans les deux mois de son échéance") in text
     assert f"dont poursuivables (non suspendues d'après les données) {_euros('0.00')}" in text
     assert f"dont suspendues (motif sur chaque ligne) {_euros('6395.00')}" in text
     assert f"2026TVA0845 {_euros('5120.00')} 18/01/2027 18/05/2027 À déclarer avant la date limite" in text
@@ -241,6 +243,9 @@ def test_declarations_list_most_urgent_first(app: str) -> None:
     assert "BODACC inconnu" in text or "Date de publication au BODACC inconnue" in text
     qualify = _page(app, "/departements/17/listes/a_qualifier")
     assert "2 éléments" in qualify and "à qualifier (art. L. 622-17)" in qualify
+    # al. 6 of L. 622-24 is for the claims L. 622-17 I does not privilege; a privileged one unpaid is made known
+    assert "(art. L. 622-17 IV)" in qualify
+    assert "Les autres sont à déclarer dans les deux mois de leur échéance (art. L. 622-24 al. 6)" in qualify
     assert "17300/2026/520" in qualify and "2026-RNF-000108" in qualify
 
 

@@ -91,9 +91,11 @@ def test_claims_to_declare_most_urgent_first_and_those_to_qualify_apart(con) -> 
 def test_collective_procedures(con) -> None:
     # ECURIES: register procedure; declared 24 200 (its tax), left to declare 980 + 450 (the written-off fine
     # is not extinguished), 300 born after the judgment to qualify, one seizure running, a 1 200 credit;
-    # OYSTERS: no register procedure but 3 000 declared; one SATD (the declared tax is not one)
+    # OYSTERS: no register procedure but 3 000 declared; one SATD (the declared tax is not one). ÉCURIES' deadline to
+    # declare is past: its next deadline is the relief's, 28/12/2026 (26/12 is a Saturday), not none (issue 17)
     assert _rows(con, "procedures") == [
-        (fx.ECURIES, "ÉCURIES DE L'ÎLE DE RÉ", "Redressement judiciaire", "2026-06-12", "24200.00", "1430.00", None,
+        (fx.ECURIES, "ÉCURIES DE L'ÎLE DE RÉ", "Redressement judiciaire", "2026-06-12", "24200.00", "1430.00",
+         "2026-12-28",
          "300.00", "1", "1200.00"),
         (fx.OYSTERS, "OSTREICULTURE MARENNES OLERON", "non référencée au registre", None, "3000.00", "0.00", None,
          "0.00", "1", "3200.00"),
@@ -152,7 +154,7 @@ def test_placeholder_page_and_export_in_the_agents_format(tmp_path: Path, public
         procedures = requests.get(f"{base}/departements/17/listes/procedures/export.csv", headers=AGENT_17)
         lines = procedures.content.decode("utf-8-sig").splitlines()
         assert lines[1].startswith(f"{fx.ECURIES};ÉCURIES DE L'ÎLE DE RÉ;Redressement judiciaire;12/06/2026;24200,00;"
-                                   "1430,00;;300,00;1;1200,00")
+                                   "1430,00;28/12/2026;300,00;1;1200,00")
         with engine.connect() as conn:
             actions = conn.execute(sa.text("SELECT action, objet, statut_http FROM audit ORDER BY id")).all()
         assert [tuple(a) for a in actions] == [("CONSULTATION_LISTE", "17/remboursements", 200),

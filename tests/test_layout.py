@@ -44,3 +44,23 @@ def test_every_room_is_packaged() -> None:
     declared = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     rooms = {f"onevision_dagster.{p.parent.name}" for p in (REPO / "onevision_dagster").glob("*/__init__.py")}
     assert rooms <= declared, rooms - declared
+
+
+def test_what_operators_read_in_the_ui_uses_the_words_of_section_8() -> None:
+    """Descriptions of assets, checks, jobs and sensors are read in the Dagster UI: past due is never "exigible"
+    (contract v3, section 8) and debts and credits are never netted into a "solde"."""
+    import re
+
+    from onevision_dagster.definitions import defs
+
+    repo = defs.get_repository_def()
+    graph = repo.asset_graph
+    texts = {k.to_user_string(): graph.get(k).description or "" for k in graph.get_all_asset_keys()}
+    texts |= {f"check {k.to_user_string()}": graph.get_check_spec(k).description or ""
+              for k in graph.asset_check_keys}
+    texts |= {f"job {j.name}": j.description or "" for j in repo.get_all_jobs()}
+    texts |= {f"sensor {s.name}": s.description or "" for s in repo.sensor_defs}
+    assert len(texts) > 30
+    for name, text in texts.items():
+        assert "exigible" not in text.lower().replace("liquides et exigibles", ""), name
+        assert not re.search(r"(?<!jamais de )\bsoldes?\b", text, re.IGNORECASE), name

@@ -132,9 +132,11 @@ LISTS: dict[str, WorkList] = {
         "a_qualifier", "Créances postérieures au jugement, à qualifier (art. L. 622-17)",
         "Créances nées le jour du jugement d'ouverture ou après : elles sont arrêtées comme les autres (art. "
         "L. 622-21 C. com.) sauf si l'art. L. 622-17 I les privilégie (nées pour les besoins de la procédure ou "
-        "en contrepartie d'une prestation fournie pendant celle-ci) ; elles doivent alors être portées à la "
-        "connaissance du mandataire dans les deux mois de leur échéance (art. L. 622-24 al. 6). Les données ne "
-        "permettent pas de les distinguer : l'agent les qualifie.",
+        "en contrepartie d'une prestation fournie pendant celle-ci) : elles sont alors payées à leur échéance "
+        "et, impayées, doivent être portées à la connaissance de l'administrateur ou du mandataire sous peine de "
+        "perdre leur privilège (art. L. 622-17 IV). Les autres sont à déclarer dans les deux mois de leur échéance "
+        "(art. L. 622-24 al. 6). Les données ne permettent pas de les distinguer : l'agent les qualifie ; par "
+        "prudence, il agit dans les deux mois de l'échéance.",
         (*_DECLARATION_COLUMNS, Column("date_origine", "Née le", "date"),
          Column("service_declarant", "Service déclarant"), Column("etat", "État")),
         f"""SELECT {_DECLARATION_SELECT}, d.date_origine,
@@ -148,14 +150,16 @@ LISTS: dict[str, WorkList] = {
         "passif d'une procédure que le registre ne montre pas. Toutes leurs dettes échues sont suspendues : "
         "aucune poursuite hors de la procédure (art. L. 622-21 du Code de commerce) ; « poursuites en cours » : "
         "lignes à l'étape de mise en demeure, de SATD ou de saisie, à arrêter. « Reste à déclarer » : créances "
-        "nées avant le jugement, pas encore déclarées, avec la première date limite (art. L. 622-24 et R. 622-24 ; "
-        "détail dans « Déclarations de créances ») ; les créances nées après le jugement sont à qualifier à part "
+        "nées avant le jugement, pas encore déclarées, avec la prochaine date limite : celle de la déclaration "
+        "(art. L. 622-24 et R. 622-24) ou, une fois passée, celle du relevé de forclusion (art. L. 622-26) ; vide "
+        "quand la publication au BODACC est inconnue (délai à vérifier) ou les deux délais passés (détail dans "
+        "« Déclarations de créances ») ; les créances nées après le jugement sont à qualifier à part "
         "(art. L. 622-17). Toute compensation est bloquée (art. L. 622-7), sauf compensation antérieure au "
         "jugement ou créances connexes, à examiner (art. 1347 du Code civil).",
         (*_IDENTITY, Column("procedure", "Procédure (registre)"),
          Column("date_jugement", "Jugement", "date"), Column("passif_declare", "Passif déclaré", "montant"),
          Column("reste_a_declarer", "Reste à déclarer", "montant"),
-         Column("premiere_date_limite", "Première date limite", "date"),
+         Column("premiere_date_limite", "Prochaine date limite", "date"),
          Column("a_qualifier", "À qualifier (L. 622-17)", "montant"),
          Column("poursuites_en_cours", "Poursuites en cours", "nombre"),
          Column("total_creances", "Créances certaines et dues", "montant")),
@@ -167,7 +171,8 @@ LISTS: dict[str, WorkList] = {
                   coalesce(l.poursuites, 0) AS poursuites_en_cours, p.total_creances
            FROM positions p LEFT JOIN recherche r USING (siren)
            LEFT JOIN (SELECT siren, sum(montant) FILTER (WHERE etat <> 'A_QUALIFIER') AS reste,
-                             min(date_limite_declaration) FILTER (WHERE etat = 'A_DECLARER') AS premiere,
+                             min(CASE etat WHEN 'A_DECLARER' THEN date_limite_declaration
+                                           WHEN 'RELEVE_POSSIBLE' THEN date_limite_releve END) AS premiere,
                              sum(montant) FILTER (WHERE etat = 'A_QUALIFIER') AS qualifier
                       FROM declarations WHERE departement = $d GROUP BY siren) dc USING (siren)
            LEFT JOIN (SELECT siren, count(*) AS poursuites FROM lignes_dettes

@@ -52,8 +52,10 @@ ETATS_DECLARATION = {
     "FORCLOS": "À examiner : délais de déclaration et de relevé dépassés d'après les données ; le relevé reste "
                "ouvert un an au créancier qui ne pouvait connaître sa créance (art. L. 622-26 C. com.)",
     "BODACC_INCONNU": "Date de publication au BODACC inconnue : délai à vérifier (art. R. 622-24 C. com.)",
-    "A_QUALIFIER": "À qualifier (art. L. 622-17 C. com.) : née après le jugement ; si elle est privilégiée, à "
-                   "déclarer dans les deux mois de son échéance (art. L. 622-24 al. 6)",
+    "A_QUALIFIER": "À qualifier (art. L. 622-17 C. com.) : née après le jugement ; privilégiée (L. 622-17 I), elle "
+                   "est payée à l'échéance et, impayée, portée à la connaissance du mandataire (L. 622-17 IV) ; "
+                   "sinon, à déclarer dans les deux mois de son échéance (art. L. 622-24 al. 6). Par prudence, agir "
+                   "dans ces deux mois",
 }
 """`marts.declarations.etat`: FORCLOS is « à examiner », never « perdue » (section 6)."""
 ETATS_DECLARATION_COURTS = {
