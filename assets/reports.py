@@ -66,12 +66,12 @@ def _image_markdown(fig, path: Path) -> str:
 
 
 def _dashboard(departement: str | None, warehouse: Warehouse, reports: ReportsFolder,
-               static_image: bool) -> dg.MaterializeResult:
+               static_image: bool, freshness_days: int) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         data = load_dashboard_data(con, departement)
     title = f"One Vision — département {departement}" if departement else "One Vision — France entière"
     name = dashboard_filename(departement)
-    path = write_dashboard(data, reports.root, title, name)
+    path = write_dashboard(data, reports.root, title, name, freshness_days)
     summary = summary_markdown(data)
     if static_image:
         figures = build_figures(data)
@@ -101,7 +101,7 @@ def _dashboard(departement: str | None, warehouse: Warehouse, reports: ReportsFo
 )
 def tableau_de_bord(context: dg.AssetExecutionContext, warehouse: Warehouse, reports: ReportsFolder,
                     settings: Settings) -> dg.MaterializeResult:
-    return _dashboard(context.partition_key, warehouse, reports, settings.static_images)
+    return _dashboard(context.partition_key, warehouse, reports, settings.static_images, settings.freshness_days)
 
 
 @dg.asset(
@@ -115,7 +115,7 @@ def tableau_de_bord(context: dg.AssetExecutionContext, warehouse: Warehouse, rep
 )
 def tableau_de_bord_national(warehouse: Warehouse, reports: ReportsFolder,
                              settings: Settings) -> dg.MaterializeResult:
-    return _dashboard(None, warehouse, reports, settings.static_images)
+    return _dashboard(None, warehouse, reports, settings.static_images, settings.freshness_days)
 
 
 @dg.asset(
@@ -146,8 +146,8 @@ def fiches_entreprises(context: dg.AssetExecutionContext, warehouse: Warehouse, 
             con.execute(f"CREATE OR REPLACE TEMP TABLE _ov_rejets_fiches AS SELECT * FROM {rejected}").fetchall()
             rejected = "temp._ov_rejets_fiches"
         tables = prefetch_companies(con, sirens, dept)  # each table scanned once for the department, not once per sheet
-        paths = [write_fiche(con, siren, dept, out_dir / fiche_filename(siren, dept), rejected, tables)
-                 for siren in sirens]
+        paths = [write_fiche(con, siren, dept, out_dir / fiche_filename(siren, dept), rejected, tables,
+                             settings.freshness_days) for siren in sirens]
     write_index(reports.root)
     listing = "\n".join(f"- `{p.name}`" for p in paths) or "Aucune position dans ce département."
     return dg.MaterializeResult(metadata={
@@ -184,7 +184,7 @@ def tableau_de_bord_experimentation(warehouse: Warehouse, reports: ReportsFolder
             companies = export_refunds_at_risk(con, root / AT_RISK_CSV)
         # the outcomes "fait" on offsets checked against the later snapshots (issue 19 point 5)
         followup = with_verification(con, load_followup(store_url(warehouse.path, os.environ), data.pilotes))
-    path = write_experiment_dashboard(data, followup, root)
+    path = write_experiment_dashboard(data, followup, root, settings.freshness_days)
     meta: dict[str, dg.MetadataValue] = {
         "tableau_de_bord": dg.MetadataValue.path(str(path.resolve())),
         "ouvrir": dg.MetadataValue.text(REPORT_SERVER_HINT.format(name=path.name)),

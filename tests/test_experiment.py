@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -219,6 +220,12 @@ def test_the_page_shows_both_groups_and_the_lists(con: duckdb.DuckDBPyConnection
             eur("3 000,00"), "33,3\u00a0%", eur("3 000,00"), eur("2 000,00"), eur("1 500,00"), eur("0,00"),
             eur("0,00")] in weeks
     assert ["20/11/2026", "premier instantané", "12"] in [r[:3] for r in page.rows["pilotes"]]
+    # the as-of date of each department's history, flagged against the configured limit (issue 17, point 8)
+    assert data.fraicheur == {d: dt.date(2026, 11, 27) for d in ("17", "44", "95")}  # pilots and the others
+    line = re.search(r'id="fraicheur">Données au : ([^<]*)', text)
+    assert line is not None and all(f"département {d} : 27/11/2026" in line.group(1) for d in ("17", "44", "95"))
+    generous = write_experiment_dashboard(data, followup, tmp_path / "limite", freshness_days=100_000)
+    assert 'class="fraicheur"' in generous.read_text(encoding="utf-8")  # same dates, within a long limit: no flag
     at_risk = page.rows["a-risque"]
     assert [SOLAIRE, "SOLAIRE ATLANTIQUE", "17", eur("20 000,00"), eur("4 375,00"), eur("4 375,00")] in at_risk
     assert [HOSTILE, HOSTILE_NAME, "44", eur("3 000,00"), eur("2 000,00"), eur("2 000,00")] in at_risk

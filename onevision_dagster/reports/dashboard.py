@@ -247,7 +247,7 @@ def figure_div(key: str, fig: go.Figure) -> str:
     )
 
 
-def render_dashboard(data: DashboardData, out_dir: Path, title: str) -> str:
+def render_dashboard(data: DashboardData, out_dir: Path, title: str, freshness_days: int | None = None) -> str:
     """The page as a string (``write_dashboard`` writes it)."""
     figures = build_figures(data)
     date = format_date(data.date_situation) if data.date_situation else MISSING
@@ -279,13 +279,10 @@ def render_dashboard(data: DashboardData, out_dir: Path, title: str) -> str:
         f'<div class="encadre">{LEGAL_BASIS_HTML}</div></section>'
     )
     rows = freshness.flag(dict(zip(data.fraicheur["departement"], data.fraicheur["date_situation"], strict=True)),
-                          freshness.DEFAULT_LIMIT_DAYS)
-    late = any(f.retard for f in rows)
+                          freshness.limit_days(freshness_days))
     subtitle = (
         f"<p>{esc(data.libelle)} — situation au <strong>{esc(date)}</strong> — "
-        f'<a href="{INDEX}">tous les tableaux de bord</a></p>'
-        f'<p class="{"alerte " if late else ""}fraicheur" id="fraicheur">Données au : {esc(freshness.sentence(rows))}'
-        f" — page produite le {esc(freshness.paris_now())} (heure de Paris).</p>"
+        f'<a href="{INDEX}">tous les tableaux de bord</a></p>' + freshness.paragraph(rows, "page produite")
     )
     head = f'<script src="./{PLOTLY_JS}" charset="utf-8"></script>'
     return page_html(
@@ -299,13 +296,14 @@ def render_dashboard(data: DashboardData, out_dir: Path, title: str) -> str:
     )
 
 
-def write_dashboard(data: DashboardData, out_dir: Path, title: str, filename: str) -> Path:
+def write_dashboard(data: DashboardData, out_dir: Path, title: str, filename: str,
+                    freshness_days: int | None = None) -> Path:
     """Writes one dashboard page, plotly.js beside it (once) and refreshes ``index.html``."""
     out_dir = Path(out_dir)
     path = out_dir / check_filename(filename)
     if filename == INDEX:
         raise ValueError("index.html est réservé à la page d'accueil des rapports")
     ensure_plotly_js(out_dir)
-    write_text_atomic(path, render_dashboard(data, out_dir, title))
+    write_text_atomic(path, render_dashboard(data, out_dir, title, freshness_days))
     write_index(out_dir)
     return path

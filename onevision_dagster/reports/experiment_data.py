@@ -52,6 +52,7 @@ class ExperimentData:
     tables_absentes: list[str] = field(default_factory=list)
     evaluation: pd.DataFrame | None = None  # experiment.evaluation (EVALUATION_COLUMNS), None: never computed
     synthetique: bool = False  # built from a synthetic landing zone (`onevision generate`)
+    fraicheur: dict[str, dt.date] = field(default_factory=dict)  # each department's latest snapshot in the history
 
     @property
     def debut(self) -> dt.date | None:
@@ -100,6 +101,8 @@ def load_experiment_data(con: duckdb.DuckDBPyConnection, pilotes: Sequence[str],
                                 "ORDER BY semaine, groupe")
     evolution = query_frame(con, _trend_sql(), {"pilotes": list(pilots)})
     evolution.columns = list(TREND_COLUMNS)
+    latest = dict(con.execute("SELECT departement, max(date_situation) FROM history.positions_historique "
+                              "GROUP BY departement").fetchall())
     return ExperimentData(pilots, semaines, evolution, refunds_at_risk(con, limit_per_departement=shown),
                           refunds_at_risk_totals(con), evaluation=read_evaluation(con),
-                          synthetique=synthetic_data(con))
+                          synthetique=synthetic_data(con), fraicheur=latest)

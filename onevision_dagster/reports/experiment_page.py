@@ -30,6 +30,7 @@ from onevision_dagster.experiment.outcomes_check import (
     count_by_department,
 )
 from onevision_dagster.history.tables import OTHERS, PILOT
+from onevision_dagster.reports import freshness
 from onevision_dagster.reports.charts_experiment import (
     chart_departement,
     chart_groupes,
@@ -321,7 +322,8 @@ def _followup_html(followup: FollowUp, pilotes: tuple[str, ...] = ()) -> str:
             f"{figure_div('usage', chart_usage(followup.usage))}{_usage_table(followup.usage)}")
 
 
-def render_experiment(data: ExperimentData, followup: FollowUp, out_dir: Path) -> str:
+def render_experiment(data: ExperimentData, followup: FollowUp, out_dir: Path,
+                      freshness_days: int | None = None) -> str:
     s = data.semaines
     charts: list[tuple[str, str, Any]] = [
         ("taux", "Taux de compensation", chart_taux(s, data.debut)),
@@ -362,16 +364,20 @@ def render_experiment(data: ExperimentData, followup: FollowUp, out_dir: Path) -
     pilots = ", ".join(data.pilotes) or "aucun"
     subtitle = (f"<p>Départements pilotes : <strong>{esc(pilots)}</strong> (ONEVISION_PILOTES) — "
                 f'<a href="{INDEX}">tous les tableaux de bord</a></p>')
+    if data.fraicheur:  # the latest snapshot of each department in the history: what the figures run up to
+        subtitle += freshness.paragraph(freshness.flag(data.fraicheur, freshness.limit_days(freshness_days)),
+                                        "page produite")
     return page_html(TITLE, body, kind=PAGE_KIND_EXPERIMENT, perimetre="experimentation", subtitle_html=subtitle,
                      head_extra=f'<script src="./{PLOTLY_JS}" charset="utf-8"></script>', synthetic=data.synthetique)
 
 
-def write_experiment_dashboard(data: ExperimentData, followup: FollowUp, out_dir: Path) -> Path:
+def write_experiment_dashboard(data: ExperimentData, followup: FollowUp, out_dir: Path,
+                               freshness_days: int | None = None) -> Path:
     """Writes the page, plotly.js beside it (once), and refreshes ``index.html``."""
     out_dir = Path(out_dir)
     ensure_plotly_js(out_dir)
     path = out_dir / EXPERIMENT_FILENAME
-    write_text_atomic(path, render_experiment(data, followup, out_dir))
+    write_text_atomic(path, render_experiment(data, followup, out_dir, freshness_days))
     write_index(out_dir)
     return path
 

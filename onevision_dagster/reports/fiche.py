@@ -429,7 +429,7 @@ def _flags_html(data: dict[str, Any]) -> str:
     return "<p>" + "".join(f'<span class="drapeau">{esc(f)}</span>' for f in flags) + "</p>"
 
 
-def render_fiche(data: dict[str, Any], index_href: str | None = None) -> str:
+def render_fiche(data: dict[str, Any], index_href: str | None = None, freshness_days: int | None = None) -> str:
     """The sheet as a standalone HTML page (no script)."""
     p = data["position"]
     national = data["departement"] is None
@@ -439,12 +439,9 @@ def render_fiche(data: dict[str, Any], index_href: str | None = None) -> str:
     back = f' — <a href="{esc(index_href)}">tous les rapports</a>' if index_href else ""
     date = format_date(p.get("date_situation"))
     fresh = freshness.flag({r["departement"]: r["date_situation"] for r in data.get("fraicheur", [])},
-                           freshness.DEFAULT_LIMIT_DAYS)
-    late = any(f.retard for f in fresh)
+                           freshness.limit_days(freshness_days))
     subtitle = (f"<p>{esc(scope)} — situation au <strong>{esc(date)}</strong>{back}</p>"
-                + (f'<p class="{"alerte " if late else ""}fraicheur" id="fraicheur">Données au : '
-                   f"{esc(freshness.sentence(fresh))} — fiche produite le {esc(freshness.paris_now())} (heure de "
-                   "Paris).</p>" if fresh else ""))
+                + (freshness.paragraph(fresh, "fiche produite") if fresh else ""))
     n_debts, n_credits = len(data["dettes"]), len(data["creances"])
     credits = p["total_creances"] > 0 or any(c["departement"] != data["departement"]
                                              for c in data.get("compensations") or [])
@@ -474,7 +471,8 @@ def render_fiche(data: dict[str, Any], index_href: str | None = None) -> str:
 
 
 def write_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | None, out: Path,
-                rejected: str | None = None, tables: SheetTables = WAREHOUSE_TABLES) -> Path:
+                rejected: str | None = None, tables: SheetTables = WAREHOUSE_TABLES,
+                freshness_days: int | None = None) -> Path:
     """Writes the sheet of one SIREN (``departement=None``: national sheet).
 
     ``out`` is the file when it ends in ``.html``, else a folder where the file
@@ -492,5 +490,5 @@ def write_fiche(con: duckdb.DuckDBPyConnection, siren: str, departement: str | N
         index_href = INDEX
     else:
         index_href = None
-    write_text_atomic(path, render_fiche(data, index_href))
+    write_text_atomic(path, render_fiche(data, index_href, freshness_days))
     return path

@@ -6,6 +6,8 @@ today in Paris). Shared by the application's pages, the dashboards and the compa
 from __future__ import annotations
 
 import datetime as dt
+import html
+import os
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -13,6 +15,16 @@ from onevision_dagster.reports.formatting import format_date
 
 PARIS = ZoneInfo("Europe/Paris")
 DEFAULT_LIMIT_DAYS = 7
+LIMIT_VARIABLE = "ONEVISION_FRESHNESS_DAYS"
+
+
+def limit_days(configured: int | None = None) -> int:
+    """The limit a written page flags against: the pipeline's setting when given, else the environment's (the same
+    variable the application and the sources' freshness checks read), else 7 days."""
+    if configured is not None:
+        return configured
+    text = os.environ.get(LIMIT_VARIABLE, "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else DEFAULT_LIMIT_DAYS
 
 
 @dataclass(frozen=True)
@@ -50,3 +62,12 @@ def sentence(rows: list[Freshness]) -> str:
 
 def paris_now() -> str:
     return dt.datetime.now(PARIS).strftime("%d/%m/%Y à %H:%M")
+
+
+def paragraph(rows: list[Freshness], produced: str) -> str:
+    """The « Données au » line of a written page (dashboard, sheet), flagged when a department is late; the flag is
+    the day the page was written, which the line says (`produced`: « page produite », « fiche produite »)."""
+    late = any(f.retard for f in rows)
+    return (f'<p class="{"alerte " if late else ""}fraicheur" id="fraicheur">Données au : '
+            f"{html.escape(sentence(rows))} — {html.escape(produced)} le {html.escape(paris_now())} (heure de "
+            "Paris).</p>")
