@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
 import shutil
 import zipfile
@@ -29,7 +28,7 @@ from onevision_dagster.documents import DocumentRefused, draft, summary_text
 from onevision_dagster.errors import OneVisionError
 from onevision_dagster.ingest.load import ingest_landing
 
-from .conftest import SAMPLE_LANDING
+from .conftest import SAMPLE_LANDING, require
 
 TODAY = dt.date(2026, 11, 30)
 HAS_SOFFICE = shutil.which("soffice") is not None
@@ -120,8 +119,7 @@ def flat(text: str) -> str:
 def both(con: duckdb.DuckDBPyConnection, kind: str, siren: str, dept: str = "17") -> tuple[dict, list[str]]:
     """The document in both formats: its summary and the flattened text of each (the PDF needs LibreOffice, which
     scripts/test.sh installs: under CI its absence fails the test)."""
-    if not HAS_SOFFICE and os.environ.get("CI"):
-        pytest.fail("LibreOffice (soffice) manque : les PDF ne peuvent pas être vérifiés")
+    require(HAS_SOFFICE, "LibreOffice (soffice) manque : les PDF ne peuvent pas être vérifiés")
     name, odt, summary = draft(con, kind, siren, dept, "odt", today=TODAY)
     assert name == f"{kind}_{siren}_{dept}_20261130.odt"
     texts = [flat(odt_text(odt))]

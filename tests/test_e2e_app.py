@@ -32,6 +32,7 @@ from onevision_dagster.app.publication import publish
 
 from . import app_fixtures as fx
 from .cdp import Chromium
+from .conftest import require
 
 pytestmark = pytest.mark.e2e
 
@@ -80,10 +81,7 @@ http {{
 
 def _binary(name: str, package: str) -> str:
     path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is required in CI (scripts/test.sh installs Debian's {package})")
-        pytest.skip(f"{name} not installed (scripts/test.sh installs Debian's {package} when run as root)")
+    require(path is not None, f"{name} not installed (scripts/test.sh installs Debian's {package} when run as root)")
     return path
 
 
@@ -211,10 +209,7 @@ def _basic(user: str) -> dict[str, str]:
 
 def test_pages_in_headless_chromium(stack: Stack) -> None:
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is required in CI (scripts/test.sh installs Debian's chromium)")
-        pytest.skip("Chromium not installed")
+    require(binary is not None, "Chromium not installed (scripts/test.sh installs Debian's chromium)")
     browser = Chromium(binary)
     try:
         pages = {

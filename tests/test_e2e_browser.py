@@ -18,17 +18,14 @@ from pathlib import Path
 import pytest
 
 from .cdp import Chromium, PageVisit
-from .conftest import EXPECTED, REPO, SAMPLE_LANDING
+from .conftest import EXPECTED, REPO, SAMPLE_LANDING, require
 
 pytestmark = pytest.mark.e2e
 
 
 def _chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is required in CI (scripts/test.sh installs Debian's chromium)")
-        pytest.skip("Chromium not installed (scripts/test.sh installs it when run as root)")
+    require(path is not None, "Chromium not installed (scripts/test.sh installs it when run as root)")
     return path
 
 

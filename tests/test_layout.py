@@ -64,3 +64,15 @@ def test_what_operators_read_in_the_ui_uses_the_words_of_section_8() -> None:
     for name, text in texts.items():
         assert "exigible" not in text.lower().replace("liquides et exigibles", ""), name
         assert not re.search(r"(?<!jamais de )\bsoldes?\b", text, re.IGNORECASE), name
+
+
+def test_ci_is_detected_in_one_place() -> None:
+    """Under CI a missing tool fails instead of skipping: one detection (`conftest.on_ci`, through `require`), so that
+    `CI=false` or `CI=0` means the same to every test (issue 23, point 2)."""
+    import re
+
+    tests = Path(__file__).resolve().parent
+    reads = re.compile(r"""environ(?:\.get\(|\[)\s*["']CI["']|getenv\(\s*["']CI["']""")
+    found = sorted(p.name for p in tests.glob("*.py") if p.name != "conftest.py" and reads.search(p.read_text("utf-8")))
+    assert found == [], found
+    assert reads.search((tests / "conftest.py").read_text("utf-8"))  # the one place, so the pattern is right

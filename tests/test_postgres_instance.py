@@ -44,7 +44,7 @@ from dagster._core.workspace.load_target import WorkspaceFileTarget
 
 from onevision_dagster.orchestration.partitions import add_departements
 
-from .conftest import REPO
+from .conftest import REPO, on_ci
 
 pytestmark = pytest.mark.postgres
 
@@ -65,7 +65,7 @@ FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.Dagster
 
 
 def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+    return on_ci()
 
 
 def _unavailable(reason: str) -> None:
