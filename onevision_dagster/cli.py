@@ -230,8 +230,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _configure(args: argparse.Namespace, departements: list[str]) -> None:
-    """Partitions are defined at import time from these variables: set them before loading the definitions."""
-    os.environ["ONEVISION_DEPARTEMENTS"] = ",".join(departements)
+    """The resources read these variables when the definitions load: set them first. The department partitions
+    are not among them: they follow what is loaded (`add_departements`, issue 22)."""
     os.environ["ONEVISION_LANDING"] = str(args.landing)
     os.environ["ONEVISION_WAREHOUSE"] = str(args.warehouse)
     if getattr(args, "rapports", None) is not None:
