@@ -1,11 +1,11 @@
 """A small warehouse in the contract-version-3 model (docs/warehouse.md), built by explicit CREATE/INSERT.
 
-The tables the application reads are written here by hand, with figures chosen so that each rule has a case,
-and the totals of each position equal the sum of its lines. `tests/test_app_fixtures_guard.py` keeps this copy
-honest: the pipeline's own code recomputes the positions, national positions and offsets from these lines and
-must find these rows, and every table passes the pipeline's Pandera models (a changed rule or table shape
-fails there, naming this file). The application's tests on the pipeline's real output are in
-`test_app_pipeline.py` (and every test using `samples_17_95`). Seven companies, date of situation 2026-11-27:
+The lines, the register and the declarations are written here by hand, with figures chosen so that each rule has
+a case; the tables take the pipeline's own layout (`TABLE_DDL`), and the positions, national positions and offsets
+are computed from the lines by the pipeline's own code. `tests/test_app_fixtures_guard.py` checks that every
+table passes the pipeline's Pandera models and that the cases the tests rely on are there. The application's tests
+on the pipeline's output from the samples are in `test_app_pipeline.py` (and every test using `samples_17_95`).
+Seven companies, date of situation 2026-11-27:
 
 | SIREN | name | departments | case |
 |---|---|---|---|
@@ -29,8 +29,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from onevision_dagster.consolidate.compensations import insert_compensations
 from onevision_dagster.consolidate.matching import normalise_names
+from onevision_dagster.consolidate.positions import insert_positions, insert_positions_nationales
+from onevision_dagster.consolidate.snapshot import Snapshot
 from onevision_dagster.consolidate.tables import DECLARING_SERVICES, TABLE_DDL
+from onevision_dagster.warehouse import CHARGEMENTS_COLUMNS, _ensure_columns
 
 SITUATION = dt.date(2026, 11, 27)
 OLD_REGISTER = dt.date(2026, 11, 20)
@@ -65,6 +69,7 @@ CREATE TABLE core.lignes_dettes {TABLE_DDL["core.lignes_dettes"]};
 CREATE TABLE core.lignes_creances {TABLE_DDL["core.lignes_creances"]};
 CREATE TABLE core.non_positionnees {TABLE_DDL["core.non_positionnees"]};
 CREATE TABLE marts.positions {TABLE_DDL["marts.positions"]};
+CREATE TABLE marts.positions_nationales {TABLE_DDL["marts.positions_nationales"]};
 CREATE TABLE marts.compensations {TABLE_DDL["marts.compensations"]};
 CREATE TABLE marts.declarations {TABLE_DDL["marts.declarations"]};
 """
@@ -148,104 +153,28 @@ DEBT_COLUMN = {"amendes": "dettes_amendes", "spl": "dettes_spl", "impots_pro": "
                "rnf": "dettes_rnf"}
 CREDIT_COLUMN = {"credits_tva": "creances_tva", "excedents": "creances_excedents", "creances_is": "creances_is"}
 
-# positions are derived from the lines above by plain SQL (the sums the contract defines), so figures and
-# lines can never disagree; the offsetting rule of section 6 is spelled out in the same statement
-POSITIONS_SQL = """
-INSERT INTO marts.positions
-WITH d AS (
-    SELECT departement, siren,
-           sum(montant) FILTER (WHERE nature = 'ECHUE' AND source = 'amendes') AS dettes_amendes,
-           sum(montant) FILTER (WHERE nature = 'ECHUE' AND source = 'spl') AS dettes_spl,
-           sum(montant) FILTER (WHERE nature = 'ECHUE' AND source = 'impots_pro') AS dettes_impots_pro,
-           sum(montant) FILTER (WHERE nature = 'ECHUE' AND source = 'rnf') AS dettes_rnf,
-           sum(montant) FILTER (WHERE nature = 'ECHUE' AND suspendue) AS dettes_suspendues,
-           sum(montant) FILTER (WHERE nature = 'A_ECHOIR') AS dettes_a_echoir,
-           sum(montant) FILTER (WHERE nature = 'NON_VALEUR') AS dettes_non_valeur,
-           sum(montant) FILTER (WHERE compensable) AS dettes_compensables,
-           sum(montant) FILTER (WHERE passif AND ouverte) AS passif_declare,
-           count(DISTINCT source) FILTER (WHERE nature = 'ECHUE' AND montant > 0) AS nb_sources_dettes,
-           max(date '2026-11-27' - date_ligne) FILTER (WHERE nature = 'ECHUE') AS anciennete_jours
-    FROM core.lignes_dettes GROUP BY ALL),
-c AS (
-    SELECT departement, siren,
-           sum(montant) FILTER (WHERE nature = 'CERTAINE' AND source = 'credits_tva') AS creances_tva,
-           sum(montant) FILTER (WHERE nature = 'CERTAINE' AND source = 'excedents') AS creances_excedents,
-           sum(montant) FILTER (WHERE nature = 'CERTAINE' AND source = 'creances_is') AS creances_is,
-           sum(montant) FILTER (WHERE nature = 'A_ECHOIR') AS creances_a_echoir,
-           sum(montant) FILTER (WHERE nature = 'POTENTIELLE') AS creances_potentielles
-    FROM core.lignes_creances GROUP BY ALL),
-m AS (
-    SELECT departement, siren,
-           coalesce(dettes_amendes, 0) AS dettes_amendes, coalesce(dettes_spl, 0) AS dettes_spl,
-           coalesce(dettes_impots_pro, 0) AS dettes_impots_pro, coalesce(dettes_rnf, 0) AS dettes_rnf,
-           coalesce(dettes_suspendues, 0) AS dettes_suspendues,
-           coalesce(dettes_a_echoir, 0) AS dettes_a_echoir, coalesce(dettes_non_valeur, 0) AS dettes_non_valeur,
-           coalesce(creances_tva, 0) AS creances_tva, coalesce(creances_excedents, 0) AS creances_excedents,
-           coalesce(creances_is, 0) AS creances_is, coalesce(creances_a_echoir, 0) AS creances_a_echoir,
-           coalesce(creances_potentielles, 0) AS creances_potentielles,
-           coalesce(dettes_compensables, 0) AS dettes_compensables, coalesce(passif_declare, 0) AS passif_declare,
-           coalesce(nb_sources_dettes, 0) AS nb_sources_dettes, anciennete_jours
-    FROM d FULL JOIN c USING (departement, siren))
-SELECT m.siren, r.denomination, m.departement, date '2026-11-27',
-       dettes_amendes, dettes_spl, dettes_impots_pro, dettes_rnf,
-       dettes_amendes + dettes_spl + dettes_impots_pro + dettes_rnf, dettes_suspendues,
-       dettes_amendes + dettes_spl + dettes_impots_pro + dettes_rnf - dettes_suspendues,
-       dettes_a_echoir, dettes_non_valeur, creances_tva, creances_excedents, creances_is,
-       creances_tva + creances_excedents + creances_is, creances_a_echoir, creances_potentielles,
-       dettes_compensables,
-       CASE WHEN (r.procedure_collective IS NOT NULL AND r.date_jugement <= date '2026-11-27') OR passif_declare > 0
-            THEN 0 ELSE least(creances_tva + creances_excedents + creances_is, dettes_compensables) END,
-       passif_declare, nb_sources_dettes, anciennete_jours, r.procedure_collective
-FROM m JOIN raw.entreprises r ON r.siren = m.siren AND r.date_extraction = date '2026-11-27'
-"""
-
-NATIONAL_SQL = """
-CREATE TABLE marts.positions_nationales AS SELECT * FROM marts.positions LIMIT 0;
-ALTER TABLE marts.positions_nationales RENAME COLUMN departement TO departements;
-INSERT INTO marts.positions_nationales
-WITH s AS (
-    SELECT siren, any_value(denomination) AS denomination,
-           string_agg(departement, ',' ORDER BY departement) AS departements, max(date_situation) AS date_situation,
-           sum(dettes_amendes) AS dettes_amendes, sum(dettes_spl) AS dettes_spl,
-           sum(dettes_impots_pro) AS dettes_impots_pro, sum(dettes_rnf) AS dettes_rnf,
-           sum(total_dettes) AS total_dettes, sum(dettes_suspendues) AS dettes_suspendues,
-           sum(dettes_poursuivables) AS dettes_poursuivables, sum(dettes_a_echoir) AS dettes_a_echoir,
-           sum(dettes_non_valeur) AS dettes_non_valeur, sum(creances_tva) AS creances_tva,
-           sum(creances_excedents) AS creances_excedents, sum(creances_is) AS creances_is,
-           sum(total_creances) AS total_creances, sum(creances_a_echoir) AS creances_a_echoir,
-           sum(creances_potentielles) AS creances_potentielles,
-           sum(dettes_compensables) AS dettes_compensables, sum(passif_declare) AS passif_declare,
-           max(anciennete_jours) AS anciennete_jours, any_value(procedure_collective) AS procedure_collective
-    FROM marts.positions GROUP BY siren)
-SELECT s.siren, s.denomination, departements, s.date_situation, dettes_amendes, dettes_spl, dettes_impots_pro,
-       dettes_rnf, total_dettes, dettes_suspendues, dettes_poursuivables, dettes_a_echoir, dettes_non_valeur,
-       creances_tva, creances_excedents, creances_is, total_creances, creances_a_echoir, creances_potentielles,
-       dettes_compensables,
-       CAST(CASE WHEN (s.procedure_collective IS NOT NULL AND r.date_jugement <= s.date_situation)
-                      OR passif_declare > 0 THEN 0
-                 ELSE least(total_creances, dettes_compensables) END AS DECIMAL(18,2)) AS montant_compensable,
-       passif_declare,
-       CAST((dettes_amendes > 0)::INT + (dettes_spl > 0)::INT + (dettes_impots_pro > 0)::INT
-            + (dettes_rnf > 0)::INT AS INTEGER) AS nb_sources_dettes,
-       anciennete_jours, s.procedure_collective
-FROM s LEFT JOIN raw.entreprises r ON r.siren = s.siren AND r.date_extraction = DATE '2026-11-27'
-"""
-
-# section 6, version 3: what each department's credits can pay in every department, unless a procedure blocks it
-COMPENSATIONS_SQL = """
-INSERT INTO marts.compensations
-SELECT p.siren, p.denomination, p.departement, p.date_situation, p.total_creances, p.dettes_compensables,
-       coalesce(o.autres, 0), least(p.total_creances, p.dettes_compensables + coalesce(o.autres, 0)),
-       (SELECT string_agg(q.departement, ',' ORDER BY q.departement) FROM marts.positions q
-        WHERE q.siren = p.siren AND q.dettes_compensables > 0)
-FROM marts.positions p
-LEFT JOIN (SELECT a.siren, a.departement, sum(b.dettes_compensables) AS autres
-           FROM marts.positions a JOIN marts.positions b ON b.siren = a.siren AND b.departement <> a.departement
-           GROUP BY ALL) o USING (siren, departement)
-JOIN marts.positions_nationales n USING (siren)
-WHERE p.total_creances > 0 AND n.passif_declare = 0 AND n.procedure_collective IS NULL
-  AND least(p.total_creances, p.dettes_compensables + coalesce(o.autres, 0)) > 0
-"""
+# positions, national positions and offsets are computed by the pipeline's own code from the lines above
+# (`insert_positions`, `insert_positions_nationales`, `insert_compensations`), never re-implemented here (issue 23,
+# point 3): the figures the application's tests assert are what the pipeline makes of these lines.
+def _pipeline_marts(con: duckdb.DuckDBPyConnection) -> None:
+    # the register versions the real code reads, only while it computes (the application never reads them)
+    con.execute("CREATE SCHEMA quality")
+    _ensure_columns(con, "quality.chargements", CHARGEMENTS_COLUMNS)
+    for version in (OLD_REGISTER, SITUATION):
+        con.execute("INSERT INTO quality.chargements (source, departement, fichier, date_extraction, statut, "
+                    "lignes_lues, lignes_gardees, lignes_rejetees, charge_le) "
+                    "VALUES ('entreprises', NULL, ?, ?, 'CHARGE', 7, 7, 0, now())",
+                    [f"entreprises_{version:%Y%m%d}.csv", version])
+    departements = [r[0] for r in con.execute("SELECT departement FROM core.lignes_dettes UNION "
+                                              "SELECT departement FROM core.lignes_creances ORDER BY 1").fetchall()]
+    for dept in departements:
+        insert_positions(con, Snapshot(dept, SITUATION, {}, SITUATION),
+                         f"(SELECT * FROM core.lignes_dettes WHERE departement = '{dept}')",
+                         f"(SELECT * FROM core.lignes_creances WHERE departement = '{dept}')", "marts.positions")
+    insert_positions_nationales(con, "marts.positions", "marts.positions_nationales")
+    insert_compensations(con, "marts.compensations")
+    con.execute("DROP TABLE quality.chargements")
+    con.execute("DROP SCHEMA quality")
 
 
 def _register_rows(version: dt.date) -> pa.Table:
@@ -292,9 +221,7 @@ def build_warehouse(path: Path) -> Path:
                         [dept, siren, source, ref, day, amount, statut, nature != "AUCUNE", nature,
                          nature == "CERTAINE", day, fichier, ligne, SITUATION])
         con.executemany("INSERT INTO core.non_positionnees VALUES (?, ?, ?, ?, ?, ?, ?)", UNPLACED)
-        con.execute(POSITIONS_SQL)
-        con.execute(NATIONAL_SQL)
-        con.execute(COMPENSATIONS_SQL)
+        _pipeline_marts(con)
         con.executemany(f"INSERT INTO marts.declarations VALUES ({', '.join(['?'] * 19)})", DECLARATIONS)
     return path
 

@@ -1,26 +1,22 @@
-"""The application's hand-written warehouse (`tests/app_fixtures.py`) is what the pipeline would make of its
-lines (issue 23, point 3).
+"""The application's small warehouse (`tests/app_fixtures.py`) is what the pipeline makes of its lines (issue 23,
+point 3).
 
-Most application tests run on seven companies written by hand, with figures chosen so that each rule has a
-case. That copy would go stale silently if the real tables or rules changed: here the pipeline's own code
-(`insert_positions`, `insert_positions_nationales`, `insert_compensations`) recomputes the positions, the
-national positions and the offsets from the fixture's lines and register, and the result must equal the
-fixture's tables row for row; every table the application reads must also pass the pipeline's Pandera models.
-A change of a rule or of a table's shape then fails here, naming the fixture to update.
+Most application tests run on seven companies whose lines are written by hand, with figures chosen so that each
+rule has a case; the positions, national positions and offsets are computed from them by the pipeline's own code
+(`insert_positions`, `insert_positions_nationales`, `insert_compensations`). Here: every table the application
+reads passes the pipeline's Pandera models (a changed table shape fails here, naming the fixture to update), and
+the cases the tests rely on are there.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from onevision_dagster.consolidate.compensations import insert_compensations
-from onevision_dagster.consolidate.positions import insert_positions, insert_positions_nationales
-from onevision_dagster.consolidate.snapshot import Snapshot
 from onevision_dagster.consolidate.table_validation import validate_table
-from onevision_dagster.consolidate.tables import TABLE_DDL
 from onevision_dagster.warehouse import create_raw_and_quality
 
 from . import app_fixtures as fx
@@ -67,44 +63,31 @@ def test_every_table_the_app_reads_passes_the_pipelines_models(fixture_warehouse
         assert validate_table(fixture_warehouse, table, None) > 0, table
 
 
-def test_hand_written_positions_are_the_pipelines(fixture_warehouse: duckdb.DuckDBPyConnection) -> None:
-    con = fixture_warehouse
-    con.execute(f"CREATE OR REPLACE TEMP TABLE pipeline_positions {TABLE_DDL['marts.positions']}")
-    departements = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT departement FROM core.lignes_dettes UNION "
-            "SELECT DISTINCT departement FROM core.lignes_creances"
-        ).fetchall()
-    ]
-    for dept in sorted(departements):
-        snap = Snapshot(dept, fx.SITUATION, {}, fx.SITUATION)
-        insert_positions(
-            con,
-            snap,
-            f"(SELECT * FROM core.lignes_dettes WHERE departement = '{dept}')",
-            f"(SELECT * FROM core.lignes_creances WHERE departement = '{dept}')",
-            "temp.pipeline_positions",
-        )
-    _same_rows(con, "marts.positions", "temp.pipeline_positions")
-
-
-def test_hand_written_national_positions_and_offsets_are_the_pipelines(
+def test_the_marts_are_the_pipelines_and_hold_the_cases_the_tests_need(
     fixture_warehouse: duckdb.DuckDBPyConnection,
 ) -> None:
     con = fixture_warehouse
-    con.execute(f"CREATE OR REPLACE TEMP TABLE pipeline_nationales {TABLE_DDL['marts.positions_nationales']}")
-    insert_positions_nationales(con, "marts.positions", "temp.pipeline_nationales")
-    _same_rows(con, "marts.positions_nationales", "temp.pipeline_nationales")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE pipeline_compensations {TABLE_DDL['marts.compensations']}")
-    insert_compensations(con, "temp.pipeline_compensations")
-    _same_rows(con, "marts.compensations", "temp.pipeline_compensations")
-    # the cases the application's tests rely on are there: an offset across departments, a blocked company
+    # no rule of the pipeline is re-implemented in the fixture: its marts come from the pipeline's own functions
+    source = Path(fx.__file__).read_text(encoding="utf-8")
+    assert "insert_positions(" in source and "insert_compensations(" in source
+    assert "INSERT INTO marts.positions" not in source and "INSERT INTO marts.compensations" not in source
+    # the totals of each position are the sum of its lines (section 6)
+    assert con.execute(
+        "SELECT count(*) FROM marts.positions p JOIN (SELECT departement, siren, sum(montant) AS m FROM "
+        "core.lignes_dettes WHERE nature = 'ECHUE' GROUP BY ALL) l USING (departement, siren) "
+        "WHERE p.total_dettes <> l.m"
+    ).fetchone()[0] == 0
+    # the cases the application's tests rely on: an offset across departments, a blocked company, a suspended one
     assert con.execute("SELECT count(*) FROM marts.compensations WHERE dettes_compensables_autres > 0").fetchone()[0]
     assert con.execute(
         "SELECT count(*) FROM marts.positions WHERE montant_compensable = 0 AND total_creances > 0 "
         "AND passif_declare > 0"
     ).fetchone()[0]
+    assert con.execute(
+        "SELECT dettes_suspendues, dettes_poursuivables FROM marts.positions WHERE siren = ? AND departement = '17'",
+        [fx.GARAGE]).fetchone() == (Decimal("7530.00"), Decimal("0.00"))
+    assert {r[0] for r in con.execute("SELECT departements FROM marts.positions_nationales").fetchall()} >= {
+        "17,95", "17,91"}
 
 
 def test_the_fixture_is_a_file_of_its_own(tmp_path: Path) -> None:
