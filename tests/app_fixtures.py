@@ -34,9 +34,13 @@ from onevision_dagster.consolidate.matching import normalise_names
 from onevision_dagster.consolidate.positions import insert_positions, insert_positions_nationales
 from onevision_dagster.consolidate.snapshot import Snapshot
 from onevision_dagster.consolidate.tables import DECLARING_SERVICES, TABLE_DDL
-from onevision_dagster.warehouse import CHARGEMENTS_COLUMNS, _ensure_columns
+from onevision_dagster.contract.sources import ALL_SOURCES
+from onevision_dagster.history.snapshots import create_history_tables
+from onevision_dagster.history.tables import IMPACT_MONEY_COLUMNS
+from onevision_dagster.warehouse import CHARGEMENTS_COLUMNS, _ensure_columns, raw_columns
 
 SITUATION = dt.date(2026, 11, 27)
+REGISTER_SPEC = next(s for s in ALL_SOURCES if s.name == "entreprises")
 OLD_REGISTER = dt.date(2026, 11, 20)
 
 BAKERY = "812345676"
@@ -61,10 +65,6 @@ REGISTER = [
 
 DDL = f"""
 CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS core; CREATE SCHEMA IF NOT EXISTS marts;
-CREATE TABLE raw.entreprises (siren VARCHAR, denomination VARCHAR, sigle VARCHAR, categorie_juridique VARCHAR,
-    adresse VARCHAR, code_postal VARCHAR, commune VARCHAR, departement VARCHAR, date_creation DATE,
-    etat_administratif VARCHAR, procedure_collective VARCHAR, date_jugement DATE, fichier VARCHAR,
-    ligne INTEGER, date_extraction DATE, nom_normalise VARCHAR, sigle_normalise VARCHAR);
 CREATE TABLE core.lignes_dettes {TABLE_DDL["core.lignes_dettes"]};
 CREATE TABLE core.lignes_creances {TABLE_DDL["core.lignes_creances"]};
 CREATE TABLE core.non_positionnees {TABLE_DDL["core.non_positionnees"]};
@@ -196,13 +196,18 @@ def build_warehouse(path: Path) -> Path:
     """Writes the v2 tables the application reads into a new DuckDB file at `path`."""
     with duckdb.connect(str(path)) as con:
         con.execute(DDL)
+        _ensure_columns(con, "raw.entreprises", tuple(raw_columns(REGISTER_SPEC)))  # the pipeline's own layout
         for version in (OLD_REGISTER, SITUATION):
             con.register("reg", _register_rows(version))
             con.execute(
-                """INSERT INTO raw.entreprises SELECT siren, denomination, sigle, '5499', NULL, code_postal, commune,
-                   departement, DATE '2010-01-01', 'A', procedure_collective, date_jugement,
-                   'entreprises_' || strftime(?::DATE, '%Y%m%d') || '.csv', ligne, ?::DATE, nom_normalise,
-                   sigle_normalise FROM reg""", [version, version])
+                """INSERT INTO raw.entreprises BY NAME
+                   SELECT siren, denomination, sigle, '5499' AS categorie_juridique, NULL AS adresse, code_postal,
+                          commune, departement, DATE '2010-01-01' AS date_creation, 'A' AS etat_administratif,
+                          procedure_collective, date_jugement,
+                          CASE WHEN siren = ? THEN ?::DATE END AS date_publication_bodacc,
+                          'entreprises_' || strftime(?::DATE, '%Y%m%d') || '.csv' AS fichier, ligne,
+                          ?::DATE AS date_extraction, nom_normalise, sigle_normalise FROM reg""",
+                [ECURIES, ECURIES_BODACC, version, version])
             con.unregister("reg")
         for d in DEBTS:
             dept, siren, source, ref, day, amount, statut, etape, nature, _, sursis, passif, fichier, ligne = d
@@ -260,7 +265,8 @@ def add_history(path: Path) -> None:
     """
     with duckdb.connect(str(path)) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS history")
-        con.execute("CREATE TABLE history.positions_historique AS SELECT * FROM marts.positions")
+        create_history_tables(con)  # the pipeline's own layout
+        con.execute("INSERT INTO history.positions_historique SELECT * FROM marts.positions")
         con.execute("""INSERT INTO history.positions_historique
                        SELECT * REPLACE (DATE '2026-11-20' AS date_situation,
                                          CASE siren WHEN ? THEN 1500.00 ELSE 0 END::DECIMAL(18,2)
@@ -272,16 +278,16 @@ def add_history(path: Path) -> None:
                        FROM marts.positions WHERE departement = '17'""", [BAKERY, BAKERY, TRANSPORTS])
         # the register versions loaded, the snapshots the history holds, and the impact row of the period
         con.execute("CREATE SCHEMA IF NOT EXISTS quality")
-        con.execute("""CREATE TABLE quality.chargements AS SELECT 'entreprises' AS source, NULL::VARCHAR AS departement,
-                       d AS date_extraction, 'CHARGE' AS statut
+        _ensure_columns(con, "quality.chargements", CHARGEMENTS_COLUMNS)
+        con.execute("""INSERT INTO quality.chargements BY NAME
+                       SELECT 'entreprises' AS source, d AS date_extraction, 'CHARGE' AS statut, 7 AS lignes_lues,
+                              7 AS lignes_gardees, 0 AS lignes_rejetees, now() AS charge_le
                        FROM (VALUES (DATE '2026-11-20'), (DATE '2026-11-27')) t(d)""")
-        con.execute("""CREATE TABLE history.instantanes AS SELECT '17' AS departement, d AS date_situation,
-                       '' AS fichiers, d AS registre, now() AS calcule_le
+        con.execute("""INSERT INTO history.instantanes SELECT '17', d, '', d, now()
                        FROM (VALUES (DATE '2026-11-20'), (DATE '2026-11-27')) t(d)""")
-        con.execute("""CREATE TABLE history.impact AS SELECT '17' AS departement, DATE '2026-11-20' AS date_debut,
-                       DATE '2026-11-27' AS date_fin, 900.00::DECIMAL(18,2) AS rembourse_a_risque""")
-        con.execute("""CREATE TABLE history.mouvements (departement VARCHAR, date_debut DATE, date_fin DATE,
-                       siren VARCHAR, source VARCHAR, cle VARCHAR, type VARCHAR, montant DECIMAL(18,2))""")
+        # the period's impact: only the refunds at risk matter to the list; every other sum is 0
+        impact = ", ".join("900.00" if c == "rembourse_a_risque" else "0" for c in IMPACT_MONEY_COLUMNS)
+        con.execute(f"INSERT INTO history.impact VALUES ('17', DATE '2026-11-20', DATE '2026-11-27', {impact})")
         con.executemany("INSERT INTO history.mouvements VALUES ('17', DATE '2026-11-20', DATE '2026-11-27', ?, ?, ?, "
                         "?, ?)", [(BAKERY, "credits_tva", "TVA-B-0", "REMBOURSEMENT", Decimal("900.00")),
                                   (TRANSPORTS, "credits_tva", "TVA-T-0", "REMBOURSEMENT", Decimal("5000.00")),
