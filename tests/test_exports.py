@@ -285,3 +285,32 @@ def test_export_positions_17_xlsx_matches_the_expected_positions(
             else:
                 assert cell.data_type == "s" and cell.value == cell_text, col
     assert ws.max_row == 12
+
+
+@pytest.mark.parametrize("table", ["compensations", "declarations"])
+def test_compensations_and_declarations_in_xlsx_hold_the_csvs_rows(samples: duckdb.DuckDBPyConnection,
+                                                                   tmp_path: Path, table: str) -> None:
+    """The same rows as the CSV, typed as a spreadsheet keeps them: SIREN and keys as text, amounts as numbers in
+    euros, dates as dates (section 6 conventions)."""
+    from openpyxl import load_workbook
+
+    from onevision_dagster.reports import exports
+    from onevision_dagster.reports.xlsx import DATE_FORMAT, MONEY_FORMAT
+
+    export = getattr(exports, f"export_{table}")
+    n = export(samples, tmp_path / "t.csv")
+    assert export(samples, tmp_path / "t.xlsx") == n > 0
+    rows_csv = read_agent_csv(tmp_path / "t.csv")
+    ws = load_workbook(tmp_path / "t.xlsx").worksheets[0]
+    header = [c.value for c in ws[1]]
+    assert header == rows_csv[0]
+    cells = list(ws.iter_rows(min_row=2))
+    assert len(cells) == n
+    for row, text in zip(cells, rows_csv[1:], strict=True):
+        cell = dict(zip(header, row, strict=True))
+        assert (cell["siren"].value, cell["siren"].data_type) == (text[header.index("siren")], "s")
+        assert cell["date_situation"].is_date and cell["date_situation"].number_format == DATE_FORMAT
+        money = "montant_compensable" if table == "compensations" else "montant"
+        assert cell[money].data_type == "n" and cell[money].number_format == MONEY_FORMAT
+        assert Decimal(str(cell[money].value)).quantize(Decimal("0.01")) == Decimal(
+            text[header.index(money)].replace(" ", "").replace("\u00a0", "").replace(",", "."))

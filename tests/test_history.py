@@ -267,6 +267,11 @@ def test_backfill_of_two_snapshots_through_dagster(landing_copy: Path, tmp_path:
                               resources=resources, instance=instance)
     meta = national.get_asset_materialization_events()[0].materialization.metadata
     assert meta["impacts_recalcules"].value == "17 20/11/2026→27/11/2026"
+    # and `onevision run` / `onevision historique` print it under the national stage of their summary
+    from onevision_dagster.orchestration.runner import _notes
+
+    assert _notes(national) == ["impacts recalculés (un instantané d'un autre département, daté au plus de leur "
+                                "début, calculé après eux) : 17 20/11/2026→27/11/2026"]
     # a date without extracts of the department materializes empty, and says so
     instance.add_dynamic_partitions(DATES_EXTRACTION, ["2026-11-23"])
     empty = dg.materialize(all_assets, selection=dg.AssetSelection.assets(["history", "positions_historique"]),
