@@ -7,7 +7,6 @@ that named no file). The limits are set by environment variables (`ONEVISION_MAX
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -37,7 +36,6 @@ def _file(tmp_path: Path, data: bytes) -> Path:
 def test_a_header_of_a_million_columns_is_refused_at_once(tmp_path: Path) -> None:
     extra = ";".join(f"c{i}" for i in range(1_000_000))
     path = _file(tmp_path, f"{extra};{HEADER}\n{';' * 1_000_000}{ROW.format(n=1)}\n".encode())
-    start = time.perf_counter()
     with pytest.raises(FileRejected) as refused:
         decode_file(SPEC, path, InputLimits())
     assert str(refused.value) == (
@@ -47,7 +45,7 @@ def test_a_header_of_a_million_columns_is_refused_at_once(tmp_path: Path) -> Non
     wide = InputLimits(max_columns=2_000_000, max_line_bytes=16 << 20)
     decoded = decode_file(SPEC, path, wide)
     assert decoded.rows_read == 1 and len(decoded.lines) == 1 and len(decoded.ignored_columns) == 1_000_000
-    assert time.perf_counter() - start < 30
+    # how long it takes is measured by `bench/input_limits.py`, not asserted here (issue 23, point 4)
 
 
 def test_a_one_gigabyte_line_is_refused_reading_a_few_megabytes(tmp_path: Path) -> None:

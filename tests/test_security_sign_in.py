@@ -71,6 +71,10 @@ class Tab:
     def goto(self, url: str) -> None:
         self.send("Page.navigate", url=url)
 
+    def cookies(self) -> list[dict]:
+        """The browser's cookies (the session cookie is HttpOnly: not readable from the page)."""
+        return self.send("Network.getCookies")["cookies"]
+
     def close(self) -> None:
         self.ws.close()
 
@@ -174,7 +178,15 @@ def test_a_session_expires(tmp_path: Path, publication: Path, provider: str, bro
             tab = Tab(browser)
             assert "BOULANGERIE DU PORT" in _sign_in(tab, base, provider, "/departements/17/listes/compensations",
                                                      "alice")
-            time.sleep(4)
+            # the 3-second session ends: the next page asks the provider again (polled, never a fixed sleep)
+            deadline = time.monotonic() + 30
+            while True:
+                r = requests.get(f"{base}/departements/17/listes/compensations", allow_redirects=False, timeout=10,
+                                 cookies={c["name"]: c["value"] for c in tab.cookies()})
+                if r.status_code == 302 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            assert r.status_code == 302 and r.headers["location"].startswith("/oidc/connexion")
             tab.goto(base + "/departements/17/listes/compensations")
             assert "Authorize" in tab.settle(provider + "/oauth2/authorize")
             tab.close()
