@@ -75,4 +75,6 @@ def count_colour(pixels: np.ndarray, hex_colour: str) -> int:
 
 
 def distinct_colours(pixels: np.ndarray) -> int:
-    return len(np.unique(pixels.reshape(-1, 3), axis=0))
+    """Colours packed into one integer each: `np.unique(..., axis=0)` on rows took 15 s on a 1400 x 3700 page."""
+    flat = pixels.reshape(-1, 3).astype(np.uint32)
+    return len(np.unique((flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2]))
