@@ -42,6 +42,10 @@ PROBE = """JSON.stringify({
       const r = b.getBoundingClientRect(); return [b.innerText, r.width > 0 && r.height > 0, r.right]; }),
   outcome: Array.from(document.querySelectorAll('th')).filter(t => t.innerText.trim() === 'Suite donnée')
       .map(t => t.getBoundingClientRect().right),
+  wrapped_dates: Array.from(document.querySelectorAll('td.date')).filter(td => {
+      const r = document.createRange(); r.selectNodeContents(td); return r.getClientRects().length > 1; })
+      .map(td => td.innerText),
+  dates: document.querySelectorAll('td.date').length,
 })"""
 
 
@@ -139,3 +143,5 @@ def test_agent_pages_in_headless_chromium_at_1400_px(samples_app: tuple, tmp_pat
     declarations = seen["app_declarations_17.png"][1]
     assert len(declarations["outcome"]) == 1 and 0 < declarations["outcome"][0] <= WIDTH, declarations["outcome"]
     assert len(declarations["buttons"]) == 2 * 7  # .odt and PDF on each of the 7 lines
+    # a date is read whole: never « 28/12/202 » over « 6 » (the screenshot of 6 December showed it)
+    assert declarations["dates"] >= 7 * 3 and declarations["wrapped_dates"] == [], declarations["wrapped_dates"]
