@@ -71,10 +71,7 @@ class Chromium:
         keeps polling, so real time, not `--virtual-time-budget`, is what can be waited on)."""
         visit = PageVisit(url)
         with connect(self._new_target(), max_size=None, open_timeout=30) as ws:
-            def send(method: str, **params) -> dict:
-                self._id += 1
-                ws.send(json.dumps({"id": self._id, "method": method, "params": params}))
-                return self._wait(ws, visit, lambda m, i=self._id: m.get("id") == i, timeout_s)
+            send = self._sender(ws, visit, timeout_s)
 
             for domain in ("Page", "Runtime", "Log", "Network"):
                 send(f"{domain}.enable")
@@ -105,6 +102,14 @@ class Chromium:
             if screenshot:
                 visit.screenshot = base64.b64decode(send("Page.captureScreenshot", format="png")["result"]["data"])
         return visit
+
+    def _sender(self, ws, visit: PageVisit, timeout_s: float):
+        """`send(method, **params)`: one DevTools command on `ws`, its answer (events seen meanwhile go to `visit`)."""
+        def send(method: str, **params) -> dict:
+            self._id += 1
+            ws.send(json.dumps({"id": self._id, "method": method, "params": params}))
+            return self._wait(ws, visit, lambda m, i=self._id: m.get("id") == i, timeout_s)
+        return send
 
     def _wait(self, ws, visit: PageVisit, done, timeout_s: float) -> dict:
         deadline = time.monotonic() + timeout_s

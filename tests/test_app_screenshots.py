@@ -56,10 +56,7 @@ class FullPage(Chromium):
               timeout_s: float = 60.0) -> tuple[PageVisit, dict, bytes]:
         visit = PageVisit(url)
         with connect(self._new_target(), max_size=None, open_timeout=30) as ws:
-            def send(method: str, **params) -> dict:
-                self._id += 1
-                ws.send(json.dumps({"id": self._id, "method": method, "params": params}))
-                return self._wait(ws, visit, lambda m, i=self._id: m.get("id") == i, timeout_s)
+            send = self._sender(ws, visit, timeout_s)
 
             def probe() -> dict:
                 return json.loads(send("Runtime.evaluate", returnByValue=True,

@@ -46,10 +46,7 @@ class Screenshots(Chromium):
         from websockets.sync.client import connect
 
         with connect(self._new_target(), max_size=None, open_timeout=30) as ws:
-            def send(method: str, **params) -> dict:
-                self._id += 1
-                ws.send(json.dumps({"id": self._id, "method": method, "params": params}))
-                return self._wait(ws, visit, lambda m, i=self._id: m.get("id") == i, timeout_s)
+            send = self._sender(ws, visit, timeout_s)
 
             send("Page.enable")
             send("Emulation.setDeviceMetricsOverride", width=1400, height=height, deviceScaleFactor=1, mobile=False)
