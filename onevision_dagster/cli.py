@@ -103,8 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="début de l'expérimentation : les semaines finissant ce jour-là ou avant se déroulent de la "
                    "même façon dans tous les départements (défaut : dès la première semaine)")
     g.add_argument("--effet", type=_effect, metavar="X",
-                   help="après le début, les pilotes font chaque compensation signalée avec X de probabilité en plus "
-                   "par semaine (défaut : 0,175 ; 0 : aucun effet ; docs/demo.md)")
+                   help="après le début, un agent pilote applique les créances signalées d'une entreprise avec X de "
+                   "probabilité en plus par semaine, un tirage par entreprise (défaut : 0,175 ; 0 : aucun effet ; "
+                   "docs/demo.md)")
 
     r = sub.add_parser("run", parents=[common], help="matérialise tous les assets (départements, historique, "
                        "vues nationales)", description="Charge la zone de dépôt et recalcule tout, en local.")

@@ -74,6 +74,7 @@ tr.fermee td { color: #777; }
 .drapeau.info { background: #e8edff; color: var(--bleu); }
 .encadre { background: #eef4ff; border-left: 4px solid var(--bleu); padding: .6rem 1rem; }
 .alerte { background: #fee9e9; border-left: 4px solid var(--rouge); padding: .6rem 1rem; }
+header .alerte, header .fraicheur { color: #1e1e1e; }  /* dark text on the pink box, never the header's white */
 .synthetique { background: #fff4d6; border: 2px dashed #b34000; color: #1e1e1e; padding: .4rem 1rem;
   margin: .5rem 0; font-weight: bold; }
 footer { color: #666; font-size: .8rem; border-top: 1px solid #ddd; padding: 1rem 2rem; }
