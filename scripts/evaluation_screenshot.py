@@ -45,12 +45,9 @@ def build(work: Path, effet: float) -> Path:
 
     from onevision_dagster import warehouse
     from onevision_dagster.consolidate.build import build_all
-    from onevision_dagster.consolidate.snapshot import snapshot_dates
     from onevision_dagster.demo.generator import generate_landing
     from onevision_dagster.experiment.evaluation import run_evaluation
-    from onevision_dagster.history.impact import build_impact, build_impact_national
-    from onevision_dagster.history.movements import build_movements
-    from onevision_dagster.history.snapshots import build_snapshot
+    from onevision_dagster.history.rebuild import rebuild_history
     from onevision_dagster.ingest.load import ingest_landing
     from onevision_dagster.ingest.origin import record_origin
     from onevision_dagster.reports.experiment_data import load_experiment_data
@@ -66,14 +63,7 @@ def build(work: Path, effet: float) -> Path:
         warehouse.create_raw_and_quality(con)
         ingest_landing(con, landing)
         record_origin(con, landing)  # the register's refresh does it in `onevision run`
-        for dept in build_all(con):
-            days = snapshot_dates(con, dept)
-            for day in days:
-                build_snapshot(con, dept, day)
-            for day in days:
-                build_movements(con, dept, day)
-                build_impact(con, dept, day)
-        build_impact_national(con, PILOTES)
+        rebuild_history(con, build_all(con), PILOTES)
         print(f"history built ({time.monotonic() - t:.0f} s)", flush=True)
         frame, _ = run_evaluation(con, PILOTES, START)
         data = load_experiment_data(con, PILOTES)

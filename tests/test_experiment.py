@@ -34,10 +34,7 @@ from onevision_dagster import warehouse
 from onevision_dagster.app import audit, outcomes
 from onevision_dagster.app.store import open_store
 from onevision_dagster.consolidate.build import build_all
-from onevision_dagster.consolidate.snapshot import snapshot_dates
-from onevision_dagster.history.impact import build_impact, build_impact_national
-from onevision_dagster.history.movements import build_movements
-from onevision_dagster.history.snapshots import build_snapshot
+from onevision_dagster.history.rebuild import rebuild_history
 from onevision_dagster.ingest.load import ingest_landing
 from onevision_dagster.reports.experiment_data import load_experiment_data
 from onevision_dagster.reports.experiment_followup import load_followup, store_url
@@ -86,14 +83,7 @@ def build_history_warehouse(landing: Path, path: Path, pilotes: tuple[str, ...] 
     with duckdb.connect(str(path)) as con:
         warehouse.create_raw_and_quality(con)
         ingest_landing(con, landing)
-        for dept in build_all(con):
-            days = snapshot_dates(con, dept)
-            for day in days:
-                build_snapshot(con, dept, day)
-            for day in days:
-                build_movements(con, dept, day)
-                build_impact(con, dept, day)
-        build_impact_national(con, pilotes)
+        rebuild_history(con, build_all(con), pilotes)
 
 
 @pytest.fixture(scope="module")
