@@ -17,6 +17,7 @@ from onevision_dagster.ingest.load import SyncReport, sync_source
 from onevision_dagster.ingest.origin import SYNTHETIC_NOTICE, record_origin
 from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.resources import LandingZone, Settings, Warehouse
+from onevision_dagster.warehouse import TOMBSTONES
 
 from .failures import reported_as_failure
 from .pools import DUCKDB_POOL
@@ -55,6 +56,22 @@ def preview_sql(spec: SourceSpec) -> str:
         else:
             exprs.append(f"coalesce(CAST({name} AS VARCHAR), '') AS {name}")
     return ", ".join(exprs)
+
+
+def preview_query(spec: SourceSpec, raw_where: str) -> str:
+    """The first ten rows of a file for the UI, without a natural person's (contract v3, section 6: shown
+    nowhere): the register's rows of category 1…, a source's rows whose SIREN any register version calls a natural
+    person. A fine attached to one by name only is known at consolidation, which withdraws it from the warehouse;
+    its load's preview may still show its number, date and amounts (no name: see `_preview_columns`)."""
+    if not spec.partitioned:
+        return (f"SELECT {preview_sql(spec)} FROM {spec.table} WHERE {raw_where} "
+                "AND NOT coalesce(starts_with(categorie_juridique, '1'), false) ORDER BY ligne LIMIT 10")
+    return f"""WITH p AS (SELECT * FROM {spec.table} WHERE {raw_where} ORDER BY ligne LIMIT 50)
+               SELECT {preview_sql(spec)} FROM p
+               WHERE p.siren IS NULL OR p.siren NOT IN (
+                   SELECT siren FROM raw.entreprises WHERE starts_with(categorie_juridique, '1')
+                   AND siren IN (SELECT siren FROM p WHERE siren IS NOT NULL))
+               ORDER BY ligne LIMIT 10"""
 
 
 def _file_where(spec: SourceSpec, departement: str | None) -> tuple[str, list]:
@@ -108,8 +125,7 @@ def stored_metadata(con: duckdb.DuckDBPyConnection, spec: SourceSpec, departemen
             meta[f"total_{name}"] = dg.MetadataValue.float(float(total))  # display only; sums stay exact in SQL
     if ignored:
         meta["colonnes_ignorees"] = dg.MetadataValue.text(ignored)
-    preview = con.execute(f"SELECT {preview_sql(spec)} FROM {spec.table} WHERE {raw_where} ORDER BY ligne LIMIT 10",
-                          raw_params).df()
+    preview = con.execute(preview_query(spec, raw_where), raw_params).df()
     if len(preview):
         meta["apercu"] = dg.MetadataValue.md(preview.to_markdown(index=False, disable_numparse=True))
     return meta
@@ -124,12 +140,15 @@ def stored_checks(con: duckdb.DuckDBPyConnection, spec: SourceSpec, departement:
     files = con.execute(
         f"""WITH c AS (SELECT date_extraction, lignes_lues FROM quality.chargements
                        WHERE source = ? AND {where} AND statut = 'CHARGE'),
-                 k AS (SELECT date_extraction, count(*) AS n FROM {spec.table} WHERE {raw_where} GROUP BY 1),
+                 k AS (SELECT date_extraction, count(*) AS n FROM (
+                           SELECT date_extraction FROM {spec.table} WHERE {raw_where}
+                           UNION ALL  -- a natural person's withdrawn lines (contract v3, section 6)
+                           SELECT date_extraction FROM {TOMBSTONES} WHERE source = ? AND {raw_where}) GROUP BY 1),
                  r AS (SELECT date_extraction, count(*) AS n FROM quality.rejets WHERE source = ? AND {where}
                        GROUP BY 1)
             SELECT c.date_extraction, c.lignes_lues, coalesce(k.n, 0), coalesce(r.n, 0)
             FROM c LEFT JOIN k USING (date_extraction) LEFT JOIN r USING (date_extraction)""",
-        [spec.name, *params, *raw_params, spec.name, *params]).fetchall()
+        [spec.name, *params, *raw_params, spec.name, *raw_params, spec.name, *params]).fetchall()
     unbalanced = [d.isoformat() for d, read, kept, rejected in files if read != kept + rejected]
     key_cols = ", ".join(spec.column(k).db_name for k in spec.key)
     duplicates = con.execute(

@@ -27,6 +27,7 @@ from onevision_dagster.consolidate.snapshot import register_version_at, register
 from onevision_dagster.contract.sources import REGISTER, SOURCES_BY_NAME
 from onevision_dagster.errors import OneVisionError
 from onevision_dagster.ingest.landing import scan_landing
+from onevision_dagster.warehouse import TOMBSTONES
 
 DEFAULT_AUDIT_MONTHS = 12
 
@@ -147,6 +148,7 @@ def apply_extracts(con: duckdb.DuckDBPyConnection, plan: ExtractPurge) -> None:
         for f in plan.files:
             con.execute(f"DELETE FROM {SOURCES_BY_NAME[f.source].table} WHERE fichier = ?", [f.fichier])
             con.execute("DELETE FROM quality.rejets WHERE source = ? AND fichier = ?", [f.source, f.fichier])
+            con.execute(f"DELETE FROM {TOMBSTONES} WHERE source = ? AND fichier = ?", [f.source, f.fichier])
             con.execute("DELETE FROM quality.chargements WHERE source = ? AND fichier = ?", [f.source, f.fichier])
         con.execute("COMMIT")
     except BaseException:

@@ -57,6 +57,13 @@ CHARGEMENTS_COLUMNS = (
     ("message", "VARCHAR"), ("empreinte", "VARCHAR"),
 )
 CHARGE, REFUSE = "CHARGE", "REFUSE"
+# a natural person's line withdrawn at consolidation: nothing of it but where it was (contract v3, section 6;
+# `consolidate.redaction`)
+TOMBSTONES = "raw.lignes_personnes_physiques"
+TOMBSTONE_COLUMNS = (
+    ("source", "VARCHAR NOT NULL"), ("departement", "VARCHAR NOT NULL"), ("fichier", "VARCHAR NOT NULL"),
+    ("date_extraction", "DATE NOT NULL"), ("ligne", "INTEGER NOT NULL"),
+)
 
 
 def _ensure_columns(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[tuple[str, str], ...]) -> None:
@@ -80,6 +87,7 @@ def create_raw_and_quality(con: duckdb.DuckDBPyConnection) -> None:
         _ensure_columns(con, spec.table, tuple(raw_columns(spec)))
     _ensure_columns(con, "quality.rejets", REJETS_COLUMNS)
     _ensure_columns(con, "quality.chargements", CHARGEMENTS_COLUMNS)
+    _ensure_columns(con, TOMBSTONES, TOMBSTONE_COLUMNS)
 
 
 # Warehouses kept open by `session` in this process: resolved path -> the open database.
@@ -190,6 +198,8 @@ def replace_file(
     try:
         if load_row.get("statut", CHARGE) == CHARGE:
             con.execute(f"DELETE FROM {spec.table} WHERE {raw_where}", raw_params)
+            if spec.partitioned:  # the new rows are withdrawn again at the next consolidation
+                con.execute(f"DELETE FROM {TOMBSTONES} WHERE source = ? AND {raw_where}", [spec.name, *raw_params])
             if kept is not None and len(kept):
                 select = []
                 for name, sql_type in raw_columns(spec):

@@ -21,6 +21,7 @@ from onevision_dagster.consolidate.table_validation import validate_table
 from onevision_dagster.consolidate.tables import NATIONAL_POSITION_COLUMNS, POSITION_COLUMNS
 from onevision_dagster.contract.sources import in_scope_sql
 from onevision_dagster.ingest.load import ingest_landing
+from onevision_dagster.warehouse import TOMBSTONES
 
 from .conftest import EXPECTED, SAMPLE_LANDING
 
@@ -161,14 +162,16 @@ def test_fine_attachment_methods(samples: duckdb.DuckDBPyConnection) -> None:
         "8": ("SIREN", "443210984", "", ""),
         "12": ("NOM_CODE_POSTAL", "520987611", "", "1"),
         "14": ("", "", "AUCUN_CANDIDAT", "0"),
-        "15": ("", "", "PERSONNE_PHYSIQUE", ""),  # a sole trader: nothing of the fine kept but its place (v3)
         "17": ("SIREN", "790112239", "", ""),
         "19": ("SIREN", "735173510", "", ""),
         "20": ("SIREN", "301122339", "", ""),
         "21": ("SIREN", "444555668", "", ""),
         "22": ("SIREN", "845123454", "", ""),
         "23": ("SIREN", "443210984", "", ""),
-    }
+    }  # line 15, DUPONT JEAN's, a sole trader's: withdrawn, nothing of it kept but its place (v3)
+    assert samples.execute(f"SELECT source, departement, fichier, ligne FROM {TOMBSTONES} "
+                           "WHERE date_extraction = DATE '2026-11-27'").fetchall() == [
+        ("amendes", "17", "amendes_17_20261127.csv", 15)]
 
 
 def test_fines_match_names_and_acronyms_in_the_first_snapshot() -> None:
@@ -189,21 +192,21 @@ def test_every_fine_is_attached_or_listed(samples: duckdb.DuckDBPyConnection) ->
     (n_fines,) = samples.execute("SELECT count(*) FROM raw.amendes WHERE date_extraction = DATE '2026-11-27'"
                                  ).fetchone()
     (n_att,) = samples.execute("SELECT count(*) FROM core.rattachement_amendes").fetchone()
-    assert n_att == n_fines
+    assert n_att == n_fines == 14
     orphans = samples.execute(
         """SELECT r.num_amende FROM core.rattachement_amendes r
            LEFT JOIN core.non_positionnees n
              ON n.departement = r.departement AND n.source = 'amendes' AND n.reference = r.num_amende
-           WHERE r.siren IS NULL AND r.motif <> 'PERSONNE_PHYSIQUE' AND n.motif IS DISTINCT FROM 'NON_RATTACHEE'"""
+           WHERE r.siren IS NULL AND n.motif IS DISTINCT FROM 'NON_RATTACHEE'"""
     ).fetchall()
     assert orphans == []
     # a natural person's fine is listed out of scope by its file and line only, no SIREN, no key (v3)
     natural = samples.execute(
-        """SELECT n.motif, n.siren, n.reference, r.raison_sociale, r.code_postal, r.siren_source
-           FROM core.rattachement_amendes r JOIN core.non_positionnees n
-             ON n.departement = r.departement AND n.source = 'amendes' AND n.fichier = r.fichier AND n.ligne = r.ligne
-           WHERE r.motif = 'PERSONNE_PHYSIQUE'""").fetchall()
-    assert natural == [("HORS_PERIMETRE", None, None, None, None, None)]
+        f"""SELECT n.motif, n.siren, n.reference
+            FROM {TOMBSTONES} t JOIN core.non_positionnees n
+              ON n.departement = t.departement AND n.source = t.source AND n.fichier = t.fichier AND n.ligne = t.ligne
+            WHERE t.date_extraction = DATE '2026-11-27'""").fetchall()
+    assert natural == [("HORS_PERIMETRE", None, None)]
 
 
 def test_every_line_is_positioned_or_listed(samples: duckdb.DuckDBPyConnection) -> None:
@@ -222,10 +225,10 @@ def test_every_line_is_positioned_or_listed(samples: duckdb.DuckDBPyConnection) 
     assert rows[0] == 0 and rows[1] == 0
     kept = sum(samples.execute(f"SELECT count(*) FROM raw.{s} WHERE date_extraction = DATE '2026-11-27'"
                                ).fetchone()[0] for s in tables.PARTITIONED_SOURCES)
-    # a natural person's lines are not kept as lines: listed by their place only (the sole trader's fine)
+    # a natural person's lines left the warehouse: listed by their place only (the sole trader's fine)
     (natural,) = samples.execute("SELECT count(*) FROM core.non_positionnees WHERE reference IS NULL").fetchone()
     assert natural == 1
-    assert rows[2] + natural == kept
+    assert rows[2] == kept
     (leak,) = samples.execute("SELECT count(*) FROM (SELECT siren FROM core.lignes_dettes UNION ALL "
                               "SELECT siren FROM core.lignes_creances UNION ALL SELECT siren FROM "
                               "core.non_positionnees) WHERE siren = '424242428'").fetchone()

@@ -22,6 +22,7 @@ from onevision_dagster.consolidate.fines import insert_rattachement
 from onevision_dagster.consolidate.lines import insert_lines, insert_non_positionnees
 from onevision_dagster.consolidate.panels import insert_panel
 from onevision_dagster.consolidate.positions import insert_positions, insert_positions_nationales
+from onevision_dagster.consolidate.redaction import withdraw_natural_persons
 from onevision_dagster.consolidate.snapshot import Snapshot
 from onevision_dagster.consolidate.table_validation import validate_table
 from onevision_dagster.consolidate.tables import create_tables, execute, tables, transaction
@@ -105,6 +106,7 @@ def _build_rattachement(con: duckdb.DuckDBPyConnection, departement: str, snap: 
     _delete(con, "core.rattachement_amendes", departement)
     if snap is not None:
         insert_rattachement(con, snap, "core.rattachement_amendes")
+        withdraw_natural_persons(con, snap, "core.rattachement_amendes")
 
 
 def _build_lignes(con: duckdb.DuckDBPyConnection, departement: str, snap: Snapshot | None) -> None:
@@ -120,8 +122,7 @@ def _build_non_positionnees(con: duckdb.DuckDBPyConnection, departement: str, sn
     _delete(con, "core.non_positionnees", departement)
     if snap is not None:
         insert_non_positionnees(con, snap, _of("core.lignes_dettes", departement),
-                                _of("core.lignes_creances", departement), "core.non_positionnees",
-                                _of("core.rattachement_amendes", departement))
+                                _of("core.lignes_creances", departement), "core.non_positionnees")
 
 
 def _build_positions(con: duckdb.DuckDBPyConnection, departement: str, snap: Snapshot | None) -> None:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import duckdb
 
-from onevision_dagster.consolidate.fines import natural_persons
+from onevision_dagster.consolidate.redaction import withdrawn_lines
 from onevision_dagster.consolidate.snapshot import Snapshot
-from onevision_dagster.consolidate.tables import CREDIT_SOURCES, DEBT_SOURCES, MONEY, execute
+from onevision_dagster.consolidate.tables import MONEY, execute
 from onevision_dagster.contract.sources import in_scope_sql
 
 # A tax's origin date (section 6, version 3): the first day of its period (a CFE of 2026 arose on 1 January 2026,
@@ -60,8 +60,7 @@ def _debt_selects(snap: Snapshot, rattachement: str) -> list[str]:
                CASE WHEN a.statut = 'PAYEE' THEN a.montant_majore ELSE a.montant_paye END AS montant_paye,
                a.fichier, a.ligne, a.date_extraction
         FROM {snap.rows("amendes", "a")}
-        LEFT JOIN {rattachement} r ON r.num_amende = a.num_amende
-        WHERE r.motif IS DISTINCT FROM 'PERSONNE_PHYSIQUE'""",
+        LEFT JOIN {rattachement} r ON r.num_amende = a.num_amende""",
         f"""
         SELECT departement, siren, 'spl', code_collectivite || '/' || exercice || '/' || num_titre,
                date_emission,
@@ -153,7 +152,8 @@ def _with_suspension(snap: Snapshot, base: str, debts: bool) -> str:
     """The lines of `base` with what the procedure rules of section 6 add: whether a past-due line is suspended
     and why (the first reason of `tables.SUSPENSION_REASONS` that applies), whether a claim of a company in an
     open procedure arose before its judgment, and which past-due taxes L. 257 B lets offset. A natural person's
-    lines are not kept (contract v3: only source, file, line and reason, in `core.non_positionnees`)."""
+    lines were withdrawn from the warehouse (`redaction`); the filter on the register's category keeps them out
+    all the same if one is left."""
     ds = f"DATE '{snap.date_situation.isoformat()}'"
     open_procedure = f"(e.procedure_collective IS NOT NULL AND e.date_jugement <= {ds})"
     reason = f"""CASE WHEN NOT {debts} OR b.nature <> 'ECHUE' THEN NULL
@@ -190,23 +190,11 @@ def insert_lines(con: duckdb.DuckDBPyConnection, snap: Snapshot, rattachement: s
                                                                False))
 
 
-def _natural_persons_lines(snap: Snapshot, rattachement: str) -> str:
-    """(departement, source, fichier, ligne) of the snapshot's kept lines of natural persons (legal category 1…):
-    listed out of scope with nothing else (contract v3, section 6)."""
-    parts = [f"""SELECT a.departement, 'amendes' AS source, a.fichier, a.ligne FROM {snap.rows("amendes", "a")}
-                 SEMI JOIN {rattachement} r ON r.num_amende = a.num_amende AND r.motif = 'PERSONNE_PHYSIQUE'"""]
-    for source in (*DEBT_SOURCES, *CREDIT_SOURCES):
-        if source != "amendes":
-            parts.append(f"""SELECT s.departement, '{source}', s.fichier, s.ligne FROM {snap.rows(source, "s")}
-                             SEMI JOIN {natural_persons(snap, "pp")} ON pp.siren = s.siren""")
-    return " UNION ALL ".join(parts)
-
-
 def insert_non_positionnees(con: duckdb.DuckDBPyConnection, snap: Snapshot, dettes: str, creances: str,
-                            target: str, rattachement: str) -> None:
+                            target: str) -> None:
     """Every kept line that cannot reach a position, with why (section 6): a fine attached to no company,
     a company out of scope, one whose register row was rejected, one the register does not hold at all; a natural
-    person's lines by their place only (no SIREN, no key)."""
+    person's withdrawn lines by their place only (no SIREN, no key)."""
     execute(
         con,
         f"""
@@ -231,6 +219,6 @@ def insert_non_positionnees(con: duckdb.DuckDBPyConnection, snap: Snapshot, dett
         WHERE l.siren IS NULL OR e.siren IS NULL OR NOT coalesce({in_scope_sql("e")}, false)
         UNION ALL
         SELECT departement, source, fichier, ligne, NULL, 'HORS_PERIMETRE', NULL
-        FROM ({_natural_persons_lines(snap, rattachement)})
+        FROM ({withdrawn_lines(snap)})
         """,
     )

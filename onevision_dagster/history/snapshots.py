@@ -19,6 +19,7 @@ from onevision_dagster.consolidate.build import current_identity
 from onevision_dagster.consolidate.fines import insert_rattachement
 from onevision_dagster.consolidate.lines import insert_lines
 from onevision_dagster.consolidate.positions import insert_positions
+from onevision_dagster.consolidate.redaction import withdraw_natural_persons
 from onevision_dagster.consolidate.snapshot import Snapshot, snapshot_at, snapshot_dates
 from onevision_dagster.consolidate.table_validation import validate_table
 from onevision_dagster.consolidate.tables import TABLE_DDL, create_tables, execute, transaction
@@ -84,6 +85,8 @@ def build_snapshot(con: duckdb.DuckDBPyConnection, departement: str, when: dt.da
     work = _work_tables(con)
     try:
         insert_rattachement(con, snap, work["rattachement_amendes"])
+        with transaction(con):  # a natural person's lines leave the warehouse (contract v3, section 6)
+            withdraw_natural_persons(con, snap, work["rattachement_amendes"])
         insert_lines(con, snap, work["rattachement_amendes"], work["lignes_dettes"], work["lignes_creances"])
         insert_positions(con, snap, work["lignes_dettes"], work["lignes_creances"], work["positions"])
         _store(con, snap, work)
