@@ -1,27 +1,33 @@
 """Issue 20, point 6: the sign-in runs end to end.
 
 A packaged OpenID Connect provider (`oidc-provider-mock`, started by the test), the application as the relying
-party (app/oidc.py, Authlib's JOSE library for the ID token), a headless Chromium going through the real
+party (app/oidc.py: Authlib's `OAuth2Session` and `CodeIDToken`), a headless Chromium going through the real
 redirects: sign-in on the provider's form, back to the page asked for, groups from the `groups` claim matched
 exactly (a nested path grants nothing), identity headers sent by a client ignored, logout at the provider, and
-a session that expires.
+a session that expires. Without the browser: an ID token that is not for this sign-in (other nonce, other
+audience, other issuer, expired, unsigned, signed by an unknown key, wrong `at_hash`) is refused.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import shutil
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 import requests
 import sqlalchemy as sa
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oidc.core.util import create_half_hash
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 from websockets.sync.client import connect
 
-from onevision_dagster.app import audit
+from onevision_dagster.app import audit, oidc
 from onevision_dagster.app.oidc import OidcSettings, sign
 from onevision_dagster.app.store import open_store
 
@@ -199,3 +205,112 @@ def test_a_session_expires(tmp_path: Path, publication: Path, provider: str, bro
                 assert r.status_code == 302 and r.headers["location"].startswith("/oidc/connexion")
     finally:
         audit.use_key(None)
+
+
+# ------------------------------------------------------------------ ID tokens that are not for this sign-in
+
+
+def _provider_answer(authorize_url: str, who: str) -> dict[str, str]:
+    """The provider's answer (code, state) to an authorization request, its form submitted without a browser."""
+    r = requests.post(authorize_url, data={"sub": who}, allow_redirects=False, timeout=10)
+    assert r.status_code == 302, r.text
+    return dict(parse_qsl(urlsplit(r.headers["location"]).query))
+
+
+def test_the_real_providers_token_for_another_nonce_is_refused(provider: str) -> None:
+    rp = oidc.Provider(OidcSettings(issuer=provider, client_id="onevision", client_secret="secret-du-client",
+                                    public_url="http://127.0.0.1:9"))
+    url, cookie = oidc.login(rp, KEY, "/departements/17")
+    assert "code_challenge_method=S256" in url and "nonce=" in url
+    # the provider's genuine answer, but the browser's sign-in expected another nonce: refused
+    other = sign(KEY, {**oidc.unsign(KEY, cookie), "n": "un-autre-nonce"})
+    with pytest.raises(oidc.SignInError, match=r"jeton d'identité invalide \(InvalidClaimError\)"):
+        oidc.callback(rp, KEY, _provider_answer(url, "alice"), other)
+    # the same steps with the sign-in's own nonce are accepted
+    url, cookie = oidc.login(rp, KEY, "/departements/17")
+    session, back = oidc.callback(rp, KEY, _provider_answer(url, "alice"), cookie)
+    assert back == "/departements/17"
+    assert oidc.session_identity(KEY, session) == ("alice", ["onevision-departement-17"])
+
+
+ISSUER = "https://idp.example.gouv.fr"
+SIGNING = RSAKey.generate_key(2048, parameters={"kid": "cle-1"}, private=True)
+UNKNOWN = RSAKey.generate_key(2048, parameters={"kid": "cle-2"}, private=True)
+ACCESS_TOKEN = "jeton-d-acces"
+
+
+def _id_token(key: RSAKey = SIGNING, **changes) -> str:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": "onevision", "sub": "alice", "iat": now, "exp": now + 300,
+              "nonce": "le-nonce", "preferred_username": "alice", "groups": ["onevision-departement-17"],
+              "at_hash": create_half_hash(ACCESS_TOKEN, "RS256").decode()}
+    claims.update(changes)
+    return jwt.encode({"alg": "RS256", "kid": key.kid}, {k: v for k, v in claims.items() if v is not None}, key)
+
+
+def _b64json(value: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
+def _unsigned() -> str:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": "onevision", "sub": "alice", "iat": now, "exp": now + 300, "nonce": "le-nonce"}
+    return f"{_b64json({'alg': 'none'})}.{_b64json(claims)}."
+
+
+CASES = {  # name: (ID token, how the callback answers: None = a session, else the error named in the refusal)
+    "valide": (lambda: _id_token(), None),
+    "autre-nonce": (lambda: _id_token(nonce="un-autre-nonce"), "InvalidClaimError"),
+    "sans-nonce": (lambda: _id_token(nonce=None), "MissingClaimError"),
+    "autre-audience": (lambda: _id_token(aud="une-autre-application"), "InvalidClaimError"),
+    "autre-audience-liste": (lambda: _id_token(aud=["une-autre-application"]), "InvalidClaimError"),
+    "autre-emetteur": (lambda: _id_token(iss="https://autre.example.org"), "InvalidClaimError"),
+    "expire": (lambda: _id_token(exp=int(time.time()) - 3600), "ExpiredTokenError"),
+    "mauvais-at_hash": (lambda: _id_token(at_hash="AAAAAAAAAAAAAAAAAAAAAA"), "InvalidClaimError"),
+    "cle-inconnue": (lambda: _id_token(UNKNOWN), "InvalidKeyIdError"),
+    "non-signe": (_unsigned, "UnsupportedAlgorithmError"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_an_id_token_not_for_this_sign_in_is_refused(monkeypatch, case: str) -> None:
+    """The callback fed a token by the token endpoint (stubbed): only the valid one opens a session."""
+    make_token, refusal = CASES[case]
+    fetched: list[str] = []
+
+    class Answer:
+        def __init__(self, body: dict):
+            self.body = body
+
+        def raise_for_status(self) -> None:
+            pass
+
+        def json(self) -> dict:
+            return self.body
+
+    def get(url: str, timeout: float) -> Answer:
+        assert timeout
+        fetched.append(url)
+        if url.endswith("/.well-known/openid-configuration"):
+            return Answer({"issuer": ISSUER, "authorization_endpoint": ISSUER + "/autorisation",
+                           "token_endpoint": ISSUER + "/jeton", "jwks_uri": ISSUER + "/cles",
+                           "id_token_signing_alg_values_supported": ["RS256", "none"]})
+        return Answer({"keys": [SIGNING.as_dict(private=False)]})
+
+    token = make_token()
+    monkeypatch.setattr(oidc.requests, "get", get)
+    monkeypatch.setattr(OAuth2Session, "fetch_token", lambda self, url, **kw: {
+        "access_token": ACCESS_TOKEN, "token_type": "Bearer", "id_token": token})
+    rp = oidc.Provider(OidcSettings(issuer=ISSUER, client_id="onevision", client_secret="secret-du-client",
+                                    public_url="http://127.0.0.1:9"))
+    _, cookie = oidc.login(rp, KEY, "/")
+    state = oidc.unsign(KEY, cookie)
+    cookie, answer = sign(KEY, {**state, "n": "le-nonce"}), {"code": "un-code", "state": state["s"]}
+    if refusal is None:
+        session, _ = oidc.callback(rp, KEY, answer, cookie)
+        assert oidc.session_identity(KEY, session) == ("alice", ["onevision-departement-17"])
+        return
+    with pytest.raises(oidc.SignInError, match=rf"Connexion refusée : jeton d'identité invalide \({refusal}\)"):
+        oidc.callback(rp, KEY, answer, cookie)
+    if case == "cle-inconnue":  # the provider's keys were fetched again before refusing (they may have rotated)
+        assert fetched.count(ISSUER + "/cles") == 2

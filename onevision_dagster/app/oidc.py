@@ -1,12 +1,19 @@
 """Sign-in by OpenID Connect in the application itself (issue 20, point 6), when no proxy does it.
 
-The application is then the relying party: authorization code flow with PKCE, `state` and `nonce`, the ID token
-checked with Authlib's JOSE library (`joserfc`: signature against the provider's published keys, issuer,
-audience, expiry, nonce). The agent's groups come from one claim (`ONEVISION_OIDC_CLAIM_GROUPES`, default
-`groups`), each value matched exactly by `identity.departements_of` (a group path such as
-`/parent/onevision-national` is not `onevision-national`). The session is a cookie signed with the
-application's key (`ONEVISION_APP_SECRET`): user, groups and an expiry (`ONEVISION_OIDC_SESSION_MINUTES`);
-past it, the next request signs in again. `/deconnexion` ends the session here and at the provider.
+The application is then the relying party, and the protocol is Authlib's (the packaged, maintained library pinned
+in pyproject.toml), not code of ours: `authlib.integrations.requests_client.OAuth2Session` builds the authorization
+URL (authorization code flow, PKCE S256, `state`, `nonce`) and makes the token request;
+`authlib.oidc.core.CodeIDToken` validates the ID token's claims (issuer, audience, expiry, nonce, `azp`, `at_hash`
+when present) once its signature is checked with `joserfc` (the JOSE library Authlib uses and recommends) against
+the provider's published keys, as Authlib's own OpenID client does
+(`authlib/integrations/base_client/sync_openid.py`). What stays here: reading the provider's discovery document and
+keys (cached; the keys fetched again once when a token does not verify with them, the provider may have rotated its
+keys), the signed cookies, and the groups. The agent's groups come from one claim (`ONEVISION_OIDC_CLAIM_GROUPES`,
+default `groups`), each value matched exactly by `identity.departements_of` (a group path such as
+`/parent/onevision-national` is not `onevision-national`). The session is a cookie signed with the application's
+key (`ONEVISION_APP_SECRET`): user, groups and an expiry (`ONEVISION_OIDC_SESSION_MINUTES`); past it, the next
+request signs in again. `/deconnexion` ends the session here and at the provider. Every HTTP call has a timeout; no
+secret, code or token is logged (Authlib's client logs none either).
 
 `HttpGuard` uses this module: in this mode identity headers sent by the client are always dropped, and the
 guard puts the session's user and groups in their place.
@@ -27,9 +34,13 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import requests
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from joserfc.jws import JWSRegistry
 
 from onevision_dagster.errors import OneVisionError
 
@@ -39,6 +50,8 @@ LOGOUT = "/deconnexion"
 SESSION_COOKIE = "onevision_session"
 STATE_COOKIE = "onevision_oidc_etat"
 STATE_TTL_S = 600
+HTTP_TIMEOUT_S = 10  # every call to the provider (discovery, keys, token)
+LEEWAY_S = 60  # clock difference tolerated on the ID token's times
 
 
 class SignInError(Exception):
@@ -132,7 +145,7 @@ class Provider:
             if self._metadata is None:
                 url = self.settings.issuer + "/.well-known/openid-configuration"
                 try:
-                    response = requests.get(url, timeout=10)
+                    response = requests.get(url, timeout=HTTP_TIMEOUT_S)
                     response.raise_for_status()
                 except requests.RequestException as e:
                     raise SignInError(f"Fournisseur d'identité injoignable ({e.__class__.__name__}).") from None
@@ -144,23 +157,31 @@ class Provider:
 
     def keys(self, refresh: bool = False) -> KeySet:
         if self._keys is None or refresh:
-            response = requests.get(self.metadata()["jwks_uri"], timeout=10)
-            response.raise_for_status()
+            try:
+                response = requests.get(self.metadata()["jwks_uri"], timeout=HTTP_TIMEOUT_S)
+                response.raise_for_status()
+            except requests.RequestException as e:
+                raise SignInError(f"Fournisseur d'identité injoignable ({e.__class__.__name__}).") from None
             self._keys = KeySet.import_key_set(response.json())
         return self._keys
+
+    def client(self) -> OAuth2Session:
+        """Authlib's OAuth 2.0 / OpenID Connect client for this application (one per sign-in step)."""
+        settings = self.settings
+        return OAuth2Session(client_id=settings.client_id, client_secret=settings.client_secret,
+                             scope=settings.scope, redirect_uri=settings.redirect_uri,
+                             code_challenge_method="S256", default_timeout=HTTP_TIMEOUT_S)
 
 
 def login(provider: Provider, key: bytes, next_path: str) -> tuple[str, str]:
     """(URL of the provider's sign-in page, signed state cookie) for a browser that has no session."""
     state, nonce, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(24), secrets.token_urlsafe(48)
-    challenge = _b64(hashlib.sha256(verifier.encode()).digest())
-    settings = provider.settings
-    query = urlencode({"response_type": "code", "client_id": settings.client_id, "redirect_uri": settings.redirect_uri,
-                       "scope": settings.scope, "state": state, "nonce": nonce, "code_challenge": challenge,
-                       "code_challenge_method": "S256"})
+    with provider.client() as client:
+        url, _ = client.create_authorization_url(provider.metadata()["authorization_endpoint"], state=state,
+                                                 code_verifier=verifier, nonce=nonce)
     cookie = sign(key, {"s": state, "n": nonce, "v": verifier, "suite": safe_path(next_path),
                         "exp": int(time.time()) + STATE_TTL_S})
-    return f"{provider.metadata()['authorization_endpoint']}?{query}", cookie
+    return url, cookie
 
 
 def safe_path(path: str | None) -> str:
@@ -180,15 +201,13 @@ def callback(provider: Provider, key: bytes, query: Mapping[str, str], state_coo
         raise SignInError("Connexion refusée par le fournisseur d'identité.")
     settings = provider.settings
     try:
-        response = requests.post(provider.metadata()["token_endpoint"], timeout=10,
-                                 auth=(settings.client_id, settings.client_secret),
-                                 data={"grant_type": "authorization_code", "code": query["code"],
-                                       "redirect_uri": settings.redirect_uri, "code_verifier": state["v"]})
-        response.raise_for_status()
-        id_token = response.json()["id_token"]
-    except (requests.RequestException, KeyError, ValueError):
+        with provider.client() as client:  # client_secret_basic, redirect_uri and the PKCE verifier
+            token = client.fetch_token(provider.metadata()["token_endpoint"], grant_type="authorization_code",
+                                       code=query["code"], code_verifier=state["v"], timeout=HTTP_TIMEOUT_S)
+        id_token = token["id_token"]
+    except (requests.RequestException, AuthlibBaseError, KeyError, ValueError):
         raise SignInError("Connexion impossible : le fournisseur d'identité n'a pas délivré de jeton.") from None
-    claims = _verified_claims(provider, id_token, state["n"])
+    claims = _verified_claims(provider, id_token, state["n"], token.get("access_token"))
     user = str(claims.get("preferred_username") or claims["sub"])
     raw = claims.get(settings.groups_claim) or []
     groups = [raw] if isinstance(raw, str) else [g for g in raw if isinstance(g, str)] if isinstance(raw, list) else []
@@ -197,21 +216,28 @@ def callback(provider: Provider, key: bytes, query: Mapping[str, str], state_coo
     return session, state["suite"]
 
 
-def _verified_claims(provider: Provider, id_token: str, nonce: str) -> dict:
+def _verified_claims(provider: Provider, id_token: str, nonce: str, access_token: str | None = None) -> dict:
+    """The ID token's claims: signature by the provider's keys (joserfc), then Authlib's `CodeIDToken` checks."""
     settings = provider.settings
+    metadata = provider.metadata()
+    # the algorithms the provider announces (as Authlib's OpenID client does), never the unsigned "none"
+    algorithms = [a for a in metadata.get("id_token_signing_alg_values_supported") or [] if a != "none"] or None
+    registry = JWSRegistry(algorithms=algorithms, strict_check_header=False)
     try:
         try:
-            token = jwt.decode(id_token, provider.keys())
+            token = jwt.decode(id_token, provider.keys(), registry=registry)
         except JoseError:
-            token = jwt.decode(id_token, provider.keys(refresh=True))  # the provider may have rotated its keys
-        registry = jwt.JWTClaimsRegistry(iss={"essential": True, "value": provider.metadata()["issuer"]},
-                                         aud={"essential": True, "value": settings.client_id},
-                                         exp={"essential": True}, nonce={"essential": True, "value": nonce},
-                                         sub={"essential": True}, leeway=60)
-        registry.validate(token.claims)
+            token = jwt.decode(id_token, provider.keys(refresh=True), registry=registry)  # keys rotated
+        claims = CodeIDToken(token.claims, token.header,
+                             {"iss": {"essential": True, "value": metadata["issuer"]},
+                              "aud": {"essential": True, "value": settings.client_id},
+                              "exp": {"essential": True}, "nonce": {"essential": True, "value": nonce},
+                              "sub": {"essential": True}},
+                             {"nonce": nonce, "client_id": settings.client_id, "access_token": access_token})
+        claims.validate(leeway=LEEWAY_S)  # iss, aud, exp, iat, nonce, azp, at_hash when present
     except (JoseError, ValueError) as e:
         raise SignInError(f"Connexion refusée : jeton d'identité invalide ({e.__class__.__name__}).") from None
-    return dict(token.claims)
+    return dict(claims)
 
 
 def session_identity(key: bytes, cookie: str | None) -> tuple[str, list[str]] | None:
