@@ -1,10 +1,10 @@
 """From a file's bytes to cells with physical line numbers (SOURCES.md sections 2 and 4).
 
-Decoding is whole-file and vectorised: one strict decode, one split into
-physical lines, quote parity computed with numpy to find records that span
-several lines (RFC 4180), then a split on the separator in Arrow. Only the
-records that contain a quote go through Python's C `csv` parser. Anything that
-makes the file unreadable as a whole raises `FileRejected`.
+A file is read a chunk at a time (`iter_decoded`, `_READ_CHUNK` bytes, cut at the end of a record: never inside
+a quoted field), so its bytes are never in memory at once (issue 20). Each chunk is decoded vectorised: one strict
+decode, one split into physical lines, quote parity computed with numpy to find records that span several lines
+(RFC 4180), then a split on the separator in Arrow. Only the records that contain a quote go through Python's C
+`csv` parser. Anything that makes the file unreadable as a whole raises `FileRejected`, naming the file's line.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import csv
 import os
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,21 +144,24 @@ class DecodedFile:
         return pc.take(self.body, pa.array(self.good_idx[idx], pa.int64())).to_pylist()
 
 
-def _line_of(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1
+def _line_of(data: bytes, offset: int, base_line: int = 0) -> int:
+    """Physical line of the file at `offset` of a chunk that starts after `base_line` lines."""
+    return base_line + data.count(b"\n", 0, offset) + 1
 
 
-def decode_bytes(spec: SourceSpec, fichier: str, data: bytes) -> str:
-    """Strict decode in the source's declared encoding; mojibake is refused, not read."""
+def decode_bytes(spec: SourceSpec, fichier: str, data: bytes, base_line: int = 0) -> str:
+    """Strict decode in the source's declared encoding; mojibake is refused, not read. `base_line`: the lines
+    of the file before this chunk (0: the file's start, where a BOM or a UTF-16 mark can be)."""
     label = _ENCODING_LABEL[spec.encoding]
-    if not data:
+    first = base_line == 0
+    if not data and first:
         raise FileRejected(fichier, "fichier vide (0 octet)")
     nul = data.find(b"\x00")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or nul != -1:
-        where = "" if nul == -1 else f" (octet nul ligne {_line_of(data, nul)})"
+    if (first and data.startswith((b"\xff\xfe", b"\xfe\xff"))) or nul != -1:
+        where = "" if nul == -1 else f" (octet nul ligne {_line_of(data, nul, base_line)})"
         raise FileRejected(fichier, f"le fichier semble en UTF-16 ou binaire{where} alors que la source est en {label}")
     if spec.encoding == "cp1252":
-        if data.startswith(UTF8_BOM):
+        if first and data.startswith(UTF8_BOM):
             raise FileRejected(
                 fichier, f"il commence par une marque UTF-8 (BOM) alors que la source est en {label}"
             )
@@ -166,7 +169,7 @@ def decode_bytes(spec: SourceSpec, fichier: str, data: bytes) -> str:
         if m:
             raise FileRejected(
                 fichier,
-                f"séquence UTF-8 {m.group().hex(' ').upper()} ligne {_line_of(data, m.start())} : "
+                f"séquence UTF-8 {m.group().hex(' ').upper()} ligne {_line_of(data, m.start(), base_line)} : "
                 f"le fichier est en UTF-8 alors que la source est en {label}",
             )
         try:
@@ -174,30 +177,32 @@ def decode_bytes(spec: SourceSpec, fichier: str, data: bytes) -> str:
         except UnicodeDecodeError as e:
             raise FileRejected(
                 fichier,
-                f"octet 0x{data[e.start]:02X} ligne {_line_of(data, e.start)} invalide en {label}",
+                f"octet 0x{data[e.start]:02X} ligne {_line_of(data, e.start, base_line)} invalide en {label}",
             ) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise FileRejected(
             fichier,
-            f"octet 0x{data[e.start]:02X} ligne {_line_of(data, e.start)} : ce n'est pas de l'UTF-8 valide "
+            f"octet 0x{data[e.start]:02X} ligne {_line_of(data, e.start, base_line)} : ce n'est pas de l'UTF-8 valide "
             f"(la source est en {label})",
         ) from None
-    return text[1:] if text.startswith("\ufeff") else text
+    return text[1:] if first and text.startswith("\ufeff") else text
 
 
 _UTF8_CHUNK = 1 << 24
 
 
-def _utf8(spec: SourceSpec, fichier: str, data: bytes) -> bytes:
+def _utf8(spec: SourceSpec, fichier: str, data: bytes, base_line: int = 0) -> bytes:
     """The file as UTF-8 bytes without BOM, or `FileRejected` exactly as `decode_bytes` says it.
 
     A UTF-8 source is checked by the same strict decoder as `decode_bytes`, in chunks, so a large
     register never exists as one Python string; only a failure goes back to `decode_bytes` for the message.
     """
-    if spec.encoding == "cp1252" or not data or data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
-        return decode_bytes(spec, fichier, data).encode("utf-8")
+    first = base_line == 0
+    if spec.encoding == "cp1252" or not data or (first and data.startswith((b"\xff\xfe", b"\xfe\xff"))) \
+            or b"\x00" in data:
+        return decode_bytes(spec, fichier, data, base_line).encode("utf-8")
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     view = memoryview(data)
     try:
@@ -205,12 +210,12 @@ def _utf8(spec: SourceSpec, fichier: str, data: bytes) -> bytes:
             decoder.decode(view[i : i + _UTF8_CHUNK])
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        decode_bytes(spec, fichier, data)  # raises FileRejected with the byte and the line
+        decode_bytes(spec, fichier, data, base_line)  # raises FileRejected with the byte and the line
         raise
-    return data[len(UTF8_BOM):] if data.startswith(UTF8_BOM) else data
+    return data[len(UTF8_BOM):] if first and data.startswith(UTF8_BOM) else data
 
 
-def _drop_line_end_cr(fichier: str, data: bytes) -> bytes:
+def _drop_line_end_cr(fichier: str, data: bytes, base_line: int = 0) -> bytes:
     """One CR dropped at the end of each line (physical lines are split on LF).
 
     The CR that ends a line is the one just before its LF, or at the very end of
@@ -225,8 +230,8 @@ def _drop_line_end_cr(fichier: str, data: bytes) -> bytes:
     lone = data.find(b"\r")
     if lone != -1:
         raise FileRejected(
-            fichier, f"retour chariot (CR) isolé ligne {_line_of(data, lone)} : les lignes doivent finir par LF ou "
-            "CRLF (un fichier aux fins de ligne CR seules ou mélangées joindrait des lignes entre elles)")
+            fichier, f"retour chariot (CR) isolé ligne {_line_of(data, lone, base_line)} : les lignes doivent finir "
+            "par LF ou CRLF (un fichier aux fins de ligne CR seules ou mélangées joindrait des lignes entre elles)")
     return data
 
 
@@ -276,33 +281,43 @@ def _null_if_empty(trimmed: pa.Array) -> pa.Array:
     return pa.Array.from_buffers(trimmed.type, len(trimmed), [filled.buffers()[1], buffers[1], buffers[2]])
 
 
-def decode_file(spec: SourceSpec, path: Path, limits: InputLimits | None = None) -> DecodedFile:
-    fichier = path.name
-    check_limits(spec, path, limits if limits is not None else InputLimits.from_env())
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise FileRejected(fichier, f"lecture impossible ({e.strerror})") from None
-    data = _drop_line_end_cr(fichier, _utf8(spec, fichier, data))  # the file never held twice
+@dataclass(frozen=True)
+class _Header:
+    names: list[str]
+    index: dict[str, int]  # spec column name -> position in the header
+    ignored: list[str]
+
+
+def _read_header(spec: SourceSpec, fichier: str, first: str) -> _Header:
+    if not first.strip():
+        raise FileRejected(fichier, "en-tête absent (la première ligne est vide)")
+    names = [h.strip() for h in next(csv.reader([first], delimiter=spec.separator))]
+    index = _match_header(spec, fichier, names)
+    wanted = {c.lower() for c in spec.column_names}
+    return _Header(names, index, [h for h in names if h.lower() not in wanted])
+
+
+def _decode_records(spec: SourceSpec, fichier: str, data: bytes, base_line: int,
+                    header: _Header | None) -> tuple[DecodedFile, _Header]:
+    """Decodes one chunk of whole records (the file's first when `header` is None: its first record is the
+    header); `base_line`: the file's physical lines before the chunk."""
+    data = _drop_line_end_cr(fichier, _utf8(spec, fichier, data, base_line), base_line)  # never held twice
     has_quote = data.find(b'"') != -1
     lines = _split_lines(data)
     del data
     records, numbers, unterminated = _records(lines, has_quote)
+    numbers = numbers + base_line
     del lines
     if unterminated:
         raise FileRejected(
             fichier, f"guillemet ouvert ligne {numbers[-1]} jamais refermé (format CSV RFC 4180 attendu)"
         )
-    first = records[0].as_py()
-    if not first.strip():
-        raise FileRejected(fichier, "en-tête absent (la première ligne est vide)")
-    header = [h.strip() for h in next(csv.reader([first], delimiter=spec.separator))]
-    columns_index = _match_header(spec, fichier, header)
-    wanted = {c.lower() for c in spec.column_names}
-    ignored = [h for h in header if h.lower() not in wanted]
-
-    body = records.slice(1)
-    body_lines = numbers[1:]
+    if header is None:
+        header = _read_header(spec, fichier, records[0].as_py())
+        body, body_lines = records.slice(1), numbers[1:]
+    else:
+        body, body_lines = records, numbers
+    columns_index = header.index
     # a blank record has no separator: trim only those to find the blank ones
     no_sep = np.flatnonzero(~pc.match_substring(body, spec.separator).to_numpy(zero_copy_only=False))
     if len(no_sep):
@@ -319,7 +334,7 @@ def decode_file(spec: SourceSpec, path: Path, limits: InputLimits | None = None)
                 keep_idx = np.flatnonzero(keep)
                 body = pc.take(body, pa.array(keep_idx, pa.int64()))
                 body_lines = body_lines[keep_idx]
-    width = len(header)
+    width = len(header.names)
     quoted_mask = (pc.match_substring(body, '"').to_numpy(zero_copy_only=False) if has_quote
                    else np.zeros(len(body), dtype=bool))
 
@@ -366,9 +381,9 @@ def decode_file(spec: SourceSpec, path: Path, limits: InputLimits | None = None)
 
     good_idx = order[sort]
     bad_idx = np.flatnonzero(~good)
-    return DecodedFile(
+    decoded = DecodedFile(
         fichier=fichier,
-        header=header,
+        header=header.names,
         columns=cells,
         lines=body_lines[good_idx],
         body=body,
@@ -376,9 +391,78 @@ def decode_file(spec: SourceSpec, path: Path, limits: InputLimits | None = None)
         bad_lines=body_lines[bad_idx],
         bad_texts=pc.take(body, pa.array(bad_idx, pa.int64())).to_pylist(),
         bad_counts=counts[bad_idx],
-        ignored_columns=ignored,
+        ignored_columns=header.ignored,
         column_index=columns_index,
     )
+    return decoded, header
+
+
+_READ_CHUNK = 1 << 25  # 32 MiB read at a time: a department's file in a few chunks, the register in ~20
+
+
+def _record_end(buf: bytes) -> int:
+    """Offset of the last line feed of `buf` that ends a record (an even number of quotes before it, `buf`
+    starting at a record's start), or -1 when none does yet."""
+    last = buf.rfind(b"\n")
+    if last < 0 or buf.find(b'"', 0, last) < 0:
+        return last
+    arr = np.frombuffer(buf, np.uint8)
+    quotes = np.flatnonzero(arr == 34)
+    feeds = np.flatnonzero(arr == 10)
+    even = np.flatnonzero(np.searchsorted(quotes, feeds) % 2 == 0)
+    return int(feeds[even[-1]]) if len(even) else -1
+
+
+def iter_decoded(spec: SourceSpec, path: Path, chunk_bytes: int | None = None) -> Iterator[DecodedFile]:
+    """The file's records, decoded a chunk of about `chunk_bytes` (default `_READ_CHUNK`) at a time, in file
+    order, with the file's physical line numbers. Call `check_limits` first: it bounds the longest line, hence
+    every chunk."""
+    fichier = path.name
+    chunk_bytes = chunk_bytes or _READ_CHUNK
+    try:
+        handle = path.open("rb")
+    except OSError as e:
+        raise FileRejected(fichier, f"lecture impossible ({e.strerror})") from None
+    header: _Header | None = None
+    base_line, pending = 0, b""
+    with handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            raise FileRejected(fichier, "fichier vide (0 octet)")
+        while True:
+            try:
+                block = handle.read(chunk_bytes)
+            except OSError as e:
+                raise FileRejected(fichier, f"lecture impossible ({e.strerror})") from None
+            buf = pending + block if pending else block
+            if not block:  # end of file: the rest is the last chunk (no line feed at its end)
+                if buf or header is None:
+                    decoded, header = _decode_records(spec, fichier, buf, base_line, header)
+                    yield decoded
+                return
+            cut = _record_end(buf)
+            if cut < 0:  # no record ends in what was read yet (a long quoted field): read on
+                pending = buf
+                continue
+            data, pending = buf[:cut], buf[cut + 1:]
+            del buf
+            if not data and header is None:
+                _read_header(spec, fichier, "")  # the file starts with an empty line: no header
+            if data or header is None:
+                decoded, header = _decode_records(spec, fichier, data, base_line, header)
+                yield decoded
+            base_line += data.count(b"\n") + 1
+            del data
+
+
+def decode_file(spec: SourceSpec, path: Path, limits: InputLimits | None = None) -> DecodedFile:
+    """The whole file decoded at once, for tests of a file's decoding: the pipeline streams (`iter_decoded`)."""
+    fichier = path.name
+    check_limits(spec, path, limits if limits is not None else InputLimits.from_env())
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise FileRejected(fichier, f"lecture impossible ({e.strerror})") from None
+    return _decode_records(spec, fichier, data, 0, None)[0]
 
 
 def _match_header(spec: SourceSpec, fichier: str, header: list[str]) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """Loads the extracts of the landing zone into the warehouse, one file per partition.
 
-Read → decode → validate → Pandera → one transaction per file. Every file ever
-loaded stays (the snapshots of section 9 are computed from them); a file that
+Read a chunk at a time → decode → validate → the key rule over the file → Pandera → one transaction per
+file. Every file ever loaded stays (the snapshots of section 9 are computed from them); a file that
 cannot be read as a whole is recorded as refused and changes nothing else.
 """
 
@@ -21,10 +21,10 @@ from onevision_dagster.consolidate.matching import normalise_names
 from onevision_dagster.contract.money import to_decimal_euros
 from onevision_dagster.contract.sources import PARTITIONED_SOURCES, REGISTER, SOURCES_BY_NAME, Kind, SourceSpec
 from onevision_dagster.errors import FileRejected, OneVisionError
-from onevision_dagster.ingest.decoding import decode_file
+from onevision_dagster.ingest.decoding import InputLimits, check_limits, iter_decoded
 from onevision_dagster.ingest.landing import LandingFile, LandingScan, parse_name, scan_landing
 from onevision_dagster.ingest.schemas import validate_kept
-from onevision_dagster.ingest.validation import ValidatedFile, validate
+from onevision_dagster.ingest.validation import ValidatedFile, finish, validate_part
 
 
 @dataclass
@@ -46,16 +46,20 @@ class InvariantBroken(OneVisionError):
     pass
 
 
-def read_source_file(spec: SourceSpec, path: Path, as_of: date | None = None) -> ValidatedFile:
+def read_source_file(spec: SourceSpec, path: Path, as_of: date | None = None,
+                     chunk_bytes: int | None = None) -> ValidatedFile:
     """Decodes and validates a file; raises `FileRejected` when it cannot be read as a whole.
 
     `as_of` is the file's extraction date (taken from its name when it follows the pattern), needed by the
-    `FUTURE_DATE` rule."""
+    `FUTURE_DATE` rule; `chunk_bytes`, the bytes read at a time (default `decoding._READ_CHUNK`)."""
     if as_of is None:
         parsed = parse_name(spec.name, path)
         as_of = parsed.as_of if isinstance(parsed, LandingFile) else None
-    try:
-        validated = validate(spec, decode_file(spec, path), as_of)
+    check_limits(spec, path, InputLimits.from_env())
+    try:  # a chunk at a time: the file's text is never in memory at once, only its kept rows, typed
+        parts = [validate_part(spec, chunk, as_of) for chunk in iter_decoded(spec, path, chunk_bytes)]
+        validated = finish(spec, parts, lambda: iter_decoded(spec, path, chunk_bytes))
+        del parts
     finally:
         pa.default_memory_pool().release_unused()  # the decoded cells are gone: give their memory back
     kept, rejected = len(validated.kept), len(validated.rejects)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -224,8 +224,24 @@ def _cell_message(spec: SourceSpec, col: Column, motif: str, raw: str | None) ->
     return f"{col.name} : '{raw}' {_expected(spec, col)}"
 
 
+@dataclass
+class ValidatedPart:
+    """One chunk of a file validated row by row: its kept rows before the key rule (which needs the whole file)."""
+
+    table: pa.Table  # warehouse names, with `siren` and `ligne`
+    rejects: pd.DataFrame  # REJECT_COLUMNS
+    rows_read: int
+    ignored_columns: list[str]
+
+
 def validate(spec: SourceSpec, decoded: DecodedFile, as_of: date | None = None) -> ValidatedFile:
-    """`as_of`: the file's extraction date, for the `FUTURE_DATE` rule (not checked when None)."""
+    """A whole decoded file: `as_of` is the file's extraction date, for the `FUTURE_DATE` rule (not checked when
+    None)."""
+    return finish(spec, [validate_part(spec, decoded, as_of)], lambda: [decoded])
+
+
+def validate_part(spec: SourceSpec, decoded: DecodedFile, as_of: date | None = None) -> ValidatedPart:
+    """Cells and the rules between cells, for the records of one chunk; releases the chunk's cells."""
     n = len(decoded.lines)
     motif = np.zeros(n, dtype=np.int8)  # index in _CODES, 0 = no fault yet
     fault_col = np.full(n, None, dtype=object)
@@ -253,8 +269,6 @@ def validate(spec: SourceSpec, decoded: DecodedFile, as_of: date | None = None) 
     for rule in spec.rules:
         _apply_rule(spec, rule, parsed, decoded, mark, as_of)
 
-    _mark_duplicates(spec, parsed, decoded, motif, mark)
-
     rejected = motif != 0
     rej_idx = np.flatnonzero(rejected)
     rejects = pd.DataFrame({
@@ -273,17 +287,38 @@ def validate(spec: SourceSpec, decoded: DecodedFile, as_of: date | None = None) 
         "message": [f"{c} cellule(s) au lieu de {width} (séparateur '{spec.separator}')"
                     for c in decoded.bad_counts],
         "contenu": decoded.bad_texts,
-        "cle": _keys_of_texts(spec, decoded),
+        "cle": _keys_of_texts(spec, decoded.bad_texts, decoded.column_index),
     })
     frames = [f for f in (rejects, bad_shape) if len(f)]
-    all_rejects = (pd.concat(frames, ignore_index=True) if frames else rejects).sort_values("ligne",
-                                                                                           kind="stable")
+    table = _kept_table(spec, parsed, decoded, np.flatnonzero(~rejected))
+    return ValidatedPart(table=table, rejects=pd.concat(frames, ignore_index=True) if frames else rejects,
+                         rows_read=decoded.rows_read, ignored_columns=decoded.ignored_columns)
+
+
+def finish(spec: SourceSpec, parts: list[ValidatedPart],
+           reread: Callable[[], Iterable[DecodedFile]]) -> ValidatedFile:
+    """The file's parts put together, then the key rule over the whole file: keys are compared among rows with no
+    other fault, the first (by line) keeps the key. `reread` gives the file's chunks again: only when there are
+    duplicates, for the raw text of their lines (the chunks' text is not kept)."""
+    table = pa.concat_tables([p.table for p in parts], promote_options="permissive") if len(parts) > 1 \
+        else parts[0].table
+    rejects = [p.rejects for p in parts if len(p.rejects)]
+    dup_rejects, dup = _duplicates(spec, table, reread)
+    if dup_rejects is not None:
+        rejects.append(dup_rejects)
+        table = table.filter(pa.array(~dup))
+    all_rejects = (pd.concat(rejects, ignore_index=True) if rejects else _empty_rejects()).sort_values(
+        "ligne", kind="stable")
     all_rejects = all_rejects.reset_index(drop=True).astype(
         {"ligne": "int64", "colonne": "object", "motif": "object", "message": "object", "contenu": "object",
          "cle": "object"})
-    table = _kept_table(spec, parsed, decoded, np.flatnonzero(~rejected))
-    return ValidatedFile(kept=_kept_frame(spec, table), rejects=all_rejects, rows_read=decoded.rows_read,
-                         ignored_columns=decoded.ignored_columns, table=table)
+    return ValidatedFile(kept=_kept_frame(spec, table), rejects=all_rejects,
+                         rows_read=sum(p.rows_read for p in parts), ignored_columns=parts[0].ignored_columns,
+                         table=table)
+
+
+def _empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "ligne" else "object") for c in REJECT_COLUMNS})
 
 
 def _fmt_cents(cents: int | None) -> str:
@@ -310,11 +345,11 @@ def _keys(spec: SourceSpec, decoded: DecodedFile, idx: np.ndarray) -> list[str |
             for row in zip(*cells, strict=True)] if len(idx) else []
 
 
-def _keys_of_texts(spec: SourceSpec, decoded: DecodedFile) -> list[str | None]:
-    """Key of each record with the wrong number of cells, when its key cells are there (few rows: csv module)."""
+def _keys_of_texts(spec: SourceSpec, texts: list[str], column_index: dict[str, int]) -> list[str | None]:
+    """Key of each record given by its text, when its key cells are there (few rows: csv module)."""
     out: list[str | None] = []
-    positions = [decoded.column_index[k] for k in spec.key]
-    for text in decoded.bad_texts:
+    positions = [column_index[k] for k in spec.key]
+    for text in texts:
         cells = next(csv.reader([text], delimiter=spec.separator), [])
         if max(positions) < len(cells) and any(cells[i].strip() for i in positions):
             out.append("/".join(_key_cell(spec, k, cells[i]) for k, i in zip(spec.key, positions, strict=True)))
@@ -414,34 +449,45 @@ def _group_codes(arrays: list[pa.Array]) -> np.ndarray:
     return codes
 
 
-def _mark_duplicates(spec: SourceSpec, parsed, decoded: DecodedFile, motif: np.ndarray, mark) -> None:
-    """Keys are compared among rows with no other fault; the first (by line) keeps the key."""
-    clean = np.flatnonzero(motif == 0)
-    if len(clean) < 2:
-        return
-    take = pa.array(clean, pa.int64())
-    codes = _group_codes([pc.take(parsed[k], take) for k in spec.key])
+def _duplicates(spec: SourceSpec, table: pa.Table,
+                reread: Callable[[], Iterable[DecodedFile]]) -> tuple[pd.DataFrame | None, np.ndarray]:
+    """The `DOUBLON` rejects of the kept rows of `table` (in line order) and the mask of those rows."""
+    no_dup = np.zeros(table.num_rows, dtype=bool)
+    if table.num_rows < 2:
+        return None, no_dup
+    keys = [table[spec.column(k).db_name].combine_chunks() for k in spec.key]
+    codes = _group_codes(keys)
     # codes follow the order of first appearance: a row is a first occurrence when it brings a new code
     seen_before = np.maximum.accumulate(np.concatenate([[-1], codes[:-1]]))
     dup = codes <= seen_before
     if not dup.any():
-        return
+        return None, no_dup
+    lines = table["ligne"].to_numpy()
     first_row = np.empty(int(codes.max()) + 1, dtype=np.int64)
     first_row[codes[~dup]] = np.flatnonzero(~dup)
-    first_line = decoded.lines[clean][first_row[codes]]
-    mask = np.zeros(len(motif), dtype=bool)
-    mask[clean[dup]] = True
-    first_by_row = dict(zip(clean[dup], first_line[dup], strict=True))
+    rows = np.flatnonzero(dup)
     label = "+".join(spec.key)
-
-    def messages(sel: np.ndarray) -> list[str]:
-        out = []
-        for i in sel:
-            key_value = "/".join(str(parsed[k][int(i)].as_py()) for k in spec.key)
-            out.append(f"{label} : clé '{key_value}' en double (déjà présente ligne {first_by_row[i]})")
-        return out
-
-    mark(mask, spec.key[-1], "DOUBLON", messages)
+    values = [pc.take(k, pa.array(rows)).to_pylist() for k in keys]
+    messages = [f"{label} : clé '{'/'.join(str(v) for v in key)}' en double (déjà présente ligne "
+                f"{lines[first_row[codes[r]]]})" for r, key in zip(rows, zip(*values, strict=True), strict=True)]
+    wanted = lines[rows]
+    found: dict[int, tuple[str, str | None]] = {}
+    for chunk in reread():  # the raw text and key of the duplicated lines, a chunk at a time
+        idx = np.flatnonzero(np.isin(chunk.lines, wanted))
+        texts = chunk.texts(idx)
+        found.update(zip(chunk.lines[idx].tolist(),
+                         zip(texts, _keys_of_texts(spec, texts, chunk.column_index), strict=True), strict=True))
+        if len(found) == len(wanted):
+            break
+    rejects = pd.DataFrame({
+        "ligne": wanted.astype(np.int64),
+        "colonne": spec.key[-1],
+        "motif": "DOUBLON",
+        "message": messages,
+        "contenu": [found[int(line)][0] for line in wanted],
+        "cle": [found[int(line)][1] for line in wanted],
+    })
+    return rejects, dup
 
 
 def _kept_table(spec: SourceSpec, parsed: dict[str, pa.Array], decoded: DecodedFile,
