@@ -144,3 +144,17 @@ def test_no_start_without_the_audit_key_outside_dev() -> None:
         load_settings({**secret, "ONEVISION_AUDIT_CLE": "courte"})
     with pytest.raises(OneVisionError, match="ONEVISION_AUDIT_SI_ALTERE vaut « refuser » ou « alerter »"):
         load_settings({**secret, "ONEVISION_AUDIT_CLE": KEY, "ONEVISION_AUDIT_SI_ALTERE": "ignorer"})
+
+
+def test_a_key_file_other_accounts_can_read_is_refused(tmp_path: Path) -> None:
+    """Whoever reads the key and can write the table rewrites a consistent chain: the file is the application's."""
+    key_file = tmp_path / "cle_audit"
+    key_file.write_text(KEY + "\n", encoding="utf-8")
+    settings = {"ONEVISION_PROXY_SECRET": "un-secret-assez-long", "ONEVISION_AUDIT_CLE_FICHIER": str(key_file)}
+    for mode in (0o644, 0o640, 0o604):
+        key_file.chmod(mode)
+        with pytest.raises(OneVisionError, match=rf"accessible à d'autres comptes \(droits {mode:04o}\) : réservez"):
+            load_settings(settings)
+    key_file.chmod(0o600)
+    assert audit.key_from_env(settings) == KEY.encode()
+    load_settings(settings).check_listen()

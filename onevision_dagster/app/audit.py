@@ -129,9 +129,13 @@ def key_from_env(env: Mapping[str, str] | None = None) -> bytes | None:
     if not text and env.get("ONEVISION_AUDIT_CLE_FICHIER", "").strip():
         source = env["ONEVISION_AUDIT_CLE_FICHIER"].strip()
         try:
+            mode = Path(source).stat().st_mode & 0o777
             text = Path(source).read_text(encoding="utf-8").strip()
         except OSError as e:
             raise OneVisionError(f"Clé de l'audit illisible dans {source} ({e.strerror}).") from None
+        if mode & 0o077:  # whoever else reads the key can rewrite a consistent chain (residual risk 3)
+            raise OneVisionError(f"Clé de l'audit {source} accessible à d'autres comptes (droits {mode:04o}) : "
+                                 "réservez-la au compte de l'application (chmod 600).")
     if not text:
         return None
     if len(text) < 32:
