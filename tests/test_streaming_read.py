@@ -8,6 +8,7 @@ file's text is never in memory at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tracemalloc
 from pathlib import Path
@@ -75,6 +76,27 @@ def test_a_duplicate_key_across_chunks_is_rejected_with_its_text(tmp_path: Path)
         [201, "DOUBLON", "REF_EXCEDENT : clé 'E3' en double (déjà présente ligne 4)",
          "355512575;E3;IS;2025;11,00;01/10/2026;A_RESTITUER", "E3"]]
     assert len(validated.kept) == 199 and validated.rows_read == 200
+
+
+def test_a_duplicate_over_two_quoted_lines_keeps_its_whole_text(tmp_path: Path) -> None:
+    """The text of a duplicate is read again from the file: a record over two lines (a quoted line feed), with
+    CRLF line ends, is given back exactly as the whole file's decoding gives it, whatever the chunks."""
+    spec = SOURCES_BY_NAME["rnf"]
+    sample = (SAMPLE_LANDING / "rnf" / "rnf_17_20261127.csv").read_bytes().split(b"\r\n")
+    header, first = sample[0], sample[1]
+    twice = first.replace(b'"PREFECTURE DE LA CHARENTE-MARITIME, SERVICE DES TITRES"',
+                          b'"PREFECTURE DE LA CHARENTE-MARITIME,\r\nSERVICE DES TITRES"')
+    assert twice != first
+    rows = [r for r in sample[2:] if r]
+    path = _file(tmp_path, b"\r\n".join([header, twice, *rows, twice, b""]), "rnf_17_20261127.csv")
+    whole = validate(spec, decode_file(spec, path), dt.date(2026, 11, 27))
+    duplicate = whole.rejects[whole.rejects["motif"] == "DOUBLON"]
+    assert duplicate["ligne"].tolist()[-1] == 4 + len(rows)  # header, the record's two lines, the rows
+    assert duplicate["contenu"].tolist()[-1:] == [twice.decode("cp1252" if spec.encoding == "cp1252" else "utf-8")
+                                             .replace("\r\n", "\n")]
+    for size in (1, 50, 200, 1 << 20):
+        chunked = read_source_file(spec, path, chunk_bytes=size)
+        pd.testing.assert_frame_equal(chunked.rejects, whole.rejects)
 
 
 @pytest.mark.parametrize(("damage", "reason"), [

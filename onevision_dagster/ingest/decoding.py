@@ -413,17 +413,13 @@ def _record_end(buf: bytes) -> int:
     return int(feeds[even[-1]]) if len(even) else -1
 
 
-def iter_decoded(spec: SourceSpec, path: Path, chunk_bytes: int | None = None) -> Iterator[DecodedFile]:
-    """The file's records, decoded a chunk of about `chunk_bytes` (default `_READ_CHUNK`) at a time, in file
-    order, with the file's physical line numbers. Call `check_limits` first: it bounds the longest line, hence
-    every chunk."""
-    fichier = path.name
-    chunk_bytes = chunk_bytes or _READ_CHUNK
+def _byte_chunks(fichier: str, path: Path, chunk_bytes: int) -> Iterator[tuple[bytes, int, bool]]:
+    """(bytes, lines of the file before them, last) of about `chunk_bytes` each, cut after a record's line feed
+    (dropped); the last chunk is what follows the last cut (no line feed at its end, possibly empty)."""
     try:
         handle = path.open("rb")
     except OSError as e:
         raise FileRejected(fichier, f"lecture impossible ({e.strerror})") from None
-    header: _Header | None = None
     base_line, pending = 0, b""
     with handle:
         if os.fstat(handle.fileno()).st_size == 0:
@@ -434,10 +430,8 @@ def iter_decoded(spec: SourceSpec, path: Path, chunk_bytes: int | None = None) -
             except OSError as e:
                 raise FileRejected(fichier, f"lecture impossible ({e.strerror})") from None
             buf = pending + block if pending else block
-            if not block:  # end of file: the rest is the last chunk (no line feed at its end)
-                if buf or header is None:
-                    decoded, header = _decode_records(spec, fichier, buf, base_line, header)
-                    yield decoded
+            if not block:
+                yield buf, base_line, True
                 return
             cut = _record_end(buf)
             if cut < 0:  # no record ends in what was read yet (a long quoted field): read on
@@ -445,13 +439,57 @@ def iter_decoded(spec: SourceSpec, path: Path, chunk_bytes: int | None = None) -
                 continue
             data, pending = buf[:cut], buf[cut + 1:]
             del buf
-            if not data and header is None:
-                _read_header(spec, fichier, "")  # the file starts with an empty line: no header
-            if data or header is None:
-                decoded, header = _decode_records(spec, fichier, data, base_line, header)
-                yield decoded
+            yield data, base_line, False
             base_line += data.count(b"\n") + 1
             del data
+
+
+def iter_decoded(spec: SourceSpec, path: Path, chunk_bytes: int | None = None) -> Iterator[DecodedFile]:
+    """The file's records, decoded a chunk of about `chunk_bytes` (default `_READ_CHUNK`) at a time, in file
+    order, with the file's physical line numbers. Call `check_limits` first: it bounds the longest line, hence
+    every chunk."""
+    fichier = path.name
+    header: _Header | None = None
+    for data, base_line, last in _byte_chunks(fichier, path, chunk_bytes or _READ_CHUNK):
+        if not data and header is None and not last:
+            _read_header(spec, fichier, "")  # the file starts with an empty line: no header
+        if data or header is None:
+            decoded, header = _decode_records(spec, fichier, data, base_line, header)
+            yield decoded
+
+
+def record_texts(spec: SourceSpec, path: Path, wanted: np.ndarray, chunk_bytes: int | None = None) -> dict[int, str]:
+    """The raw text of the records starting on the physical lines `wanted` of a file already read whole by
+    `iter_decoded` (the key rule's rejects, known once the file is read): the chunks are read again, the records'
+    limits found on the bytes (line feeds and quotes are ASCII in both encodings), and only those records decoded."""
+    fichier = path.name
+    out: dict[int, str] = {}
+    for data, base_line, _ in _byte_chunks(fichier, path, chunk_bytes or _READ_CHUNK):
+        arr = np.frombuffer(data, np.uint8)
+        feeds = np.flatnonzero(arr == 10)
+        local = wanted - base_line - 1  # index of the wanted lines among this chunk's physical lines
+        local = local[(local >= 0) & (local <= len(feeds))]
+        if not len(local):
+            continue
+        starts = np.concatenate(([0], feeds + 1))
+        ends = np.concatenate((feeds, [len(data)]))
+        quotes = np.flatnonzero(arr == 34)
+        if len(quotes):  # a record ends on the first line after which the quotes are balanced
+            balanced = np.searchsorted(quotes, ends) % 2 == 0
+            record_end = np.flatnonzero(balanced)
+            last = record_end[np.searchsorted(record_end, local)]
+        else:
+            last = local
+        for line, first_line, last_line in zip(local.tolist(), local.tolist(), last.tolist(), strict=True):
+            raw = data[starts[first_line]:ends[last_line]]
+            text = raw.replace(b"\r\n", b"\n")
+            text = text[:-1] if text.endswith(b"\r") else text
+            if base_line == 0 and first_line == 0 and text.startswith(UTF8_BOM):
+                text = text[len(UTF8_BOM):]
+            out[base_line + line + 1] = text.decode(spec.encoding)
+        if len(out) == len(wanted):
+            break
+    return out
 
 
 def decode_file(spec: SourceSpec, path: Path, limits: InputLimits | None = None) -> DecodedFile:

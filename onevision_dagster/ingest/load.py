@@ -21,7 +21,7 @@ from onevision_dagster.consolidate.matching import normalise_names
 from onevision_dagster.contract.money import to_decimal_euros
 from onevision_dagster.contract.sources import PARTITIONED_SOURCES, REGISTER, SOURCES_BY_NAME, Kind, SourceSpec
 from onevision_dagster.errors import FileRejected, OneVisionError
-from onevision_dagster.ingest.decoding import InputLimits, check_limits, iter_decoded
+from onevision_dagster.ingest.decoding import InputLimits, check_limits, iter_decoded, record_texts
 from onevision_dagster.ingest.landing import LandingFile, LandingScan, parse_name, scan_landing
 from onevision_dagster.ingest.schemas import validate_kept
 from onevision_dagster.ingest.validation import ValidatedFile, finish, validate_part
@@ -58,7 +58,7 @@ def read_source_file(spec: SourceSpec, path: Path, as_of: date | None = None,
     check_limits(spec, path, InputLimits.from_env())
     try:  # a chunk at a time: the file's text is never in memory at once, only its kept rows, typed
         parts = [validate_part(spec, chunk, as_of) for chunk in iter_decoded(spec, path, chunk_bytes)]
-        validated = finish(spec, parts, lambda: iter_decoded(spec, path, chunk_bytes))
+        validated = finish(spec, parts, lambda lines: record_texts(spec, path, lines, chunk_bytes))
         del parts
     finally:
         pa.default_memory_pool().release_unused()  # the decoded cells are gone: give their memory back

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -232,12 +232,17 @@ class ValidatedPart:
     rejects: pd.DataFrame  # REJECT_COLUMNS
     rows_read: int
     ignored_columns: list[str]
+    column_index: dict[str, int]  # spec column name -> position in the header
 
 
 def validate(spec: SourceSpec, decoded: DecodedFile, as_of: date | None = None) -> ValidatedFile:
     """A whole decoded file: `as_of` is the file's extraction date, for the `FUTURE_DATE` rule (not checked when
     None)."""
-    return finish(spec, [validate_part(spec, decoded, as_of)], lambda: [decoded])
+    def texts_of(lines: np.ndarray) -> dict[int, str]:
+        idx = np.flatnonzero(np.isin(decoded.lines, lines))
+        return dict(zip(decoded.lines[idx].tolist(), decoded.texts(idx), strict=True))
+
+    return finish(spec, [validate_part(spec, decoded, as_of)], texts_of)
 
 
 def validate_part(spec: SourceSpec, decoded: DecodedFile, as_of: date | None = None) -> ValidatedPart:
@@ -292,18 +297,19 @@ def validate_part(spec: SourceSpec, decoded: DecodedFile, as_of: date | None = N
     frames = [f for f in (rejects, bad_shape) if len(f)]
     table = _kept_table(spec, parsed, decoded, np.flatnonzero(~rejected))
     return ValidatedPart(table=table, rejects=pd.concat(frames, ignore_index=True) if frames else rejects,
-                         rows_read=decoded.rows_read, ignored_columns=decoded.ignored_columns)
+                         rows_read=decoded.rows_read, ignored_columns=decoded.ignored_columns,
+                         column_index=decoded.column_index)
 
 
 def finish(spec: SourceSpec, parts: list[ValidatedPart],
-           reread: Callable[[], Iterable[DecodedFile]]) -> ValidatedFile:
+           texts_of: Callable[[np.ndarray], dict[int, str]]) -> ValidatedFile:
     """The file's parts put together, then the key rule over the whole file: keys are compared among rows with no
-    other fault, the first (by line) keeps the key. `reread` gives the file's chunks again: only when there are
-    duplicates, for the raw text of their lines (the chunks' text is not kept)."""
+    other fault, the first (by line) keeps the key. `texts_of` gives the raw text of the records starting on some
+    lines: called only when there are duplicates (the chunks' text is not kept)."""
     table = pa.concat_tables([p.table for p in parts], promote_options="permissive") if len(parts) > 1 \
         else parts[0].table
     rejects = [p.rejects for p in parts if len(p.rejects)]
-    dup_rejects, dup = _duplicates(spec, table, reread)
+    dup_rejects, dup = _duplicates(spec, table, texts_of, parts[0].column_index)
     if dup_rejects is not None:
         rejects.append(dup_rejects)
         table = table.filter(pa.array(~dup))
@@ -449,8 +455,8 @@ def _group_codes(arrays: list[pa.Array]) -> np.ndarray:
     return codes
 
 
-def _duplicates(spec: SourceSpec, table: pa.Table,
-                reread: Callable[[], Iterable[DecodedFile]]) -> tuple[pd.DataFrame | None, np.ndarray]:
+def _duplicates(spec: SourceSpec, table: pa.Table, texts_of: Callable[[np.ndarray], dict[int, str]],
+                column_index: dict[str, int]) -> tuple[pd.DataFrame | None, np.ndarray]:
     """The `DOUBLON` rejects of the kept rows of `table` (in line order) and the mask of those rows."""
     no_dup = np.zeros(table.num_rows, dtype=bool)
     if table.num_rows < 2:
@@ -471,21 +477,15 @@ def _duplicates(spec: SourceSpec, table: pa.Table,
     messages = [f"{label} : clé '{'/'.join(str(v) for v in key)}' en double (déjà présente ligne "
                 f"{lines[first_row[codes[r]]]})" for r, key in zip(rows, zip(*values, strict=True), strict=True)]
     wanted = lines[rows]
-    found: dict[int, tuple[str, str | None]] = {}
-    for chunk in reread():  # the raw text and key of the duplicated lines, a chunk at a time
-        idx = np.flatnonzero(np.isin(chunk.lines, wanted))
-        texts = chunk.texts(idx)
-        found.update(zip(chunk.lines[idx].tolist(),
-                         zip(texts, _keys_of_texts(spec, texts, chunk.column_index), strict=True), strict=True))
-        if len(found) == len(wanted):
-            break
+    found = texts_of(wanted)  # the raw text of the duplicated lines, read again
+    contenu = [found[int(line)] for line in wanted]
     rejects = pd.DataFrame({
         "ligne": wanted.astype(np.int64),
         "colonne": spec.key[-1],
         "motif": "DOUBLON",
         "message": messages,
-        "contenu": [found[int(line)][0] for line in wanted],
-        "cle": [found[int(line)][1] for line in wanted],
+        "contenu": contenu,
+        "cle": _keys_of_texts(spec, contenu, column_index),
     })
     return rejects, dup
 
