@@ -35,3 +35,27 @@ def company(siren: str, denomination: str, categorie: str = "5499", code_postal:
     return {"siren": siren, "denomination": denomination, "categorie_juridique": categorie,
             "code_postal": code_postal, "departement": "17", "etat_administratif": "A",
             "procedure_collective": procedure, "date_jugement": jugement, "date_publication_bodacc": publication}
+
+
+def hold_back(landing: Path, departement: str, elsewhere: Path) -> Path:
+    """Moves a department's extracts out of the landing zone into `elsewhere` (they will land late)."""
+    for path in landing.glob(f"*/*_{departement}_*.csv"):
+        (elsewhere / path.parent.name).mkdir(parents=True, exist_ok=True)
+        path.rename(elsewhere / path.parent.name / path.name)
+    return elsewhere
+
+
+def land(elsewhere: Path, landing: Path) -> None:
+    """Puts the extracts held back by `hold_back` into the landing zone."""
+    for path in elsewhere.glob("*/*.csv"):
+        path.rename(landing / path.parent.name / path.name)
+
+
+def pipeline_resources(landing: Path, folder: Path, departements: str = "17,91,95") -> dict:
+    """The pipeline's resources on a landing zone, with the warehouse (`folder / "w.duckdb"`) and the reports in
+    `folder`."""
+    from onevision_dagster.resources import LandingZone, ReportsFolder, Settings, Warehouse
+
+    return {"landing": LandingZone(path=str(landing)), "warehouse": Warehouse(path=str(folder / "w.duckdb")),
+            "reports": ReportsFolder(path=str(folder / "rapports")),
+            "settings": Settings(departements=departements, static_images=False)}

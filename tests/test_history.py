@@ -20,7 +20,7 @@ from onevision_dagster.ingest.load import ingest_landing
 from onevision_dagster.orchestration.partitions import DATES_EXTRACTION, DEPARTEMENTS, snapshot_key
 
 from .conftest import EXPECTED
-from .landing_files import company, write_extract
+from .landing_files import company, hold_back, land, pipeline_resources, write_extract
 
 T0, T1 = dt.date(2026, 11, 20), dt.date(2026, 11, 27)
 
@@ -223,17 +223,11 @@ def test_impact_flags_offsets_made_and_refunds_at_risk(tmp_path: Path) -> None:
 
 def test_backfill_of_two_snapshots_through_dagster(landing_copy: Path, tmp_path: Path) -> None:
     from onevision_dagster.definitions import all_assets
-    from onevision_dagster.resources import LandingZone, ReportsFolder, Settings, Warehouse
 
     # department 95's extracts land late: first the register and 17 alone
-    late = tmp_path / "late95"
-    for path in landing_copy.glob("*/*_95_*.csv"):
-        (late / path.parent.name).mkdir(parents=True, exist_ok=True)
-        path.rename(late / path.parent.name / path.name)
+    late = hold_back(landing_copy, "95", tmp_path / "late95")
     path = tmp_path / "w.duckdb"
-    resources = {"landing": LandingZone(path=str(landing_copy)), "warehouse": Warehouse(path=str(path)),
-                 "reports": ReportsFolder(path=str(tmp_path / "rapports")),
-                 "settings": Settings(departements="17,91,95", static_images=False)}
+    resources = pipeline_resources(landing_copy, tmp_path)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(DEPARTEMENTS, ["17", "95"])
     sources = [k for a in all_assets if a.partitions_def is not None for k in a.keys if k.path[0] == "raw"]
@@ -255,9 +249,7 @@ def test_backfill_of_two_snapshots_through_dagster(landing_copy: Path, tmp_path:
         assert con.execute("SELECT rembourse_a_risque, compensable_debut FROM history.impact "
                            "WHERE departement = '17'").fetchone() == (Decimal("1375.00"), Decimal("16375.00"))
     # 95's extracts land: its snapshot of 2026-11-20 is dated <= 17's t0, so 17's impact row changes (v3, section 9)
-    for folder in late.iterdir():
-        for file in folder.iterdir():
-            file.rename(landing_copy / folder.name / file.name)
+    land(late, landing_copy)
     assert dg.materialize(all_assets, selection=dg.AssetSelection.assets(*sources), partition_key="95",
                           resources=resources, instance=instance).success
     for day in ("2026-11-20", "2026-11-27"):

@@ -16,7 +16,8 @@ from onevision_dagster.definitions import all_assets, defs
 from onevision_dagster.orchestration.jobs import DEPARTMENT_SELECTION, HISTORY_GROUP
 from onevision_dagster.orchestration.partitions import DATES_EXTRACTION, DEPARTEMENTS, snapshot_key
 from onevision_dagster.orchestration.sensors import depot_extraits, historique_apres_departement
-from onevision_dagster.resources import LandingZone, ReportsFolder, Settings, Warehouse
+
+from .landing_files import hold_back, land, pipeline_resources
 
 IMPACT_NATIONAL = dg.AssetKey(["history", "impact_national"])
 
@@ -48,14 +49,9 @@ def _snapshot_requests(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list
 
 def test_a_late_department_refreshes_the_other_departments_impact_through_the_sensors(
         landing_copy: Path, tmp_path: Path) -> None:
-    late = tmp_path / "late95"
-    for path in landing_copy.glob("*/*_95_*.csv"):
-        (late / path.parent.name).mkdir(parents=True, exist_ok=True)
-        path.rename(late / path.parent.name / path.name)
+    late = hold_back(landing_copy, "95", tmp_path / "late95")
+    resources = pipeline_resources(landing_copy, tmp_path)
     warehouse = tmp_path / "w.duckdb"
-    resources = {"landing": LandingZone(path=str(landing_copy)), "warehouse": Warehouse(path=str(warehouse)),
-                 "reports": ReportsFolder(path=str(tmp_path / "rapports")),
-                 "settings": Settings(departements="17,91,95", static_images=False)}
     department = DEPARTMENT_SELECTION  # the selection of the job `rafraichissement_departement`
     history = dg.AssetSelection.groups(HISTORY_GROUP)
     with dg.instance_for_test() as instance:
@@ -82,9 +78,7 @@ def test_a_late_department_refreshes_the_other_departments_impact_through_the_se
                                ).fetchone() == (Decimal("1375.00"),)  # SOLAIRE ATLANTIQUE's taxes in 17 only
 
         # 95's extracts land late: the sensor requests 95 with its two snapshot dates
-        for folder in late.iterdir():
-            for file in folder.iterdir():
-                file.rename(landing_copy / folder.name / file.name)
+        land(late, landing_copy)
         tick = _tick(instance, resources, first.cursor)
         (request,) = tick.run_requests
         assert request.partition_key == "95"
