@@ -9,9 +9,9 @@ from pathlib import Path
 
 import duckdb
 
-from assets.sources import CHECK_COUNTS, preview_query, stored_checks
 from onevision_dagster import warehouse
 from onevision_dagster.app.publication import current_file
+from onevision_dagster.assets.sources import CHECK_COUNTS, preview_query, stored_checks
 from onevision_dagster.consolidate.build import build_all
 from onevision_dagster.contract.sources import SOURCES_BY_NAME
 from onevision_dagster.history.rebuild import rebuild_history
