@@ -111,7 +111,8 @@ def scan_folder(landing: Path, source: str, follow_links: bool = False) -> tuple
                                           "symbolique), non lu"))
         return files, bad
     for path in sorted(folder.iterdir()):
-        if not follow_links and _outside(path, landing):  # a link anywhere on the path, not only the file's
+        # the folder resolves inside the landing zone: only an entry that is itself a link can lead out
+        if not follow_links and path.is_symlink() and _outside(path, landing):
             bad.append(BadlyNamedFile(path, "lien symbolique vers l'extérieur de la zone de dépôt, non suivi"))
         elif path.is_dir():
             bad.append(BadlyNamedFile(path, "sous-dossier dans un dossier de source, non lu"))
