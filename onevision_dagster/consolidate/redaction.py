@@ -32,12 +32,10 @@ def withdraw_natural_persons(con: duckdb.DuckDBPyConnection, snap: Snapshot, rat
     """
     dept = checked_code(snap.departement)
     withdrawn = 0
-    used = snap.files.get("amendes")
-    if used is not None:
-        day = f"DATE '{used.isoformat()}'"
+    if "amendes" in snap.files:
         matched = (f"SELECT ligne FROM {rattachement} WHERE departement = '{dept}' AND motif = '{PERSONNE_PHYSIQUE}'"
                    " AND ligne IS NOT NULL")
-        withdrawn += _move(con, "amendes", dept, day, matched)
+        withdrawn += _move(con, snap, "amendes", matched)
         execute(con, f"DELETE FROM {rattachement} WHERE departement = ? AND motif = ?", [dept, PERSONNE_PHYSIQUE])
     sources = [s for s in (*DEBT_SOURCES, *CREDIT_SOURCES) if s != "amendes" and s in snap.files]
     if not sources:
@@ -51,18 +49,18 @@ def withdraw_natural_persons(con: duckdb.DuckDBPyConnection, snap: Snapshot, rat
         if not con.execute("SELECT count(*) FROM temp._ov_personnes").fetchone()[0]:
             return withdrawn
         for source in sources:
-            day = f"DATE '{snap.files[source].isoformat()}'"
             matched = (f"SELECT s.ligne FROM {snap.rows(source, 's')} "
                        "SEMI JOIN temp._ov_personnes pp ON pp.siren = s.siren")
-            withdrawn += _move(con, source, dept, day, matched)
+            withdrawn += _move(con, snap, source, matched)
         return withdrawn
     finally:
         execute(con, "DROP TABLE IF EXISTS temp._ov_personnes")
 
 
-def _move(con: duckdb.DuckDBPyConnection, source: str, dept: str, day: str, lines_sql: str) -> int:
-    """Replaces the rows of one file whose `ligne` is in `lines_sql` by tombstones."""
-    where = f"departement = '{dept}' AND date_extraction = {day}"
+def _move(con: duckdb.DuckDBPyConnection, snap: Snapshot, source: str, lines_sql: str) -> int:
+    """Replaces the rows of the snapshot's file of `source` whose `ligne` is in `lines_sql` by tombstones."""
+    where = (f"departement = '{checked_code(snap.departement)}' "
+             f"AND date_extraction = DATE '{snap.files[source].isoformat()}'")
     execute(con, "CREATE OR REPLACE TEMP TABLE _ov_retirees AS " + lines_sql)
     try:
         n = con.execute("SELECT count(*) FROM temp._ov_retirees").fetchone()[0]

@@ -480,13 +480,13 @@ def record_texts(spec: SourceSpec, path: Path, wanted: np.ndarray, chunk_bytes: 
             last = record_end[np.searchsorted(record_end, local)]
         else:
             last = local
-        for line, first_line, last_line in zip(local.tolist(), local.tolist(), last.tolist(), strict=True):
+        for first_line, last_line in zip(local.tolist(), last.tolist(), strict=True):
             raw = data[starts[first_line]:ends[last_line]]
             text = raw.replace(b"\r\n", b"\n")
             text = text[:-1] if text.endswith(b"\r") else text
             if base_line == 0 and first_line == 0 and text.startswith(UTF8_BOM):
                 text = text[len(UTF8_BOM):]
-            out[base_line + line + 1] = text.decode(spec.encoding)
+            out[base_line + first_line + 1] = text.decode(spec.encoding)
         if len(out) == len(wanted):
             break
     return out
