@@ -17,7 +17,7 @@ from onevision_dagster.ingest.load import SyncReport, sync_source
 from onevision_dagster.ingest.origin import SYNTHETIC_NOTICE, record_origin
 from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.resources import LandingZone, Settings, Warehouse
-from onevision_dagster.warehouse import TOMBSTONES
+from onevision_dagster.warehouse import NATURAL_PERSONS, TOMBSTONES
 
 from .failures import reported_as_failure
 from .pools import DUCKDB_POOL
@@ -61,16 +61,15 @@ def preview_sql(spec: SourceSpec) -> str:
 def preview_query(spec: SourceSpec, raw_where: str) -> str:
     """The first ten rows of a file for the UI, without a natural person's (contract v3, section 6: shown
     nowhere): the register's rows of category 1…, a source's rows whose SIREN any register version calls a natural
-    person. A fine attached to one by name only is known at consolidation, which withdraws it from the warehouse;
-    its load's preview may still show its number, date and amounts (no name: see `_preview_columns`)."""
+    person (`NATURAL_PERSONS`, rebuilt with each register file). A fine attached to one by name only is known at
+    consolidation, which withdraws it from the warehouse; its load's preview may still show its number, date and
+    amounts (no name: see `_preview_columns`)."""
     if not spec.partitioned:
         return (f"SELECT {preview_sql(spec)} FROM {spec.table} WHERE {raw_where} "
                 "AND NOT coalesce(starts_with(categorie_juridique, '1'), false) ORDER BY ligne LIMIT 10")
     return f"""WITH p AS (SELECT * FROM {spec.table} WHERE {raw_where} ORDER BY ligne LIMIT 50)
                SELECT {preview_sql(spec)} FROM p
-               WHERE p.siren IS NULL OR p.siren NOT IN (
-                   SELECT siren FROM raw.entreprises WHERE starts_with(categorie_juridique, '1')
-                   AND siren IN (SELECT siren FROM p WHERE siren IS NOT NULL))
+               WHERE p.siren IS NULL OR p.siren NOT IN (SELECT siren FROM {NATURAL_PERSONS})
                ORDER BY ligne LIMIT 10"""
 
 
@@ -132,7 +131,8 @@ def stored_metadata(con: duckdb.DuckDBPyConnection, spec: SourceSpec, departemen
 
 
 def stored_checks(con: duckdb.DuckDBPyConnection, spec: SourceSpec, departement: str | None,
-                  freshness_days: int, today: date | None = None) -> list[dg.AssetCheckResult]:
+                  freshness_days: int, today: date | None = None,
+                  asset_key: dg.AssetKey | None = None) -> list[dg.AssetCheckResult]:
     """Checks what the warehouse now holds for every loaded file of this source, not what the loader believes."""
     where, params = _file_where(spec, departement)
     raw_where = "departement = ?" if spec.partitioned else "TRUE"
@@ -162,13 +162,15 @@ def stored_checks(con: duckdb.DuckDBPyConnection, spec: SourceSpec, departement:
         age = (today - latest).days
         fresh, age_text = age <= freshness_days, f"{age} jour(s)"
     return [
-        dg.AssetCheckResult(check_name=CHECK_COUNTS, passed=not unbalanced, severity=dg.AssetCheckSeverity.ERROR,
+        dg.AssetCheckResult(asset_key=asset_key, check_name=CHECK_COUNTS, passed=not unbalanced,
+                            severity=dg.AssetCheckSeverity.ERROR,
                             metadata={"fichiers": len(files), "fichiers_desequilibres": ", ".join(unbalanced)
                                       or "aucun"}),
-        dg.AssetCheckResult(check_name=CHECK_KEYS, passed=bool(duplicates == 0),
+        dg.AssetCheckResult(asset_key=asset_key, check_name=CHECK_KEYS, passed=bool(duplicates == 0),
                             severity=dg.AssetCheckSeverity.ERROR,
                             metadata={"cles_en_double": int(duplicates), "cle": key_cols}),
-        dg.AssetCheckResult(check_name=CHECK_FRESHNESS, passed=fresh, severity=dg.AssetCheckSeverity.WARN,
+        dg.AssetCheckResult(asset_key=asset_key, check_name=CHECK_FRESHNESS, passed=fresh,
+                            severity=dg.AssetCheckSeverity.WARN,
                             metadata={"age": age_text, "limite_jours": freshness_days}),
     ]
 
@@ -187,6 +189,7 @@ def landing_files(landing: LandingZone, spec: SourceSpec, departement: str | Non
 
 def _materialize(context: dg.AssetExecutionContext, spec: SourceSpec, departement: str | None,
                  landing: LandingZone, warehouse: Warehouse, settings: Settings) -> dg.MaterializeResult:
+    key = dg.AssetKey(["raw", spec.name])
     files = landing_files(landing, spec, departement, context)
     if not files:
         context.log.warning(f"{spec.name} {departement or ''} : aucun fichier dans la zone de dépôt "
@@ -196,7 +199,7 @@ def _materialize(context: dg.AssetExecutionContext, spec: SourceSpec, departemen
             context.log.info(SYNTHETIC_NOTICE)
         sync = sync_source(con, spec, departement, files)
         meta = stored_metadata(con, spec, departement, sync)
-        checks = stored_checks(con, spec, departement, settings.freshness_days)
+        checks = stored_checks(con, spec, departement, settings.freshness_days, asset_key=key)
     for name, reason in sync.refused.items():
         context.log.error(f"Fichier {name} refusé : {reason}")
     for report in sync.loaded:
@@ -207,27 +210,47 @@ def _materialize(context: dg.AssetExecutionContext, spec: SourceSpec, departemen
         raise dg.Failure(
             description=f"Fichier {sync.latest} refusé : {problem}. Les dernières données valides sont conservées.",
             metadata={"fichier": sync.latest, "probleme": problem, **meta}, allow_retries=False)
-    return dg.MaterializeResult(metadata=meta, check_results=checks)
+    return dg.MaterializeResult(asset_key=key, metadata=meta, check_results=checks)
 
 
-def _source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
-    key = dg.AssetKey(["raw", spec.name])
+SOURCE_KEYS = [dg.AssetKey(["raw", s.name]) for s in PARTITIONED_SOURCES]
 
-    @dg.asset(
-        key=key,
-        partitions_def=departements_partitions,
-        group_name="sources",
-        pool=DUCKDB_POOL,
-        kinds={"duckdb", "pandas"},
-        check_specs=_check_specs(key, departements_partitions),
+
+@dg.multi_asset(
+    name="sources_departement",
+    specs=[dg.AssetSpec(
+        key, group_name="sources", kinds={"duckdb", "pandas"}, partitions_def=departements_partitions,
+        skippable=True,  # a refused file: that source is not materialized, its department's step fails
         description=f"{spec.label} : lignes valides du dernier fichier `{spec.name}_<DEPT>_<AAAAMMJJ>.csv` "
-        f"du département (table `{spec.table}`); rejets dans `quality.rejets`.",
-    )
-    def _asset(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse,
-               settings: Settings) -> dg.MaterializeResult:
-        return _materialize(context, spec, context.partition_key, landing, warehouse, settings)
-
-    return _asset
+        f"du département (table `{spec.table}`); rejets dans `quality.rejets`.")
+        for key, spec in zip(SOURCE_KEYS, PARTITIONED_SOURCES, strict=True)],
+    check_specs=[c for key in SOURCE_KEYS for c in _check_specs(key, departements_partitions)],
+    partitions_def=departements_partitions,
+    pool=DUCKDB_POOL,
+    can_subset=True,  # an operator can still reload one source of a department
+)
+def sources_departement(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse,
+                        settings: Settings):
+    """The department's seven extracts in one step (issue 21: Dagster's per-step cost was paid 707 times a
+    national refresh). Each source keeps its asset, checks, metadata and lineage; a refused file fails the step
+    after the other sources are loaded, as when each was a step of its own."""
+    refused: list[dg.Failure] = []
+    for key, spec in zip(SOURCE_KEYS, PARTITIONED_SOURCES, strict=True):
+        if key not in context.selected_asset_keys:
+            continue
+        try:
+            result = _materialize(context, spec, context.partition_key, landing, warehouse, settings)
+        except dg.Failure as failure:
+            refused.append(failure)
+            continue
+        checks = [c for c in result.check_results or []
+                  if dg.AssetCheckKey(key, c.check_name) in context.selected_asset_check_keys]
+        yield dg.MaterializeResult(asset_key=key, metadata=result.metadata, check_results=checks)
+    if len(refused) == 1:
+        raise refused[0]
+    if refused:  # each file's own sentence, one after the other
+        raise dg.Failure(description=" ".join(f.description or "" for f in refused), allow_retries=False,
+                         metadata={"fichiers_refuses": ", ".join(str(f.metadata["fichier"].value) for f in refused)})
 
 
 REGISTER_KEY = dg.AssetKey(["raw", REGISTER.name])
@@ -247,5 +270,4 @@ def entreprises(context: dg.AssetExecutionContext, landing: LandingZone, warehou
     return _materialize(context, REGISTER, None, landing, warehouse, settings)
 
 
-source_assets = [entreprises, *(_source_asset(s) for s in PARTITIONED_SOURCES)]
-SOURCE_KEYS = [dg.AssetKey(["raw", s.name]) for s in PARTITIONED_SOURCES]
+source_assets = [entreprises, sources_departement]

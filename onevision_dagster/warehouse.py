@@ -65,6 +65,14 @@ TOMBSTONE_COLUMNS = (
     ("date_extraction", "DATE NOT NULL"), ("ligne", "INTEGER NOT NULL"),
 )
 
+# the SIRENs any loaded register version calls a natural person (legal category 1…): the operators' preview of a
+# source file hides their rows with a lookup in this small table instead of scanning the 2.5 M-row register at
+# each of the ~700 source steps of a refresh (issue 21). Rebuilt with every register file; a purged version may
+# leave SIRENs in it, which only hides more rows.
+NATURAL_PERSONS = "raw.sirens_personnes_physiques"
+NATURAL_PERSONS_SQL = (f"INSERT INTO {NATURAL_PERSONS} SELECT DISTINCT siren FROM raw.entreprises "
+                       "WHERE starts_with(categorie_juridique, '1') ORDER BY siren")
+
 
 def _ensure_columns(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[tuple[str, str], ...]) -> None:
     """Creates the table, or adds the columns a warehouse of an earlier version lacks (never drops data)."""
@@ -88,6 +96,11 @@ def create_raw_and_quality(con: duckdb.DuckDBPyConnection) -> None:
     _ensure_columns(con, "quality.rejets", REJETS_COLUMNS)
     _ensure_columns(con, "quality.chargements", CHARGEMENTS_COLUMNS)
     _ensure_columns(con, TOMBSTONES, TOMBSTONE_COLUMNS)
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                       "AND schema_name = 'raw' AND table_name = 'sirens_personnes_physiques'").fetchone()[0]:
+        # a warehouse of an earlier version: its registers' natural persons, before any preview reads the table
+        con.execute(f"CREATE TABLE {NATURAL_PERSONS} (siren VARCHAR NOT NULL)")
+        con.execute(NATURAL_PERSONS_SQL)
 
 
 # Warehouses kept open by `session` in this process: resolved path -> the open database.
@@ -220,6 +233,9 @@ def replace_file(
                     values["departement"] = departement
                 con.execute(f"INSERT INTO {spec.table} SELECT {', '.join(select)} FROM kept{order}", values)
                 con.unregister("kept")
+            if not spec.partitioned:
+                con.execute(f"DELETE FROM {NATURAL_PERSONS}")
+                con.execute(NATURAL_PERSONS_SQL)
             con.execute(f"DELETE FROM quality.rejets WHERE {where}", [*params, as_of])
             if rejects is not None and len(rejects):
                 frame = rejects.assign(source=spec.name, departement=departement, fichier=load_row["fichier"],

@@ -125,7 +125,7 @@ def test_broken_file_fails_its_partition_and_keeps_last_good_data(landing_copy: 
     result = _materialize(resources, dg.AssetSelection.assets(*partitioned), "17", raise_on_error=False)
     assert not result.success
     failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-    assert [e.step_key for e in failures] == ["raw__spl"]
+    assert [e.step_key for e in failures] == ["sources_departement"]  # the seven loads' step
     assert "spl_17_20261128.csv" in failures[0].step_failure_data.user_failure_data.description
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.spl").fetchone()[0] == spl_before

@@ -16,12 +16,13 @@ from onevision_dagster.consolidate.build import build_all
 from onevision_dagster.contract.sources import SOURCES_BY_NAME
 from onevision_dagster.history.rebuild import rebuild_history
 from onevision_dagster.ingest.load import ingest_landing
-from onevision_dagster.warehouse import TOMBSTONES
+from onevision_dagster.warehouse import NATURAL_PERSONS, TOMBSTONES
 
 # what identifies DUPONT JEAN's lines: his SIREN, his fine's number, his name, his street, and the tax line's key
 TRACES = ("424242428", "1700000000015", "DUPONT JEAN", "3 RUE BASSE", "2026CFE9999")
-# where the contract lets them stay: the register (it serves the fines' matching, shown nowhere) and the rejects
-ALLOWED = {"raw.entreprises", "quality.rejets"}
+# where the contract lets them stay: the register (it serves the fines' matching, shown nowhere), the list of its
+# natural persons' SIRENs (the register's own siren and category, indexed for the operators' preview) and the rejects
+ALLOWED = {"raw.entreprises", NATURAL_PERSONS, "quality.rejets"}
 TAX_LINE = "424242428;2026CFE9999;CFE;2026;20261115;50000;0;0;MISE_EN_DEMEURE;N\r\n"
 
 
@@ -115,3 +116,30 @@ def test_a_reloaded_file_is_withdrawn_again(landing_copy: Path) -> None:
     assert con.execute("SELECT count(*) FROM raw.impots_pro WHERE siren = '424242428'").fetchone()[0] == 0
     assert next(c for c in stored_checks(con, SOURCES_BY_NAME["impots_pro"], "17", 10_000)
                 if c.check_name == CHECK_COUNTS).passed
+
+
+def _natural_persons(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute(f"SELECT siren FROM {NATURAL_PERSONS} ORDER BY siren").fetchall()]
+
+
+def test_the_previews_list_of_natural_persons_follows_the_register(landing_copy: Path) -> None:
+    """The preview hides a natural person's rows by a lookup in `NATURAL_PERSONS` (issue 21): the list holds the
+    register's sole traders, a later register file adds its own, and a warehouse of an earlier version, which
+    lacks the list, gets it from its register before any preview reads it."""
+    con = _loaded(landing_copy)
+    assert _natural_persons(con) == ["424242428"]
+    register = landing_copy / "entreprises" / "entreprises_20261127.csv"
+    later = register.with_name("entreprises_20261204.csv")
+    later.write_bytes(register.read_bytes() + b"732829320;MARTIN PAUL;;1000;1 PLACE HAUTE;17000;LA ROCHELLE;17;"
+                      b"2010-01-01;A;;;\r\n")
+    ingest_landing(con, landing_copy)
+    assert _natural_persons(con) == ["424242428", "732829320"]
+    con.execute(f"DROP TABLE {NATURAL_PERSONS}")
+    warehouse.create_raw_and_quality(con)
+    assert _natural_persons(con) == ["424242428", "732829320"]
+    spec = SOURCES_BY_NAME["impots_pro"]
+    _with_tax_line(landing_copy)
+    ingest_landing(con, landing_copy)
+    preview = con.execute(preview_query(spec, "departement = ? AND date_extraction = ?"),
+                          ["17", dt.date(2026, 11, 27)]).df()
+    assert len(preview) and "424242428" not in set(preview["siren"])
