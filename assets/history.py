@@ -32,112 +32,121 @@ def _partition(context: dg.AssetExecutionContext) -> tuple[dt.date, str]:
     return dt.date.fromisoformat(key["date"]), key["departement"]
 
 
-@dg.asset(
-    key=POSITIONS_HISTORIQUE,
-    deps=[*SOURCE_KEYS, REGISTER_KEY],  # each snapshot reads its department's files (dimension `departement`)
-    partitions_def=snapshots_partitions,
-    group_name="historique",
-    pool=DUCKDB_POOL,
-    kinds={"duckdb"},
-    description="Positions de chaque instantané (date d'extraction × département), calculées comme les "
-    "positions courantes à partir des fichiers datés au plus de cette date, et leurs lignes (pour les mouvements).",
-)
-def positions_historique(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    when, dept = _partition(context)
-    with reported_as_failure(), warehouse.connect() as con:
-        if snapshots.is_up_to_date(con, dept, when):
-            context.log.info(f"Instantané {dept} du {when:%d/%m/%Y} déjà à jour (mêmes fichiers)")
-        else:
-            snap = snapshots.build_snapshot(con, dept, when)
-            if snap is None:
-                context.log.info(f"{dept} n'a pas d'extrait daté du {when:%d/%m/%Y} : pas d'instantané")
-        count = con.execute("SELECT count(*) FROM history.positions_historique WHERE departement = ? "
-                            "AND date_situation = ?", [dept, when]).fetchone()[0]  # validated before commit
-        row = con.execute(
-            "SELECT coalesce(sum(total_dettes), 0), coalesce(sum(total_creances), 0), "
-            "coalesce(sum(montant_compensable), 0) FROM history.positions_historique "
-            "WHERE departement = ? AND date_situation = ?", [dept, when]).fetchone()
-        files = snapshots.stored_identity(con, dept, when)
-        refused = snapshots.refused_files(con, dept, when) if files else []
-    return dg.MaterializeResult(metadata={
+def _snapshot_positions(context: dg.AssetExecutionContext, con, when: dt.date, dept: str) -> dg.MaterializeResult:
+    if snapshots.is_up_to_date(con, dept, when):
+        context.log.info(f"Instantané {dept} du {when:%d/%m/%Y} déjà à jour (mêmes fichiers)")
+    else:
+        snap = snapshots.build_snapshot(con, dept, when)
+        if snap is None:
+            context.log.info(f"{dept} n'a pas d'extrait daté du {when:%d/%m/%Y} : pas d'instantané")
+    count, *sums = con.execute(
+        "SELECT count(*), coalesce(sum(total_dettes), 0), coalesce(sum(total_creances), 0), "
+        "coalesce(sum(montant_compensable), 0) FROM history.positions_historique "
+        "WHERE departement = ? AND date_situation = ?", [dept, when]).fetchone()  # validated before commit
+    files = snapshots.stored_identity(con, dept, when)
+    refused = snapshots.refused_files(con, dept, when) if files else []
+    return dg.MaterializeResult(asset_key=POSITIONS_HISTORIQUE, metadata={
         "fichiers_refuses": dg.MetadataValue.text(", ".join(refused) or "aucun"),
         "dagster/row_count": dg.MetadataValue.int(count),
         "instantane": dg.MetadataValue.text("oui" if files else "aucun extrait à cette date"),
         "fichiers": dg.MetadataValue.text(files or "—"),
-        "total_dettes": dg.MetadataValue.float(float(row[0])),  # display only; sums stay exact in SQL
-        "total_creances": dg.MetadataValue.float(float(row[1])),
-        "montant_compensable": dg.MetadataValue.float(float(row[2])),
+        "total_dettes": dg.MetadataValue.float(float(sums[0])),  # display only; sums stay exact in SQL
+        "total_creances": dg.MetadataValue.float(float(sums[1])),
+        "montant_compensable": dg.MetadataValue.float(float(sums[2])),
     })
 
 
-@dg.asset(
-    key=MOUVEMENTS,
-    deps=[POSITIONS_HISTORIQUE],
-    partitions_def=snapshots_partitions,
-    group_name="historique",
-    pool=DUCKDB_POOL,
-    kinds={"duckdb"},
-    description="Mouvements ligne à ligne entre l'instantané précédent du département et celui-ci : paiements, "
-    "annulations, admissions en non-valeur, sorties, hausses, nouvelles dettes et créances, imputations "
-    "(compensations faites) et remboursements.",
-    check_specs=[dg.AssetCheckSpec(
-        CHECK_RECONCILIATION, asset=MOUVEMENTS, blocking=True, partitions_def=snapshots_partitions,
-        description="Stock(t1) − stock(t0) = mouvements + écarts expliqués (clés rejetées en t1, suivi perdu…), "
-        "pour les dettes et les créances ; identité détaillée dans onevision_dagster/history/movements.py.")],
-)
-def mouvements(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    when, dept = _partition(context)
-    with reported_as_failure(), warehouse.connect() as con:
-        for date in (movements.previous_date(con, dept, when), when):
-            if date is not None and not snapshots.is_up_to_date(con, dept, date):
-                snapshots.build_snapshot(con, dept, date)
-        t0 = movements.build_movements(con, dept, when)  # validated and reconciled before commit
-        count = con.execute("SELECT count(*) FROM history.mouvements WHERE departement = ? AND date_fin = ?",
-                            [dept, when]).fetchone()[0]
-        by_type = dict(con.execute("SELECT type, sum(montant) FROM history.mouvements WHERE departement = ? "
-                                   "AND date_fin = ? GROUP BY 1 ORDER BY 1", [dept, when]).fetchall())
-        passed, details = movements.reconciliation(con, dept, when)
+def _movements(con, when: dt.date, dept: str) -> dg.MaterializeResult:
+    for date in (movements.previous_date(con, dept, when), when):
+        if date is not None and not snapshots.is_up_to_date(con, dept, date):
+            snapshots.build_snapshot(con, dept, date)
+    t0 = movements.build_movements(con, dept, when)  # validated and reconciled before commit
+    count = con.execute("SELECT count(*) FROM history.mouvements WHERE departement = ? AND date_fin = ?",
+                        [dept, when]).fetchone()[0]
+    by_type = dict(con.execute("SELECT type, sum(montant) FROM history.mouvements WHERE departement = ? "
+                               "AND date_fin = ? GROUP BY 1 ORDER BY 1", [dept, when]).fetchall())
+    passed, details = movements.reconciliation(con, dept, when)
     return dg.MaterializeResult(
+        asset_key=MOUVEMENTS,
         metadata={"dagster/row_count": dg.MetadataValue.int(count),
                   "paire": dg.MetadataValue.text(f"{t0} → {when}" if t0 else "premier instantané"),
                   "montants_par_type": dg.MetadataValue.json({k: str(v) for k, v in by_type.items()})},
         check_results=[dg.AssetCheckResult(
-            check_name=CHECK_RECONCILIATION, passed=bool(passed), severity=dg.AssetCheckSeverity.ERROR,
+            asset_key=MOUVEMENTS, check_name=CHECK_RECONCILIATION, passed=bool(passed),
+            severity=dg.AssetCheckSeverity.ERROR,
             metadata={k: dg.MetadataValue.text(str(v)) for k, v in details.items()})],
     )
 
 
-@dg.asset(
-    key=IMPACT,
-    deps=[MOUVEMENTS],
-    partitions_def=snapshots_partitions,
-    group_name="historique",
-    pool=DUCKDB_POOL,
-    kinds={"duckdb"},
-    description="Impact entre deux instantanés consécutifs : recouvré, annulé, admis en non-valeur, sorti, "
-    "nouvelles dettes, compensé (dont compensations signalées par l'outil), remboursé et `rembourse_a_risque` "
-    "(remboursé à une entreprise dont des impôts échus, poursuivables et compensables, restaient dus dans un "
-    "département).",
-    check_specs=[dg.AssetCheckSpec(CHECK_IMPACT, asset=IMPACT, blocking=True, partitions_def=snapshots_partitions,
-                                   description="Chaque colonne de l'impact = somme des mouvements de son type.")],
-)
-def impact_departement(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    when, dept = _partition(context)
-    with reported_as_failure(), warehouse.connect() as con:
-        t0 = impact.build_impact(con, dept, when)  # validated and compared with the movements before commit
-        count = 1 if t0 else 0
-        passed, details = impact.impact_matches_movements(con, dept, when)
-        row = con.execute("SELECT recouvre, compense, compense_signale, rembourse, rembourse_a_risque "
-                          "FROM history.impact WHERE departement = ? AND date_fin = ?", [dept, when]).fetchone()
-    meta: dict[str, dg.MetadataValue] = {"dagster/row_count": dg.MetadataValue.int(count),
+def _impact(con, when: dt.date, dept: str) -> dg.MaterializeResult:
+    t0 = impact.build_impact(con, dept, when)  # validated and compared with the movements before commit
+    passed, details = impact.impact_matches_movements(con, dept, when)
+    row = con.execute("SELECT recouvre, compense, compense_signale, rembourse, rembourse_a_risque "
+                      "FROM history.impact WHERE departement = ? AND date_fin = ?", [dept, when]).fetchone()
+    meta: dict[str, dg.MetadataValue] = {"dagster/row_count": dg.MetadataValue.int(1 if t0 else 0),
                                          "paire": dg.MetadataValue.text(f"{t0} → {when}" if t0 else "aucune")}
     if row:
         for name, value in zip(("recouvre", "compense", "compense_signale", "rembourse", "rembourse_a_risque"),
                                row, strict=True):
             meta[name] = dg.MetadataValue.float(float(value))
-    return dg.MaterializeResult(metadata=meta, check_results=[dg.AssetCheckResult(
-        check_name=CHECK_IMPACT, passed=bool(passed), severity=dg.AssetCheckSeverity.ERROR,
+    return dg.MaterializeResult(asset_key=IMPACT, metadata=meta, check_results=[dg.AssetCheckResult(
+        asset_key=IMPACT, check_name=CHECK_IMPACT, passed=bool(passed), severity=dg.AssetCheckSeverity.ERROR,
         metadata={k: dg.MetadataValue.text(str(v)) for k, v in details.items()})])
+
+
+_SNAPSHOT_SPECS = [
+    dg.AssetSpec(
+        POSITIONS_HISTORIQUE,
+        deps=[*SOURCE_KEYS, REGISTER_KEY],  # each snapshot reads its department's files (dimension `departement`)
+        description="Positions de chaque instantané (date d'extraction × département), calculées comme les "
+        "positions courantes à partir des fichiers datés au plus de cette date, et leurs lignes (pour les "
+        "mouvements)."),
+    dg.AssetSpec(
+        MOUVEMENTS, deps=[POSITIONS_HISTORIQUE],
+        description="Mouvements ligne à ligne entre l'instantané précédent du département et celui-ci : paiements, "
+        "annulations, admissions en non-valeur, sorties, hausses, nouvelles dettes et créances, imputations "
+        "(compensations faites) et remboursements."),
+    dg.AssetSpec(
+        IMPACT, deps=[MOUVEMENTS],
+        description="Impact entre deux instantanés consécutifs : recouvré, annulé, admis en non-valeur, sorti, "
+        "nouvelles dettes, compensé (dont compensations signalées par l'outil), remboursé et `rembourse_a_risque` "
+        "(remboursé à une entreprise dont des impôts échus, poursuivables et compensables, restaient dus dans un "
+        "département)."),
+]
+
+
+@dg.multi_asset(
+    name="instantane",
+    specs=[s.replace_attributes(group_name="historique", kinds={"duckdb"}, partitions_def=snapshots_partitions,
+                                skippable=True) for s in _SNAPSHOT_SPECS],
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECK_RECONCILIATION, asset=MOUVEMENTS, blocking=True, partitions_def=snapshots_partitions,
+            description="Stock(t1) − stock(t0) = mouvements + écarts expliqués (clés rejetées en t1, suivi perdu…), "
+            "pour les dettes et les créances ; identité détaillée dans onevision_dagster/history/movements.py."),
+        dg.AssetCheckSpec(CHECK_IMPACT, asset=IMPACT, blocking=True, partitions_def=snapshots_partitions,
+                          description="Chaque colonne de l'impact = somme des mouvements de son type."),
+    ],
+    partitions_def=snapshots_partitions,
+    pool=DUCKDB_POOL,
+    can_subset=True,  # an operator can still recompute one of the three for a snapshot
+)
+def instantane(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    """A snapshot's positions, movements and impact in one step (issue 21: three steps per snapshot were 606 of a
+    national refresh's steps). Each keeps its asset, metadata and check; a failed reconciliation stops the impact,
+    as a blocking check stopped the next step."""
+    when, dept = _partition(context)
+    selected = context.selected_asset_keys
+    with reported_as_failure(), warehouse.connect() as con:
+        if POSITIONS_HISTORIQUE in selected:
+            yield _snapshot_positions(context, con, when, dept)
+        if MOUVEMENTS in selected:
+            result = _movements(con, when, dept)
+            yield result
+            if not result.check_results[0].passed:
+                return  # the step fails on the blocking check; the impact is not computed on unreconciled rows
+        if IMPACT in selected:
+            yield _impact(con, when, dept)
 
 
 @dg.asset(
@@ -171,4 +180,4 @@ def impact_national(context: dg.AssetExecutionContext, warehouse: Warehouse,
     return dg.MaterializeResult(metadata=meta)
 
 
-history_assets = [positions_historique, mouvements, impact_departement, impact_national]
+history_assets = [instantane, impact_national]
