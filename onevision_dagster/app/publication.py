@@ -71,10 +71,13 @@ def _search_index(con: duckdb.DuckDBPyConnection) -> None:
     result page is found without touching `recherche`. `noms` lists the exact names and acronyms, whose
     companies come first.
     """
+    # each company's words made distinct within its own list: the same rows as a DISTINCT over the 11 M rows of
+    # the nation, without hashing them (with their list of departments) again (issue 21: 30 s -> 11 s)
     _copy(con, "mots", """
-        SELECT DISTINCT mot, siren, ordre, liste_departements
-        FROM (SELECT unnest(string_split(concat_ws(' ', nom_normalise, sigle_normalise, commune_normalise,
-                                                   coalesce(code_postal, '')), ' ')) AS mot,
+        SELECT mot, siren, ordre, liste_departements
+        FROM (SELECT unnest(list_distinct(string_split(concat_ws(' ', nom_normalise, sigle_normalise,
+                                                                 commune_normalise, coalesce(code_postal, '')),
+                                                       ' '))) AS mot,
                      siren, ordre, liste_departements
               FROM pub.recherche)
         WHERE mot <> ''""", "mot, siren")
