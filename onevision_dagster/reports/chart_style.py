@@ -34,22 +34,32 @@ def euros_short(value: Decimal) -> str:
     return format_euros(value, decimales=False)
 
 
+# the look of every chart, shared by `style_figure` and the dashboards' plain-dict charts (`figure_dicts`)
+TEMPLATE = "plotly_white"
+TITLE = {"x": 0.01, "xanchor": "left"}
+MARGIN = {"l": 20, "r": 20, "t": 70, "b": 40}
+FONT = {"family": "Marianne, Arial, sans-serif", "size": 13}
+HOVERLABEL = {"font": {"size": 13}}
+# on the right: never over the title, and the margin grows with it
+LEGEND = {"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top", "traceorder": "normal"}
+MONTANT_AXIS = {"tickformat": ",.0f", "ticksuffix": NBSP + "€", "automargin": True}
+
+
 def style_figure(fig: go.Figure, title: str, *, height: int = 420, montant_axis: str | None = "y") -> go.Figure:
     fig.update_layout(
-        title={"text": title, "x": 0.01, "xanchor": "left"},
+        title={"text": title, **TITLE},
         separators=PLOTLY_SEPARATORS,
-        template="plotly_white",
+        template=TEMPLATE,
         height=height,
-        margin={"l": 20, "r": 20, "t": 70, "b": 40},
-        font={"family": "Marianne, Arial, sans-serif", "size": 13},
-        hoverlabel={"font": {"size": 13}},
-        # on the right: never over the title, and the margin grows with it
-        legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top", "traceorder": "normal"},
+        margin=MARGIN,
+        font=FONT,
+        hoverlabel=HOVERLABEL,
+        legend=LEGEND,
     )
     if montant_axis == "y":
-        fig.update_yaxes(tickformat=",.0f", ticksuffix=NBSP + "€", automargin=True)
+        fig.update_yaxes(**MONTANT_AXIS)
     elif montant_axis == "x":
-        fig.update_xaxes(tickformat=",.0f", ticksuffix=NBSP + "€", automargin=True)
+        fig.update_xaxes(**MONTANT_AXIS)
     return fig
 
 
@@ -64,13 +74,17 @@ def wrap_label(label: str, width: int = 18) -> str:
     return "<br>".join(lines)
 
 
-def count_axis(fig: go.Figure, axis: str, maximum: int, **where: int) -> None:
+def count_axis_options(maximum: int) -> dict[str, Any]:
     """Whole-number ticks (no "1, 1, 2, 2" on small counts)."""
-    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
     options: dict[str, Any] = {"tickformat": ",d", "rangemode": "tozero"}
     if maximum <= 10:
         options.update(tick0=0, dtick=1)
-    update(**options, **where)
+    return options
+
+
+def count_axis(fig: go.Figure, axis: str, maximum: int, **where: int) -> None:
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    update(**count_axis_options(maximum), **where)
 
 
 def empty_figure(fig: go.Figure, message: str = "Aucune donnée pour ce périmètre") -> go.Figure:

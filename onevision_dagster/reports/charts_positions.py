@@ -11,37 +11,32 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 
-from onevision_dagster.reports.chart_style import (
-    SOURCE_COLOURS,
-    empty_figure,
-    euros_short,
-    floats,
-    style_figure,
-    wrap_label,
-)
+from onevision_dagster.reports.chart_style import SOURCE_COLOURS, euros_short, floats, wrap_label
 from onevision_dagster.reports.dashboard_data import ZERO
+from onevision_dagster.reports.figure_dicts import FigureDict, add_trace, empty, new_figure, style, update_layout
 from onevision_dagster.reports.formatting import format_euros, format_nombre
 from onevision_dagster.reports.labels import label_entreprise
 from onevision_dagster.reports.legal import CREANCE_A_ECHOIR
 
 
-def chart_dettes_par_source(df: pd.DataFrame) -> go.Figure:
+def chart_dettes_par_source(df: pd.DataFrame) -> FigureDict:
     """Due debts per source, then not-yet-due taxes and written-off fines apart (hatched, outside the total).
 
     Columns: source, libelle, dans_total, montant, nb_entreprises.
     """
-    fig = go.Figure()
+    fig = new_figure()
     if df.empty or not any(df["montant"]):
-        return style_figure(empty_figure(fig), "Dettes échues par source")
+        return style(empty(fig), "Dettes échues par source")
     notes = {"a_echoir": "à échoir, hors total (non compensable avant sa date)",
              "non_valeur": "admise en non-valeur, hors total (non éteinte)"}
-    fig.add_bar(
+    add_trace(
+        fig,
+        "bar",
         x=[wrap_label(label) for label in df["libelle"]],
         y=floats(df["montant"]),
-        marker_color=[SOURCE_COLOURS.get(s, "#888") for s in df["source"]],
-        marker_pattern_shape=["" if inside else "/" for inside in df["dans_total"]],
+        marker={"color": [SOURCE_COLOURS.get(s, "#888") for s in df["source"]],
+                "pattern": {"shape": ["" if inside else "/" for inside in df["dans_total"]]}},
         text=[euros_short(m) for m in df["montant"]],
         textposition="auto",
         customdata=[
@@ -57,7 +52,7 @@ def chart_dettes_par_source(df: pd.DataFrame) -> go.Figure:
     )
     total = sum((m for m, inside in zip(df["montant"], df["dans_total"], strict=True) if inside), ZERO)
     apart = {s: m for s, m in zip(df["source"], df["montant"], strict=True)}
-    return style_figure(
+    return style(
         fig,
         f"Dettes échues par source — total {format_euros(total)}<br><sup>à part, hors total : "
         f"à échoir {format_euros(apart.get('a_echoir', ZERO))}, "
@@ -73,22 +68,23 @@ CREDIT_NATURE_TEXT = {
 CREDIT_NATURE_PATTERN = {"CERTAINE": "", "A_ECHOIR": ".", "POTENTIELLE": "/"}
 
 
-def chart_creances_par_source(df: pd.DataFrame) -> go.Figure:
+def chart_creances_par_source(df: pd.DataFrame) -> FigureDict:
     """Credits the State owes per source, not-yet-due ones dotted; potential claims only in the subtitle.
 
     Columns: categorie, libelle, nature (CERTAINE, A_ECHOIR, POTENTIELLE), montant, nb_entreprises.
     """
-    fig = go.Figure()
+    fig = new_figure()
     potential = sum((m for m, n in zip(df["montant"], df["nature"], strict=True) if n == "POTENTIELLE"), ZERO)
     df = df[df["nature"] != "POTENTIELLE"]  # potential claims are not credits yet: never a bar beside them
     if df.empty or not any(df["montant"]):
-        return style_figure(empty_figure(fig), "Créances dues par l'État, par source")
+        return style(empty(fig), "Créances dues par l'État, par source")
     colours = [SOURCE_COLOURS.get(s, "#888") for s in df["categorie"]]
-    fig.add_bar(
+    add_trace(
+        fig,
+        "bar",
         x=[wrap_label(label) for label in df["libelle"]],
         y=floats(df["montant"]),
-        marker_color=colours,
-        marker_pattern_shape=[CREDIT_NATURE_PATTERN[n] for n in df["nature"]],
+        marker={"color": colours, "pattern": {"shape": [CREDIT_NATURE_PATTERN[n] for n in df["nature"]]}},
         text=[euros_short(m) for m in df["montant"]],
         textposition="auto",
         customdata=[
@@ -102,43 +98,44 @@ def chart_creances_par_source(df: pd.DataFrame) -> go.Figure:
         name="Créances",
     )
     due = sum((m for m, n in zip(df["montant"], df["nature"], strict=True) if n == "CERTAINE"), ZERO)
-    return style_figure(fig, f"Créances dues par l'État — certaines et dues : {format_euros(due)}<br><sup>à part, "
-                             f"hors graphique : créances potentielles (demandes en instruction, non compensables) "
-                             f"{format_euros(potential)}</sup>")
+    return style(fig, f"Créances dues par l'État — certaines et dues : {format_euros(due)}<br><sup>à part, "
+                      f"hors graphique : créances potentielles (demandes en instruction, non compensables) "
+                      f"{format_euros(potential)}</sup>")
 
 
-def chart_cote_a_cote(totaux: dict[str, Any]) -> go.Figure:
+def chart_cote_a_cote(totaux: dict[str, Any]) -> FigureDict:
     """Past-due debts (pursuable and suspended, stacked) beside certain due credits: never subtracted one from the
     other (contract section 8: not owed between the same persons; one company's credits never pay another's)."""
     dettes, suspendues = totaux["total_dettes"], totaux["dettes_suspendues"]
     poursuivables, creances = totaux["dettes_poursuivables"], totaux["total_creances"]
-    fig = go.Figure()
+    fig = new_figure()
     for name, x, y, colour, pattern in (
         ("Dettes poursuivables", "Dettes échues", poursuivables, SOURCE_COLOURS["impots_pro"], ""),
         ("Dettes suspendues", "Dettes échues", suspendues, SOURCE_COLOURS["impots_pro"], "x"),
         ("Créances certaines et dues", "Créances certaines et dues", creances, SOURCE_COLOURS["credits_tva"], ""),
     ):
-        fig.add_bar(name=name, x=[x], y=[float(y)], marker_color=colour, marker_pattern_shape=pattern,
-                    text=[euros_short(y)], textposition="auto", customdata=[[name, format_euros(y)]],
-                    hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>")
-    fig.update_layout(barmode="stack", showlegend=True)
-    return style_figure(
+        add_trace(fig, "bar", name=name, x=[x], y=[float(y)], marker={"color": colour, "pattern": {"shape": pattern}},
+                  text=[euros_short(y)], textposition="auto", customdata=[[name, format_euros(y)]],
+                  hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>")
+    update_layout(fig, barmode="stack", showlegend=True)
+    return style(
         fig, f"Dettes échues {format_euros(dettes)} (dont suspendues {format_euros(suspendues)}) et créances "
         f"certaines et dues {format_euros(creances)}<br><sup>côte à côte, jamais soustraites les unes des "
         "autres</sup>")
 
 
-def chart_suspensions(df: pd.DataFrame) -> go.Figure:
+def chart_suspensions(df: pd.DataFrame) -> FigureDict:
     """Suspended past-due debts by reason (columns motif, libelle, nb_lignes, nb_entreprises, montant)."""
-    fig = go.Figure()
+    fig = new_figure()
     title = "Dettes échues suspendues, par motif"
     if df.empty or not any(df["montant"]):
-        return style_figure(empty_figure(fig, "Aucune dette suspendue"), title)
-    fig.add_bar(
+        return style(empty(fig, "Aucune dette suspendue"), title)
+    add_trace(
+        fig,
+        "bar",
         x=[wrap_label(label, 22) for label in df["libelle"]],
         y=floats(df["montant"]),
-        marker_color=SOURCE_COLOURS["impots_pro"],
-        marker_pattern_shape="x",
+        marker={"color": SOURCE_COLOURS["impots_pro"], "pattern": {"shape": "x"}},
         text=[euros_short(m) for m in df["montant"]],
         textposition="auto",
         customdata=[[format_euros(m), format_nombre(n), format_nombre(e)]
@@ -147,25 +144,27 @@ def chart_suspensions(df: pd.DataFrame) -> go.Figure:
                        "<br>Entreprises : %{customdata[2]}<extra></extra>"),
         name="Suspendues",
     )
-    return style_figure(fig, f"{title} — total {format_euros(sum(df['montant'], ZERO))}")
+    return style(fig, f"{title} — total {format_euros(sum(df['montant'], ZERO))}")
 
 
-def chart_compensation(df: pd.DataFrame, totaux: dict[str, Any]) -> go.Figure:
+def chart_compensation(df: pd.DataFrame, totaux: dict[str, Any]) -> FigureDict:
     """The 10 largest offsetting opportunities, total and count in the title."""
     title = (
         f"Compensations possibles : {format_euros(totaux['montant_compensable'])} "
         f"pour {format_nombre(totaux['nb_compensables'])} entreprise(s)<br><sup>les 10 plus importantes</sup>"
     )
-    fig = go.Figure()
+    fig = new_figure()
     if df.empty:
-        return style_figure(empty_figure(fig, "Aucune compensation possible"), title, montant_axis=None)
+        return style(empty(fig, "Aucune compensation possible"), title, montant_axis=None)
     df = df.iloc[::-1]  # largest on top
     labels = [label_entreprise(d, s) for d, s in zip(df["denomination"], df["siren"], strict=True)]
-    fig.add_bar(
+    add_trace(
+        fig,
+        "bar",
         y=labels,
         x=floats(df["montant_compensable"]),
         orientation="h",
-        marker_color=SOURCE_COLOURS["credits_tva"],
+        marker={"color": SOURCE_COLOURS["credits_tva"]},
         text=[euros_short(m) for m in df["montant_compensable"]],
         textposition="auto",
         customdata=[
@@ -185,4 +184,4 @@ def chart_compensation(df: pd.DataFrame, totaux: dict[str, Any]) -> go.Figure:
         ),
         name="Compensable",
     )
-    return style_figure(fig, title, height=max(320, 60 + 38 * len(df)), montant_axis="x")
+    return style(fig, title, height=max(320, 60 + 38 * len(df)), montant_axis="x")

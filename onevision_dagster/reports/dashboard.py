@@ -19,12 +19,14 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from onevision_dagster.consolidate.snapshot import REGISTER
 from onevision_dagster.reports import freshness
 from onevision_dagster.reports.atomic_files import written_beside
-from onevision_dagster.reports.charts import build_figures
+from onevision_dagster.reports.charts import build_figure_dicts
 from onevision_dagster.reports.dashboard_data import DashboardData
+from onevision_dagster.reports.figure_dicts import FigureDict
 from onevision_dagster.reports.formatting import MISSING, format_date, format_euros, format_nombre
 from onevision_dagster.reports.html_page import (
     INDEX,
@@ -232,9 +234,13 @@ def _quality_notes(data: DashboardData) -> str:
     return "".join(parts)
 
 
-def figure_div(key: str, fig: go.Figure) -> str:
-    """A chart as a ``<div>`` drawn by the plotly.js served beside the page (never inlined, never a CDN)."""
-    return fig.to_html(
+def figure_div(key: str, fig: go.Figure | FigureDict) -> str:
+    """A chart as a ``<div>`` drawn by the plotly.js served beside the page (never inlined, never a CDN).
+
+    A ``go.Figure`` was validated as it was built; a plain dict (`figure_dicts`) is written as it is."""
+    return pio.to_html(
+        fig,
+        validate=False,
         full_html=False,
         include_plotlyjs=False,
         div_id=f"graphe-{key}",
@@ -249,7 +255,7 @@ def figure_div(key: str, fig: go.Figure) -> str:
 
 def render_dashboard(data: DashboardData, out_dir: Path, title: str, freshness_days: int | None = None) -> str:
     """The page as a string (``write_dashboard`` writes it)."""
-    figures = build_figures(data)
+    figures = build_figure_dicts(data)
     date = format_date(data.date_situation) if data.date_situation else MISSING
     cards = "".join(
         f'<div class="chiffre"><div class="libelle">{esc(label)}</div><div class="valeur">{esc(value)}</div>'
