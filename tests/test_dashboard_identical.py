@@ -11,6 +11,7 @@ The reference is written, never edited: with the code of the commit it describes
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -21,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import plotly.graph_objects as go
 import pytest
 
 from onevision_dagster.reports import freshness
+from onevision_dagster.reports.charts import build_figure_dicts
 from onevision_dagster.reports.dashboard import render_dashboard
 from onevision_dagster.reports.dashboard_data import load_dashboard_data
 
@@ -113,3 +116,11 @@ def test_the_reference_holds_every_chart():
         assert len(page["figures"]) == 11, name
         assert all(f["data"] is not None and f["layout"]["template"].startswith("sha256:")
                    for f in page["figures"].values()), name
+
+
+@pytest.mark.parametrize("departement", ["17", "91", "95", None])
+def test_plotly_validation_changes_nothing_in_the_charts(fixture_con: duckdb.DuckDBPyConnection,
+                                                         departement: str | None):
+    """The pages write the charts unvalidated: Plotly's validation must accept each one and change no value."""
+    for key, (_, fig) in build_figure_dicts(load_dashboard_data(fixture_con, departement)).items():
+        assert go.Figure(copy.deepcopy(fig)).to_dict() == fig, key  # a copy: go.Figure reorders the dict it is given

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import plotly.graph_objects as go
 
 from onevision_dagster.reports.charts_positions import (
@@ -43,5 +45,7 @@ def build_figure_dicts(data: DashboardData) -> dict[str, tuple[str, FigureDict]]
 
 
 def build_figures(data: DashboardData) -> dict[str, tuple[str, go.Figure]]:
-    """The same charts as validated ``go.Figure`` objects (static image, tests): slower, the same values."""
-    return {key: (section, go.Figure(fig)) for key, (section, fig) in build_figure_dicts(data).items()}
+    """The same charts as validated ``go.Figure`` objects (static image, tests): slower, the same values.
+
+    A copy goes to Plotly: ``go.Figure`` reorders the dicts it is given, and the template dict is shared."""
+    return {key: (section, go.Figure(copy.deepcopy(fig))) for key, (section, fig) in build_figure_dicts(data).items()}
