@@ -411,7 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = pipe["rows_read"]
     dept_rows = sum(n for d, n in rows.items() if d)
     print()
-    print(_header("Pipeline (run_pipeline: register run, one run per department, national run; in-process; "
+    at_a_time = os.environ.get("ONEVISION_PARALLELISME") or "1"  # read by run_pipeline in the child process
+    print(_header("Pipeline (run_pipeline: register run, one run per department "
+                  f"({at_a_time} at a time, ONEVISION_PARALLELISME), national run; in-process; "
                   + ("refresh of the existing warehouse)" if refresh else "empty warehouse)")))
     print(_line("process start (python + import definitions)", process_start, None, pipe["import_peak_rss"]))
     print(_line("register (raw/entreprises)", register["seconds"], rows.get(""), register["peak_rss"]))

@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dossier des tableaux de bord (défaut : ONEVISION_REPORTS, sinon %(default)s)")
     r.add_argument("--sans-historique", action="store_true",
                    help="ne calcule pas les instantanés manquants (positions courantes seulement)")
+    r.add_argument("--parallele", type=_positive_int, default=None, metavar="N",
+                   help="départements traités N à la fois dans ce processus (défaut : ONEVISION_PARALLELISME, sinon "
+                   "1) ; sans effet si les pools de l'instance Dagster réservent un créneau par étape")
 
     h = sub.add_parser("historique", parents=[common], help="calcule ou recalcule des instantanés (rattrapage)",
                        description="Rattrapage de l'historique (section 9) à partir des fichiers déjà chargés : "
@@ -269,7 +272,7 @@ def _run(args: argparse.Namespace) -> int:
     from onevision_dagster.orchestration.runner import run_pipeline
 
     result = run_pipeline(depts, include_history=not args.sans_historique,
-                          log_level="INFO" if args.verbose else "CRITICAL")
+                          log_level="INFO" if args.verbose else "CRITICAL", workers=args.parallele)
     _print_result(result, args.verbose)
     print(f"Entrepôt : {args.warehouse} — rapports : {args.rapports}")
     for line in not_refreshed:

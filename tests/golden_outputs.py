@@ -366,8 +366,9 @@ def build_samples(root: Path) -> Path:
     return root
 
 
-def build_demo(root: Path, spec: DemoSpec = DEMO) -> Path:
-    """`scripts/demo.sh` in small: `onevision generate` then `onevision run` into `root`; returns `root`."""
+def build_demo(root: Path, spec: DemoSpec = DEMO, run_options: Sequence[str] = ()) -> Path:
+    """`scripts/demo.sh` in small: `onevision generate` then `onevision run` (with `run_options`) into `root`;
+    returns `root`."""
     landing = root / "landing"
     cli = [sys.executable, "-m", "onevision_dagster.cli"]
     env = _clean_env(ONEVISION_PILOTES=spec.pilotes, ONEVISION_DEBUT_PILOTE=spec.debut_pilote,
@@ -378,7 +379,8 @@ def build_demo(root: Path, spec: DemoSpec = DEMO) -> Path:
                     "--debut-pilote", spec.debut_pilote, "--effet", spec.effet],
                    check=True, cwd=REPO, env=env, capture_output=True, timeout=600)
     run = subprocess.run([*cli, "run", "--landing", str(landing), "--warehouse", str(root / "w.duckdb"),
-                          "--rapports", str(root / "rapports")], cwd=REPO, env=env, capture_output=True, text=True,
+                          "--rapports", str(root / "rapports"), *run_options], cwd=REPO, env=env, capture_output=True,
+                         text=True,
                          timeout=1200)
     if run.returncode != 0:
         raise RuntimeError(f"onevision run failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")

@@ -34,6 +34,14 @@ def test_demo_outputs_identical(tmp_path: Path) -> None:
     _assert_identical(golden.DEMO_GOLDEN, root, golden.DEMO.dataset(), root / "exports")
 
 
+def test_demo_outputs_identical_with_departments_two_at_a_time(tmp_path: Path) -> None:
+    """`onevision run --parallele 2` (issue 21): the demo's four departments run two at a time in one process, on
+    the same open warehouse, with no Dagster instance (no pool slots to wait for); every output is still the
+    references'."""
+    root = golden.build_demo(tmp_path / "demo", run_options=("--parallele", "2"))
+    _assert_identical(golden.DEMO_GOLDEN, root, golden.DEMO.dataset(), root / "exports")
+
+
 # ------------------------------------------------------------------ the comparison can fail, and names the output
 
 

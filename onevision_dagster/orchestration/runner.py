@@ -17,12 +17,14 @@ import contextlib
 import datetime as dt
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import dagster as dg
 
 from onevision_dagster import warehouse
 from onevision_dagster.consolidate.snapshot import snapshot_dates
+from onevision_dagster.consolidate.tables import create_tables
 from onevision_dagster.history import snapshots as history_snapshots
 from onevision_dagster.orchestration.jobs import (
     ON_REQUEST_GROUP,
@@ -150,16 +152,40 @@ def _warehouse_path(resources: dict) -> str | None:
     return path.get_value() if isinstance(path, dg.EnvVar) else path
 
 
+PARALLELISM_ENV = "ONEVISION_PARALLELISME"
+# a department's run that lost a write-write race on a shared table (DuckDB's optimistic concurrency) is run again,
+# alone, after the others
+_CONFLICT_MARKERS = ("Conflict", "TransactionContext Error")
+
+
+def parallelism(instance: dg.DagsterInstance, asked: int | None = None) -> tuple[int, str | None]:
+    """(department runs at a time, why fewer than asked). `ONEVISION_PARALLELISME` (default 1). Runs of one process
+    share its open warehouse, so two can overlap (DuckDB releases the GIL while it works); an instance whose pools
+    hold a slot per step (`granularity: op`) would make them wait for each other's slot: they then go one by one."""
+    asked = asked if asked is not None else int(os.environ.get(PARALLELISM_ENV) or 1)
+    if asked <= 1:
+        return 1, None
+    storage = instance.event_log_storage
+    config = storage.get_pool_config() if storage.supports_global_concurrency_limits else None
+    if config is not None and getattr(config.pool_granularity, "value", None) != "run" and (
+            config.default_pool_limit is not None or storage.get_pool_limits()):
+        return 1, (f"{PARALLELISM_ENV}={asked} ignoré : les pools de l'instance Dagster réservent un créneau par "
+                   "étape (granularity: op), les départements passent un par un")
+    return asked, None
+
+
 def run_pipeline(departements: list[str], include_national: bool = True,
                  log_level: str = "WARNING", keep_open: bool = True, include_history: bool = True,
-                 history_dates: list[dt.date] | None = None, include_current: bool = True) -> PipelineResult:
+                 history_dates: list[dt.date] | None = None, include_current: bool = True,
+                 workers: int | None = None) -> PipelineResult:
     """`keep_open`: the warehouse stays open for all the runs (`warehouse.session`) instead of being
     opened and closed by every step; other processes then wait for the end to open it.
 
     `include_history`: after the current figures, every snapshot of the departments that is missing or out of
     date is computed (one run per date and department); `history_dates` forces those dates instead.
     `include_current=False` (a history backfill): no register or department run, and of the national views
-    only the experiment's."""
+    only the experiment's. `workers`: department runs at a time (`parallelism`); the register, the history and
+    the national views run alone."""
     from onevision_dagster.definitions import all_assets, defs
 
     resources = defs.resources
@@ -170,7 +196,7 @@ def run_pipeline(departements: list[str], include_national: bool = True,
 
         add_departements(instance, departements)  # the department partitions follow what is loaded (issue 22)
 
-        def run(name: str, selection: list, partition_key: str | None = None) -> None:
+        def execute(name: str, selection: list, partition_key: str | None = None) -> StageResult:
             started, start = time.time(), time.perf_counter()
             keys = [k for a in selection for k in a.keys]
             res = defs.resolve_job_def(_job_name(keys)).execute_in_process(  # named runs, as in the summary
@@ -181,9 +207,11 @@ def run_pipeline(departements: list[str], include_national: bool = True,
                 tags={"onevision/origine": "cli"},
                 run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             )
-            result.stages.append(StageResult(name, res.success, time.perf_counter() - start,
-                                             [] if res.success else _failures(res), started, _step_seconds(res),
-                                             _notes(res)))
+            return StageResult(name, res.success, time.perf_counter() - start, [] if res.success else _failures(res),
+                               started, _step_seconds(res), _notes(res))
+
+        def run(name: str, selection: list, partition_key: str | None = None) -> None:
+            result.stages.append(execute(name, selection, partition_key))
 
         if include_current:
             run("registre", register)
@@ -193,8 +221,22 @@ def run_pipeline(departements: list[str], include_national: bool = True,
                 # list the refused file; with no register ever loaded, the departments say so and fail
                 result.stages[-1].notes.append(
                     "les départements sont consolidés avec le dernier registre valide ; déposez un registre corrigé")
-            for dept in departements:
-                run(f"département {dept}", partitioned, dept)
+            count, why = parallelism(instance, workers)
+            if count > 1 and len(departements) > 1:
+                with warehouse.connect(path or _warehouse_path(resources)) as con:
+                    create_tables(con)  # the derived tables exist before two runs could race to create them
+                with ThreadPoolExecutor(count, thread_name_prefix="departement") as pool:
+                    stages = list(pool.map(lambda d: execute(f"département {d}", partitioned, d), departements))
+                for i, stage in enumerate(stages):
+                    if not stage.ok and any(m in e for e in stage.errors for m in _CONFLICT_MARKERS):
+                        stages[i] = execute(stage.name, partitioned, departements[i])
+                        stages[i].notes.append("exécuté de nouveau seul après un conflit d'écriture concurrente")
+                result.stages.extend(stages)
+            else:
+                for dept in departements:
+                    run(f"département {dept}", partitioned, dept)
+                if why and departements:
+                    result.stages[-1].notes.append(why)
         if include_history:
             _run_history(instance, path or _warehouse_path(resources), departements, history_dates,
                          lambda name, key: run(name, history, key), result)
