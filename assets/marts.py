@@ -11,7 +11,6 @@ procedure) exclude it.
 import dagster as dg
 
 from onevision_dagster.consolidate import build as consolidation
-from onevision_dagster.consolidate import consistency
 from onevision_dagster.orchestration.automation import FOLLOW_UPSTREAM, NATIONAL_CONDITION
 from onevision_dagster.orchestration.partitions import departements_partitions
 from onevision_dagster.resources import Warehouse
@@ -88,13 +87,11 @@ def _check(name: str, result: tuple[bool, dict], asset: dg.AssetKey, blocking_se
 def positions(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     dept = context.partition_key
     with reported_as_failure(), warehouse.connect() as con:
-        consolidation.build_positions(con, dept)  # checked (models, consistency) before it is committed
+        guards: consolidation.Guards = {}  # the rules checked before the commit, reported without running again
+        consolidation.build_positions(con, dept, guards)
         meta = _summary(con, "marts.positions", "departement = $d", {"d": dept})
-        checks = [
-            _check("totaux_egaux_aux_lignes", consistency.positions_match_lines(con, dept), POSITIONS),
-            _check("aucun_siren_hors_perimetre", consistency.out_of_scope_in_positions(con, dept), POSITIONS),
-            _check("amendes_rattachees_ou_listees", consistency.fines_accounted_for(con, dept), POSITIONS),
-        ]
+    checks = [_check(name, guards[name], POSITIONS) for name in (
+        "totaux_egaux_aux_lignes", "aucun_siren_hors_perimetre", "amendes_rattachees_ou_listees")]
     return dg.MaterializeResult(metadata=meta, check_results=checks)
 
 
@@ -135,16 +132,14 @@ def panel_debiteurs_communs(context: dg.AssetExecutionContext, warehouse: Wareho
 )
 def positions_nationales(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     with reported_as_failure(), warehouse.connect() as con:
-        consolidation.build_positions_nationales(con)  # checked before it is committed
+        guards: consolidation.Guards = {}  # the rules checked before the commit, reported without running again
+        consolidation.build_positions_nationales(con, guards)
         meta = _summary(con, "marts.positions_nationales", "TRUE", {})
         depts = [r[0] for r in con.execute(
             "SELECT DISTINCT departement FROM marts.positions ORDER BY 1").fetchall()]
         meta["departements"] = dg.MetadataValue.text(", ".join(depts) or "aucun")
-        checks = [
-            _check("sommes_egales_aux_departements", consistency.national_sums_match(con), POSITIONS_NATIONALES),
-            _check("aucun_siren_hors_perimetre", consistency.out_of_scope_in_positions(con, None),
-                   POSITIONS_NATIONALES),
-        ]
+    checks = [_check(name, guards[name], POSITIONS_NATIONALES) for name in (
+        "sommes_egales_aux_departements", "aucun_siren_hors_perimetre")]
     return dg.MaterializeResult(metadata=meta, check_results=checks)
 
 
@@ -188,11 +183,11 @@ COMPENSATIONS = dg.AssetKey(["marts", "compensations"])
 def declarations(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     dept = context.partition_key
     with reported_as_failure(), warehouse.connect() as con:
-        count = consolidation.build_declarations(con, dept)["marts.declarations"]  # checked before commit
+        guards: consolidation.Guards = {}  # the rule checked before the commit, reported without running again
+        count = consolidation.build_declarations(con, dept, guards)["marts.declarations"]
         by_state = dict(con.execute("SELECT etat, count(*) FROM marts.declarations WHERE departement = ? "
                                     "GROUP BY 1 ORDER BY 1", [dept]).fetchall())
-        check = _check("declarations_egales_aux_lignes", consistency.declarations_match_lines(con, dept),
-                       DECLARATIONS)
+    check = _check("declarations_egales_aux_lignes", guards["declarations_egales_aux_lignes"], DECLARATIONS)
     return dg.MaterializeResult(
         metadata={"dagster/row_count": dg.MetadataValue.int(count),
                   "par_etat": dg.MetadataValue.json({k: int(v) for k, v in by_state.items()})},
@@ -217,11 +212,12 @@ def declarations(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
 )
 def compensations(warehouse: Warehouse) -> dg.MaterializeResult:
     with reported_as_failure(), warehouse.connect() as con:
-        count = consolidation.build_compensations(con)["marts.compensations"]  # checked before commit
+        guards: consolidation.Guards = {}  # the rule checked before the commit, reported without running again
+        count = consolidation.build_compensations(con, guards)["marts.compensations"]
         row = con.execute("SELECT coalesce(sum(montant_compensable), 0), count(*) FILTER "
                           "(WHERE dettes_compensables_autres > 0) FROM marts.compensations").fetchone()
-        check = _check("compensations_egales_aux_positions", consistency.compensations_match_positions(con),
-                       COMPENSATIONS)
+    check = _check("compensations_egales_aux_positions", guards["compensations_egales_aux_positions"],
+                   COMPENSATIONS)
     return dg.MaterializeResult(
         metadata={"dagster/row_count": dg.MetadataValue.int(count),
                   "montant_compensable": dg.MetadataValue.float(float(row[0])),

@@ -116,13 +116,13 @@ def validate_table(con, table, *args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     return count
 
-def build_positions(con, departement):
+def build_positions(con, departement, *args):
     if point == "hold" and not (folder / "inside").exists():
         mark("inside")
         deadline = time.monotonic() + 600
         while not (folder / "release").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-    counts = positions(con, departement)
+    counts = positions(con, departement, *args)
     if point == "kill-after-commit":
         mark("killed")
         os.kill(os.getpid(), signal.SIGKILL)

@@ -42,17 +42,27 @@ def _verify(con: duckdb.DuckDBPyConnection, departement: str | None, *tables: st
     return {table: validate_table(con, table, departement) for table in tables}
 
 
-def _require(name: str, result: tuple[bool, dict]) -> None:
+Guards = dict[str, tuple[bool, dict]]
+"""The consistency rules a build checked before its commit, by the asset check's name: (passed, details). The
+asset reports them as its checks instead of running the same queries again (issue 21)."""
+
+
+def _require(name: str, result: tuple[bool, dict], guards: Guards | None = None, check: str | None = None) -> None:
+    if guards is not None and check is not None:
+        guards[check] = result
     passed, details = result
     if not passed:
         raise ConsistencyFailed(f"Contrôle « {name} » échoué, rien n'est publié : "
                                 + " ; ".join(f"{k} {v}" for k, v in details.items()))
 
 
-def _verify_positions(con: duckdb.DuckDBPyConnection, departement: str) -> None:
-    _require("totaux égaux aux lignes", consistency.positions_match_lines(con, departement))
-    _require("aucun SIREN hors périmètre", consistency.out_of_scope_in_positions(con, departement))
-    _require("amendes rattachées ou listées", consistency.fines_accounted_for(con, departement))
+def _verify_positions(con: duckdb.DuckDBPyConnection, departement: str, guards: Guards | None = None) -> None:
+    _require("totaux égaux aux lignes", consistency.positions_match_lines(con, departement), guards,
+             "totaux_egaux_aux_lignes")
+    _require("aucun SIREN hors périmètre", consistency.out_of_scope_in_positions(con, departement), guards,
+             "aucun_siren_hors_perimetre")
+    _require("amendes rattachées ou listées", consistency.fines_accounted_for(con, departement), guards,
+             "amendes_rattachees_ou_listees")
 
 
 def _prepare(con: duckdb.DuckDBPyConnection) -> None:
@@ -186,13 +196,15 @@ def build_non_positionnees(con: duckdb.DuckDBPyConnection, departement: str) -> 
         return _verify(con, departement, "core.non_positionnees")
 
 
-def build_positions(con: duckdb.DuckDBPyConnection, departement: str) -> dict[str, int]:
-    """(Re)build ``marts.positions`` for one department from its unified lines (section 6)."""
+def build_positions(con: duckdb.DuckDBPyConnection, departement: str, guards: Guards | None = None
+                    ) -> dict[str, int]:
+    """(Re)build ``marts.positions`` for one department from its unified lines (section 6); `guards` receives
+    the consistency rules checked before the commit."""
     _prepare(con)
     with transaction(con):
         _build_positions(con, departement, _current(con, departement))
         counts = _verify(con, departement, "marts.positions")
-        _verify_positions(con, departement)
+        _verify_positions(con, departement, guards)
     return counts
 
 
@@ -204,14 +216,15 @@ def build_panel_debiteurs_communs(con: duckdb.DuckDBPyConnection, departement: s
         return _verify(con, departement, "marts.panel_debiteurs_communs")
 
 
-def build_declarations(con: duckdb.DuckDBPyConnection, departement: str) -> dict[str, int]:
+def build_declarations(con: duckdb.DuckDBPyConnection, departement: str, guards: Guards | None = None
+                       ) -> dict[str, int]:
     """(Re)build ``marts.declarations`` for one department's current snapshot (contract v3, section 6)."""
     _prepare(con)
     with transaction(con):
         _build_declarations(con, departement, _current(con, departement))
         counts = _verify(con, departement, "marts.declarations")
         _require("déclarations = lignes des entreprises en procédure", consistency.declarations_match_lines(
-            con, departement))
+            con, departement), guards, "declarations_egales_aux_lignes")
     return counts
 
 
@@ -234,14 +247,16 @@ def build_departement(con: duckdb.DuckDBPyConnection, departement: str) -> Snaps
     return snap
 
 
-def build_positions_nationales(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def build_positions_nationales(con: duckdb.DuckDBPyConnection, guards: Guards | None = None) -> dict[str, int]:
     """Full rebuild of ``marts.positions_nationales`` from every department's positions."""
     _prepare(con)
     with transaction(con):
         _build_national(con)
         counts = _verify(con, None, "marts.positions_nationales")
-        _require("sommes égales aux départements", consistency.national_sums_match(con))
-        _require("aucun SIREN hors périmètre", consistency.out_of_scope_in_positions(con, None))
+        _require("sommes égales aux départements", consistency.national_sums_match(con), guards,
+                 "sommes_egales_aux_departements")
+        _require("aucun SIREN hors périmètre", consistency.out_of_scope_in_positions(con, None), guards,
+                 "aucun_siren_hors_perimetre")
     return counts
 
 
@@ -253,13 +268,14 @@ def build_panel_debiteurs_communs_national(con: duckdb.DuckDBPyConnection) -> di
         return _verify(con, None, "marts.panel_debiteurs_communs_national")
 
 
-def build_compensations(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def build_compensations(con: duckdb.DuckDBPyConnection, guards: Guards | None = None) -> dict[str, int]:
     """Full rebuild of ``marts.compensations`` from every department's positions (and the history's snapshots)."""
     _prepare(con)
     with transaction(con):
         _build_compensations(con)
         counts = _verify(con, None, "marts.compensations")
-        _require("compensations = créances et impôts des positions", consistency.compensations_match_positions(con))
+        _require("compensations = créances et impôts des positions", consistency.compensations_match_positions(con),
+                 guards, "compensations_egales_aux_positions")
     return counts
 
 
