@@ -418,8 +418,10 @@ def main(argv: list[str] | None = None) -> int:
     print(_line("process start (python + import definitions)", process_start, None, pipe["import_peak_rss"]))
     print(_line("register (raw/entreprises)", register["seconds"], rows.get(""), register["peak_rss"]))
     if depts:
-        print(_line(f"departments ({len(depts)} runs)", sum(s["seconds"] for s in depts), dept_rows,
-                    max(s["peak_rss"] for s in depts)))
+        # from the first department's start to the last one's end: with ONEVISION_PARALLELISME > 1 the runs overlap
+        # and their sum would count the same seconds twice
+        span = max(s["started"] + s["seconds"] for s in depts) - min(s["started"] for s in depts)
+        print(_line(f"departments ({len(depts)} runs, wall)", span, dept_rows, max(s["peak_rss"] for s in depts)))
     if focus:
         print(_line(f"  of which department {args.departement}", focus["seconds"], rows.get(args.departement),
                     focus["peak_rss"]))
@@ -428,6 +430,10 @@ def main(argv: list[str] | None = None) -> int:
             print(_line(f"  mean of the other {len(others)} departments",
                         sum(s["seconds"] for s in others) / len(others),
                         sum(rows.get(s["name"].split()[-1], 0) for s in others) / len(others), None))
+    history = [s for s in stages if s["name"].startswith("historique ")]
+    if history:
+        print(_line(f"snapshots ({len(history)} department(s) of history runs)", sum(s["seconds"] for s in history),
+                    None, max(s["peak_rss"] for s in history)))
     if national:
         print(_line("national views", national["seconds"], pipe["positions"], national["peak_rss"]))
     total = pipe["ended_at"] - spawned

@@ -22,8 +22,8 @@ def test_bench_command_prints_every_stage_and_the_ratios(tmp_path: Path) -> None
     assert out.returncode == 0, out.stdout + out.stderr
     text = out.stdout
     for stage in ("nation: read entreprises", "nation: group by siren", "department 75: total",
-                  "process start", "register (raw/entreprises)", "departments (2 runs)",
-                  "of which department 75", "national views", "total (process start"):
+                  "process start", "register (raw/entreprises)", "departments (2 runs, wall)",
+                  "snapshots (2 department", "of which department 75", "national views", "total (process start"):
         assert stage in text, stage
     assert re.search(r"department 75: pipeline [\d.]+ s .* = [\d.]+x", text)
     assert re.search(r"nation: pipeline [\d.]+ s / baseline [\d.]+ s = [\d.]+x", text)
