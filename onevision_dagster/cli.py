@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ne calcule pas les instantanés manquants (positions courantes seulement)")
     r.add_argument("--parallele", type=_positive_int, default=None, metavar="N",
                    help="départements traités N à la fois dans ce processus (défaut : ONEVISION_PARALLELISME, sinon "
-                   "1) ; sans effet si les pools de l'instance Dagster réservent un créneau par étape")
+                   "1) ; sans effet quand DAGSTER_HOME enregistre les exécutions")
 
     h = sub.add_parser("historique", parents=[common], help="calcule ou recalcule des instantanés (rattrapage)",
                        description="Rattrapage de l'historique (section 9) à partir des fichiers déjà chargés : "

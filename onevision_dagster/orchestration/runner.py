@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -160,17 +161,16 @@ _CONFLICT_MARKERS = ("Conflict", "TransactionContext Error")
 
 def parallelism(instance: dg.DagsterInstance, asked: int | None = None) -> tuple[int, str | None]:
     """(department runs at a time, why fewer than asked). `ONEVISION_PARALLELISME` (default 1). Runs of one process
-    share its open warehouse, so two can overlap (DuckDB releases the GIL while it works); an instance whose pools
-    hold a slot per step (`granularity: op`) would make them wait for each other's slot: they then go one by one."""
+    share its open warehouse, so two can overlap (DuckDB releases the GIL while it works). Only without
+    `DAGSTER_HOME`: each worker thread then has an ephemeral instance of its own (an instance's storage is not safe
+    across threads: a national run failed on « database table is locked »), while runs recorded in `DAGSTER_HOME`
+    share one instance, whose pools moreover hold a slot per step (`dagster.yaml`)."""
     asked = asked if asked is not None else int(os.environ.get(PARALLELISM_ENV) or 1)
     if asked <= 1:
         return 1, None
-    storage = instance.event_log_storage
-    config = storage.get_pool_config() if storage.supports_global_concurrency_limits else None
-    if config is not None and getattr(config.pool_granularity, "value", None) != "run" and (
-            config.default_pool_limit is not None or storage.get_pool_limits()):
-        return 1, (f"{PARALLELISM_ENV}={asked} ignoré : les pools de l'instance Dagster réservent un créneau par "
-                   "étape (granularity: op), les départements passent un par un")
+    if not instance.is_ephemeral:
+        return 1, (f"{PARALLELISM_ENV}={asked} ignoré : les exécutions enregistrées dans DAGSTER_HOME passent un "
+                   "département à la fois")
     return asked, None
 
 
@@ -196,13 +196,14 @@ def run_pipeline(departements: list[str], include_national: bool = True,
 
         add_departements(instance, departements)  # the department partitions follow what is loaded (issue 22)
 
-        def execute(name: str, selection: list, partition_key: str | None = None) -> StageResult:
+        def execute(name: str, selection: list, partition_key: str | None = None,
+                    on: dg.DagsterInstance | None = None) -> StageResult:
             started, start = time.time(), time.perf_counter()
             keys = [k for a in selection for k in a.keys]
             res = defs.resolve_job_def(_job_name(keys)).execute_in_process(  # named runs, as in the summary
                 asset_selection=keys,
                 partition_key=partition_key,
-                instance=instance,
+                instance=on or instance,
                 raise_on_error=False,
                 tags={"onevision/origine": "cli"},
                 run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
@@ -225,8 +226,22 @@ def run_pipeline(departements: list[str], include_national: bool = True,
             if count > 1 and len(departements) > 1:
                 with warehouse.connect(path or _warehouse_path(resources)) as con:
                     create_tables(con)  # the derived tables exist before two runs could race to create them
-                with ThreadPoolExecutor(count, thread_name_prefix="departement") as pool:
-                    stages = list(pool.map(lambda d: execute(f"département {d}", partitioned, d), departements))
+                local = threading.local()
+                own: list[dg.DagsterInstance] = []
+
+                def in_thread(dept: str) -> StageResult:
+                    if not hasattr(local, "instance"):  # one ephemeral instance per worker thread
+                        local.instance = dg.DagsterInstance.ephemeral()
+                        own.append(local.instance)
+                        add_departements(local.instance, departements)
+                    return execute(f"département {dept}", partitioned, dept, local.instance)
+
+                try:
+                    with ThreadPoolExecutor(count, thread_name_prefix="departement") as pool:
+                        stages = list(pool.map(in_thread, departements))
+                finally:
+                    for worker in own:
+                        worker.dispose()
                 for i, stage in enumerate(stages):
                     if not stage.ok and any(m in e for e in stage.errors for m in _CONFLICT_MARKERS):
                         stages[i] = execute(stage.name, partitioned, departements[i])
