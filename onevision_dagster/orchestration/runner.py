@@ -18,7 +18,6 @@ import datetime as dt
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -174,6 +173,38 @@ def parallelism(instance: dg.DagsterInstance, asked: int | None = None) -> tuple
     return asked, None
 
 
+def _in_threads(count: int, departements: list[str], selection: list, execute) -> list[StageResult]:
+    """The department runs, `count` worker threads each on an ephemeral Dagster instance of its own, created and
+    disposed in that thread (its SQLite storage may be used by no other thread); results in department order."""
+    todo = list(enumerate(departements))
+    stages: list[StageResult | None] = [None] * len(departements)
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        try:
+            with dg.DagsterInstance.ephemeral() as own:
+                add_departements(own, departements)
+                while True:
+                    with lock:
+                        if not todo or errors:
+                            return
+                        i, dept = todo.pop(0)
+                    stages[i] = execute(f"département {dept}", selection, dept, own)
+        except BaseException as e:  # re-raised in the calling thread
+            with lock:
+                errors.append(e)
+
+    threads = [threading.Thread(target=worker, name=f"departements-{n}") for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [s for s in stages if s is not None]
+
+
 def run_pipeline(departements: list[str], include_national: bool = True,
                  log_level: str = "WARNING", keep_open: bool = True, include_history: bool = True,
                  history_dates: list[dt.date] | None = None, include_current: bool = True,
@@ -226,22 +257,7 @@ def run_pipeline(departements: list[str], include_national: bool = True,
             if count > 1 and len(departements) > 1:
                 with warehouse.connect(path or _warehouse_path(resources)) as con:
                     create_tables(con)  # the derived tables exist before two runs could race to create them
-                local = threading.local()
-                own: list[dg.DagsterInstance] = []
-
-                def in_thread(dept: str) -> StageResult:
-                    if not hasattr(local, "instance"):  # one ephemeral instance per worker thread
-                        local.instance = dg.DagsterInstance.ephemeral()
-                        own.append(local.instance)
-                        add_departements(local.instance, departements)
-                    return execute(f"département {dept}", partitioned, dept, local.instance)
-
-                try:
-                    with ThreadPoolExecutor(count, thread_name_prefix="departement") as pool:
-                        stages = list(pool.map(in_thread, departements))
-                finally:
-                    for worker in own:
-                        worker.dispose()
+                stages = _in_threads(count, departements, partitioned, execute)
                 for i, stage in enumerate(stages):
                     if not stage.ok and any(m in e for e in stage.errors for m in _CONFLICT_MARKERS):
                         stages[i] = execute(stage.name, partitioned, departements[i])
