@@ -250,7 +250,8 @@ def sources_departement(context: dg.AssetExecutionContext, landing: LandingZone,
         raise refused[0]
     if refused:  # each file's own sentence, one after the other
         raise dg.Failure(description=" ".join(f.description or "" for f in refused), allow_retries=False,
-                         metadata={"fichiers_refuses": ", ".join(str(f.metadata["fichier"].value) for f in refused)})
+                         metadata={"fichiers_refuses": ", ".join(str(f.metadata["fichier"].value) for f in refused
+                                                                 if "fichier" in (f.metadata or {}))})
 
 
 REGISTER_KEY = dg.AssetKey(["raw", REGISTER.name])
